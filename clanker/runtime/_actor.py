@@ -1,0 +1,155 @@
+"""The `Actor` base class, the `handles` decorator and the context an actor runs in."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import msgspec
+import trio
+
+from clanker.runtime._specs import MailboxSpec
+
+if TYPE_CHECKING:
+    from clanker.runtime._cell import Cell
+    from clanker.runtime._ref import ActorRef, SupervisorRef
+    from clanker.runtime._system import Runtime
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+Handler = Callable[[Any, Any], Awaitable[Any]]
+
+_HANDLES_ATTR = "__clanker_handles__"
+
+
+def handles(*message_types: type[msgspec.Struct]) -> Callable[[F], F]:
+    """Mark an ``async def method(self, msg)`` as the handler of these message types.
+
+    Its return value (a message, or None) is the reply to an `ask`.
+    """
+    if not message_types:
+        raise TypeError("@handles needs at least one message type")
+    for t in message_types:
+        if not (isinstance(t, type) and issubclass(t, msgspec.Struct)):
+            raise TypeError(f"@handles takes msgspec Struct types, got {t!r}")
+
+    def mark(fn: F) -> F:
+        setattr(fn, _HANDLES_ATTR, message_types)
+        return fn
+
+    return mark
+
+
+class Actor:
+    """Base class of every actor: private state plus handlers for its message types.
+
+    Subclass it, keep state in attributes, and mark handlers with `handles`. The runtime calls
+    one handler at a time, in mailbox order. A fresh instance is made (by the child spec's
+    factory) for every start, so a restart always begins from clean state.
+
+    Class attribute ``mailbox`` declares the default bound and overflow policy; a child spec
+    may override it.
+    """
+
+    mailbox: ClassVar[MailboxSpec] = MailboxSpec()
+    _dispatch: ClassVar[dict[type, Handler]] = {}
+    _resolved: ClassVar[dict[type, Handler | None]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table: dict[type, Handler] = {}
+        for klass in reversed(cls.__mro__):
+            for value in vars(klass).values():
+                for message_type in getattr(value, _HANDLES_ATTR, ()):
+                    table[message_type] = value
+        cls._dispatch = table
+        cls._resolved = dict(table)
+
+    @classmethod
+    def handler_for(cls, message_type: type) -> Handler | None:
+        """The handler for ``message_type`` (exact type first, then its bases), or None."""
+        try:
+            return cls._resolved[message_type]
+        except KeyError:
+            found = None
+            for base in message_type.__mro__[1:]:
+                if base in cls._dispatch:
+                    found = cls._dispatch[base]
+                    break
+            cls._resolved[message_type] = found
+            return found
+
+    @classmethod
+    def handled_types(cls) -> list[str]:
+        """Names of the message types this actor handles (for error messages)."""
+        return sorted(t.__qualname__ for t in cls._dispatch)
+
+    async def on_start(self, ctx: ActorContext) -> None:
+        """Called before the first message; start background tasks with ``ctx.start_soon``.
+
+        The supervisor starts the next sibling only after this returns; raising here is a crash.
+        """
+
+    async def on_stop(self) -> None:
+        """Called on a graceful stop, after the last message, within the shutdown timeout.
+
+        Not called after a crash or when cancelled at the shutdown deadline.
+        """
+
+
+class ActorContext:
+    """What an actor may use besides its own state: its ref, names, time, randomness, tasks."""
+
+    def __init__(
+        self,
+        cell: Cell,
+        nursery: trio.Nursery,
+        rng: random.Random,
+    ) -> None:
+        self._cell = cell
+        self._nursery = nursery
+        self.random = rng  # seeded from the runtime seed, the actor's path and incarnation
+
+    @property
+    def ref(self) -> ActorRef:
+        """This actor's own ref (stable across its restarts)."""
+        from clanker.runtime._ref import ActorRef
+
+        ref = self._cell.ref
+        assert isinstance(ref, ActorRef)
+        return ref
+
+    @property
+    def path(self) -> str:
+        """This actor's path in the tree, e.g. ``root/guilds/guild-1``."""
+        return self._cell.path
+
+    @property
+    def incarnation(self) -> int:
+        """1 for the first start, then +1 for every restart."""
+        return self._cell.incarnation
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime (registry lookups, events, snapshot)."""
+        return self._cell.runtime
+
+    def lookup(self, name: str) -> ActorRef:
+        """The actor registered as ``name``; raises `NotRegistered`."""
+        return self._cell.runtime.lookup(name)
+
+    def lookup_supervisor(self, name: str) -> SupervisorRef:
+        """The supervisor registered as ``name``; raises `NotRegistered`."""
+        return self._cell.runtime.lookup_supervisor(name)
+
+    def start_soon(self, fn: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run a background task for this incarnation; if it raises, the actor crashes."""
+        self._nursery.start_soon(fn, *args)
+
+    def stop(self) -> None:
+        """Stop this actor normally once the current message is handled.
+
+        A permanent child is restarted even after a normal stop; use transient for actors that
+        finish their job.
+        """
+        self._cell.request_stop()
