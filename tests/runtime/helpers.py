@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import trio
 
@@ -113,3 +114,11 @@ def starts(log: Log) -> list[str]:
 
 def events_of(log: Log, kind: str) -> list[tuple[str, float]]:
     return [(name, t) for k, name, t in log if k == kind]
+
+
+E = TypeVar("E")
+
+
+def of_type(items: Iterable[object], cls: type[E]) -> list[E]:
+    """The items that are instances of ``cls``, in order."""
+    return [i for i in items if isinstance(i, cls)]

@@ -24,8 +24,9 @@ from clanker.runtime import (
     handles,
     open_runtime,
 )
+from clanker.runtime import events as ev
 
-from .helpers import Crash, Log, Ping, Pong, Slow, Unknown, probe
+from .helpers import Crash, Log, Ping, Pong, Slow, Unknown, of_type, probe
 
 
 async def test_tell_then_ask_preserves_order(autojump_clock: trio.testing.MockClock) -> None:
@@ -103,8 +104,8 @@ async def test_unhandled_ask_is_a_typed_error_and_tell_a_counted_drop(
             await a.tell(Unknown())
             await a.tell(Unknown())
             assert await a.ask(Ping(n=3), Pong) == Pong(n=3, incarnation=1)
-            drops = [e for e in events.pending() if type(e).__name__ == "UnhandledDropped"]
-        assert [d.unhandled for d in drops] == [1, 2]  # type: ignore[attr-defined]
+            drops = of_type(events.pending(), ev.UnhandledDropped)
+        assert [d.unhandled for d in drops] == [1, 2]
         node = rt.snapshot().find("root/a")
         assert node is not None and node.mailbox is not None
         assert node.mailbox.unhandled == 2
@@ -282,10 +283,10 @@ async def test_actor_background_task_crash_is_an_actor_crash(
     spec = SupervisorSpec(children=[ChildSpec("t", Ticker, register="t")])
     async with open_runtime(spec) as rt, rt.events.subscribe() as events:
         await trio.sleep(5)
-        crashes = [e for e in events.pending() if type(e).__name__ == "ActorCrashed"]
-        assert [(c.path, c.at, c.error_type, c.error) for c in crashes] == [  # type: ignore[attr-defined]
+        crashes = of_type(events.pending(), ev.ActorCrashed)
+        assert [(c.path, c.at, c.error_type, c.error) for c in crashes] == [
             ("root/t", 3.0, "ValueError", "tick failed")
         ]
-        assert "fail_later" in crashes[0].traceback  # type: ignore[attr-defined]
+        assert "fail_later" in crashes[0].traceback
         assert await rt.lookup("t").ask(Ping(n=1), Pong) == Pong(n=1)
         assert rt.snapshot().find("root/t").restarts == 1  # type: ignore[union-attr]

@@ -18,6 +18,9 @@ from clanker.runtime import (
     handles,
     open_runtime,
 )
+from clanker.runtime import events as ev
+
+from .helpers import of_type
 
 
 class Item(Message, frozen=True):
@@ -131,8 +134,8 @@ async def test_drop_newest_keeps_the_first_n(autojump_clock: trio.testing.MockCl
             await c.ask(Query())
         await trio.testing.wait_all_tasks_blocked()
         assert await c.ask(Query(), Seen) == Seen(items=(0, 1, 2, 3, 4))
-        overflows = [e for e in events.pending() if type(e).__name__ == "MailboxOverflow"]
-        assert [e.dropped for e in overflows] == [1, 2, 3, 4, 5]  # type: ignore[attr-defined]
+        overflows = of_type(events.pending(), ev.MailboxOverflow)
+        assert [e.dropped for e in overflows] == [1, 2, 3, 4, 5]
 
 
 async def test_block_policy_applies_backpressure(autojump_clock: trio.testing.MockClock) -> None:

@@ -21,8 +21,9 @@ from clanker.runtime import (
     SupervisorSpec,
     open_runtime,
 )
+from clanker.runtime import events as ev
 
-from .helpers import Crash, Log, Ping, Pong, Stop, events_of, probe, starts
+from .helpers import Crash, Log, Ping, Pong, Stop, events_of, of_type, probe, starts
 
 
 def incarnations(node: ActorNode) -> dict[str, int]:
@@ -224,9 +225,7 @@ async def test_escalation_restarts_the_subtree_through_the_parent(
         await crash(rt.lookup("w"))  # inner restarts w (1 of 1 allowed)
         await trio.sleep(1)
         await crash(rt.lookup("w"))  # the second within 10 s: inner gives up at t=1
-        escalations = [
-            (e.path, e.at) for e in events.pending() if type(e).__name__ == "SupervisorEscalated"
-        ]
+        escalations = [(e.path, e.at) for e in of_type(events.pending(), ev.SupervisorEscalated)]
         assert escalations == [("root/inner", 1.0)]
         node = rt.snapshot()
         assert [(c.name, c.incarnation, c.restarts) for c in node.children] == [
