@@ -100,15 +100,20 @@ class Actor:
 class ActorContext:
     """What an actor may use besides its own state: its ref, names, time, randomness, tasks."""
 
-    def __init__(
-        self,
-        cell: Cell,
-        nursery: trio.Nursery,
-        rng: random.Random,
-    ) -> None:
+    def __init__(self, cell: Cell, nursery: trio.Nursery) -> None:
         self._cell = cell
         self._nursery = nursery
-        self.random = rng  # seeded from the runtime seed, the actor's path and incarnation
+        self._random: random.Random | None = None
+
+    @property
+    def random(self) -> random.Random:
+        """This incarnation's random source, seeded from the runtime seed, the actor's path and
+        its incarnation: the same seed replays the same choices. Made on first use (a Mersenne
+        Twister holds 2.5 KB, too much to give every idle actor)."""
+        if self._random is None:
+            cell = self._cell
+            self._random = random.Random(f"{cell.runtime.seed}/{cell.path}/{cell.incarnation}")
+        return self._random
 
     @property
     def ref(self) -> ActorRef:

@@ -9,7 +9,6 @@ never escape it except trio's own cancellation and process-level exits (Keyboard
 from __future__ import annotations
 
 import logging
-import random
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -285,8 +284,6 @@ async def _run_actor(cell: Cell, mark_started: Callable[[], None]) -> None:
     instance = factory()
     if not isinstance(instance, Actor):
         raise TypeError(f"{cell.path}: the factory returned {instance!r}, not an Actor")
-    runtime = cell.runtime
-    rng = random.Random(f"{runtime.seed}/{cell.path}/{cell.incarnation}")
     mailbox = cell.mailbox
     assert mailbox is not None
     reader = mailbox.reader()
@@ -294,7 +291,7 @@ async def _run_actor(cell: Cell, mark_started: Callable[[], None]) -> None:
     if cell.stop_requested:
         reader.close()
     async with trio.open_nursery() as background:
-        await instance.on_start(ActorContext(cell, background, rng))
+        await instance.on_start(ActorContext(cell, background))
         mark_started()
         await _mailbox_loop(cell, instance, reader)
         if cell.stop_requested:
