@@ -157,4 +157,4 @@ class ActorContext:
         A permanent child is restarted even after a normal stop; use transient for actors that
         finish their job.
         """
-        self._cell.request_stop()
+        self._cell.request_stop(by_self=True)

@@ -92,6 +92,7 @@ class Cell:
         self.done = trio.Event()
         self.done.set()  # not running yet
         self.stop_requested = False
+        self.self_stopped = False  # the stop came from the actor itself (ctx.stop())
         self.terminating = False
         self.pending_start = 0  # generation of a scheduled (delayed) restart
         self.reader: trio.MemoryReceiveChannel[object] | None = None
@@ -112,9 +113,10 @@ class Cell:
         """Whether an incarnation is alive right now."""
         return not self.done.is_set()
 
-    def request_stop(self) -> None:
+    def request_stop(self, *, by_self: bool = False) -> None:
         """Ask the current incarnation to finish gracefully."""
         self.stop_requested = True
+        self.self_stopped = by_self
         if self.status in (Status.RUNNING, Status.STARTING):
             self.status = Status.STOPPING
         if self.reader is not None:
@@ -206,6 +208,7 @@ async def run_child(cell: Cell, task_status: Any = trio.TASK_STATUS_IGNORED) -> 
     cell.done = trio.Event()
     cell.status = Status.STARTING
     cell.stop_requested = False
+    cell.self_stopped = False
     runtime = cell.runtime
     started = False
 
@@ -236,7 +239,7 @@ async def run_child(cell: Cell, task_status: Any = trio.TASK_STATUS_IGNORED) -> 
                     await SupervisorRuntime(cell, cell.spec.start).run(mark_started)
                 else:
                     await _run_actor(cell, mark_started)
-                stopped = cell.stop_requested
+                stopped = cell.stop_requested and not cell.self_stopped
                 outcome = Exit(ExitKind.SHUTDOWN if stopped else ExitKind.NORMAL)
             except BaseException as exc:
                 crash, reraise = _split_crash(exc)
@@ -252,7 +255,8 @@ async def run_child(cell: Cell, task_status: Any = trio.TASK_STATUS_IGNORED) -> 
         cell.reader = None
         cell.supervisor = None
         if cell.status is not Status.STOPPED:
-            cell.status = Status.STOPPED if cell.stop_requested else Status.RESTARTING
+            stopped_by_others = cell.stop_requested and not cell.self_stopped
+            cell.status = Status.STOPPED if stopped_by_others else Status.RESTARTING
         cell.done.set()
     if outcome.kind is not ExitKind.CRASHED:
         reason = "killed" if outcome.kind is ExitKind.KILLED else str(outcome.kind)

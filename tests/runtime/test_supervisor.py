@@ -150,7 +150,7 @@ async def test_restart_types(autojump_clock: trio.testing.MockClock) -> None:
         ],
         intensity=10,
     )
-    async with open_runtime(spec) as rt:
+    async with open_runtime(spec) as rt, rt.events.subscribe() as events:
         await rt.lookup("perm").tell(Stop())  # a normal exit still restarts a permanent child
         await rt.lookup("trans_ok").tell(Stop())  # a normal exit removes a transient child
         await crash(rt.lookup("trans_crash"))  # a crash restarts it
@@ -158,6 +158,8 @@ async def test_restart_types(autojump_clock: trio.testing.MockClock) -> None:
         await trio.testing.wait_all_tasks_blocked()
         assert incarnations(rt.snapshot()) == {"perm": 2, "trans_crash": 2}
         assert rt.whereis("temp") is None and rt.whereis("trans_ok") is None
+        stops = [(e.path, e.reason) for e in of_type(events.pending(), ev.ActorStopped)]
+        assert stops == [("root/perm", "normal"), ("root/trans_ok", "normal")]
 
 
 async def test_intensity_allows_n_restarts_and_escalates_on_the_next(
