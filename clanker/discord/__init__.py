@@ -1,0 +1,1 @@
+"""The Discord bridge: discord.py-self lives here and nowhere else in clanker."""

@@ -1,0 +1,141 @@
+"""What Discord does when something happens: change the world, then tell the gateway sessions.
+
+The REST routes (acting as the bot) and the scripting API (acting as simulated members) both go
+through `SandboxOperations`, so a message posted either way is stored and dispatched identically.
+Synchronous; gateway actions are handed to `deliver`, and `on_change` wakes anyone waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from clanker.sandbox import payloads
+from clanker.sandbox.gateway import GatewayAction, GatewayHub
+from clanker.sandbox.world import Emoji, Member, Message, World
+
+
+class SandboxPermissionError(Exception):
+    """The acting user may not do this (the REST layer answers 403 with Discord's `code`)."""
+
+    def __init__(self, message: str, *, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SandboxOperations:
+    """World mutations paired with the gateway dispatches Discord would send for them."""
+
+    def __init__(
+        self,
+        world: World,
+        hub: GatewayHub,
+        *,
+        deliver: Callable[[list[GatewayAction]], None],
+        on_change: Callable[[], None],
+    ) -> None:
+        self.world = world
+        self.hub = hub
+        self._deliver = deliver
+        self._on_change = on_change
+
+    def post_message(
+        self,
+        author_id: int,
+        channel_id: int,
+        content: str,
+        *,
+        reference_id: int | None = None,
+        nonce: str | int | None = None,
+        attachments: list[tuple[str, str | None, bytes]] | None = None,
+        allowed_mentions: dict[str, object] | None = None,
+    ) -> Message:
+        """Store a message and dispatch MESSAGE_CREATE."""
+        message = self.world.create_message(
+            channel_id,
+            author_id,
+            content,
+            reference_id=reference_id,
+            nonce=nonce,
+            attachments=attachments,
+            allowed_mentions=allowed_mentions,
+        )
+        self._dispatch("MESSAGE_CREATE", self._message_payload(message))
+        return message
+
+    def edit_message(self, message_id: int, content: str, *, editor_id: int) -> Message:
+        """Edit a message as its author and dispatch MESSAGE_UPDATE."""
+        message = self.world.message(message_id)
+        if message.author_id != editor_id:
+            raise SandboxPermissionError(
+                f"user {editor_id} cannot edit message {message_id} "
+                f"authored by {message.author_id}",
+                code=50005,
+            )
+        self.world.edit_message(message_id, content)
+        self._dispatch("MESSAGE_UPDATE", self._message_payload(message))
+        return message
+
+    def delete_message(self, message_id: int, *, deleter_id: int) -> Message:
+        """Delete a message (its author or the guild owner may) and dispatch MESSAGE_DELETE."""
+        message = self.world.message(message_id)
+        owner_id = self.world.guild(message.guild_id).owner_id
+        if deleter_id not in (message.author_id, owner_id):
+            raise SandboxPermissionError(
+                f"user {deleter_id} may not delete message {message_id}", code=50013
+            )
+        self.world.delete_message(message_id)
+        data = {
+            "id": str(message.id),
+            "channel_id": str(message.channel_id),
+            "guild_id": str(message.guild_id),
+        }
+        self._dispatch("MESSAGE_DELETE", data)
+        return message
+
+    def add_reaction(self, message_id: int, user_id: int, emoji: Emoji) -> bool:
+        """React; dispatches MESSAGE_REACTION_ADD unless the reaction already existed."""
+        added = self.world.add_reaction(message_id, user_id, emoji)
+        if added:
+            message = self.world.message(message_id)
+            data = payloads.reaction_event(
+                self.world, message, user_id=user_id, e=emoji, added=True
+            )
+            self._dispatch("MESSAGE_REACTION_ADD", data)
+        return added
+
+    def remove_reaction(self, message_id: int, user_id: int, emoji: Emoji) -> bool:
+        """Un-react; dispatches MESSAGE_REACTION_REMOVE if there was a reaction to remove."""
+        removed = self.world.remove_reaction(message_id, user_id, emoji)
+        if removed:
+            message = self.world.message(message_id)
+            data = payloads.reaction_event(
+                self.world, message, user_id=user_id, e=emoji, added=False
+            )
+            self._dispatch("MESSAGE_REACTION_REMOVE", data)
+        return removed
+
+    def start_typing(self, channel_id: int, user_id: int) -> None:
+        """A user starts typing; other users' clients get TYPING_START (never one's own)."""
+        channel = self.world.channel(channel_id)
+        self.world.member(channel.guild_id, user_id)
+        if user_id != self.world.bot.id:
+            now_ms = self.world.snowflakes.unix_ms(self.world.snowflakes.next())
+            data = payloads.typing_event(
+                self.world, channel_id=channel.id, user_id=user_id, now_ms=now_ms
+            )
+            self._dispatch("TYPING_START", data)
+        self._on_change()
+
+    def add_member(self, guild_id: int, username: str) -> Member:
+        """Create a user who joins the guild; dispatches GUILD_MEMBER_ADD."""
+        user = self.world.add_user(username)
+        member = self.world.add_member(guild_id, user.id)
+        self._dispatch("GUILD_MEMBER_ADD", payloads.member_add_event(self.world, member))
+        return member
+
+    def _message_payload(self, message: Message) -> payloads.JsonObject:
+        return payloads.message(self.world, message, viewer_id=self.world.bot.id, for_gateway=True)
+
+    def _dispatch(self, event: str, data: payloads.JsonObject) -> None:
+        self._deliver(self.hub.dispatch(event, data))
+        self._on_change()

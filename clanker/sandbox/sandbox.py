@@ -1,0 +1,232 @@
+"""`Sandbox`: a running local Discord and the scripting API to act in it.
+
+`open_sandbox(world)` serves the REST API (a small h11 server) and the gateway
+(trio-websocket) on loopback ports inside the caller's trio run, and yields a `Sandbox`. Tests and
+the future `clanker sandbox` command use it to act as simulated members, see what the bot did, and
+inject faults. All methods run in the trio thread; the mutating ones are synchronous because the
+world and the gateway hub are plain objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+
+import trio
+import trio_websocket
+
+from clanker.sandbox.faults import RestFaults
+from clanker.sandbox.gateway import CloseCode, GatewayHub, GatewayStats
+from clanker.sandbox.gateway_server import GatewayServer
+from clanker.sandbox.http_server import serve_http
+from clanker.sandbox.operations import SandboxOperations
+from clanker.sandbox.rest import ROUTE_KEYS, RestApi, RestCall
+from clanker.sandbox.world import Channel, Emoji, Guild, Member, Message, User, World
+
+DEFAULT_VOICE_ENDPOINT = "voice.sandbox.invalid:443"
+
+
+def _id(thing: User | Channel | Guild | Message | int) -> int:
+    return thing if isinstance(thing, int) else thing.id
+
+
+class Sandbox:
+    """A local Discord: world state, REST and gateway, plus the handles to script it.
+
+    Build with `open_sandbox`; `rest_url` and `gateway_url` are set once it is serving.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        voice_endpoint: str = DEFAULT_VOICE_ENDPOINT,
+        heartbeat_interval_ms: int = 41_250,
+    ) -> None:
+        self.world = world
+        self.rest_url = ""
+        self.gateway_url = ""
+        self.faults = RestFaults(ROUTE_KEYS)
+        self.hub = GatewayHub(
+            world, voice_endpoint=voice_endpoint, heartbeat_interval_ms=heartbeat_interval_ms
+        )
+        self.gateway = GatewayServer(self.hub, on_change=self._notify)
+        self.ops = SandboxOperations(
+            world, self.hub, deliver=self.gateway.deliver, on_change=self._notify
+        )
+        self.rest = RestApi(
+            self.ops, self.faults, gateway_url=lambda: self.gateway_url, on_change=self._notify
+        )
+        self._changed = trio.Event()
+        self._returned_bot_messages: set[int] = set()
+
+    @property
+    def token(self) -> str:
+        """The token the bot's account logs in with."""
+        return self.world.token
+
+    # -- acting as simulated members ----------------------------------------------------------
+
+    def post_message(
+        self,
+        author: User | int,
+        channel: Channel | int,
+        content: str,
+        *,
+        reply_to: Message | int | None = None,
+    ) -> Message:
+        """Post `content` in `channel` as `author`; connected clients get MESSAGE_CREATE."""
+        reference = None if reply_to is None else _id(reply_to)
+        return self.ops.post_message(_id(author), _id(channel), content, reference_id=reference)
+
+    def edit_message(self, message: Message | int, content: str) -> Message:
+        """Edit a message as its author (MESSAGE_UPDATE)."""
+        mid = _id(message)
+        return self.ops.edit_message(mid, content, editor_id=self.world.message(mid).author_id)
+
+    def delete_message(self, message: Message | int) -> None:
+        """Delete a message as its author (MESSAGE_DELETE)."""
+        mid = _id(message)
+        self.ops.delete_message(mid, deleter_id=self.world.message(mid).author_id)
+
+    def react(self, user: User | int, message: Message | int, emoji: str) -> bool:
+        """Add `user`'s reaction (`"👍"` or `"name:id"`); False if it was already there."""
+        return self.ops.add_reaction(_id(message), _id(user), Emoji.parse(emoji))
+
+    def unreact(self, user: User | int, message: Message | int, emoji: str) -> bool:
+        """Remove `user`'s reaction; False if there was none."""
+        return self.ops.remove_reaction(_id(message), _id(user), Emoji.parse(emoji))
+
+    def start_typing(self, user: User | int, channel: Channel | int) -> None:
+        """Show `user` typing in `channel` (TYPING_START)."""
+        self.ops.start_typing(_id(channel), _id(user))
+
+    def add_member(self, guild: Guild | int, username: str) -> Member:
+        """A new user joins `guild` (GUILD_MEMBER_ADD)."""
+        return self.ops.add_member(_id(guild), username)
+
+    # -- observing the bot --------------------------------------------------------------------
+
+    def bot_messages(self, channel: Channel | int | None = None) -> list[Message]:
+        """Everything the bot posted (deleted ones included, flagged), oldest first."""
+        cid = None if channel is None else _id(channel)
+        return [
+            m
+            for m in sorted(self.world.messages.values(), key=lambda m: m.id)
+            if m.author_id == self.world.bot.id and cid in (None, m.channel_id)
+        ]
+
+    async def next_bot_message(self, channel: Channel | int | None = None) -> Message:
+        """Wait for the oldest bot message this method has not returned yet (optionally only in
+        `channel`) and return it. Bound the wait with `trio.fail_after`.
+        """
+        cid = None if channel is None else _id(channel)
+        found: list[Message] = []
+
+        def unseen() -> bool:
+            for message in self.bot_messages(cid):
+                if message.id not in self._returned_bot_messages:
+                    found.append(message)
+                    return True
+            return False
+
+        await self.wait_until(unseen)
+        self._returned_bot_messages.add(found[0].id)
+        return found[0]
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Return once `predicate()` is true; it is re-checked after every sandbox change
+        (world, REST call, gateway frame or connection). Bound it with `trio.fail_after`.
+        """
+        while not predicate():
+            await self._changed.wait()
+
+    @property
+    def rest_calls(self) -> list[RestCall]:
+        """Every REST request the sandbox answered, in arrival order."""
+        return self.rest.calls
+
+    @property
+    def unknown_routes(self) -> list[RestCall]:
+        """REST calls to routes the sandbox does not emulate (should stay empty)."""
+        return [call for call in self.rest_calls if call.route is None]
+
+    @property
+    def gateway_stats(self) -> GatewayStats:
+        """Gateway counters: connections, identifies, resumes, invalid sessions, heartbeats."""
+        return self.hub.stats
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def drop_gateway(self, code: int = CloseCode.UNKNOWN_ERROR) -> None:
+        """Close every gateway connection; clients should RESUME and get what they missed."""
+        self.gateway.deliver(self.hub.drop_all(code))
+        self._notify()
+
+    def stall_gateway(self, seconds: float) -> None:
+        """Freeze the gateway for `seconds`: no frames read or sent, no heartbeat ACKs, no new
+        connections. Dispatches produced meanwhile are held (and replayed on RESUME).
+        """
+        self.gateway.gate.stall(seconds)
+
+    def invalidate_sessions(self) -> None:
+        """Make existing sessions unresumable: the next RESUME gets INVALID_SESSION."""
+        self.hub.invalidate_sessions()
+
+    def delay_route(self, route: str, seconds: float, *, times: int | None = None) -> None:
+        """Delay answers on `route` (e.g. `"POST /channels/{channel_id}/messages"`)."""
+        self.faults.delay(route, seconds, times=times)
+
+    def fail_route(
+        self,
+        route: str,
+        status: int,
+        *,
+        times: int | None = 1,
+        retry_after: float | None = None,
+        is_global: bool = False,
+    ) -> None:
+        """Answer the next `times` requests on `route` with `status` (429: with `retry_after`)."""
+        self.faults.fail(route, status, times=times, retry_after=retry_after, is_global=is_global)
+
+    def clear_faults(self) -> None:
+        """Remove every REST fault rule."""
+        self.faults.clear()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+
+@asynccontextmanager
+async def open_sandbox(
+    world: World,
+    *,
+    host: str = "127.0.0.1",
+    voice_endpoint: str = DEFAULT_VOICE_ENDPOINT,
+    heartbeat_interval_ms: int = 41_250,
+) -> AsyncIterator[Sandbox]:
+    """Serve `world` as a local Discord on `host` (ephemeral ports) for the block's duration."""
+    sandbox = Sandbox(
+        world, voice_endpoint=voice_endpoint, heartbeat_interval_ms=heartbeat_interval_ms
+    )
+    async with trio.open_nursery() as nursery:
+        rest_port = await nursery.start(partial(serve_http, sandbox.rest.handle, host))
+        sandbox.rest_url = f"http://{host}:{rest_port}"
+        ws_server = await nursery.start(
+            partial(
+                trio_websocket.serve_websocket,
+                sandbox.gateway.handle,
+                host,
+                0,
+                ssl_context=None,
+                handler_nursery=nursery,
+            )
+        )
+        sandbox.gateway_url = f"ws://{host}:{ws_server.port}/"
+        sandbox.hub.gateway_url = sandbox.gateway_url
+        try:
+            yield sandbox
+        finally:
+            nursery.cancel_scope.cancel()

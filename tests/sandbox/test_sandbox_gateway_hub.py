@@ -1,0 +1,198 @@
+"""GatewayHub session logic, without sockets."""
+
+from __future__ import annotations
+
+import pytest
+
+from clanker.sandbox import demo_world
+from clanker.sandbox.gateway import CloseCode, CloseConnection, GatewayHub, Op, SendFrame
+
+TOKEN = "sandbox-token"
+
+
+def _hub(**kwargs):
+    world = demo_world(token=TOKEN)
+    hub = GatewayHub(world, voice_endpoint="voice.test:443", **kwargs)
+    hub.gateway_url = "ws://sandbox.test/"
+    return world, hub
+
+
+def _identify(hub, token=TOKEN):
+    conn, hello = hub.open_connection()
+    return conn, hello, hub.receive(conn, {"op": Op.IDENTIFY, "d": {"token": token}})
+
+
+def _events(actions):
+    return [(a.payload["t"], a.payload["s"]) for a in actions if isinstance(a, SendFrame)]
+
+
+def test_hello_then_identify_gives_ready_and_supplemental():
+    world, hub = _hub(heartbeat_interval_ms=1234)
+    conn, hello, actions = _identify(hub)
+    assert hello == [
+        SendFrame(
+            conn,
+            {
+                "op": 10,
+                "t": None,
+                "s": None,
+                "d": {"heartbeat_interval": 1234, "_trace": ["sandbox-gateway"]},
+            },
+        )
+    ]
+    assert _events(actions) == [("READY", 1), ("READY_SUPPLEMENTAL", 2)]
+    ready = actions[0].payload["d"]
+    assert ready["session_id"] == "sandbox-session-1"
+    assert ready["resume_gateway_url"] == "ws://sandbox.test/"
+    assert ready["user"]["id"] == str(world.bot.id)
+    assert [g["properties"]["name"] for g in ready["guilds"]] == ["Sandbox"]
+    supplemental = actions[1].payload["d"]
+    others = [m["user_id"] for m in supplemental["merged_members"][0]]
+    assert others == [str(world.user_named("alice").id), str(world.user_named("bob").id)]
+    assert supplemental["merged_presences"] == {"guilds": [[]], "friends": []}
+
+
+def test_heartbeat_is_acked_even_before_identify():
+    _, hub = _hub()
+    conn, _ = hub.open_connection()
+    assert hub.receive(conn, {"op": Op.HEARTBEAT, "d": None}) == [
+        SendFrame(conn, {"op": 11, "t": None, "s": None, "d": None})
+    ]
+    assert hub.stats.heartbeats == 1
+
+
+@pytest.mark.parametrize(
+    ("frames", "code"),
+    [
+        ([{"op": Op.IDENTIFY, "d": {"token": "wrong"}}], CloseCode.AUTHENTICATION_FAILED),
+        ([{"op": Op.VOICE_STATE_UPDATE, "d": {}}], CloseCode.NOT_AUTHENTICATED),
+        ([{"op": Op.IDENTIFY, "d": {"token": TOKEN}}] * 2, CloseCode.ALREADY_AUTHENTICATED),
+    ],
+)
+def test_protocol_violations_close_with_discord_codes(frames, code):
+    _, hub = _hub()
+    conn, _ = hub.open_connection()
+    actions = [a for frame in frames for a in hub.receive(conn, frame)]
+    assert isinstance(actions[-1], CloseConnection)
+    assert (actions[-1].connection_id, actions[-1].code) == (conn, code)
+    assert hub.receive(conn, {"op": Op.HEARTBEAT}) == []  # a closing connection is ignored
+
+
+def test_resume_replays_exactly_the_missed_dispatches():
+    _, hub = _hub()
+    conn, _, _ = _identify(hub)
+    delivered = hub.dispatch("MESSAGE_CREATE", {"n": 3})
+    assert _events(delivered) == [("MESSAGE_CREATE", 3)]
+    hub.connection_closed(conn)
+    assert hub.dispatch("MESSAGE_CREATE", {"n": 4}) == []  # logged, nobody to send to
+    hub.dispatch("MESSAGE_CREATE", {"n": 5})
+
+    new, _ = hub.open_connection()
+    resume = {"token": TOKEN, "session_id": "sandbox-session-1", "seq": 3}
+    actions = hub.receive(new, {"op": Op.RESUME, "d": resume})
+    assert _events(actions) == [("MESSAGE_CREATE", 4), ("MESSAGE_CREATE", 5), ("RESUMED", 5)]
+    assert all(a.connection_id == new for a in actions)
+    assert _events(hub.dispatch("MESSAGE_CREATE", {"n": 6})) == [("MESSAGE_CREATE", 6)]
+    assert (hub.stats.resumes, hub.stats.invalid_sessions) == (1, 0)
+
+
+def test_resume_on_a_new_connection_closes_the_old_one():
+    _, hub = _hub()
+    old, _, _ = _identify(hub)
+    new, _ = hub.open_connection()
+    resume = {"token": TOKEN, "session_id": "sandbox-session-1", "seq": 2}
+    actions = hub.receive(new, {"op": Op.RESUME, "d": resume})
+    assert actions[0] == CloseConnection(old, CloseCode.UNKNOWN_ERROR, "session resumed elsewhere")
+    assert _events(actions[1:]) == [("RESUMED", 2)]
+
+
+@pytest.mark.parametrize(
+    "resume",
+    [
+        {"token": TOKEN, "session_id": "no-such-session", "seq": 2},
+        {"token": TOKEN, "session_id": "sandbox-session-1", "seq": 99},  # from the future
+        {"token": TOKEN, "session_id": "sandbox-session-1", "seq": 0},  # older than the log
+        {"token": TOKEN, "session_id": "sandbox-session-1", "seq": None},
+    ],
+)
+def test_unresumable_sessions_get_invalid_session(resume):
+    _, hub = _hub(replay_limit=3)
+    conn, _, _ = _identify(hub)
+    for n in range(3):
+        hub.dispatch("MESSAGE_CREATE", {"n": n})  # seqs 3..5; the log keeps 3..5 only
+    hub.connection_closed(conn)
+    new, _ = hub.open_connection()
+    actions = hub.receive(new, {"op": Op.RESUME, "d": resume})
+    assert actions == [SendFrame(new, {"op": 9, "t": None, "s": None, "d": False})]
+    assert hub.stats.invalid_sessions == 1
+
+
+def test_invalidated_sessions_cannot_resume():
+    _, hub = _hub()
+    _identify(hub)
+    hub.drop_all()
+    hub.invalidate_sessions()
+    new, _ = hub.open_connection()
+    resume = {"token": TOKEN, "session_id": "sandbox-session-1", "seq": 2}
+    assert hub.receive(new, {"op": Op.RESUME, "d": resume})[0].payload["op"] == Op.INVALID_SESSION
+
+
+def test_drop_all_closes_every_connection_and_detaches_sessions():
+    _, hub = _hub()
+    first, _, _ = _identify(hub)
+    second, _ = hub.open_connection()
+    actions = hub.drop_all()
+    assert {(a.connection_id, a.code) for a in actions} == {(first, 4000), (second, 4000)}
+    assert hub.connected_sessions == []
+    assert hub.dispatch("MESSAGE_CREATE", {}) == []
+
+
+def test_voice_join_and_leave():
+    world, hub = _hub()
+    conn, _, _ = _identify(hub)
+    guild, lounge = world.guild_named("Sandbox"), world.channel_named("Lounge")
+    assert hub.receive(conn, {"op": 4, "d": {"guild_id": None, "channel_id": None}}) == []
+    join = {"guild_id": str(guild.id), "channel_id": str(lounge.id), "self_mute": True}
+    actions = hub.receive(conn, {"op": 4, "d": join})
+    assert _events(actions) == [("VOICE_STATE_UPDATE", 3), ("VOICE_SERVER_UPDATE", 4)]
+    state, server = actions[0].payload["d"], actions[1].payload["d"]
+    assert (state["channel_id"], state["session_id"], state["self_mute"]) == (
+        str(lounge.id),
+        "sandbox-session-1",
+        True,
+    )
+    assert server == {
+        "token": "sandbox-voice-token-1",
+        "guild_id": str(guild.id),
+        "endpoint": "voice.test:443",
+    }
+    assert world.voice_states[(guild.id, world.bot.id)].channel_id == lounge.id
+
+    leave = hub.receive(conn, {"op": 4, "d": {"guild_id": str(guild.id), "channel_id": None}})
+    assert _events(leave) == [("VOICE_STATE_UPDATE", 5)]
+    assert leave[0].payload["d"]["channel_id"] is None
+    assert world.voice_states == {}
+
+
+def test_voice_request_for_a_text_channel_is_ignored():
+    world, hub = _hub()
+    conn, _, _ = _identify(hub)
+    guild, general = world.guild_named("Sandbox"), world.channel_named("general")
+    join = {"guild_id": str(guild.id), "channel_id": str(general.id)}
+    assert hub.receive(conn, {"op": 4, "d": join}) == []
+    assert world.voice_states == {}
+
+
+def test_other_ops_are_ignored_and_recorded():
+    _, hub = _hub()
+    conn, _, _ = _identify(hub)
+    assert hub.receive(conn, {"op": Op.REQUEST_GUILD_MEMBERS, "d": {"guild_id": []}}) == []
+    assert hub.receive(conn, {"op": 37, "d": {}}) == []
+    assert hub.stats.ignored_ops == [8, 37]
+
+
+def test_undecodable_frame_closes_with_4002():
+    _, hub = _hub()
+    conn, _ = hub.open_connection()
+    [close] = hub.reject_frame(conn, "not json")
+    assert (close.code, close.reason) == (CloseCode.DECODE_ERROR, "not json")
