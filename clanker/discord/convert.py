@@ -1,0 +1,50 @@
+"""discord.py objects and raw payloads -> the bridge's own structs, at the boundary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from clanker.discord.events import AttachmentInfo, BridgeFailure, DiscordMessage
+
+
+def message(msg: discord.Message) -> DiscordMessage:
+    """A discord.py message as a `DiscordMessage`."""
+    ref = msg.reference
+    return DiscordMessage(
+        message_id=msg.id,
+        channel_id=msg.channel.id,
+        guild_id=msg.guild.id if msg.guild is not None else None,
+        author_id=msg.author.id,
+        author_name=msg.author.display_name,
+        author_is_bot=bool(msg.author.bot),
+        content=msg.content,
+        created_at=msg.created_at.isoformat(),
+        reply_to_message_id=ref.message_id if ref is not None else None,
+        mention_ids=tuple(u.id for u in msg.mentions),
+        attachments=tuple(
+            AttachmentInfo(filename=a.filename, url=a.url, size=a.size, content_type=a.content_type)
+            for a in msg.attachments
+        ),
+        embed_count=len(msg.embeds),
+    )
+
+
+def optional_id(value: Any) -> int | None:
+    """A snowflake from a raw payload field that may be missing."""
+    return int(value) if value is not None else None
+
+
+def failure(command: str, exc: BaseException) -> BridgeFailure:
+    """A typed failure for a command that raised on the asyncio side."""
+    if isinstance(exc, discord.HTTPException):
+        return BridgeFailure(
+            command=command,
+            status=exc.status,
+            code=exc.code or None,
+            detail=exc.text or str(exc),
+        )
+    return BridgeFailure(
+        command=command, status=None, code=None, detail=f"{type(exc).__name__}: {exc}"
+    )

@@ -1,0 +1,173 @@
+"""The bridge's typed messages: gateway events in, commands out, typed results back.
+
+Everything past the bridge sees only these structs, never a discord.py object. Discord ids are
+ints here (msgspec encodes int64 exactly); they become strings only for the browser.
+"""
+
+from __future__ import annotations
+
+from clanker.runtime import Message
+
+
+class AttachmentInfo(Message, frozen=True):
+    """An attachment on a message, by reference (no bytes)."""
+
+    filename: str
+    url: str
+    size: int
+    content_type: str | None = None
+
+
+class DiscordMessage(Message, frozen=True):
+    """A message as the bridge saw it (created, or fetched from history)."""
+
+    message_id: int
+    channel_id: int
+    guild_id: int | None
+    author_id: int
+    author_name: str
+    author_is_bot: bool
+    content: str
+    created_at: str  # ISO 8601, Discord's own timestamp
+    reply_to_message_id: int | None = None
+    mention_ids: tuple[int, ...] = ()
+    attachments: tuple[AttachmentInfo, ...] = ()
+    embed_count: int = 0
+
+
+# -- gateway events (bridge -> guild actors) ---------------------------------------------------
+
+
+class BridgeReady(Message, frozen=True):
+    """The client logged in (again): who we are and which guilds we see."""
+
+    user_id: int
+    user_name: str
+    guild_ids: tuple[int, ...]
+
+
+class MessageCreated(Message, frozen=True):
+    """MESSAGE_CREATE."""
+
+    message: DiscordMessage
+
+
+class MessageEdited(Message, frozen=True):
+    """MESSAGE_UPDATE (content is None when the update did not carry it)."""
+
+    message_id: int
+    channel_id: int
+    guild_id: int | None
+    content: str | None
+
+
+class MessageDeleted(Message, frozen=True):
+    """MESSAGE_DELETE."""
+
+    message_id: int
+    channel_id: int
+    guild_id: int | None
+
+
+class ReactionChanged(Message, frozen=True):
+    """MESSAGE_REACTION_ADD (added=True) or MESSAGE_REACTION_REMOVE."""
+
+    message_id: int
+    channel_id: int
+    guild_id: int | None
+    user_id: int
+    emoji: str
+    added: bool
+
+
+class MemberJoined(Message, frozen=True):
+    """GUILD_MEMBER_ADD."""
+
+    guild_id: int
+    user_id: int
+    user_name: str
+
+
+GatewayEvent = (
+    BridgeReady | MessageCreated | MessageEdited | MessageDeleted | ReactionChanged | MemberJoined
+)
+
+
+# -- commands (anyone -> bridge) ---------------------------------------------------------------
+
+
+class FileUpload(Message, frozen=True):
+    """A file to attach to a sent message."""
+
+    filename: str
+    data: bytes
+
+
+class SendMessage(Message, frozen=True):
+    """Post ``content`` in a channel, optionally as a reply, with mention control."""
+
+    channel_id: int
+    content: str
+    reply_to_message_id: int | None = None
+    mention_replied_user: bool = False
+    allow_user_mentions: bool = True
+    allow_everyone: bool = False
+    files: tuple[FileUpload, ...] = ()
+
+
+class EditMessage(Message, frozen=True):
+    """Edit one of the bot's own messages."""
+
+    channel_id: int
+    message_id: int
+    content: str
+
+
+class StartTyping(Message, frozen=True):
+    """Show the typing indicator in a channel (Discord keeps it about 10 s)."""
+
+    channel_id: int
+
+
+class AddReaction(Message, frozen=True):
+    """React to a message as the bot."""
+
+    channel_id: int
+    message_id: int
+    emoji: str
+
+
+class FetchHistory(Message, frozen=True):
+    """Up to ``limit`` messages before ``before_message_id`` (newest first), for context."""
+
+    channel_id: int
+    limit: int = 50
+    before_message_id: int | None = None
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+class Sent(Message, frozen=True):
+    """The message the bot posted (or edited)."""
+
+    message: DiscordMessage
+
+
+class Done(Message, frozen=True):
+    """The command succeeded and has nothing to return."""
+
+
+class History(Message, frozen=True):
+    """Messages, newest first."""
+
+    messages: tuple[DiscordMessage, ...]
+
+
+class BridgeFailure(Message, frozen=True):
+    """A command failed on Discord's side (or could not be sent): what, and why."""
+
+    command: str
+    status: int | None  # HTTP status, None when no request was made
+    code: int | None  # Discord's JSON error code
+    detail: str
