@@ -77,25 +77,28 @@ async def test_drop_oldest_keeps_exactly_the_newest_n(
         assert await g.ask(Query(), Seen) == Seen(items=(0, 8, 9, 10))
 
 
+class Collector(Actor):
+    """Records every item, in order, as soon as it arrives."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    @handles(Item)
+    async def item(self, msg: Item) -> None:
+        self.seen.append(msg.n)
+
+    @handles(Query)
+    async def query(self, msg: Query) -> Seen:
+        return Seen(items=tuple(self.seen))
+
+
+def collector(policy: Overflow, capacity: int) -> SupervisorSpec:
+    mailbox = MailboxSpec(capacity, policy)
+    return SupervisorSpec(children=[ChildSpec("c", Collector, mailbox=mailbox, register="c")])
+
+
 async def test_drop_oldest_order_and_counts(autojump_clock: trio.testing.MockClock) -> None:
-    class Collector(Actor):
-        def __init__(self) -> None:
-            self.seen: list[int] = []
-
-        @handles(Item)
-        async def item(self, msg: Item) -> None:
-            self.seen.append(msg.n)
-
-        @handles(Query)
-        async def query(self, msg: Query) -> Seen:
-            return Seen(items=tuple(self.seen))
-
-    spec = SupervisorSpec(
-        children=[
-            ChildSpec("c", Collector, mailbox=MailboxSpec(4, Overflow.DROP_OLDEST), register="c")
-        ]
-    )
-    async with open_runtime(spec) as rt:
+    async with open_runtime(collector(Overflow.DROP_OLDEST, 4)) as rt:
         c = rt.lookup("c")
         for n in range(20):
             assert c.try_tell(Item(n=n))  # no checkpoint: the actor cannot drain meanwhile
@@ -108,24 +111,10 @@ async def test_drop_oldest_order_and_counts(autojump_clock: trio.testing.MockClo
 
 
 async def test_drop_newest_keeps_the_first_n(autojump_clock: trio.testing.MockClock) -> None:
-    class Collector(Actor):
-        def __init__(self) -> None:
-            self.seen: list[int] = []
-
-        @handles(Item)
-        async def item(self, msg: Item) -> None:
-            self.seen.append(msg.n)
-
-        @handles(Query)
-        async def query(self, msg: Query) -> Seen:
-            return Seen(items=tuple(self.seen))
-
-    spec = SupervisorSpec(
-        children=[
-            ChildSpec("c", Collector, mailbox=MailboxSpec(4, Overflow.DROP_NEWEST), register="c")
-        ]
-    )
-    async with open_runtime(spec) as rt, rt.events.subscribe() as events:
+    async with (
+        open_runtime(collector(Overflow.DROP_NEWEST, 4)) as rt,
+        rt.events.subscribe() as events,
+    ):
         c = rt.lookup("c")
         results = [c.try_tell(Item(n=n)) for n in range(10)]
         # Item 0 goes straight to the waiting actor, 1..4 fill the buffer, the rest are dropped.
