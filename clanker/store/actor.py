@@ -1,0 +1,101 @@
+"""`Store`: the actor that owns clanker's SQLite file.
+
+Only the Store touches the database. Its mailbox (bounded, ``block``: a full mailbox makes
+senders wait, nothing is dropped) serialises every request, and each request's SQL runs on a trio
+worker thread through a `trio.CapacityLimiter` of one, so the trio thread never blocks on disk and
+the connection is never used by two threads at once.
+
+A told write is fire-and-forget; ask it when you must know it is committed (the reply is sent
+after COMMIT). Requests that fail on their input come back as `StoreRejected`; a database that
+fails underneath (I/O error, corruption) crashes the actor, and its supervisor restarts it, which
+reopens the file: committed data is never lost, as SQLite's WAL guarantees.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import msgspec
+import pysqlite3.dbapi2 as sqlite3
+import trio
+
+from clanker.runtime import Actor, ActorContext, ChildSpec, MailboxSpec, Overflow, Restart, handles
+from clanker.store import messages as m
+from clanker.store.migrations import migrate
+from clanker.store.queries import QUERIES
+from clanker.store.sqlite import Connection, close_connection, open_connection
+
+log = logging.getLogger(__name__)
+
+STORE_NAME = "store"
+"""The runtime-wide name `store_child` registers."""
+
+
+def open_store(path: str | Path) -> Connection:
+    """Open ``path`` (WAL, sqlite-vec loaded) and migrate it to the latest schema (blocking)."""
+    conn = open_connection(path)
+    try:
+        before, after = migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    if before != after:
+        log.info("store %s migrated from schema version %d to %d", path, before, after)
+    return conn
+
+
+class Store(Actor):
+    """Owns the one connection to the SQLite file at ``path``; answers `StoreRequest`s."""
+
+    mailbox = MailboxSpec(capacity=256, overflow=Overflow.BLOCK)
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn: Connection | None = None
+        self._limiter = trio.CapacityLimiter(1)
+
+    async def on_start(self, ctx: ActorContext) -> None:
+        """Open and migrate the file; a file from a newer clanker makes the start fail."""
+        self._conn = await trio.to_thread.run_sync(open_store, self.path, limiter=self._limiter)
+        ctx.start_soon(self._close_on_exit)
+
+    async def on_stop(self) -> None:
+        """Checkpoint the WAL and close the file (after the last handled message)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await trio.to_thread.run_sync(close_connection, conn, limiter=self._limiter)
+
+    async def _close_on_exit(self) -> None:
+        # on_stop is skipped after a crash or a kill; this task is cancelled in every case, so
+        # the connection is closed before the next incarnation opens its own.
+        try:
+            await trio.sleep_forever()
+        finally:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
+
+    @handles(*QUERIES)
+    async def handle(self, msg: m.StoreRequest) -> m.StoreReply:
+        """Run the request's SQL on a worker thread and reply with its result."""
+        conn = self._conn
+        if conn is None:
+            raise RuntimeError(f"store {self.path} is closed")
+        query = QUERIES[type(msg)]
+        try:
+            return await trio.to_thread.run_sync(query, conn, msg, limiter=self._limiter)
+        except (ValueError, sqlite3.IntegrityError, msgspec.ValidationError) as exc:
+            return m.StoreRejected(request=type(msg).__qualname__, problem=str(exc))
+
+
+def store_child(
+    path: str | Path,
+    *,
+    name: str = STORE_NAME,
+    restart: Restart = Restart.PERMANENT,
+    shutdown: float | None = None,
+) -> ChildSpec:
+    """A child spec for a `Store` on ``path``, registered runtime-wide as ``name``."""
+    file = Path(path)
+    return ChildSpec(name, lambda: Store(file), restart=restart, shutdown=shutdown, register=name)

@@ -1,0 +1,80 @@
+"""`StoreClient`: typed calls to the Store actor for code that is not an actor message handler.
+
+Each method asks and checks the reply's type, so callers get a typed result (and mypy knows
+it). A `StoreRejected` reply is raised as `StoreRequestError`; a `SettingConflict` is returned,
+because losing a compare-and-swap is an expected outcome.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import msgspec
+
+from clanker.runtime import ActorRef, UnexpectedReply
+from clanker.store import messages as m
+
+R = TypeVar("R")
+
+
+class StoreRequestError(Exception):
+    """The Store refused a request; ``rejected`` says which and why."""
+
+    def __init__(self, rejected: m.StoreRejected) -> None:
+        self.rejected = rejected
+        super().__init__(f"the store refused {rejected.request}: {rejected.problem}")
+
+
+class StoreClient:
+    """Typed wrapper over an `ActorRef` to the Store (see `clanker.store.messages`)."""
+
+    def __init__(self, ref: ActorRef, *, timeout: float = 10.0) -> None:
+        self.ref = ref
+        self.timeout = timeout
+
+    async def _ask(self, msg: msgspec.Struct, *reply_types: type[R]) -> R:
+        reply = await self.ref.ask(msg, timeout=self.timeout)
+        if isinstance(reply, m.StoreRejected):
+            raise StoreRequestError(reply)
+        if not isinstance(reply, reply_types):
+            expected = " | ".join(t.__qualname__ for t in reply_types)
+            raise UnexpectedReply(self.ref.path, expected, type(reply).__qualname__)
+        return reply
+
+    async def store_message(self, msg: m.StoreMessage) -> int:
+        """Record a message (committed on return); returns rows changed."""
+        return (await self._ask(msg, m.RowsChanged)).count
+
+    async def recent_messages(
+        self, channel_id: int, limit: int = 50, before_id: int | None = None
+    ) -> tuple[m.MessageRow, ...]:
+        """The channel's latest messages, oldest first."""
+        req = m.RecentMessages(channel_id=channel_id, limit=limit, before_id=before_id)
+        return (await self._ask(req, m.MessageRows)).rows
+
+    async def log_action(self, action: m.LogAction) -> m.ActionLogged:
+        """Append to the action log (committed on return)."""
+        return await self._ask(action, m.ActionLogged)
+
+    async def count_actions(self, kind: str, since: str) -> m.ActionCount:
+        """Count of actions of ``kind`` since ``since`` and their cost."""
+        return await self._ask(m.CountActions(kind=kind, since=since), m.ActionCount)
+
+    async def get_setting(self, key: str) -> m.SettingValue:
+        """A setting's JSON text and version (0 if unset)."""
+        return await self._ask(m.GetSetting(key=key), m.SettingValue)
+
+    async def put_setting(
+        self, key: str, value: str, expected_version: int
+    ) -> m.SettingStored | m.SettingConflict:
+        """Compare-and-swap a setting's JSON text."""
+        req = m.PutSetting(key=key, value=value, expected_version=expected_version)
+        reply: m.SettingStored | m.SettingConflict = await self._ask(
+            req, m.SettingStored, m.SettingConflict
+        )
+        return reply
+
+    async def claim_trigger(self, message_id: int, claimed_by: str) -> bool:
+        """True if this caller won the right to answer ``message_id``."""
+        req = m.ClaimTrigger(message_id=message_id, claimed_by=claimed_by)
+        return (await self._ask(req, m.Claimed)).claimed

@@ -1,0 +1,383 @@
+"""The Store's message API: requests (frozen, tagged `Message`s) and their typed replies.
+
+Every request checks its own fields when it is built (and again when decoded from the wire), so a
+bad request fails at the sender with a ValueError naming the field, never inside the Store. What
+only the database can know (an unknown ``before_id``, a dangling action id) comes back as a
+`StoreRejected` reply. A compare-and-swap that lost the race is not an error either: it is a
+`SettingConflict` reply carrying the current version.
+
+Fields are wire-safe (ints, strs, floats, bools, tuples, optionals). JSON payloads (action
+metadata, setting values) travel as JSON text, validated here; `to_json` makes that text.
+"""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from clanker.runtime import Message
+from clanker.store.validation import (
+    check_id,
+    check_json,
+    check_kind,
+    check_limit,
+    check_time,
+)
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+class StoreMessage(Message, frozen=True):
+    """Record a seen message (insert, or refresh the snapshot of one already stored).
+
+    ``content`` is the folded text (see `fold_content`); ``created_at`` is Discord's timestamp.
+    A refresh keeps the ``deleted`` flag. Reply: `RowsChanged`.
+    """
+
+    message_id: int
+    guild_id: int | None  # None for DMs
+    channel_id: int
+    author_id: int
+    author_name: str
+    content: str
+    created_at: str
+    is_bot: bool = False
+    reply_to_message_id: int | None = None
+    edited_at: str | None = None
+
+    def __post_init__(self) -> None:
+        check_id(self, "message_id", self.message_id)
+        check_id(self, "guild_id", self.guild_id, optional=True)
+        check_id(self, "channel_id", self.channel_id)
+        check_id(self, "author_id", self.author_id)
+        check_id(self, "reply_to_message_id", self.reply_to_message_id, optional=True)
+        check_time(self, "created_at", self.created_at)
+        check_time(self, "edited_at", self.edited_at)
+
+
+class MarkMessageEdited(Message, frozen=True):
+    """Replace a stored message's content after an edit. Reply: `RowsChanged` (0 if unknown)."""
+
+    message_id: int
+    content: str
+    edited_at: str
+
+    def __post_init__(self) -> None:
+        check_id(self, "message_id", self.message_id)
+        check_time(self, "edited_at", self.edited_at)
+
+
+class MarkMessageDeleted(Message, frozen=True):
+    """Flag a stored message as deleted (the row stays). Reply: `RowsChanged` (0 if unknown)."""
+
+    message_id: int
+
+    def __post_init__(self) -> None:
+        check_id(self, "message_id", self.message_id)
+
+
+class RecentMessages(Message, frozen=True):
+    """The latest ``limit`` messages of a channel, oldest first. Reply: `MessageRows`.
+
+    With ``before_id``, the ones strictly before that stored message (to page back); an unknown
+    ``before_id`` gets `StoreRejected`. Deleted messages are left out unless asked for.
+    """
+
+    channel_id: int
+    limit: int = 50
+    before_id: int | None = None
+    include_deleted: bool = False
+
+    def __post_init__(self) -> None:
+        check_id(self, "channel_id", self.channel_id)
+        check_limit(self, self.limit)
+        check_id(self, "before_id", self.before_id, optional=True)
+
+
+class GetMessage(Message, frozen=True):
+    """One stored message by id (deleted or not). Reply: `MessageRows` with 0 or 1 rows."""
+
+    message_id: int
+
+    def __post_init__(self) -> None:
+        check_id(self, "message_id", self.message_id)
+
+
+class MessageRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored message as read back."""
+
+    message_id: int
+    guild_id: int | None
+    channel_id: int
+    author_id: int
+    author_name: str
+    is_bot: bool
+    content: str
+    reply_to_message_id: int | None
+    created_at: str
+    edited_at: str | None
+    deleted: bool
+
+
+class MessageRows(Message, frozen=True):
+    """Reply: message rows, oldest first."""
+
+    rows: tuple[MessageRow, ...]
+
+
+class RowsChanged(Message, frozen=True):
+    """Reply to a write: how many rows it inserted or changed."""
+
+    count: int
+
+
+# --- the action log ---------------------------------------------------------------------------
+
+
+class LogAction(Message, frozen=True):
+    """Append to the universal action log. Reply: `ActionLogged`.
+
+    ``metadata`` is a JSON object as text (`to_json`); ``created_at`` defaults to now.
+    """
+
+    kind: str
+    guild_id: int | None = None
+    channel_id: int | None = None
+    message_id: int | None = None
+    user_id: int | None = None
+    content: str = ""
+    metadata: str = "{}"
+    usd_cost: float = 0.0
+    created_at: str | None = None
+
+    def __post_init__(self) -> None:
+        check_kind(self, self.kind)
+        for field in ("guild_id", "channel_id", "message_id", "user_id"):
+            check_id(self, field, getattr(self, field), optional=True)
+        check_json(self, "metadata", self.metadata, object_only=True)
+        if not (math.isfinite(self.usd_cost) and self.usd_cost >= 0):
+            raise ValueError(
+                f"LogAction.usd_cost must be a finite amount >= 0, got {self.usd_cost}"
+            )
+        check_time(self, "created_at", self.created_at)
+
+
+class ActionLogged(Message, frozen=True):
+    """Reply: the new action's id and the time stamped on it."""
+
+    id: int
+    created_at: str
+
+
+class ActionsQuery(Message, frozen=True):
+    """Page through the action log, newest first, optionally filtered. Reply: `ActionRows`."""
+
+    kind: str | None = None
+    guild_id: int | None = None
+    channel_id: int | None = None
+    since: str | None = None  # inclusive
+    limit: int = 50
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind is not None:
+            check_kind(self, self.kind)
+        check_id(self, "guild_id", self.guild_id, optional=True)
+        check_id(self, "channel_id", self.channel_id, optional=True)
+        check_time(self, "since", self.since)
+        check_limit(self, self.limit)
+        if self.offset < 0:
+            raise ValueError(f"ActionsQuery.offset must be >= 0, got {self.offset}")
+
+
+class ActionRow(msgspec.Struct, frozen=True, kw_only=True):
+    """An action as read back; ``metadata`` is JSON object text."""
+
+    id: int
+    kind: str
+    guild_id: int | None
+    channel_id: int | None
+    message_id: int | None
+    user_id: int | None
+    content: str
+    metadata: str
+    usd_cost: float
+    created_at: str
+
+
+class ActionRows(Message, frozen=True):
+    """Reply: action rows, newest first."""
+
+    rows: tuple[ActionRow, ...]
+
+
+class CountActions(Message, frozen=True):
+    """How many actions of ``kind`` since ``since`` (inclusive), and their total cost.
+
+    Budgets ("at most 20 replies an hour") and stats read this. Reply: `ActionCount`.
+    """
+
+    kind: str
+    since: str
+    guild_id: int | None = None
+
+    def __post_init__(self) -> None:
+        check_kind(self, self.kind)
+        check_time(self, "since", self.since)
+        check_id(self, "guild_id", self.guild_id, optional=True)
+
+
+class ActionCount(Message, frozen=True):
+    """Reply: a count of actions and the sum of their ``usd_cost``."""
+
+    count: int
+    usd_cost: float
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+class GetSetting(Message, frozen=True):
+    """Read one setting. Reply: `SettingValue` (version 0 and value None when unset)."""
+
+    key: str
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            raise ValueError("GetSetting.key must not be empty")
+
+
+class SettingValue(Message, frozen=True):
+    """Reply: a setting's JSON text and version (0 if it was never written)."""
+
+    key: str
+    value: str | None
+    version: int
+    updated_at: str | None
+
+
+class PutSetting(Message, frozen=True):
+    """Compare-and-swap a setting: write ``value`` only if its version is ``expected_version``.
+
+    Use 0 to create a setting that must not exist yet. Reply: `SettingStored` with the new
+    version, or `SettingConflict` with the current one when someone wrote first.
+    """
+
+    key: str
+    value: str
+    expected_version: int
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            raise ValueError("PutSetting.key must not be empty")
+        check_json(self, "value", self.value, object_only=False)
+        if self.expected_version < 0:
+            raise ValueError(
+                f"PutSetting.expected_version must be >= 0 (0 = create), got "
+                f"{self.expected_version}"
+            )
+
+
+class SettingStored(Message, frozen=True):
+    """Reply: the write happened; this is the setting's new version."""
+
+    key: str
+    version: int
+    updated_at: str
+
+
+class SettingConflict(Message, frozen=True):
+    """Reply: the write was refused because the setting is not at the expected version.
+
+    Re-read (the current value is included), merge, and try again with ``current_version``.
+    """
+
+    key: str
+    expected_version: int
+    current_version: int
+    current_value: str | None
+
+
+# --- reply idempotency ------------------------------------------------------------------------
+
+
+class ClaimTrigger(Message, frozen=True):
+    """Claim the right to answer trigger message ``message_id``, once, ever.
+
+    The first claim wins; every later claim (after a restart, a duplicate event, a catch-up) is
+    refused. ``claimed_by`` says who answers (e.g. ``"text_reply"``). Reply: `Claimed`.
+    """
+
+    message_id: int
+    claimed_by: str
+    action_id: int | None = None
+
+    def __post_init__(self) -> None:
+        check_id(self, "message_id", self.message_id)
+        check_id(self, "action_id", self.action_id, optional=True)
+        if not self.claimed_by:
+            raise ValueError("ClaimTrigger.claimed_by must say who answers (e.g. 'text_reply')")
+
+
+class Claimed(Message, frozen=True):
+    """Reply: whether this claim won; if not, who holds it and since when."""
+
+    message_id: int
+    claimed: bool
+    claimed_by: str
+    action_id: int | None
+    created_at: str
+
+
+class LinkTriggerAction(Message, frozen=True):
+    """Record which logged action answered a claimed trigger. Reply: `RowsChanged`, or
+    `StoreRejected` if the action id does not exist."""
+
+    message_id: int
+    action_id: int
+
+    def __post_init__(self) -> None:
+        check_id(self, "message_id", self.message_id)
+        check_id(self, "action_id", self.action_id)
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class StoreRejected(Message, frozen=True):
+    """Reply: the Store could not do ``request`` for the stated reason (nothing was written)."""
+
+    request: str
+    problem: str
+
+
+StoreRequest = (
+    StoreMessage
+    | MarkMessageEdited
+    | MarkMessageDeleted
+    | RecentMessages
+    | GetMessage
+    | LogAction
+    | ActionsQuery
+    | CountActions
+    | GetSetting
+    | PutSetting
+    | ClaimTrigger
+    | LinkTriggerAction
+)
+"""Every request the Store handles (a tagged union: decodes by ``type``)."""
+
+StoreReply = (
+    RowsChanged
+    | MessageRows
+    | ActionLogged
+    | ActionRows
+    | ActionCount
+    | SettingValue
+    | SettingStored
+    | SettingConflict
+    | Claimed
+    | StoreRejected
+)
+"""Every reply the Store sends."""

@@ -1,0 +1,150 @@
+"""The schema as an ordered list of migrations, applied at open.
+
+The file's ``PRAGMA user_version`` is the number of migrations applied. Opening runs the missing
+ones in order, each in its own ``BEGIN IMMEDIATE`` transaction together with the version bump, so
+a failed migration leaves the file at the previous version. Migrations are append-only: never edit
+one that has shipped; add the next number instead. A file written by a newer clanker (a version
+above the last one known here) is refused with `SchemaTooNew`, never downgraded.
+
+Discord ids are SQLite INTEGERs (int64). Wall-clock time appears only in the ``*_at`` columns, as
+UTC ISO 8601 text with milliseconds (``2025-01-31T12:00:00.000+00:00``), which sorts as time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from clanker.store.sqlite import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: its version (1, 2, …), a short name and its SQL statements."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+class SchemaTooNew(RuntimeError):
+    """The database file was written by a newer clanker than this one."""
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.path = path
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"{path} has schema version {found}, but this clanker knows versions up to "
+            f"{supported}; run a newer clanker, or point it at another database file"
+        )
+
+
+class MigrationFailed(RuntimeError):
+    """A migration raised; the file is left at the version before it."""
+
+
+_V1 = Migration(
+    1,
+    "initial schema: messages, actions, settings, response_triggers",
+    (
+        """
+        CREATE TABLE messages (
+            message_id          INTEGER PRIMARY KEY,
+            guild_id            INTEGER,
+            channel_id          INTEGER NOT NULL,
+            author_id           INTEGER NOT NULL,
+            author_name         TEXT    NOT NULL,
+            is_bot              INTEGER NOT NULL DEFAULT 0 CHECK (is_bot IN (0, 1)),
+            content             TEXT    NOT NULL,
+            reply_to_message_id INTEGER,
+            created_at          TEXT    NOT NULL,
+            edited_at           TEXT,
+            deleted             INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
+        )
+        """,
+        "CREATE INDEX idx_messages_channel_time ON messages (channel_id, created_at, message_id)",
+        "CREATE INDEX idx_messages_guild_time ON messages (guild_id, created_at)",
+        """
+        CREATE TABLE actions (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind        TEXT    NOT NULL,
+            guild_id    INTEGER,
+            channel_id  INTEGER,
+            message_id  INTEGER,
+            user_id     INTEGER,
+            content     TEXT    NOT NULL DEFAULT '',
+            metadata    TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
+            usd_cost    REAL    NOT NULL DEFAULT 0,
+            created_at  TEXT    NOT NULL
+        )
+        """,
+        "CREATE INDEX idx_actions_kind_time ON actions (kind, created_at)",
+        "CREATE INDEX idx_actions_time ON actions (created_at)",
+        """
+        CREATE TABLE settings (
+            key         TEXT    PRIMARY KEY,
+            value       TEXT    NOT NULL CHECK (json_valid(value)),
+            version     INTEGER NOT NULL CHECK (version >= 1),
+            updated_at  TEXT    NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE response_triggers (
+            trigger_message_id  INTEGER PRIMARY KEY,
+            claimed_by          TEXT    NOT NULL,
+            action_id           INTEGER REFERENCES actions (id) ON DELETE SET NULL,
+            created_at          TEXT    NOT NULL
+        )
+        """,
+        "CREATE INDEX idx_response_triggers_action_id ON response_triggers (action_id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1,)
+"""Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
+
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: Connection) -> int:
+    """The file's schema version (``PRAGMA user_version``; 0 for a new file)."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(
+    conn: Connection, path: str | Path, migrations: Sequence[Migration] = MIGRATIONS
+) -> tuple[int, int]:
+    """Bring the file to the latest version; return ``(version_before, version_after)``.
+
+    Raises `SchemaTooNew` for a file ahead of ``migrations`` and `MigrationFailed` (with the
+    file still at the last good version) if a step fails. Re-opening an up-to-date file is a
+    no-op.
+    """
+    for i, m in enumerate(migrations):
+        if m.version != i + 1:
+            raise ValueError(f"migration #{i} has version {m.version}; versions must be 1, 2, …")
+    latest = len(migrations)
+    before = schema_version(conn)
+    if before > latest:
+        raise SchemaTooNew(str(path), before, latest)
+    for m in migrations[before:]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read inside the write lock: another process may have migrated meanwhile.
+            if schema_version(conn) >= m.version:
+                conn.execute("ROLLBACK")
+                continue
+            for sql in m.statements:
+                conn.execute(sql)
+            conn.execute(f"PRAGMA user_version = {int(m.version)}")
+            conn.execute("COMMIT")
+        except Exception as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise MigrationFailed(
+                f"{path}: migration {m.version} ({m.name}) failed: {exc}; the file stays at "
+                f"version {m.version - 1}"
+            ) from exc
+    return before, schema_version(conn)

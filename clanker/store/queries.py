@@ -1,0 +1,350 @@
+"""The SQL behind each Store request: plain blocking functions of a connection.
+
+Each function takes one request and returns its reply. They hold no state and know nothing of
+trio, so they are tested directly on a connection; the `Store` actor runs them on a worker
+thread, one at a time. Writes run inside ``BEGIN IMMEDIATE`` … ``COMMIT``; any error rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pysqlite3.dbapi2 as sqlite3
+
+from clanker.store import messages as m
+from clanker.store.content import MAX_AUTHOR_NAME_CHARS, MAX_CONTENT_CHARS, truncate
+from clanker.store.sqlite import Connection
+from clanker.store.wallclock import normalize_iso, utc_now_iso
+
+
+@contextmanager
+def transaction(conn: Connection) -> Iterator[None]:
+    """A write transaction: taken eagerly (IMMEDIATE), committed on success, else rolled back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _iso(value: str | None, field: str) -> str | None:
+    return None if value is None else normalize_iso(value, field)
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+_MESSAGE_COLUMNS = (
+    "message_id, guild_id, channel_id, author_id, author_name, is_bot, content, "
+    "reply_to_message_id, created_at, edited_at, deleted"
+)
+
+
+def _message_row(r: tuple[Any, ...]) -> m.MessageRow:
+    return m.MessageRow(
+        message_id=r[0],
+        guild_id=r[1],
+        channel_id=r[2],
+        author_id=r[3],
+        author_name=r[4],
+        is_bot=bool(r[5]),
+        content=r[6],
+        reply_to_message_id=r[7],
+        created_at=r[8],
+        edited_at=r[9],
+        deleted=bool(r[10]),
+    )
+
+
+def store_message(conn: Connection, req: m.StoreMessage) -> m.RowsChanged:
+    """Insert a message, or refresh every field but ``deleted`` if it is already stored."""
+    with transaction(conn):
+        cur = conn.execute(
+            """
+            INSERT INTO messages (message_id, guild_id, channel_id, author_id, author_name,
+                                  is_bot, content, reply_to_message_id, created_at, edited_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (message_id) DO UPDATE SET
+                guild_id = excluded.guild_id,
+                channel_id = excluded.channel_id,
+                author_id = excluded.author_id,
+                author_name = excluded.author_name,
+                is_bot = excluded.is_bot,
+                content = excluded.content,
+                reply_to_message_id = excluded.reply_to_message_id,
+                created_at = excluded.created_at,
+                edited_at = COALESCE(excluded.edited_at, messages.edited_at)
+            """,
+            (
+                req.message_id,
+                req.guild_id,
+                req.channel_id,
+                req.author_id,
+                truncate(req.author_name, MAX_AUTHOR_NAME_CHARS),
+                int(req.is_bot),
+                truncate(req.content, MAX_CONTENT_CHARS),
+                req.reply_to_message_id,
+                normalize_iso(req.created_at, "created_at"),
+                _iso(req.edited_at, "edited_at"),
+            ),
+        )
+    return m.RowsChanged(count=cur.rowcount)
+
+
+def mark_edited(conn: Connection, req: m.MarkMessageEdited) -> m.RowsChanged:
+    """Replace the content of a stored message and stamp ``edited_at``."""
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE messages SET content = ?, edited_at = ? WHERE message_id = ?",
+            (
+                truncate(req.content, MAX_CONTENT_CHARS),
+                normalize_iso(req.edited_at, "edited_at"),
+                req.message_id,
+            ),
+        )
+    return m.RowsChanged(count=cur.rowcount)
+
+
+def mark_deleted(conn: Connection, req: m.MarkMessageDeleted) -> m.RowsChanged:
+    """Flag a stored message as deleted."""
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE messages SET deleted = 1 WHERE message_id = ? AND deleted = 0",
+            (req.message_id,),
+        )
+    return m.RowsChanged(count=cur.rowcount)
+
+
+def recent_messages(conn: Connection, req: m.RecentMessages) -> m.MessageRows | m.StoreRejected:
+    """The channel's latest messages (before ``before_id`` if given), returned oldest first.
+
+    History order is ``(created_at, message_id)``: Discord's timestamp, ties broken by id.
+    """
+    where = ["channel_id = ?"]
+    args: list[Any] = [req.channel_id]
+    if req.before_id is not None:
+        anchor = conn.execute(
+            "SELECT created_at FROM messages WHERE message_id = ? AND channel_id = ?",
+            (req.before_id, req.channel_id),
+        ).fetchone()
+        if anchor is None:
+            return m.StoreRejected(
+                request="RecentMessages",
+                problem=f"before_id {req.before_id} is not a stored message of channel "
+                f"{req.channel_id}; page with an id from a previous reply",
+            )
+        where.append("(created_at, message_id) < (?, ?)")
+        args += [anchor[0], req.before_id]
+    if not req.include_deleted:
+        where.append("deleted = 0")
+    rows = conn.execute(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} "
+        "ORDER BY created_at DESC, message_id DESC LIMIT ?",
+        (*args, req.limit),
+    ).fetchall()
+    return m.MessageRows(rows=tuple(_message_row(r) for r in reversed(rows)))
+
+
+def get_message(conn: Connection, req: m.GetMessage) -> m.MessageRows:
+    """The stored message with this id, if any."""
+    rows = conn.execute(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE message_id = ?", (req.message_id,)
+    ).fetchall()
+    return m.MessageRows(rows=tuple(_message_row(r) for r in rows))
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+_ACTION_COLUMNS = (
+    "id, kind, guild_id, channel_id, message_id, user_id, content, metadata, usd_cost, created_at"
+)
+
+
+def log_action(conn: Connection, req: m.LogAction) -> m.ActionLogged:
+    """Append an action; stamp it with the wall clock unless it carries its own time."""
+    created_at = _iso(req.created_at, "created_at") or utc_now_iso()
+    with transaction(conn):
+        cur = conn.execute(
+            """
+            INSERT INTO actions (kind, guild_id, channel_id, message_id, user_id, content,
+                                 metadata, usd_cost, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                req.kind,
+                req.guild_id,
+                req.channel_id,
+                req.message_id,
+                req.user_id,
+                req.content,
+                req.metadata,
+                float(req.usd_cost),
+                created_at,
+            ),
+        )
+    return m.ActionLogged(id=int(cur.lastrowid), created_at=created_at)
+
+
+def query_actions(conn: Connection, req: m.ActionsQuery) -> m.ActionRows:
+    """Actions matching every given filter, newest first, paged by ``limit``/``offset``."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (
+        ("kind", req.kind),
+        ("guild_id", req.guild_id),
+        ("channel_id", req.channel_id),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if req.since is not None:
+        where.append("created_at >= ?")
+        args.append(normalize_iso(req.since, "since"))
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = conn.execute(
+        f"SELECT {_ACTION_COLUMNS} FROM actions {clause} "
+        "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        (*args, req.limit, req.offset),
+    ).fetchall()
+    return m.ActionRows(
+        rows=tuple(
+            m.ActionRow(
+                id=r[0],
+                kind=r[1],
+                guild_id=r[2],
+                channel_id=r[3],
+                message_id=r[4],
+                user_id=r[5],
+                content=r[6],
+                metadata=r[7],
+                usd_cost=float(r[8]),
+                created_at=r[9],
+            )
+            for r in rows
+        )
+    )
+
+
+def count_actions(conn: Connection, req: m.CountActions) -> m.ActionCount:
+    """How many actions of a kind since a time (inclusive), and their summed cost."""
+    sql = "SELECT COUNT(*), TOTAL(usd_cost) FROM actions WHERE kind = ? AND created_at >= ?"
+    args: list[Any] = [req.kind, normalize_iso(req.since, "since")]
+    if req.guild_id is not None:
+        sql += " AND guild_id = ?"
+        args.append(req.guild_id)
+    count, cost = conn.execute(sql, args).fetchone()
+    return m.ActionCount(count=int(count), usd_cost=float(cost))
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def get_setting(conn: Connection, req: m.GetSetting) -> m.SettingValue:
+    """A setting's JSON text and version; version 0 when it was never written."""
+    row = conn.execute(
+        "SELECT value, version, updated_at FROM settings WHERE key = ?", (req.key,)
+    ).fetchone()
+    if row is None:
+        return m.SettingValue(key=req.key, value=None, version=0, updated_at=None)
+    return m.SettingValue(key=req.key, value=row[0], version=int(row[1]), updated_at=row[2])
+
+
+def put_setting(conn: Connection, req: m.PutSetting) -> m.SettingStored | m.SettingConflict:
+    """Compare-and-swap: write only if the stored version equals ``expected_version``."""
+    now = utc_now_iso()
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT value, version FROM settings WHERE key = ?", (req.key,)
+        ).fetchone()
+        current_value, current_version = (None, 0) if row is None else (row[0], int(row[1]))
+        if current_version != req.expected_version:
+            return m.SettingConflict(
+                key=req.key,
+                expected_version=req.expected_version,
+                current_version=current_version,
+                current_value=current_value,
+            )
+        version = current_version + 1
+        conn.execute(
+            """
+            INSERT INTO settings (key, value, version, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET
+                value = excluded.value, version = excluded.version, updated_at = excluded.updated_at
+            """,
+            (req.key, req.value, version, now),
+        )
+    return m.SettingStored(key=req.key, version=version, updated_at=now)
+
+
+# --- triggers ---------------------------------------------------------------------------------
+
+
+def claim_trigger(conn: Connection, req: m.ClaimTrigger) -> m.Claimed | m.StoreRejected:
+    """Insert the claim if none exists; either way report who holds it."""
+    now = utc_now_iso()
+    try:
+        with transaction(conn):
+            cur = conn.execute(
+                """
+                INSERT INTO response_triggers (trigger_message_id, claimed_by, action_id,
+                                               created_at)
+                VALUES (?, ?, ?, ?) ON CONFLICT (trigger_message_id) DO NOTHING
+                """,
+                (req.message_id, req.claimed_by, req.action_id, now),
+            )
+            row = conn.execute(
+                "SELECT claimed_by, action_id, created_at FROM response_triggers "
+                "WHERE trigger_message_id = ?",
+                (req.message_id,),
+            ).fetchone()
+    except sqlite3.IntegrityError as exc:
+        return m.StoreRejected(
+            request="ClaimTrigger", problem=f"action_id {req.action_id} is not logged ({exc})"
+        )
+    return m.Claimed(
+        message_id=req.message_id,
+        claimed=cur.rowcount == 1,
+        claimed_by=row[0],
+        action_id=row[1],
+        created_at=row[2],
+    )
+
+
+def link_trigger_action(
+    conn: Connection, req: m.LinkTriggerAction
+) -> m.RowsChanged | m.StoreRejected:
+    """Point a claimed trigger at the action that answered it."""
+    try:
+        with transaction(conn):
+            cur = conn.execute(
+                "UPDATE response_triggers SET action_id = ? WHERE trigger_message_id = ?",
+                (req.action_id, req.message_id),
+            )
+    except sqlite3.IntegrityError as exc:
+        return m.StoreRejected(
+            request="LinkTriggerAction", problem=f"action_id {req.action_id} is not logged ({exc})"
+        )
+    return m.RowsChanged(count=cur.rowcount)
+
+
+Query = Callable[[Connection, Any], m.StoreReply]
+
+QUERIES: dict[type, Query] = {
+    m.StoreMessage: store_message,
+    m.MarkMessageEdited: mark_edited,
+    m.MarkMessageDeleted: mark_deleted,
+    m.RecentMessages: recent_messages,
+    m.GetMessage: get_message,
+    m.LogAction: log_action,
+    m.ActionsQuery: query_actions,
+    m.CountActions: count_actions,
+    m.GetSetting: get_setting,
+    m.PutSetting: put_setting,
+    m.ClaimTrigger: claim_trigger,
+    m.LinkTriggerAction: link_trigger_action,
+}
+"""Which function answers which request."""
