@@ -306,14 +306,13 @@ async def _run_actor(cell: Cell, mark_started: Callable[[], None]) -> None:
 async def _mailbox_loop(
     cell: Cell, instance: Actor, reader: trio.MemoryReceiveChannel[object]
 ) -> None:
-    cls = type(instance)
-    resolve = cls.handler_for
+    resolve = type(instance).handler_for
     wire_check = cell.runtime.wire_check
     while True:
         try:
             item = await reader.receive()
         except (trio.ClosedResourceError, trio.EndOfChannel):
-            return
+            break
         if type(item) is AskEnvelope:
             await _handle_ask(cell, instance, item, wire_check)
             continue
@@ -322,6 +321,22 @@ async def _mailbox_loop(
             _unhandled_tell(cell, item)
             continue
         await handler(instance, item)
+    mailbox = cell.mailbox
+    if cell.stop_requested and not cell.self_stopped and mailbox is not None:
+        # Asked to stop: like an OTP process meeting the shutdown signal in its mailbox, first
+        # handle what arrived before it (nothing received is lost), within the shutdown
+        # deadline. Later arrivals wait for the next incarnation, or fail if it is removed.
+        for _ in range(mailbox.depth):
+            try:
+                item = mailbox.take_nowait()
+            except trio.WouldBlock:
+                break
+            if type(item) is AskEnvelope:
+                await _handle_ask(cell, instance, item, wire_check)
+            elif (handler := resolve(type(item))) is None:
+                _unhandled_tell(cell, item)
+            else:
+                await handler(instance, item)
 
 
 async def _handle_ask(cell: Cell, instance: Actor, envelope: AskEnvelope, wire_check: bool) -> None:

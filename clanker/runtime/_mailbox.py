@@ -97,6 +97,14 @@ class Mailbox:
         self.on_evict(evicted)
         return True
 
+    def take_nowait(self) -> object:
+        """The oldest queued item; raises ``trio.WouldBlock`` when empty (used to drain on a
+        graceful stop, after the incarnation's reader was closed)."""
+        try:
+            return self._recv.receive_nowait()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            raise trio.WouldBlock from None
+
     def is_full(self) -> bool:
         """Whether a put would overflow right now."""
         return self.depth >= self.capacity

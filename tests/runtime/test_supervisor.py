@@ -23,7 +23,7 @@ from clanker.runtime import (
 )
 from clanker.runtime import events as ev
 
-from .helpers import Crash, Log, Ping, Pong, Stop, events_of, of_type, probe, starts
+from .helpers import Crash, Log, Ping, Pong, Slow, Stop, events_of, of_type, probe, starts
 
 
 def incarnations(node: ActorNode) -> dict[str, int]:
@@ -316,3 +316,32 @@ async def test_start_failure_of_a_static_child_counts_as_a_crash(
         async with open_runtime(spec):
             await trio.sleep(1)
     assert starts(log) == ["never", "b", "never", "never", "never"]
+
+
+async def test_graceful_stop_first_handles_what_was_queued(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log: Log = []
+    spec = SupervisorSpec(children=[probe("w", log, shutdown=10.0)])
+    async with open_runtime(spec) as rt:
+        w = rt.lookup("w")
+        for _ in range(5):
+            await w.tell(Slow(seconds=1.0))
+    # All five queued messages were handled (one second each) before on_stop ran.
+    assert events_of(log, "stop") == [("w", 5.0)]
+    assert trio.current_time() == 5.0
+
+
+async def test_draining_on_stop_is_bounded_by_the_shutdown_deadline(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    log: Log = []
+    spec = SupervisorSpec(children=[probe("w", log, shutdown=2.5)])
+    async with open_runtime(spec) as rt, rt.events.subscribe() as events:
+        w = rt.lookup("w")
+        for _ in range(5):
+            await w.tell(Slow(seconds=1.0))
+        await rt.shutdown()
+        stops = [(e.path, e.at, e.reason) for e in of_type(events.pending(), ev.ActorStopped)]
+    assert stops[0] == ("root/w", 2.5, "killed")
+    assert events_of(log, "stop") == []  # never reached on_stop

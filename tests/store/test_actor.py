@@ -186,6 +186,15 @@ async def test_an_ask_after_a_burst_of_tells_confirms_all_of_them(db_path: Path)
     assert _read_back(db_path) == list(range(1, 41))
 
 
+async def test_a_burst_of_tells_right_before_shutdown_is_all_persisted(db_path: Path) -> None:
+    async with open_runtime(_tree(db_path)) as rt:
+        store = rt.lookup("store")
+        for i in range(1, 21):
+            await store.tell(chat(i, i))
+        # Leave at once, no barrier: the graceful stop handles what was queued before it.
+    assert _read_back(db_path) == list(range(1, 21))
+
+
 class Boom(Message, frozen=True):
     pass
 
