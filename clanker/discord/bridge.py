@@ -15,33 +15,37 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import discord
 import trio
 import trio_asyncio
 
-from clanker.discord import convert
+from clanker.discord import convert, raw
 from clanker.discord.events import (
     AddReaction,
     BridgeFailure,
     BridgeReady,
+    BridgeStatus,
     Done,
     EditMessage,
     FetchHistory,
     GatewayEvent,
+    GetBridgeStatus,
     History,
     MemberJoined,
     MessageCreated,
     MessageDeleted,
     MessageEdited,
     ReactionChanged,
+    SendGatewayOp,
     SendMessage,
     Sent,
     StartTyping,
 )
 from clanker.discord.offline import apply_offline_patches, clamp_negative_timer_delays
+from clanker.discord.watchdog import GatewayWatchdog, WatchdogConfig
 from clanker.runtime import Actor, ActorContext, ActorError, handles
 
 log = logging.getLogger("clanker.discord")
@@ -59,6 +63,11 @@ class BridgeConfig:
     rest_url: str | None = None
     gateway_url: str | None = None
     login_timeout: float = 60.0
+    watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
+    # Gateway dispatches to pass through untouched as `RawDispatch` (e.g. {"TYPING_START"}).
+    raw_events: frozenset[str] = frozenset()
+    # discord.py-self's own "no heartbeat ACK for this long → reconnect" (None: its default).
+    heartbeat_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if not self.token.strip():
@@ -71,16 +80,49 @@ class _Client(discord.Client):
     """discord.py-self client whose event handlers hand converted events to the bridge."""
 
     def __init__(self, bridge: DiscordBridge) -> None:
-        super().__init__(chunk_guilds_at_startup=False)
+        options: dict[str, Any] = {}
+        if bridge.config.heartbeat_timeout is not None:
+            options["heartbeat_timeout"] = bridge.config.heartbeat_timeout
+        # Debug events give us every raw gateway message: the watchdog's pulse, and the voice
+        # updates discord.py-self would only hand to a voice client of its own.
+        super().__init__(chunk_guilds_at_startup=False, enable_debug_events=True, **options)
         self._bridge = bridge
+
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        # A closed client (replaced by a re-login) may still read a last frame; its loop is
+        # gone by then, so drop the event instead of crashing on it.
+        if self.is_closed():
+            return
+        super().dispatch(event, *args, **kwargs)
 
     async def _emit(self, event: GatewayEvent) -> None:
         await trio_asyncio.trio_as_aio(self._bridge.deliver)(event)
 
+    async def on_socket_raw_receive(self, msg: str | bytes) -> None:
+        self._bridge.gateway_heard()
+        try:
+            event = raw.convert(msg, self._bridge.config.raw_events)
+        except ValueError as exc:
+            log.warning("skipped a gateway message: %s", exc)
+            return
+        if event is not None:
+            await self._emit(event)
+
+    async def on_disconnect(self) -> None:
+        self._bridge.gateway_lost()
+
+    async def on_resumed(self) -> None:
+        self._bridge.gateway_ready()
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self._emit(convert.guild(guild))
+
     async def on_ready(self) -> None:
         user = self.user
         assert user is not None
-        self._bridge.ready.set()
+        self._bridge.gateway_ready()
+        for guild in self.guilds:
+            await self._emit(convert.guild(guild))
         await self._emit(
             BridgeReady(
                 user_id=user.id,
@@ -141,9 +183,13 @@ class DiscordBridge(Actor):
 
     def __init__(self, config: BridgeConfig) -> None:
         self.config = config
-        self.ready = trio.Event()
+        self.ready = trio.Event()  # the first login completed
         self.ctx: ActorContext | None = None
         self.client: _Client | None = None
+        self.relogins = 0  # how many times the watchdog replaced the client
+        self._watchdog: GatewayWatchdog | None = None
+        self._wake = trio.Event()
+        self._relogin_requested = False
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -151,18 +197,67 @@ class DiscordBridge(Actor):
         clamp_negative_timer_delays()
         if cfg.rest_url is not None and cfg.gateway_url is not None:
             apply_offline_patches(rest_url=cfg.rest_url, gateway_url=cfg.gateway_url)
-        self.client = _Client(self)
+        self._watchdog = GatewayWatchdog(cfg.watchdog, trio.current_time())
         ctx.start_soon(self._guard)
         ctx.start_soon(self._run)
+        ctx.start_soon(self._watch)
         with trio.fail_after(cfg.login_timeout):
             await self.ready.wait()
 
+    # -- the client's life --------------------------------------------------------------------
+
     async def _run(self) -> None:
-        assert self.client is not None
-        await trio_asyncio.aio_as_trio(self.client.start)(self.config.token)
-        # start() only returns once the client is closed: outside our own shutdown that is a
-        # lost connection the library gave up on, so crash and let the supervisor restart us.
-        raise ConnectionError("the Discord client stopped on its own")
+        while True:
+            assert self._watchdog is not None
+            self._watchdog.logging_in(trio.current_time())
+            self._relogin_requested = False
+            self.client = client = _Client(self)
+            try:
+                await trio_asyncio.aio_as_trio(client.start)(self.config.token)
+            except Exception as exc:
+                if not self._relogin_requested:
+                    raise
+                # The watchdog closed this client under its feet; how it ended is moot.
+                log.debug("replaced client ended with %s: %s", type(exc).__name__, exc)
+            if not self._relogin_requested:
+                # start() only returns once the client is closed: outside our own shutdown and
+                # re-logins that is a connection the library gave up on, so crash and let the
+                # supervisor restart us.
+                raise ConnectionError("the Discord client stopped on its own")
+            log.warning("gateway watchdog: logging in again (re-login %d)", self.relogins)
+
+    async def _watch(self) -> None:
+        """Re-login when the gateway has been silent too long while not ready."""
+        watchdog = self._watchdog
+        assert watchdog is not None
+        while True:
+            now = trio.current_time()
+            if watchdog.poll(now) and self.client is not None:
+                self.relogins += 1
+                self._relogin_requested = True
+                log.warning(
+                    "gateway watchdog: not ready and nothing heard for %.1f s",
+                    now - watchdog.last_heard,
+                )
+                await trio_asyncio.aio_as_trio(self.client.close)()
+            self._wake = trio.Event()
+            with trio.move_on_at(watchdog.next_check(trio.current_time())):
+                await self._wake.wait()
+
+    def gateway_heard(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.heard(trio.current_time())
+
+    def gateway_lost(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.lost_connection(trio.current_time())
+            self._wake.set()
+
+    def gateway_ready(self) -> None:
+        self.ready.set()
+        if self._watchdog is not None:
+            self._watchdog.became_ready(trio.current_time())
+            self._wake.set()
 
     async def _guard(self) -> None:
         try:
@@ -257,3 +352,26 @@ class DiscordBridge(Actor):
         if isinstance(result, BridgeFailure):
             return result
         return History(messages=tuple(convert.message(m) for m in result))
+
+    @handles(SendGatewayOp)
+    async def send_op(self, cmd: SendGatewayOp) -> Done | BridgeFailure:
+        ws = self.client.ws if self.client is not None else None
+        if ws is None or not ws.open:
+            return BridgeFailure(
+                command="SendGatewayOp",
+                status=None,
+                code=None,
+                detail=f"not connected to the gateway; op {cmd.op} was not sent",
+            )
+        result = await self._call("SendGatewayOp", ws.send_as_json, {"op": cmd.op, "d": cmd.data})
+        return result if isinstance(result, BridgeFailure) else Done()
+
+    @handles(GetBridgeStatus)
+    async def status(self, msg: GetBridgeStatus) -> BridgeStatus:
+        watchdog = self._watchdog
+        assert watchdog is not None
+        return BridgeStatus(
+            ready=watchdog.ready,
+            relogins=self.relogins,
+            seconds_since_heard=trio.current_time() - watchdog.last_heard,
+        )

@@ -6,7 +6,13 @@ from typing import Any
 
 import discord
 
-from clanker.discord.events import AttachmentInfo, BridgeFailure, DiscordMessage
+from clanker.discord.events import (
+    AttachmentInfo,
+    BridgeFailure,
+    ChannelInfo,
+    DiscordMessage,
+    GuildAvailable,
+)
 
 
 def message(msg: discord.Message) -> DiscordMessage:
@@ -47,4 +53,16 @@ def failure(command: str, exc: BaseException) -> BridgeFailure:
         )
     return BridgeFailure(
         command=command, status=None, code=None, detail=f"{type(exc).__name__}: {exc}"
+    )
+
+
+def guild(g: discord.Guild) -> GuildAvailable:
+    """A guild and its channels as a `GuildAvailable`."""
+    return GuildAvailable(
+        guild_id=g.id,
+        name=g.name,
+        channels=tuple(
+            ChannelInfo(channel_id=c.id, name=c.name, kind=str(c.type)) for c in g.channels
+        ),
+        member_count=g.member_count,
     )

@@ -6,6 +6,8 @@ ints here (msgspec encodes int64 exactly); they become strings only for the brow
 
 from __future__ import annotations
 
+from typing import Any
+
 from clanker.runtime import Message
 
 
@@ -88,8 +90,65 @@ class MemberJoined(Message, frozen=True):
     user_name: str
 
 
+class ChannelInfo(Message, frozen=True):
+    """A guild channel as the bridge saw it. ``kind`` is Discord's channel type name
+    (``"text"``, ``"voice"``, ``"category"``, …)."""
+
+    channel_id: int
+    name: str
+    kind: str
+
+
+class GuildAvailable(Message, frozen=True):
+    """GUILD_CREATE / the guild became available: its name and channels."""
+
+    guild_id: int
+    name: str
+    channels: tuple[ChannelInfo, ...]
+    member_count: int | None = None
+
+
+class VoiceStateChanged(Message, frozen=True):
+    """VOICE_STATE_UPDATE for anyone (``channel_id`` None: they left voice). For the bot's own
+    user, ``session_id`` is the one the voice gateway needs."""
+
+    guild_id: int | None
+    channel_id: int | None
+    user_id: int
+    session_id: str
+    self_mute: bool = False
+    self_deaf: bool = False
+
+
+class VoiceServerChanged(Message, frozen=True):
+    """VOICE_SERVER_UPDATE: where the voice gateway is and the token to identify with. Discord
+    may send a new one at any time (a server move); forward every one."""
+
+    guild_id: int | None
+    channel_id: int | None  # set for private calls instead of guild_id
+    token: str
+    endpoint: str | None  # None: the voice server is being reallocated; wait for the next
+
+
+class RawDispatch(Message, frozen=True):
+    """A gateway dispatch the bridge was asked to pass through untouched (``raw_events``)."""
+
+    event: str
+    guild_id: int | None
+    data: dict[str, Any]
+
+
 GatewayEvent = (
-    BridgeReady | MessageCreated | MessageEdited | MessageDeleted | ReactionChanged | MemberJoined
+    BridgeReady
+    | MessageCreated
+    | MessageEdited
+    | MessageDeleted
+    | ReactionChanged
+    | MemberJoined
+    | GuildAvailable
+    | VoiceStateChanged
+    | VoiceServerChanged
+    | RawDispatch
 )
 
 
@@ -162,6 +221,27 @@ class History(Message, frozen=True):
     """Messages, newest first."""
 
     messages: tuple[DiscordMessage, ...]
+
+
+class SendGatewayOp(Message, frozen=True):
+    """Send a raw gateway op on the current connection, e.g. op 4 (voice state update):
+    ``SendGatewayOp(op=4, data={"guild_id": "1", "channel_id": "2", "self_mute": False,
+    "self_deaf": False})``. Answered with `Done`, or a `BridgeFailure` when not connected."""
+
+    op: int
+    data: dict[str, Any] | None
+
+
+class GetBridgeStatus(Message, frozen=True):
+    """Ask the bridge how its gateway connection is doing."""
+
+
+class BridgeStatus(Message, frozen=True):
+    """The gateway's health as the bridge sees it."""
+
+    ready: bool
+    relogins: int  # times the watchdog replaced the client since the bridge started
+    seconds_since_heard: float
 
 
 class BridgeFailure(Message, frozen=True):

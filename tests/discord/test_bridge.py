@@ -6,6 +6,7 @@ Real clock (see tests/sandbox/conftest.py for why MockClock cannot help with cur
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import trio
@@ -16,18 +17,28 @@ from clanker.discord.events import (
     AddReaction,
     BridgeFailure,
     BridgeReady,
+    BridgeStatus,
     Done,
     FetchHistory,
     FileUpload,
+    GatewayEvent,
+    GetBridgeStatus,
+    GuildAvailable,
     History,
+    MemberJoined,
     MessageCreated,
     MessageDeleted,
     MessageEdited,
+    RawDispatch,
     ReactionChanged,
+    SendGatewayOp,
     SendMessage,
     Sent,
     StartTyping,
+    VoiceServerChanged,
+    VoiceStateChanged,
 )
+from clanker.discord.watchdog import WatchdogConfig
 from clanker.runtime import (
     Actor,
     ChildSpec,
@@ -43,9 +54,7 @@ TIMEOUT = 30.0
 
 
 class Collected(Message, frozen=True):
-    events: tuple[
-        BridgeReady | MessageCreated | MessageEdited | MessageDeleted | ReactionChanged, ...
-    ]
+    events: tuple[GatewayEvent, ...]
 
 
 class GetCollected(Message, frozen=True):
@@ -58,7 +67,18 @@ class Router(Actor):
     def __init__(self) -> None:
         self.events: list[object] = []
 
-    @handles(BridgeReady, MessageCreated, MessageEdited, MessageDeleted, ReactionChanged)
+    @handles(
+        BridgeReady,
+        MessageCreated,
+        MessageEdited,
+        MessageDeleted,
+        ReactionChanged,
+        MemberJoined,
+        GuildAvailable,
+        VoiceStateChanged,
+        VoiceServerChanged,
+        RawDispatch,
+    )
     async def keep(self, msg: object) -> None:
         self.events.append(msg)
 
@@ -74,21 +94,25 @@ async def sandbox() -> AsyncIterator[Sandbox]:
         assert sb.unknown_routes == []
 
 
-@pytest.fixture
-async def bridge_runtime(sandbox: Sandbox) -> AsyncIterator[Runtime]:
+def bridge_spec(sandbox: Sandbox, **overrides: Any) -> SupervisorSpec:
     config = BridgeConfig(
         token=sandbox.token,
         route_to="router",
         rest_url=sandbox.rest_url,
         gateway_url=sandbox.gateway_url,
+        **overrides,
     )
-    spec = SupervisorSpec(
+    return SupervisorSpec(
         children=[
             ChildSpec("router", Router, register="router"),
             ChildSpec("bridge", lambda: DiscordBridge(config), register="bridge"),
         ]
     )
-    async with trio_asyncio.open_loop(), open_runtime(spec) as rt:
+
+
+@pytest.fixture
+async def bridge_runtime(sandbox: Sandbox) -> AsyncIterator[Runtime]:
+    async with trio_asyncio.open_loop(), open_runtime(bridge_spec(sandbox)) as rt:
         yield rt
 
 
@@ -176,3 +200,102 @@ async def test_outbound_commands_answer_with_typed_results(
         SendMessage(channel_id=general.id, content="denied"), BridgeFailure, timeout=TIMEOUT
     )
     assert (refused.command, refused.status) == ("SendMessage", 403)
+
+
+async def test_guilds_and_channels_arrive_before_ready(
+    bridge_runtime: Runtime, sandbox: Sandbox
+) -> None:
+    got = await events_until(bridge_runtime, lambda ev: any(isinstance(e, BridgeReady) for e in ev))
+    kinds = [type(e).__name__ for e in got]
+    assert kinds.index("GuildAvailable") < kinds.index("BridgeReady")
+    guild = next(e for e in got if isinstance(e, GuildAvailable))
+    world_guild = sandbox.world.channel_named("general").guild_id
+    assert (guild.guild_id, guild.name) == (world_guild, "Sandbox")
+    channels = {c.name: c.kind for c in guild.channels}
+    assert channels["general"] == "text"
+    assert channels["Lounge"] == "voice"
+
+
+async def test_raw_voice_op_gets_voice_state_and_server_updates(
+    bridge_runtime: Runtime, sandbox: Sandbox
+) -> None:
+    world = sandbox.world
+    lounge = world.channel_named("Lounge")
+    join = SendGatewayOp(
+        op=4,
+        data={
+            "guild_id": str(lounge.guild_id),
+            "channel_id": str(lounge.id),
+            "self_mute": False,
+            "self_deaf": True,
+        },
+    )
+    bridge = bridge_runtime.lookup("bridge")
+    assert await bridge.ask(join, Done, timeout=TIMEOUT) == Done()
+    got = await events_until(
+        bridge_runtime, lambda ev: any(isinstance(e, VoiceServerChanged) for e in ev)
+    )
+    state = next(e for e in got if isinstance(e, VoiceStateChanged))
+    server = next(e for e in got if isinstance(e, VoiceServerChanged))
+    assert (state.guild_id, state.channel_id, state.user_id, state.self_deaf) == (
+        lounge.guild_id,
+        lounge.id,
+        world.bot.id,
+        True,
+    )
+    assert state.session_id  # what the voice gateway's IDENTIFY needs
+    assert server.guild_id == lounge.guild_id
+    assert server.token.startswith("sandbox-voice-token-")
+    assert server.endpoint == "voice.sandbox.invalid:443"
+    assert sandbox.gateway_stats.voice_requests[-1]["channel_id"] == str(lounge.id)
+
+    leave = SendGatewayOp(op=4, data={"guild_id": str(lounge.guild_id), "channel_id": None})
+    assert await bridge.ask(leave, Done, timeout=TIMEOUT) == Done()
+    got = await events_until(
+        bridge_runtime,
+        lambda ev: any(isinstance(e, VoiceStateChanged) and e.channel_id is None for e in ev),
+    )
+    assert (lounge.guild_id, world.bot.id) not in world.voice_states
+
+
+async def test_raw_dispatches_pass_through_when_asked(sandbox: Sandbox) -> None:
+    spec = bridge_spec(sandbox, raw_events=frozenset({"TYPING_START"}))
+    async with trio_asyncio.open_loop(), open_runtime(spec) as rt:
+        alice = sandbox.world.user_named("alice")
+        general = sandbox.world.channel_named("general")
+        sandbox.start_typing(alice, general)
+        got = await events_until(rt, lambda ev: any(isinstance(e, RawDispatch) for e in ev))
+        typing = next(e for e in got if isinstance(e, RawDispatch))
+        assert (typing.event, typing.guild_id) == ("TYPING_START", general.guild_id)
+        assert int(typing.data["user_id"]) == alice.id
+        assert int(typing.data["channel_id"]) == general.id
+
+
+async def test_watchdog_logs_in_again_when_the_gateway_goes_silent() -> None:
+    # The sandbox heartbeats every 0.25 s and the client gives up on a socket after 1 s without
+    # an ACK; the watchdog re-logs in after 1.5 s of silence while not ready. A 4 s stall keeps
+    # discord.py-self from reconnecting by itself, so only the watchdog's re-login (a fresh
+    # IDENTIFY, not a RESUME) brings the bridge back.
+    async with open_sandbox(demo_world(), heartbeat_interval_ms=250) as sandbox:
+        spec = bridge_spec(
+            sandbox,
+            heartbeat_timeout=1.0,
+            watchdog=WatchdogConfig(silence=1.5, backoff_initial=20.0, backoff_maximum=60.0),
+        )
+        async with trio_asyncio.open_loop(), open_runtime(spec) as rt:
+            bridge = rt.lookup("bridge")
+            before = await bridge.ask(GetBridgeStatus(), BridgeStatus)
+            assert (before.ready, before.relogins) == (True, 0)
+            sandbox.stall_gateway(4.0)
+            got = await events_until(
+                rt, lambda ev: sum(isinstance(e, BridgeReady) for e in ev) == 2
+            )
+            after = await bridge.ask(GetBridgeStatus(), BridgeStatus)
+            assert (after.ready, after.relogins) == (True, 1)
+            # A second IDENTIFY: a new login, not the old client resuming. (The old client's
+            # stalled reconnect may still deliver a RESUME once the stall ends; it goes nowhere.)
+            assert sandbox.gateway_stats.identifies == 2
+            # The bridge kept running: the supervisor never restarted it.
+            node = rt.snapshot().find("root/bridge")
+            assert node is not None and node.restarts == 0
+            assert sum(isinstance(e, BridgeReady) for e in got) == 2
