@@ -190,6 +190,7 @@ class DiscordBridge(Actor):
         self._watchdog: GatewayWatchdog | None = None
         self._wake = trio.Event()
         self._relogin_requested = False
+        self._closing = False  # our own shutdown closed the client
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -219,6 +220,8 @@ class DiscordBridge(Actor):
                     raise
                 # The watchdog closed this client under its feet; how it ended is moot.
                 log.debug("replaced client ended with %s: %s", type(exc).__name__, exc)
+            if self._closing:
+                return
             if not self._relogin_requested:
                 # start() only returns once the client is closed: outside our own shutdown and
                 # re-logins that is a connection the library gave up on, so crash and let the
@@ -263,6 +266,7 @@ class DiscordBridge(Actor):
         try:
             await trio.sleep_forever()
         finally:
+            self._closing = True
             with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
                 if self.client is not None:
                     await trio_asyncio.aio_as_trio(self.client.close)()

@@ -12,6 +12,7 @@ from clanker.discord.events import (
     ChannelInfo,
     DiscordMessage,
     GuildAvailable,
+    ReactionCount,
 )
 
 
@@ -34,6 +35,8 @@ def message(msg: discord.Message) -> DiscordMessage:
             for a in msg.attachments
         ),
         embed_count=len(msg.embeds),
+        embed_urls=tuple(e.url for e in msg.embeds if e.url),
+        reactions=tuple(ReactionCount(emoji=str(r.emoji), count=r.count) for r in msg.reactions),
     )
 
 

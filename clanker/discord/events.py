@@ -20,6 +20,13 @@ class AttachmentInfo(Message, frozen=True):
     content_type: str | None = None
 
 
+class ReactionCount(Message, frozen=True):
+    """How many people reacted to a message with one emoji."""
+
+    emoji: str
+    count: int
+
+
 class DiscordMessage(Message, frozen=True):
     """A message as the bridge saw it (created, or fetched from history)."""
 
@@ -35,6 +42,8 @@ class DiscordMessage(Message, frozen=True):
     mention_ids: tuple[int, ...] = ()
     attachments: tuple[AttachmentInfo, ...] = ()
     embed_count: int = 0
+    embed_urls: tuple[str, ...] = ()
+    reactions: tuple[ReactionCount, ...] = ()
 
 
 # -- gateway events (bridge -> guild actors) ---------------------------------------------------

@@ -45,6 +45,19 @@ class StoreClient:
         """Record a message (committed on return); returns rows changed."""
         return (await self._ask(msg, m.RowsChanged)).count
 
+    async def mark_message_edited(self, msg: m.MarkMessageEdited) -> int:
+        """Replace a stored message's content after an edit; returns rows changed (0: unknown)."""
+        return (await self._ask(msg, m.RowsChanged)).count
+
+    async def mark_message_deleted(self, message_id: int) -> int:
+        """Flag a stored message deleted; returns rows changed (0: unknown)."""
+        return (await self._ask(m.MarkMessageDeleted(message_id=message_id), m.RowsChanged)).count
+
+    async def get_message(self, message_id: int) -> m.MessageRow | None:
+        """One stored message by id (deleted or not), or None."""
+        rows = (await self._ask(m.GetMessage(message_id=message_id), m.MessageRows)).rows
+        return rows[0] if rows else None
+
     async def recent_messages(
         self, channel_id: int, limit: int = 50, before_id: int | None = None
     ) -> tuple[m.MessageRow, ...]:

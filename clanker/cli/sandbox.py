@@ -1,0 +1,212 @@
+"""`clanker sandbox`: the whole product against a local Discord, with you as a member.
+
+It starts the sandbox Discord (guild "Sandbox": #general, #random, voice "Lounge"; members
+alice and bob), runs clanker's tree against it as the user account "clanker", and turns the
+terminal into a chat: what you type is posted as alice in #general (``/as``, ``/in`` switch),
+and everything the bot posts is printed. End of input (Ctrl-D) or ``/quit`` shuts the tree
+down cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+import trio_asyncio
+
+from clanker.app import AppConfig, app_spec
+from clanker.cli import chat
+from clanker.runtime import Runtime, open_runtime
+from clanker.sandbox import ChannelKind, Sandbox, SandboxLookupError, demo_world, open_sandbox
+from clanker.sandbox import Message as SandboxMessage
+
+Output = Callable[[str], None]
+
+
+class ChatError(Exception):
+    """Something typed in the chat cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    db_path: Path | None = None  # None: a fresh file in a temporary directory
+    user: str = "alice"
+    channel: str = "general"
+    seed: int = 0
+    # After end of input (not /quit), keep running this long so replies to the last lines
+    # still arrive: `echo "hi @clanker" | clanker sandbox` shows the answer.
+    linger: float = 5.0
+
+
+@asynccontextmanager
+async def open_sandbox_app(
+    db_path: Path, *, seed: int = 0
+) -> AsyncIterator[tuple[Sandbox, Runtime]]:
+    """The sandbox Discord and clanker's tree logged into it (ready when this yields)."""
+    async with open_sandbox(demo_world()) as sb, trio_asyncio.open_loop():
+        config = AppConfig(
+            db_path=db_path,
+            discord_token=sb.token,
+            rest_url=sb.rest_url,
+            gateway_url=sb.gateway_url,
+        )
+        async with open_runtime(app_spec(config), seed=seed) as rt:
+            yield sb, rt
+
+
+class TerminalChat:
+    """Carries out typed lines against the sandbox and prints what the bot says."""
+
+    def __init__(self, sb: Sandbox, out: Output, *, user: str, channel: str) -> None:
+        self.sb = sb
+        self.out = out
+        world = sb.world
+        self.user = world.user_named(user)
+        self.channel = world.channel_named(channel)
+        if self.channel.kind != ChannelKind.TEXT:
+            raise ChatError(f"#{channel} is not a text channel")
+
+    def _users(self) -> dict[str, int]:
+        return {u.username: u.id for u in self.sb.world.users.values()}
+
+    def _names(self) -> dict[int, str]:
+        return {u.id: u.username for u in self.sb.world.users.values()}
+
+    def banner(self) -> None:
+        world = self.sb.world
+        guild = world.guild(self.channel.guild_id)
+        text = ", ".join(
+            f"#{c.name}"
+            for c in world.channels.values()
+            if c.guild_id == guild.id and c.kind == ChannelKind.TEXT
+        )
+        self.out(
+            f"sandbox Discord on {self.sb.rest_url}: guild {guild.name!r} ({text}); "
+            f"clanker is logged in as @{world.bot.username}."
+        )
+        self.out(
+            "clanker's text brain is not connected yet: it acknowledges messages addressed to it."
+        )
+        self.out(f"you are @{self.user.username} in #{self.channel.name}. /help for commands.")
+
+    def handle(self, line: str) -> bool:
+        """Carry out one typed line; False when the person asked to quit."""
+        parsed = chat.parse_line(line)
+        world = self.sb.world
+        try:
+            match parsed:
+                case None:
+                    pass
+                case chat.Say(text=text):
+                    self.sb.post_message(
+                        self.user, self.channel, chat.expand_mentions(text, self._users())
+                    )
+                case chat.SwitchUser(name=name):
+                    self.user = world.user_named(name)
+                    self.out(f"you are now @{self.user.username}")
+                case chat.SwitchChannel(name=name):
+                    channel = world.channel_named(name, guild_id=self.channel.guild_id)
+                    if channel.kind != ChannelKind.TEXT:
+                        raise ChatError(f"#{name} is a {channel.kind.name.lower()} channel")
+                    self.channel = channel
+                    self.out(f"you are now in #{channel.name}")
+                case chat.Who():
+                    members = ", ".join(f"@{u.username}" for u in world.users.values())
+                    self.out(f"members: {members}")
+                case chat.Help():
+                    self.out(chat.HELP)
+                case chat.Quit():
+                    return False
+                case chat.Invalid(problem=problem):
+                    self.out(f"! {problem}")
+        except (ChatError, SandboxLookupError) as exc:
+            self.out(f"! {exc}")
+        return True
+
+    def show(self, message: SandboxMessage) -> None:
+        world = self.sb.world
+        reply_to = None
+        if message.reference_id is not None and message.reference_id in world.messages:
+            target = world.messages[message.reference_id]
+            reply_to = "@" + world.user(target.author_id).username
+        self.out(
+            chat.render(
+                world.channel(message.channel_id).name,
+                world.user(message.author_id).username,
+                chat.show_mentions(message.content, self._names()),
+                reply_to=reply_to,
+            )
+        )
+
+    async def print_bot_messages(self) -> None:
+        while True:
+            self.show(await self.sb.next_bot_message())
+
+
+async def read_stdin_lines(send: trio.MemorySendChannel[str]) -> None:
+    """Feed typed lines into ``send``; closes it at end of input."""
+    async with send:
+        while True:
+            line = await trio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
+            if not line:
+                return
+            await send.send(line)
+
+
+async def run_chat(
+    options: SandboxOptions, lines: trio.MemoryReceiveChannel[str], out: Output
+) -> None:
+    """Run the sandbox, the tree and the chat until ``lines`` ends or says /quit."""
+    with tempfile.TemporaryDirectory(prefix="clanker-sandbox-") as tmp:
+        db_path = options.db_path or Path(tmp) / "sandbox.db"
+        out(f"starting clanker against the sandbox Discord (store: {db_path}) …")
+        async with open_sandbox_app(db_path, seed=options.seed) as (sb, _rt):
+            term = TerminalChat(sb, out, user=options.user, channel=options.channel)
+            term.banner()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(term.print_bot_messages)
+                quit_asked = False
+                async with lines:
+                    async for line in lines:
+                        if not term.handle(line):
+                            quit_asked = True
+                            break
+                if not quit_asked:
+                    await trio.sleep(options.linger)
+                nursery.cancel_scope.cancel()
+            out("shutting down …")
+    out("bye.")
+
+
+def run_sandbox(options: SandboxOptions, *, verbose: bool = False) -> int:
+    """`clanker sandbox`: returns the process exit status."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # discord.py-self warns about voice support it does not need here (clankvox does voice).
+    logging.getLogger("discord.client").setLevel(logging.ERROR)
+
+    def out(text: str) -> None:
+        print(text, flush=True)
+
+    async def main() -> None:
+        send, receive = trio.open_memory_channel[str](16)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read_stdin_lines, send)
+            await run_chat(options, receive, out)
+            nursery.cancel_scope.cancel()
+
+    try:
+        trio.run(main)
+    except KeyboardInterrupt:
+        print("interrupted.", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,44 @@
+"""Messages of the guild layer: the directory of known guilds and the key of a session."""
+
+from __future__ import annotations
+
+from clanker.discord.events import ChannelInfo
+from clanker.runtime import Message
+
+DM_KEY = "dm"
+
+
+def session_key(guild_id: int | None) -> str:
+    """The session an event belongs to: the guild's id, or ``"dm"`` for direct messages."""
+    return DM_KEY if guild_id is None else str(guild_id)
+
+
+def session_name(key: str) -> str:
+    """The runtime-wide name of a guild's session actor."""
+    return f"guild:{key}"
+
+
+class Identity(Message, frozen=True):
+    """Who the bot is on Discord (from the bridge's READY)."""
+
+    user_id: int
+    user_name: str
+
+
+class GuildInfo(Message, frozen=True):
+    guild_id: int
+    name: str
+    channels: tuple[ChannelInfo, ...]
+    member_count: int | None = None
+
+
+class GetDirectory(Message, frozen=True):
+    """Ask the router which guilds, channels and sessions it knows."""
+
+
+class Directory(Message, frozen=True):
+    identity: Identity | None
+    guilds: tuple[GuildInfo, ...]
+    sessions: tuple[str, ...]  # session keys with a running session
+    stored: int  # messages stored by this router incarnation
+    store_failures: int  # messages it could not store (still routed; see the log)

@@ -1,0 +1,285 @@
+"""`Guilds`: the router that stores every message, then hands each event to its guild's session.
+
+Shape (``guilds_spec``)::
+
+    guilds                 supervisor, one_for_one
+    ├── sessions           dynamic supervisor; one child per guild, created on first event
+    │   └── guild-<id>     supervisor (temporary), rest_for_one: session (GuildSession)
+    └── router             GuildRouter, registered "guilds": the bridge's ``route_to``
+
+A crash in one guild's session restarts that session only (its own supervisor, its own restart
+budget). If a guild keeps crashing, its supervisor gives up and is removed — the ``sessions``
+supervisor never restarts anything itself, so it never escalates and other guilds never notice;
+the guild's next event creates a fresh session.
+
+Nothing received is lost: a message is stored (the Store's reply awaited) before any session
+sees it. If the Store cannot be reached the event is still routed, and the failure is counted
+and logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from clanker.discord.events import (
+    BridgeReady,
+    DiscordMessage,
+    GuildAvailable,
+    MemberJoined,
+    MessageCreated,
+    MessageDeleted,
+    MessageEdited,
+    RawDispatch,
+    ReactionChanged,
+    VoiceServerChanged,
+    VoiceStateChanged,
+)
+from clanker.guilds.messages import (
+    Directory,
+    GetDirectory,
+    GuildInfo,
+    Identity,
+    session_key,
+    session_name,
+)
+from clanker.guilds.session import GuildSession, SessionConfig
+from clanker.runtime import (
+    Actor,
+    ActorContext,
+    ActorError,
+    ActorRef,
+    ActorStopped,
+    ChildSpec,
+    MailboxSpec,
+    Message,
+    NameTaken,
+    NotRegistered,
+    Restart,
+    Strategy,
+    SupervisorRef,
+    SupervisorSpec,
+    handles,
+)
+from clanker.store import (
+    MarkMessageDeleted,
+    MarkMessageEdited,
+    StoreClient,
+    StoreMessage,
+    StoreRequestError,
+    fold_content,
+    utc_now_iso,
+)
+
+log = logging.getLogger("clanker.guilds")
+
+ROUTER_NAME = "guilds"
+SESSIONS_NAME = "guild_sessions"
+
+SessionFactory = Callable[[str, SessionConfig], Actor]
+
+
+@dataclass(frozen=True)
+class GuildsConfig:
+    session: SessionConfig = field(default_factory=SessionConfig)
+    # Builds a guild's session actor; tests swap in a session that misbehaves on purpose.
+    session_factory: SessionFactory = GuildSession
+    # Per guild: at most this many session restarts within `period` seconds, then the guild's
+    # supervisor gives up and is removed (recreated on the guild's next event).
+    intensity: int = 5
+    period: float = 10.0
+
+
+def stored_message(m: DiscordMessage) -> StoreMessage:
+    """The Store record of a message: text plus attachments, embeds and reactions, folded."""
+    return StoreMessage(
+        message_id=m.message_id,
+        guild_id=m.guild_id,
+        channel_id=m.channel_id,
+        author_id=m.author_id,
+        author_name=m.author_name,
+        content=fold_content(
+            m.content,
+            attachment_urls=[a.url for a in m.attachments],
+            embed_urls=m.embed_urls,
+            reactions=[(r.emoji, r.count) for r in m.reactions],
+        ),
+        created_at=m.created_at,
+        is_bot=m.author_is_bot,
+        reply_to_message_id=m.reply_to_message_id,
+    )
+
+
+Routed = (
+    MessageEdited
+    | MessageDeleted
+    | ReactionChanged
+    | MemberJoined
+    | VoiceStateChanged
+    | VoiceServerChanged
+    | RawDispatch
+)
+
+
+class GuildRouter(Actor):
+    """See the module docstring."""
+
+    mailbox = MailboxSpec(capacity=1024)
+
+    def __init__(self, config: GuildsConfig) -> None:
+        self.config = config
+        self.identity: Identity | None = None
+        self.guilds: dict[int, GuildInfo] = {}
+        self.stored = 0
+        self.store_failures = 0
+
+    async def on_start(self, ctx: ActorContext) -> None:
+        self.ctx = ctx
+        self.sessions: SupervisorRef = ctx.lookup_supervisor(SESSIONS_NAME)
+        self.store = StoreClient(ctx.lookup(self.config.session.store))
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def _guild_spec(self, key: str) -> ChildSpec:
+        cfg = self.config
+        factory = cfg.session_factory
+
+        def make() -> Actor:
+            return factory(key, cfg.session)
+
+        return ChildSpec(
+            f"guild-{key}",
+            SupervisorSpec(
+                Strategy.REST_FOR_ONE,
+                [ChildSpec("session", make, register=session_name(key))],
+                intensity=cfg.intensity,
+                period=cfg.period,
+            ),
+            restart=Restart.TEMPORARY,
+        )
+
+    async def _session(self, key: str) -> ActorRef:
+        """The guild's session, started if it is not running."""
+        try:
+            return self.ctx.lookup(session_name(key))
+        except NotRegistered:
+            pass
+        # NameTaken: a guild supervisor still shutting down after giving up; _deliver retries.
+        with contextlib.suppress(NameTaken):
+            await self.sessions.start_child(self._guild_spec(key))
+        ref = self.ctx.lookup(session_name(key))
+        # A new session learns who we are and what its guild looks like before any event.
+        if self.identity is not None:
+            await ref.tell(self.identity)
+        guild = self.guilds.get(int(key)) if key.isdigit() else None
+        if guild is not None:
+            await ref.tell(guild)
+        log.info("started the session for %s", "DMs" if not key.isdigit() else f"guild {key}")
+        return ref
+
+    async def _deliver(self, guild_id: int | None, event: Message) -> None:
+        key = session_key(guild_id)
+        for _attempt in range(3):
+            try:
+                await (await self._session(key)).tell(event)
+                return
+            except (ActorStopped, NotRegistered):
+                continue  # the guild's supervisor gave up between lookup and tell: start anew
+        log.error("could not deliver %s to the %s session", type(event).__name__, key)
+
+    # -- the bridge's events -------------------------------------------------------------------
+
+    @handles(BridgeReady)
+    async def ready(self, msg: BridgeReady) -> None:
+        self.identity = Identity(user_id=msg.user_id, user_name=msg.user_name)
+        for key in self._running_keys():
+            # Gone meanwhile: a new one gets the identity when it starts.
+            with contextlib.suppress(ActorStopped, NotRegistered):
+                await self.ctx.lookup(session_name(key)).tell(self.identity)
+
+    @handles(GuildAvailable)
+    async def guild(self, msg: GuildAvailable) -> None:
+        info = GuildInfo(
+            guild_id=msg.guild_id,
+            name=msg.name,
+            channels=msg.channels,
+            member_count=msg.member_count,
+        )
+        self.guilds[msg.guild_id] = info
+        await self._deliver(msg.guild_id, info)
+
+    @handles(MessageCreated)
+    async def message(self, msg: MessageCreated) -> None:
+        await self._store(stored_message(msg.message))
+        await self._deliver(msg.message.guild_id, msg)
+
+    @handles(MessageEdited)
+    async def edited(self, msg: MessageEdited) -> None:
+        if msg.content is not None:
+            edit = MarkMessageEdited(
+                message_id=msg.message_id, content=msg.content, edited_at=utc_now_iso()
+            )
+            await self._store(edit)
+        await self._deliver(msg.guild_id, msg)
+
+    @handles(MessageDeleted)
+    async def deleted(self, msg: MessageDeleted) -> None:
+        await self._store(MarkMessageDeleted(message_id=msg.message_id))
+        await self._deliver(msg.guild_id, msg)
+
+    @handles(ReactionChanged, VoiceStateChanged, VoiceServerChanged, RawDispatch, MemberJoined)
+    async def other(self, msg: Routed) -> None:
+        await self._deliver(msg.guild_id, msg)
+
+    @handles(GetDirectory)
+    async def directory(self, msg: GetDirectory) -> Directory:
+        return Directory(
+            identity=self.identity,
+            guilds=tuple(self.guilds.values()),
+            sessions=tuple(self._running_keys()),
+            stored=self.stored,
+            store_failures=self.store_failures,
+        )
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _running_keys(self) -> list[str]:
+        prefix = "guild-"
+        return [
+            node.name[len(prefix) :]
+            for node in self.sessions.children()
+            if node.name.startswith(prefix)
+        ]
+
+    async def _store(self, request: StoreMessage | MarkMessageEdited | MarkMessageDeleted) -> None:
+        try:
+            if isinstance(request, StoreMessage):
+                await self.store.store_message(request)
+            elif isinstance(request, MarkMessageEdited):
+                await self.store.mark_message_edited(request)
+            else:
+                await self.store.mark_message_deleted(request.message_id)
+        except (ActorError, StoreRequestError) as exc:
+            self.store_failures += 1
+            log.error("could not store %s: %s", type(request).__name__, exc)
+        else:
+            self.stored += 1
+
+
+def guilds_spec(config: GuildsConfig | None = None) -> ChildSpec:
+    """The ``guilds`` subtree; put it after the Store and before the bridge."""
+    cfg = config or GuildsConfig()
+    return ChildSpec(
+        "guilds",
+        SupervisorSpec(
+            Strategy.ONE_FOR_ONE,
+            [
+                ChildSpec(
+                    "sessions", SupervisorSpec(Strategy.ONE_FOR_ONE, []), register=SESSIONS_NAME
+                ),
+                ChildSpec("router", lambda: GuildRouter(cfg), register=ROUTER_NAME),
+            ],
+        ),
+    )

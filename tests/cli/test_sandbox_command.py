@@ -1,0 +1,98 @@
+"""`clanker sandbox` end to end: the sandbox Discord, the whole tree, the terminal chat.
+
+Real sockets and the real discord.py-self client, so the real clock (see tests/sandbox/conftest).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import trio
+
+from clanker.cli.sandbox import SandboxOptions, run_chat
+from clanker.store import open_store
+from clanker.store.sqlite import close_connection
+
+TIMEOUT = 60.0
+
+
+async def test_chat_lines_reach_the_bot_and_its_answers_are_printed(tmp_path: Path) -> None:
+    printed: list[str] = []
+    answered = trio.Event()
+
+    def out(text: str) -> None:
+        printed.append(text)
+        if text.startswith("#random clanker (replying to @bob)"):
+            answered.set()
+
+    send, receive = trio.open_memory_channel[str](16)
+    options = SandboxOptions(db_path=tmp_path / "chat.db", linger=0.0)
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_chat, options, receive, out)
+            for line in ["just chatting\n", "/as bob\n", "/in random\n", "@clanker hi!\n"]:
+                await send.send(line)
+            await answered.wait()
+            await send.send("/quit\n")
+    assert any("you are @alice in #general" in line for line in printed)
+    reply = next(line for line in printed if line.startswith("#random clanker"))
+    assert '👋 heard you, Bob: "@clanker hi!"' in reply
+    # Nothing answered the unaddressed line.
+    assert not any(line.startswith("#general clanker") for line in printed)
+    assert printed[-1] == "bye."
+
+    # Everything seen was stored, and the acknowledgement is in the action log.
+    conn = open_store(tmp_path / "chat.db")
+    try:
+        rows = conn.execute("SELECT author_name, content FROM messages ORDER BY message_id")
+        contents = [tuple(r) for r in rows.fetchall()]
+        kinds = [r[0] for r in conn.execute("SELECT kind FROM actions").fetchall()]
+    finally:
+        close_connection(conn)
+    assert ("Alice", "just chatting") in contents
+    assert any(
+        name == "clanker" and text.startswith("👋 heard you, Bob") for name, text in contents
+    )
+    assert kinds == ["acknowledgement_sent"]
+
+
+async def test_the_command_line_chats_over_stdin_and_stdout(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    argv = [
+        sys.executable,
+        "-m",
+        "clanker",
+        "sandbox",
+        "--linger",
+        "0",
+        "--db",
+        str(tmp_path / "x.db"),
+    ]
+    want = '#general clanker (replying to @alice): 👋 heard you, Alice: "hey @clanker, you there?"'
+    output = ""
+    with trio.fail_after(TIMEOUT):
+        proc = await trio.lowlevel.open_process(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            await proc.stdin.send_all(b"/nope\nhey @clanker, you there?\n")
+            while want not in output:
+                chunk = await proc.stdout.receive_some()
+                assert chunk, f"clanker exited before answering:\n{output}"
+                output += chunk.decode()
+            await proc.stdin.aclose()  # end of input: a clean shutdown
+            while chunk := await proc.stdout.receive_some():
+                output += chunk.decode()
+            await proc.wait()
+        finally:
+            proc.kill()
+            await proc.wait()
+            await proc.stdin.aclose()
+            await proc.stdout.aclose()
+    assert proc.returncode == 0
+    assert "! unknown command '/nope'; /help lists them" in output
+    assert output.rstrip().endswith("bye.")
