@@ -37,7 +37,9 @@ FREE = ModelPrice(input=0.0, output=0.0, cache_read=0.0, cache_write=0.0)
 
 
 def _anthropic(input: float, output: float) -> ModelPrice:
-    return ModelPrice(input=input, output=output, cache_read=input * 0.1, cache_write=input * 1.25)
+    return ModelPrice(
+        input=input, output=output, cache_read=round(input * 0.1, 6), cache_write=input * 1.25
+    )
 
 
 def _openai(input: float, output: float, cached: float) -> ModelPrice:
@@ -118,7 +120,7 @@ class PriceTable:
         bare = _SUFFIX.sub("", name)
         if bare in table:
             return table[bare]
-        prefixes = [k for k in table if name.startswith(k + "-") or name.startswith(k + ".")]
+        prefixes = [k for k in table if name.startswith(k + "-")]
         if prefixes:
             return table[max(prefixes, key=len)]
         return None

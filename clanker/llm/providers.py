@@ -5,6 +5,9 @@ Each `ProviderClient` owns one SDK client (``AsyncAnthropic`` or ``AsyncOpenAI``
 A call converts the neutral request with the provider's wire module, makes the HTTP call, and
 converts back; any failure leaves as `ProviderFailure` carrying a classified `ProviderError`.
 The SDK's own exceptions never escape this module.
+
+The SDKs are imported when the first client is built (``import anthropic`` alone takes
+seconds), so code that only needs the neutral model stays quick to import.
 """
 
 from __future__ import annotations
@@ -14,9 +17,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-import anthropic
-import httpx2
-import openai
 import trio
 
 from clanker.llm import anthropic_wire, openai_chat_wire, openai_responses_wire
@@ -74,6 +74,10 @@ def _body_error(body: object) -> Mapping[str, Any]:
 
 def _transport_error(config: ProviderConfig, exc: BaseException) -> ProviderError | None:
     """Timeouts, refused connections and broken bodies, as either SDK or httpx2 reports them."""
+    import anthropic
+    import httpx2
+    import openai
+
     timeouts = (anthropic.APITimeoutError, openai.APITimeoutError, httpx2.TimeoutException)
     if isinstance(exc, timeouts):
         kind, message = ErrorKind.TIMEOUT, "the HTTP request timed out"
@@ -93,6 +97,8 @@ def _transport_error(config: ProviderConfig, exc: BaseException) -> ProviderErro
 
 def classify_anthropic(config: ProviderConfig, exc: BaseException) -> ProviderError:
     """A neutral error for whatever the Anthropic SDK raised."""
+    import anthropic
+
     transport = _transport_error(config, exc)
     if transport is not None:
         return transport
@@ -117,6 +123,8 @@ def classify_anthropic(config: ProviderConfig, exc: BaseException) -> ProviderEr
 
 def classify_openai(config: ProviderConfig, exc: BaseException) -> ProviderError:
     """A neutral error for whatever the OpenAI SDK raised (also for xAI and local servers)."""
+    import openai
+
     transport = _transport_error(config, exc)
     if transport is not None:
         return transport
@@ -145,6 +153,20 @@ def classify_openai(config: ProviderConfig, exc: BaseException) -> ProviderError
     )
 
 
+def _anthropic_errors() -> tuple[type[BaseException], ...]:
+    import anthropic
+    import httpx2
+
+    return (anthropic.AnthropicError, httpx2.HTTPError, json.JSONDecodeError)
+
+
+def _openai_errors(*more: type[BaseException]) -> tuple[type[BaseException], ...]:
+    import httpx2
+    import openai
+
+    return (openai.OpenAIError, httpx2.HTTPError, json.JSONDecodeError, *more)
+
+
 async def _close_quietly(stream: Any) -> None:
     # Runs when a stream ends early (cancelled, or the consumer stopped): shielded, so the
     # connection is released even inside a cancelled scope, and bounded, so it cannot hang.
@@ -161,6 +183,8 @@ class AnthropicProvider:
     """The Anthropic Messages API through ``anthropic.AsyncAnthropic``."""
 
     def __init__(self, config: ProviderConfig, api_key: str) -> None:
+        import anthropic
+
         self.config = config
         self.client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=config.resolved_base_url, max_retries=0, timeout=None
@@ -171,7 +195,7 @@ class AnthropicProvider:
         try:
             message = await self.client.messages.create(**params)
             return anthropic_wire.output_from_message(_dict(message))
-        except (anthropic.AnthropicError, httpx2.HTTPError, json.JSONDecodeError) as exc:
+        except _anthropic_errors() as exc:
             raise ProviderFailure(classify_anthropic(self.config, exc)) from exc
 
     async def stream(self, request: LlmRequest, emit: Emit) -> ProviderOutput:
@@ -185,7 +209,7 @@ class AnthropicProvider:
                         await emit(delta)
             finally:
                 await _close_quietly(events)
-        except (anthropic.AnthropicError, httpx2.HTTPError, json.JSONDecodeError) as exc:
+        except _anthropic_errors() as exc:
             raise ProviderFailure(classify_anthropic(self.config, exc)) from exc
         return state.output()
 
@@ -197,6 +221,8 @@ class OpenAIResponsesProvider:
     """The OpenAI Responses API through ``openai.AsyncOpenAI``."""
 
     def __init__(self, config: ProviderConfig, api_key: str) -> None:
+        import openai
+
         self.config = config
         self.client = openai.AsyncOpenAI(
             api_key=api_key, base_url=config.resolved_base_url, max_retries=0, timeout=None
@@ -210,7 +236,7 @@ class OpenAIResponsesProvider:
         try:
             response = await self.client.responses.create(**params)
             return openai_responses_wire.output_from_response(_dict(response))
-        except (openai.OpenAIError, httpx2.HTTPError, json.JSONDecodeError) as exc:
+        except _openai_errors() as exc:
             raise self._failure(exc) from exc
 
     async def stream(self, request: LlmRequest, emit: Emit) -> ProviderOutput:
@@ -224,12 +250,7 @@ class OpenAIResponsesProvider:
                         await emit(delta)
             finally:
                 await _close_quietly(events)
-        except (
-            openai.OpenAIError,
-            openai_responses_wire.StreamFailed,
-            httpx2.HTTPError,
-            json.JSONDecodeError,
-        ) as exc:
+        except _openai_errors(openai_responses_wire.StreamFailed) as exc:
             raise self._failure(exc) from exc
         if not state.finished:
             raise ProviderFailure(
@@ -251,6 +272,8 @@ class OpenAIChatProvider:
     OpenAI-compatible local servers."""
 
     def __init__(self, config: ProviderConfig, api_key: str) -> None:
+        import openai
+
         self.config = config
         self.client = openai.AsyncOpenAI(
             api_key=api_key, base_url=config.resolved_base_url, max_retries=0, timeout=None
@@ -266,7 +289,7 @@ class OpenAIChatProvider:
         try:
             completion = await self.client.chat.completions.create(**self._params(request))
             return openai_chat_wire.output_from_completion(_dict(completion))
-        except (openai.OpenAIError, httpx2.HTTPError, json.JSONDecodeError) as exc:
+        except _openai_errors() as exc:
             raise ProviderFailure(classify_openai(self.config, exc)) from exc
 
     async def stream(self, request: LlmRequest, emit: Emit) -> ProviderOutput:
@@ -281,7 +304,7 @@ class OpenAIChatProvider:
                         await emit(delta)
             finally:
                 await _close_quietly(chunks)
-        except (openai.OpenAIError, httpx2.HTTPError, json.JSONDecodeError) as exc:
+        except _openai_errors() as exc:
             raise ProviderFailure(classify_openai(self.config, exc)) from exc
         return state.output()
 
