@@ -178,13 +178,20 @@ class LlmService:
         iteration. Leaving the block early cancels the call.
         """
         send, receive = trio.open_memory_channel[StreamDelta | LlmFailure](0)
+        raised: Exception | None = None
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._produce, request, send)
             try:
                 yield LlmStream(receive)
+            except Exception as exc:
+                # Re-raised below, outside the nursery, so the caller sees the error itself
+                # (the LlmError from the iteration, or its own) rather than an ExceptionGroup.
+                raised = exc
             finally:
                 nursery.cancel_scope.cancel()
                 receive.close()
+        if raised is not None:
+            raise raised
 
     async def _produce(
         self,
