@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -58,7 +58,7 @@ class LlmSim:
         self.url = ""
         self._script: deque[ScriptItem] = deque()
         self._serial = itertools.count(1)
-        self._arrived = trio.Event()
+        self._changed = trio.Event()
         self._by_request: dict[int, RecordedRequest] = {}
 
     @property
@@ -82,9 +82,18 @@ class LlmSim:
 
     async def wait_for_requests(self, count: int) -> list[RecordedRequest]:
         """Wait until at least ``count`` requests arrived; returns the recorded requests."""
-        while len(self.requests) < count:
-            await self._arrived.wait()
+        await self.wait_until(lambda: len(self.requests) >= count)
         return self.requests
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate()`` holds; it is checked whenever a request arrives, finishes
+        or is abandoned by its client."""
+        while not predicate():
+            await self._changed.wait()
+
+    def _change(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
 
     # --- serving ------------------------------------------------------------------------------
 
@@ -106,8 +115,7 @@ class LlmSim:
         )
         self.requests.append(recorded)
         self._by_request[id(request)] = recorded
-        self._arrived.set()
-        self._arrived = trio.Event()
+        self._change()
         return recorded
 
     def _authorised(self, request: Request) -> bool:
@@ -123,6 +131,7 @@ class LlmSim:
         if recorded is not None:
             recorded.hung_up = True
             recorded.finished_at = trio.current_time()
+            self._change()
 
     async def handle(self, request: Request) -> Reply:
         """Answer one HTTP request (the `_http.serve` handler)."""
@@ -148,6 +157,7 @@ class LlmSim:
         if reply.chunks is None:
             recorded.finished_at = trio.current_time()
             self._by_request.pop(id(request), None)
+            self._change()
         else:
             reply.chunks = self._finishing(reply.chunks, recorded, request)
         return reply
@@ -159,6 +169,7 @@ class LlmSim:
             yield chunk
         recorded.finished_at = trio.current_time()
         self._by_request.pop(id(request), None)
+        self._change()
 
     def _error_reply(self, api: Api, error: HttpError, serial: int) -> Reply:
         request_id = f"req_llmsim_{serial}"
