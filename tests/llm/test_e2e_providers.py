@@ -143,9 +143,9 @@ async def test_tool_calls_and_the_follow_up_turn(
 async def test_streamed_tool_calls(sim: LlmSim, running: Running, flavour: str) -> None:
     calls = (SimToolCall("weather", {"city": "Lima"}), SimToolCall("weather", {"city": "Quito"}))
     sim.script(ToolUse(calls))
-    async with running(provider_for(sim, flavour)) as (svc, _):
-        async with svc.stream(ask(tools=(WEATHER,), tool_choice="required")) as deltas:
-            got = [d async for d in deltas]
+    request = ask(tools=(WEATHER,), tool_choice="required")
+    async with running(provider_for(sim, flavour)) as (svc, _), svc.stream(request) as deltas:
+        got = [d async for d in deltas]
     pieces: dict[int, str] = {}
     for d in got:
         if isinstance(d, ToolCallDelta):
