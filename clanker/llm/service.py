@@ -282,13 +282,15 @@ class LlmService:
                         except ProviderFailure as failure:
                             error = failure.error
                     if output is None and error is None:
-                        waited = limit - begun
-                        cause = "the call's timeout" if cut_by_call else "attempt_timeout"
+                        if cut_by_call:
+                            cause = f"the call's timeout of {request.timeout:g}s"
+                        else:
+                            cause = f"attempt_timeout {config.attempt_timeout:g}s"
                         error = ProviderError(
                             provider=config.name,
                             model=config.model,
                             kind=ErrorKind.TIMEOUT,
-                            message=f"no complete answer within {waited:g}s ({cause})",
+                            message=f"no complete answer within {cause}",
                         )
                     now = trio.current_time()
                     if output is not None:

@@ -107,7 +107,10 @@ async def _exchange(
     async def watch(scope: trio.CancelScope) -> None:
         nonlocal outcome
         while True:
-            data = await stream.receive_some(_MAX_RECEIVE)
+            try:
+                data = await stream.receive_some(_MAX_RECEIVE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                data = b""  # reset by the client: a hang-up too
             if not data:
                 outcome = "hung_up"
                 scope.cancel()
