@@ -161,6 +161,7 @@ def _first_object(text: str) -> dict[str, Any] | None:
 def _lenient_string(body: str) -> str:
     """Decode the inside of a JSON string that may be cut short or badly escaped."""
     body = re.sub(r"\\u[0-9a-fA-F]{0,3}$|\\$", "", body)  # an escape cut in half
+    body = re.sub(r"\\u[dD][89abAB][0-9a-fA-F]{2}$", "", body)  # half a surrogate pair
     try:
         decoded = json.loads(f'"{body}"')
         if isinstance(decoded, str):
