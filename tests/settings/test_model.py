@@ -316,3 +316,23 @@ def test_importing_the_model_does_not_import_trio() -> None:
         "assert 'trio' not in sys.modules, sorted(m for m in sys.modules if 'trio' in m)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_reference_page_documents_every_knob_and_preset() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "settings.md").read_text()
+    data = settings_data(Settings())
+    for section, values in data.items():
+        for key, value in values.items():
+            row = next(
+                (line for line in page.splitlines() if line.startswith(f"| `{section}.{key}` |")),
+                None,
+            )
+            assert row is not None, f"docs/settings.md has no row for {section}.{key}"
+            short = isinstance(value, str) and len(value) < 40
+            if isinstance(value, (bool, int, float)) or short:
+                shown = msgspec.json.encode(value).decode()
+                assert f"`{shown}`" in row, f"{section}.{key}: the default {shown} is not in {row}"
+    for name in PRESETS:
+        assert f"| `{name}` |" in page
