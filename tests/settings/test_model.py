@@ -336,3 +336,52 @@ def test_the_reference_page_documents_every_knob_and_preset() -> None:
                 assert f"`{shown}`" in row, f"{section}.{key}: the default {shown} is not in {row}"
     for name in PRESETS:
         assert f"| `{name}` |" in page
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "activity",
+                    "permissions",
+                    "identity",
+                    "min_gap_seconds",
+                    "bot_name",
+                    "blocked_user_ids",
+                    "aliases",
+                    "x",
+                    "persona",
+                    "flavor",
+                    "reply_generation",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=json_values)
+def test_any_input_gives_settings_or_a_settings_error(data: Any) -> None:
+    try:
+        result = parse_settings(data)
+    except SettingsError as exc:
+        assert exc.problems and all(p.problem for p in exc.problems)
+    else:
+        assert revalidate(result) == result
+
+
+@settings(max_examples=150, deadline=None)
+@given(overrides=json_values, preset=st.sampled_from([*PRESETS, "nope", 3]))
+def test_any_stored_value_loads_without_raising(overrides: Any, preset: Any) -> None:
+    stored = msgspec.json.encode({"preset": preset, "overrides": overrides}).decode()
+    loaded = load_document(stored)
+    assert revalidate(loaded.settings) == loaded.settings
+    # What it kept is exactly what it reports as overrides on top of its preset.
+    assert apply_patch(preset_settings(loaded.preset), loaded.overrides) == loaded.settings

@@ -371,3 +371,16 @@ def test_decision_metadata_carries_ids_as_strings() -> None:
         "job_id": 1,
         "message_ids": [str(2**62)],
     }
+
+
+def test_seeded_history_shapes_attention_but_is_not_marked_answered() -> None:
+    asked = msg("clanker?", author=ALICE)
+    answer = msg("yep", author=BOT, reply_to_author=ALICE)
+    d = Driver()
+    d.brain.seed_history([asked, answer])
+    assert d.brain.latest_message_id == answer.message_id
+    d.message(msg("so what now", author=ALICE), at=0)
+    # A seeded message delivered again (e.g. by catch-up) is still admitted once.
+    d.message(asked, at=1)
+    reasons = [x.reason for _, x in d.decisions(Decision.ADMITTED)]
+    assert reasons == ["active_conversation", "addressed"]
