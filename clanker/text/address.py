@@ -62,7 +62,8 @@ def find_name(text: str, names: tuple[str, ...]) -> str | None:
 
 def address_signal(msg: MessageView, *, bot_user_id: int, identity: Identity) -> Address:
     """How ``msg`` addresses the bot whose user id is ``bot_user_id``."""
-    if bot_user_id in msg.mention_ids or f"<@{bot_user_id}>" in msg.content:
+    markup = (f"<@{bot_user_id}>", f"<@!{bot_user_id}>")
+    if bot_user_id in msg.mention_ids or any(m in msg.content for m in markup):
         return Address(kind=AddressKind.MENTION)
     if msg.reply_to_author_id == bot_user_id:
         return Address(kind=AddressKind.REPLY_TO_BOT)

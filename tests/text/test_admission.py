@@ -37,6 +37,7 @@ A = AddressKind
 TABLE: list[tuple[str, MessageView, dict[str, Any], bool, AdmissionReason, AddressKind]] = [
     ("mention", msg("yo", mentions=(BOT,)), {}, True, R.ADDRESSED, A.MENTION),
     ("mention markup", msg(f"<@{BOT}> yo"), {}, True, R.ADDRESSED, A.MENTION),
+    ("nick mention markup", msg(f"hi <@!{BOT}>"), {}, True, R.ADDRESSED, A.MENTION),
     ("reply to bot", msg("ok", reply_to_author=BOT), {}, True, R.ADDRESSED, A.REPLY_TO_BOT),
     ("name", msg("Clanker, thoughts?"), {}, True, R.ADDRESSED, A.NAME),
     ("name possessive", msg("is that clanker's job"), {}, True, R.ADDRESSED, A.NAME),
