@@ -1,0 +1,324 @@
+"""The settings model: what an operator can change about clanker's behaviour while it runs.
+
+`Settings` is a frozen msgspec Struct of frozen sections. Every knob has a default that works
+and is documented in its field description (which is also the dashboard form's help text, via
+`settings_json_schema`), and every number carries its bounds as msgspec ``Meta`` constraints,
+which `clanker.settings.validation` checks with errors that name the field path.
+
+Build `Settings` from untrusted input only through `parse_settings` / `apply_patch` (they
+validate); constructing the structs directly in code skips the bounds checks.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from msgspec import Meta, Struct, field
+
+INT64_MAX = 2**63 - 1
+
+SNOWFLAKE_MARK = "x-snowflake"
+"""JSON-schema key that marks a Discord id field (``settings_json_schema`` turns those into
+strings, because a browser's JSON numbers cannot hold a 64-bit id exactly)."""
+
+Snowflake = Annotated[
+    int,
+    Meta(ge=1, le=INT64_MAX, description="A Discord id.", extra_json_schema={SNOWFLAKE_MARK: True}),
+]
+"""A Discord id: a positive int64. Input may also give it as a decimal string."""
+
+Name = Annotated[str, Meta(min_length=1, max_length=32)]
+
+DEFAULT_BOT_NAME = "clanker"
+
+DEFAULT_ALIASES: tuple[str, ...] = (
+    "clank",
+    "clanky",
+    "clankr",
+    "clanka",
+    "clonker",
+    "klanker",
+    "clankster",
+    "clankers",
+)
+
+DEFAULT_PERSONA = (
+    "You are a regular member of this Discord server, not an assistant and not a help desk. "
+    "You talk like the people here do: short, casual, usually lowercase, dry humour, no "
+    "customer-service phrases, no emoji spam. You have opinions and say so; you admit when "
+    "you don't know something. You join conversations when you have something worth adding "
+    "and stay out of them otherwise."
+)
+
+
+class _Section(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """House config of every settings section: frozen, keyword-only, unknown keys refused."""
+
+
+class Identity(_Section, frozen=True):
+    """Who clanker is in chat: the name people call it and the misspellings that count."""
+
+    bot_name: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=32,
+            description=(
+                "The name clanker answers to. Saying it in a message counts as addressing "
+                "clanker directly (case-insensitive, whole word). Default: clanker."
+            ),
+        ),
+    ] = DEFAULT_BOT_NAME
+    aliases: Annotated[
+        tuple[Name, ...],
+        Meta(
+            max_length=100,
+            description=(
+                "Other names and common misspellings that also address clanker directly "
+                "(whole word, case-insensitive). Default: clank, clanky, clankr, clanka, "
+                "clonker, klanker, clankster, clankers."
+            ),
+        ),
+    ] = DEFAULT_ALIASES
+
+
+class Persona(_Section, frozen=True):
+    """How clanker sounds, and what it must never do."""
+
+    flavor: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=4000,
+            description=(
+                "The persona text at the top of every reply prompt: voice, attitude, habits. "
+                "Default: a casual regular of the server, not an assistant."
+            ),
+        ),
+    ] = DEFAULT_PERSONA
+    hard_limits: Annotated[
+        tuple[Annotated[str, Meta(min_length=1, max_length=300)], ...],
+        Meta(
+            max_length=20,
+            description=(
+                "Rules the model must never break, given to it as a LIMITS list in every "
+                "prompt (e.g. 'never share anyone's address'). Default: none."
+            ),
+        ),
+    ] = ()
+
+
+class Permissions(_Section, frozen=True):
+    """Where clanker may speak, to whom, and how often."""
+
+    allow_replies: Annotated[
+        bool,
+        Meta(description="Master switch for text replies. Off: clanker only reads. Default: on."),
+    ] = True
+    allow_unsolicited_replies: Annotated[
+        bool,
+        Meta(
+            description=(
+                "May clanker join conversations nobody addressed it in (the model still "
+                "decides, and may skip)? Off: it answers only when addressed or in a "
+                "conversation it is already part of. Default: on."
+            )
+        ),
+    ] = True
+    allow_reactions: Annotated[
+        bool,
+        Meta(description="May clanker add emoji reactions to messages? Default: on."),
+    ] = True
+    reply_channel_ids: Annotated[
+        tuple[Snowflake, ...],
+        Meta(
+            max_length=500,
+            description=(
+                "Channels meant for chatting with clanker: the prompt tells the model it "
+                "is welcome to speak there. Default: none."
+            ),
+        ),
+    ] = ()
+    allowed_channel_ids: Annotated[
+        tuple[Snowflake, ...],
+        Meta(
+            max_length=500,
+            description=(
+                "If not empty, clanker replies only in these channels (threads count as "
+                "their parent channel). DMs are not affected. Default: empty = everywhere."
+            ),
+        ),
+    ] = ()
+    blocked_channel_ids: Annotated[
+        tuple[Snowflake, ...],
+        Meta(
+            max_length=500,
+            description=(
+                "Channels where clanker never replies (wins over allowed_channel_ids). "
+                "Messages there are still recorded. Default: none."
+            ),
+        ),
+    ] = ()
+    blocked_user_ids: Annotated[
+        tuple[Snowflake, ...],
+        Meta(
+            max_length=1000,
+            description=(
+                "Users whose messages never trigger a reply, in DMs too. Their messages "
+                "still appear in context. Default: none."
+            ),
+        ),
+    ] = ()
+    allowed_bot_ids: Annotated[
+        tuple[Snowflake, ...],
+        Meta(
+            max_length=100,
+            description=(
+                "Other bots whose messages may trigger a reply. Messages of any other bot "
+                "are context only, which prevents bot-to-bot loops. Default: none."
+            ),
+        ),
+    ] = ()
+    max_messages_per_hour: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=500,
+            description=(
+                "At most this many messages sent in any hour, across all channels, counted "
+                "from the action log. 0 silences clanker. Default: 20."
+            ),
+        ),
+    ] = 20
+    max_reactions_per_hour: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=500,
+            description="At most this many emoji reactions in any hour. Default: 24.",
+        ),
+    ] = 24
+
+
+class Activity(_Section, frozen=True):
+    """How eager clanker is, and how it paces itself."""
+
+    ambient_reply_eagerness: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=100,
+            description=(
+                "0-100: how readily clanker joins a conversation nobody addressed it in. "
+                "This only shapes the model's instructions; there is no dice roll. "
+                "Default: 20 (rarely)."
+            ),
+        ),
+    ] = 20
+    response_window_eagerness: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=100,
+            description=(
+                "0-100: how long clanker considers itself part of a conversation after it "
+                "spoke: 0 = not at all, 100 = for the next 5 messages. Default: 55 "
+                "(4 messages)."
+            ),
+        ),
+    ] = 55
+    reactivity: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=100,
+            description=(
+                "0-100: how readily clanker reacts with an emoji instead of (or as well as) "
+                "writing. Shapes the instructions only. Default: 40."
+            ),
+        ),
+    ] = 40
+    min_gap_seconds: Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=3600,
+            description=(
+                "At least this many seconds between two replies, across all channels. Default: 5."
+            ),
+        ),
+    ] = 5.0
+    coalesce_window_seconds: Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=20,
+            description=(
+                "After the first message of a burst, wait this long for more before "
+                "replying once to the latest. 0 replies at once. Default: 6."
+            ),
+        ),
+    ] = 6.0
+    coalesce_max_messages: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=60,
+            description=("A burst closes early once it holds this many messages. Default: 6."),
+        ),
+    ] = 6
+
+
+class ReplyGeneration(_Section, frozen=True):
+    """Which model writes the replies, and with what budget."""
+
+    provider: Annotated[
+        str,
+        Meta(
+            pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+            description=(
+                "LLM provider name as the llm package knows it (e.g. anthropic, openai). "
+                "Default: anthropic."
+            ),
+        ),
+    ] = "anthropic"
+    model: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=100,
+            description="Model name at that provider. Default: claude-sonnet-4-6.",
+        ),
+    ] = "claude-sonnet-4-6"
+    temperature: Annotated[
+        float,
+        Meta(ge=0, le=2, description="Sampling temperature, 0-2. Default: 1.0."),
+    ] = 1.0
+    max_output_tokens: Annotated[
+        int,
+        Meta(
+            ge=16,
+            le=32000,
+            description="Most tokens one reply may generate. Default: 2500.",
+        ),
+    ] = 2500
+    context_messages: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=200,
+            description=(
+                "How many recent channel messages the prompt shows the model. Default: 35."
+            ),
+        ),
+    ] = 35
+
+
+class Settings(_Section, frozen=True):
+    """Everything an operator can change live. Every section has working defaults."""
+
+    identity: Identity = field(default_factory=Identity)
+    persona: Persona = field(default_factory=Persona)
+    permissions: Permissions = field(default_factory=Permissions)
+    activity: Activity = field(default_factory=Activity)
+    reply_generation: ReplyGeneration = field(default_factory=ReplyGeneration)
