@@ -4,23 +4,31 @@
 
     root                 one_for_one
     ├── store            Store (SQLite, WAL)
-    ├── guilds           router + one session per guild (clanker.guilds)
+    ├── settings         SettingsActor: typed settings, CAS writes, live notices
+    ├── llm              Llm: provider clients, retries, fallback, cost → llm_call
+    ├── pacing           PacingKeeper: sends in the last hour, for every channel
+    ├── guilds           router + one session per guild, each with its channel reply queues
     └── discord          DiscordBridge, routes every gateway event to "guilds"
 
-Order matters: the Store is up before anything can be received, and the router before the
-bridge logs in, so the first event already has somewhere to go (and to be stored).
+Order matters: the Store is up before anything can be received, settings/llm/pacing before any
+channel asks for them, and the router before the bridge logs in, so the first event already has
+somewhere to go (and to be stored).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from clanker.discord.bridge import BridgeConfig, DiscordBridge
 from clanker.discord.watchdog import WatchdogConfig
-from clanker.guilds import ROUTER_NAME, GuildsConfig, SessionConfig, guilds_spec
+from clanker.guilds import ROUTER_NAME, GuildsConfig, guilds_spec
+from clanker.guilds.pacing import PACING_NAME, PacingKeeper
+from clanker.llm import LlmConfig, LlmConfigError, ProviderConfig, llm_child
 from clanker.runtime import Backoff, ChildSpec, Strategy, SupervisorSpec
+from clanker.settings import settings_child
 from clanker.store import store_child
 
 BRIDGE_NAME = "discord"
@@ -37,9 +45,9 @@ class AppConfig:
 
     db_path: Path
     discord_token: str
+    llm: LlmConfig
     rest_url: str | None = None
     gateway_url: str | None = None
-    aliases: tuple[str, ...] = ()
     login_timeout: float = 60.0
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
 
@@ -53,7 +61,43 @@ class AppConfig:
                 "DISCORD_TOKEN is not set: put the user token of the account clanker runs as in "
                 "the environment (or try `clanker sandbox`, which needs none)"
             )
-        return cls(db_path=Path(values.get("CLANKER_DB", "clanker.db")), discord_token=token)
+        return cls(
+            db_path=Path(values.get("CLANKER_DB", "clanker.db")),
+            discord_token=token,
+            llm=llm_config_from_env(values),
+        )
+
+
+def local_provider_from_env(env: Mapping[str, str]) -> ProviderConfig | None:
+    """An OpenAI-compatible server of the user's own (Ollama, vLLM, llama.cpp), from
+    ``CLANKER_LLM_BASE_URL`` and ``CLANKER_LLM_MODEL``."""
+    base_url = env.get("CLANKER_LLM_BASE_URL", "").strip()
+    if not base_url:
+        return None
+    model = env.get("CLANKER_LLM_MODEL", "").strip()
+    if not model:
+        raise ConfigError(
+            "CLANKER_LLM_BASE_URL is set but CLANKER_LLM_MODEL is not: name the model your "
+            "server runs (e.g. CLANKER_LLM_MODEL=llama3.1)"
+        )
+    return ProviderConfig(name="local", kind="openai_compatible", model=model, base_url=base_url)
+
+
+def llm_config_from_env(env: Mapping[str, str]) -> LlmConfig:
+    """A local OpenAI-compatible server first (if configured), then every provider whose API
+    key is set. Raises `ConfigError` when there is none."""
+    local = local_provider_from_env(env)
+    try:
+        keyed = LlmConfig.from_env(env).providers
+    except LlmConfigError:
+        keyed = ()
+    providers = ((local,) if local is not None else ()) + keyed
+    if not providers:
+        raise ConfigError(
+            "no LLM provider is configured: set ANTHROPIC_API_KEY, OPENAI_API_KEY or "
+            "XAI_API_KEY, or CLANKER_LLM_BASE_URL + CLANKER_LLM_MODEL for a local server"
+        )
+    return LlmConfig(providers=providers)
 
 
 def app_spec(config: AppConfig) -> SupervisorSpec:
@@ -66,12 +110,14 @@ def app_spec(config: AppConfig) -> SupervisorSpec:
         login_timeout=config.login_timeout,
         watchdog=config.watchdog,
     )
-    guilds = GuildsConfig(session=SessionConfig(bridge=BRIDGE_NAME, aliases=config.aliases))
     return SupervisorSpec(
         Strategy.ONE_FOR_ONE,
         [
             store_child(config.db_path),
-            guilds_spec(guilds),
+            settings_child(),
+            llm_child(config.llm),
+            ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
+            guilds_spec(GuildsConfig()),
             ChildSpec(
                 BRIDGE_NAME,
                 lambda: DiscordBridge(bridge_config),

@@ -10,18 +10,21 @@ down cleanly.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 import trio_asyncio
 
-from clanker.app import AppConfig, app_spec
-from clanker.cli import chat
+from clanker.app import AppConfig, ConfigError, app_spec, llm_config_from_env
+from clanker.cli import chat, demo_brain
+from clanker.llm import LlmConfig, ProviderConfig
+from clanker.llmsim import open_llmsim
 from clanker.runtime import Runtime, open_runtime
 from clanker.sandbox import ChannelKind, Sandbox, SandboxLookupError, demo_world, open_sandbox
 from clanker.sandbox import Message as SandboxMessage
@@ -44,20 +47,68 @@ class SandboxOptions:
     linger: float = 5.0
 
 
+@dataclass(frozen=True)
+class SandboxApp:
+    """What `open_sandbox_app` runs: the sandbox, the tree, and the brain it talks with."""
+
+    sandbox: Sandbox
+    runtime: Runtime
+    llm: LlmConfig
+    offline_demo: bool  # True: no provider was configured, the demo brain answers
+
+    def describe_brain(self) -> str:
+        if self.offline_demo:
+            return (
+                "no LLM provider is configured, so clanker talks to the OFFLINE DEMO BRAIN (a "
+                "scripted stand-in served locally; its replies are labelled). Set "
+                "ANTHROPIC_API_KEY, OPENAI_API_KEY, XAI_API_KEY or CLANKER_LLM_BASE_URL + "
+                "CLANKER_LLM_MODEL to use a real model."
+            )
+        names = ", ".join(f"{p.name} ({p.model})" for p in self.llm.providers)
+        return f"clanker's replies come from: {names}."
+
+
 @asynccontextmanager
 async def open_sandbox_app(
-    db_path: Path, *, seed: int = 0
-) -> AsyncIterator[tuple[Sandbox, Runtime]]:
-    """The sandbox Discord and clanker's tree logged into it (ready when this yields)."""
-    async with open_sandbox(demo_world()) as sb, trio_asyncio.open_loop():
+    db_path: Path,
+    *,
+    llm: LlmConfig | None = None,
+    seed: int = 0,
+    env: Mapping[str, str] | None = None,
+) -> AsyncIterator[SandboxApp]:
+    """The sandbox Discord and clanker's tree logged into it (ready when this yields).
+
+    ``llm`` None: providers from the environment, or the offline demo brain when there is none.
+    """
+    async with AsyncExitStack() as stack:
+        offline = False
+        if llm is None:
+            try:
+                llm = llm_config_from_env(os.environ if env is None else env)
+            except ConfigError:
+                sim = await stack.enter_async_context(open_llmsim(default=demo_brain.respond))
+                llm = LlmConfig(
+                    providers=(
+                        ProviderConfig(
+                            name=demo_brain.PROVIDER_NAME,
+                            kind="openai_compatible",
+                            model=demo_brain.MODEL,
+                            base_url=sim.openai_url,
+                        ),
+                    )
+                )
+                offline = True
+        sb = await stack.enter_async_context(open_sandbox(demo_world()))
+        await stack.enter_async_context(trio_asyncio.open_loop())
         config = AppConfig(
             db_path=db_path,
             discord_token=sb.token,
+            llm=llm,
             rest_url=sb.rest_url,
             gateway_url=sb.gateway_url,
         )
-        async with open_runtime(app_spec(config), seed=seed) as rt:
-            yield sb, rt
+        rt = await stack.enter_async_context(open_runtime(app_spec(config), seed=seed))
+        yield SandboxApp(sandbox=sb, runtime=rt, llm=llm, offline_demo=offline)
 
 
 class TerminalChat:
@@ -89,9 +140,6 @@ class TerminalChat:
         self.out(
             f"sandbox Discord on {self.sb.rest_url}: guild {guild.name!r} ({text}); "
             f"clanker is logged in as @{world.bot.username}."
-        )
-        self.out(
-            "clanker's text brain is not connected yet: it acknowledges messages addressed to it."
         )
         self.out(f"you are @{self.user.username} in #{self.channel.name}. /help for commands.")
 
@@ -166,9 +214,10 @@ async def run_chat(
     with tempfile.TemporaryDirectory(prefix="clanker-sandbox-") as tmp:
         db_path = options.db_path or Path(tmp) / "sandbox.db"
         out(f"starting clanker against the sandbox Discord (store: {db_path}) …")
-        async with open_sandbox_app(db_path, seed=options.seed) as (sb, _rt):
-            term = TerminalChat(sb, out, user=options.user, channel=options.channel)
+        async with open_sandbox_app(db_path, seed=options.seed) as app:
+            term = TerminalChat(app.sandbox, out, user=options.user, channel=options.channel)
             term.banner()
+            out(app.describe_brain())
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(term.print_bot_messages)
                 quit_asked = False

@@ -18,6 +18,16 @@ def session_name(key: str) -> str:
     return f"guild:{key}"
 
 
+def channels_name(key: str) -> str:
+    """The runtime-wide name of a guild's dynamic supervisor of channel actors."""
+    return f"channels:{key}"
+
+
+def channel_name(channel_id: int) -> str:
+    """The runtime-wide name of a text channel's reply queue actor."""
+    return f"channel:{channel_id}"
+
+
 class Identity(Message, frozen=True):
     """Who the bot is on Discord (from the bridge's READY)."""
 

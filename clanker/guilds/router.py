@@ -42,6 +42,7 @@ from clanker.guilds.messages import (
     GetDirectory,
     GuildInfo,
     Identity,
+    channels_name,
     session_key,
     session_name,
 )
@@ -138,7 +139,7 @@ class GuildRouter(Actor):
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
         self.sessions: SupervisorRef = ctx.lookup_supervisor(SESSIONS_NAME)
-        self.store = StoreClient(ctx.lookup(self.config.session.store))
+        self.store = StoreClient(ctx.lookup(self.config.session.channel.store))
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -153,7 +154,21 @@ class GuildRouter(Actor):
             f"guild-{key}",
             SupervisorSpec(
                 Strategy.REST_FOR_ONE,
-                [ChildSpec("session", make, register=session_name(key))],
+                [
+                    ChildSpec(
+                        "channels",
+                        SupervisorSpec(
+                            Strategy.ONE_FOR_ONE, [], intensity=cfg.intensity, period=cfg.period
+                        ),
+                        register=channels_name(key),
+                    ),
+                    ChildSpec(
+                        "session",
+                        make,
+                        register=session_name(key),
+                        mailbox=GuildSession.mailbox,
+                    ),
+                ],
                 intensity=cfg.intensity,
                 period=cfg.period,
             ),
@@ -279,7 +294,12 @@ def guilds_spec(config: GuildsConfig | None = None) -> ChildSpec:
                 ChildSpec(
                     "sessions", SupervisorSpec(Strategy.ONE_FOR_ONE, []), register=SESSIONS_NAME
                 ),
-                ChildSpec("router", lambda: GuildRouter(cfg), register=ROUTER_NAME),
+                ChildSpec(
+                    "router",
+                    lambda: GuildRouter(cfg),
+                    register=ROUTER_NAME,
+                    mailbox=GuildRouter.mailbox,
+                ),
             ],
         ),
     )

@@ -1,17 +1,18 @@
 """`GuildSession`: one actor per guild (and one for DMs), created on the guild's first event.
 
-It is told every event of its guild, after the router stored it. It owns the guild's state
-(identity, channels); for now its one decision is the placeholder acknowledgement (see `ack`).
-The text brain replaces that with per-channel reply queues.
+It is told every event of its guild after the router stored it, owns the guild's state
+(identity, channels) and hands each text channel's messages to that channel's `ChannelActor`
+(the reply queue), started on the channel's first message under the guild's ``channels``
+supervisor.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from clanker.discord.events import (
-    BridgeFailure,
     ChannelInfo,
     MemberJoined,
     MessageCreated,
@@ -19,27 +20,32 @@ from clanker.discord.events import (
     MessageEdited,
     RawDispatch,
     ReactionChanged,
-    SendMessage,
-    Sent,
     VoiceServerChanged,
     VoiceStateChanged,
 )
-from clanker.guilds import ack
-from clanker.guilds.messages import GuildInfo, Identity
-from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, handles
-from clanker.store import LogAction, StoreClient, StoreRequestError, to_json
+from clanker.guilds.channel import ChannelActor, ChannelConfig
+from clanker.guilds.messages import GuildInfo, Identity, channel_name, channels_name
+from clanker.runtime import (
+    Actor,
+    ActorContext,
+    ActorRef,
+    ActorStopped,
+    ChildSpec,
+    MailboxSpec,
+    Message,
+    NameTaken,
+    NotRegistered,
+    handles,
+)
 
 log = logging.getLogger("clanker.guilds")
 
 
 @dataclass(frozen=True)
 class SessionConfig:
-    """Where a session finds the bridge and the store, and what else the bot answers to."""
+    """Where a session's channels find the other actors."""
 
-    bridge: str = "discord"
-    store: str = "store"
-    aliases: tuple[str, ...] = ()
-    send_timeout: float = 30.0
+    channel: ChannelConfig = field(default_factory=ChannelConfig)
 
 
 class GuildSession(Actor):
@@ -56,7 +62,7 @@ class GuildSession(Actor):
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
-        self.store = StoreClient(ctx.lookup(self.config.store))
+        self.channel_sup = ctx.lookup_supervisor(channels_name(self.key))
 
     @handles(Identity)
     async def set_identity(self, msg: Identity) -> None:
@@ -69,68 +75,17 @@ class GuildSession(Actor):
     @handles(MessageCreated)
     async def message(self, msg: MessageCreated) -> None:
         self.seen += 1
-        identity = self.identity
-        m = msg.message
-        if identity is None or m.author_id == identity.user_id:
-            return
-        replied_to_bot = await self._replies_to(m.reply_to_message_id, identity.user_id)
-        if not ack.is_addressed(
-            m, identity, replied_to_bot=replied_to_bot, aliases=self.config.aliases
-        ):
-            return
-        if not await self.store.claim_trigger(m.message_id, "acknowledgement"):
-            return  # already answered (e.g. a replayed dispatch after a RESUME)
-        command = SendMessage(
-            channel_id=m.channel_id,
-            content=ack.acknowledgement(m),
-            reply_to_message_id=m.message_id,
-            allow_user_mentions=False,
-        )
-        reply = await self._send(command)
-        meta: dict[str, object] = {"trigger_message_id": str(m.message_id)}
-        if isinstance(reply, Sent):
-            kind, content = "acknowledgement_sent", reply.message.content
-            meta["sent_message_id"] = str(reply.message.message_id)
-        else:
-            kind, content = "send_failed", command.content
-            meta.update(detail=reply.detail, status=reply.status)
-        await self.store.log_action(
-            LogAction(
-                kind=kind,
-                guild_id=m.guild_id,
-                channel_id=m.channel_id,
-                message_id=m.message_id,
-                user_id=m.author_id,
-                content=content,
-                metadata=to_json(meta),
-            )
-        )
+        await self._to_channel(msg.message.channel_id, msg.message.guild_id, msg)
 
-    async def _replies_to(self, message_id: int | None, bot_id: int) -> bool:
-        if message_id is None:
-            return False
-        try:
-            row = await self.store.get_message(message_id)
-        except (ActorError, StoreRequestError) as exc:
-            log.warning("could not look up replied-to message %s: %s", message_id, exc)
-            return False
-        return row is not None and row.author_id == bot_id
-
-    async def _send(self, command: SendMessage) -> Sent | BridgeFailure:
-        bridge = self.ctx.lookup(self.config.bridge)
-        try:
-            reply = await bridge.ask(command, timeout=self.config.send_timeout)
-        except ActorError as exc:
-            return BridgeFailure(command="SendMessage", status=None, code=None, detail=str(exc))
-        if isinstance(reply, Sent | BridgeFailure):
-            return reply
-        return BridgeFailure(
-            command="SendMessage", status=None, code=None, detail=f"unexpected reply {reply!r}"
-        )
+    @handles(MessageDeleted)
+    async def deleted(self, msg: MessageDeleted) -> None:
+        self.seen += 1
+        name = channel_name(msg.channel_id)
+        with contextlib.suppress(NotRegistered, ActorStopped):
+            await self.ctx.lookup(name).tell(msg)  # only a running channel cares
 
     @handles(
         MessageEdited,
-        MessageDeleted,
         ReactionChanged,
         MemberJoined,
         VoiceStateChanged,
@@ -140,3 +95,48 @@ class GuildSession(Actor):
     async def other(self, msg: object) -> None:
         """Seen (and stored by the router); nothing in this guild acts on these yet."""
         self.seen += 1
+
+    async def _to_channel(self, channel_id: int, guild_id: int | None, msg: Message) -> None:
+        for _attempt in range(3):
+            try:
+                await (await self._channel(channel_id, guild_id)).tell(msg)
+                return
+            except (ActorStopped, NotRegistered):
+                continue
+            except _NoIdentity:
+                log.warning("message in channel %s before READY: stored, not answered", channel_id)
+                return
+        log.error("could not hand a message to channel %s", channel_id)
+
+    async def _channel(self, channel_id: int, guild_id: int | None) -> ActorRef:
+        name = channel_name(channel_id)
+        try:
+            return self.ctx.lookup(name)
+        except NotRegistered:
+            pass
+        identity = self.identity
+        if identity is None:
+            raise _NoIdentity
+        info = self.channels.get(channel_id)
+        config = self.config.channel
+
+        def make() -> Actor:
+            return ChannelActor(
+                channel_id=channel_id,
+                guild_id=guild_id,
+                identity=identity,
+                channel_name=None if info is None else info.name,
+                config=config,
+            )
+
+        with contextlib.suppress(NameTaken):
+            await self.channel_sup.start_child(
+                ChildSpec(
+                    f"channel-{channel_id}", make, register=name, mailbox=ChannelActor.mailbox
+                )
+            )
+        return self.ctx.lookup(name)
+
+
+class _NoIdentity(Exception):
+    pass

@@ -34,6 +34,7 @@ from clanker.runtime import (
     MailboxSpec,
     Message,
     Overflow,
+    Reply,
     Restart,
     UnexpectedReply,
     handles,
@@ -98,6 +99,7 @@ class Llm(Actor):
 
     async def on_start(self, ctx: ActorContext) -> None:
         """Build the SDK clients; fails (a start crash) if no provider has a key."""
+        self.ctx = ctx
         store_name = self.store_name
         sink = None
         if store_name is not None:
@@ -127,12 +129,27 @@ class Llm(Actor):
         return self._service
 
     @handles(Complete)
-    async def complete(self, msg: Complete) -> LlmCompleted | LlmFailed:
-        """Run the request through the providers in fallback order."""
-        try:
-            return LlmCompleted(response=await self.service.complete(msg.request))
-        except LlmError as exc:
-            return LlmFailed(failure=exc.failure)
+    async def complete(self, msg: Complete) -> None:
+        """Run the request through the providers in fallback order, in a task of its own:
+        calls run concurrently, and a call whose asker stopped waiting (timed out, or cancelled,
+        e.g. a stop word) is cancelled too."""
+        reply = self.ctx.defer_reply()
+        self.ctx.start_soon(self._complete, msg.request, reply)
+
+    async def _complete(self, request: LlmRequest, reply: Reply) -> None:
+        service = self.service
+        async with trio.open_nursery() as nursery:
+
+            async def give_up_when_abandoned() -> None:
+                await reply.wait_abandoned()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(give_up_when_abandoned)
+            try:
+                reply.send(LlmCompleted(response=await service.complete(request)))
+            except LlmError as exc:
+                reply.send(LlmFailed(failure=exc.failure))
+            nursery.cancel_scope.cancel()
 
     @handles(DescribeProviders)
     async def describe(self, msg: DescribeProviders) -> ProvidersDescribed:

@@ -23,7 +23,7 @@ from clanker.runtime._errors import (
     WireCheckError,
 )
 from clanker.runtime._policy import Decision, RestartIntensity, SupervisionPolicy
-from clanker.runtime._ref import ActorRef, SupervisorRef
+from clanker.runtime._ref import ActorRef, Reply, SupervisorRef
 from clanker.runtime._specs import (
     Backoff,
     ChildSpec,
@@ -70,6 +70,7 @@ __all__ = [
     "NameTaken",
     "NotRegistered",
     "Overflow",
+    "Reply",
     "Restart",
     "RestartIntensity",
     "Runtime",

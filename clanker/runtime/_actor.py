@@ -13,7 +13,7 @@ from clanker.runtime._specs import MailboxSpec
 
 if TYPE_CHECKING:
     from clanker.runtime._cell import Cell
-    from clanker.runtime._ref import ActorRef, SupervisorRef
+    from clanker.runtime._ref import ActorRef, Reply, SupervisorRef
     from clanker.runtime._system import Runtime
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -146,6 +146,27 @@ class ActorContext:
     def lookup_supervisor(self, name: str) -> SupervisorRef:
         """The supervisor registered as ``name``; raises `NotRegistered`."""
         return self._cell.runtime.lookup_supervisor(name)
+
+    def defer_reply(self) -> Reply:
+        """Answer the ask being handled later, from a background task.
+
+        Call it inside an ask handler, start the work with `start_soon`, and return None; the
+        work answers with ``reply.send(value)`` or ``reply.fail(error)``. The mailbox moves on
+        at once, so many asks can be in progress. ``reply.abandoned`` / ``wait_abandoned()``
+        tell when the asker stopped waiting (timeout or cancellation). Replies still pending
+        when the incarnation ends fail with `ActorStopped`.
+        """
+        from clanker.runtime._ref import Reply
+
+        cell = self._cell
+        if cell.current_ask is None:
+            raise RuntimeError(f"{cell.path}: defer_reply() outside the handling of an ask")
+        if cell.deferred_now is None:
+            slot, request = cell.current_ask
+            reply = Reply(cell, slot, request)
+            cell.deferred_now = reply
+            cell.deferred.add(reply)
+        return cell.deferred_now
 
     def start_soon(self, fn: Callable[..., Awaitable[object]], *args: object) -> None:
         """Run a background task for this incarnation; if it raises, the actor crashes."""

@@ -27,7 +27,7 @@ from clanker.runtime._errors import (
     UnhandledMessage,
 )
 from clanker.runtime._mailbox import Mailbox
-from clanker.runtime._ref import ActorRef, AskEnvelope, SupervisorRef
+from clanker.runtime._ref import ActorRef, AskEnvelope, Reply, ReplySlot, SupervisorRef
 from clanker.runtime._specs import ChildSpec, MailboxSpec, SupervisorSpec
 from clanker.runtime._wire import validate_message, wire_roundtrip
 
@@ -98,6 +98,11 @@ class Cell:
         self.reader: trio.MemoryReceiveChannel[object] | None = None
         self.supervisor: SupervisorRuntime | None = None
         self.mailbox: Mailbox | None = None
+        # The ask being handled right now (for ActorContext.defer_reply) and deferred replies
+        # not answered yet; those fail when the incarnation ends.
+        self.current_ask: tuple[ReplySlot, str] | None = None
+        self.deferred_now: Reply | None = None
+        self.deferred: set[Reply] = set()
         self.ref: ActorRef | SupervisorRef
         if spec.is_supervisor:
             self.ref = SupervisorRef(self)
@@ -251,6 +256,9 @@ async def run_child(cell: Cell, task_status: Any = trio.TASK_STATUS_IGNORED) -> 
         if outcome is None:
             outcome = Exit(ExitKind.KILLED)
     finally:
+        for reply in list(cell.deferred):
+            reply.fail(ActorStopped(cell.path, "it stopped before answering"))
+        cell.deferred.clear()
         cell.scope = None
         cell.reader = None
         cell.supervisor = None
@@ -346,6 +354,7 @@ async def _handle_ask(cell: Cell, instance: Actor, envelope: AskEnvelope, wire_c
     if handler is None:
         slot.fail(UnhandledMessage(cell.path, name, type(instance).handled_types()))
         return
+    cell.current_ask, cell.deferred_now = (slot, name), None
     try:
         result = await handler(instance, msg)
     except trio.Cancelled:
@@ -358,6 +367,12 @@ async def _handle_ask(cell: Cell, instance: Actor, envelope: AskEnvelope, wire_c
         else:
             slot.fail(ActorCrashed(cell.path, name, type(crash).__qualname__, str(crash)))
         raise
+    finally:
+        deferred, cell.current_ask, cell.deferred_now = cell.deferred_now, None, None
+    if deferred is not None:
+        if result is not None:
+            log.error("%s deferred its reply to %s but also returned %r", cell.path, name, result)
+        return  # the actor answers later through the Reply
     if result is not None:
         try:
             validate_message(result)

@@ -15,6 +15,7 @@ import trio
 from clanker.runtime._errors import (
     ActorStopped,
     AskTimeout,
+    InvalidMessage,
     MailboxFull,
     UnexpectedReply,
 )
@@ -31,12 +32,14 @@ R = TypeVar("R", bound=msgspec.Struct)
 class ReplySlot:
     """Where the answer to one `ask` lands: a value, or a typed error."""
 
-    __slots__ = ("error", "event", "value")
+    __slots__ = ("abandoned", "error", "event", "value")
 
     def __init__(self) -> None:
         self.event = trio.Event()
         self.value: Any = None
         self.error: BaseException | None = None
+        # Set when the asker stopped waiting without an answer (timeout or cancellation).
+        self.abandoned = trio.Event()
 
     def set(self, value: Any) -> None:
         """Deliver the reply (first answer wins)."""
@@ -49,6 +52,54 @@ class ReplySlot:
         if not self.event.is_set():
             self.error = error
             self.event.set()
+
+
+class Reply:
+    """A deferred answer to one `ask`: see `ActorContext.defer_reply`.
+
+    ``send`` delivers the value (checked like a handler's return value, wire check included),
+    ``fail`` a typed error; the first answer wins. ``abandoned`` tells whether the asker has
+    stopped waiting (its timeout passed or it was cancelled), so the work can be given up.
+    """
+
+    __slots__ = ("_cell", "_request", "_slot")
+
+    def __init__(self, cell: Cell, slot: ReplySlot, request: str) -> None:
+        self._cell = cell
+        self._slot = slot
+        self._request = request
+
+    @property
+    def done(self) -> bool:
+        """True once answered (or failed)."""
+        return self._slot.event.is_set()
+
+    @property
+    def abandoned(self) -> bool:
+        """True if the asker stopped waiting without an answer."""
+        return self._slot.abandoned.is_set()
+
+    async def wait_abandoned(self) -> None:
+        """Return when the asker stops waiting without an answer (possibly never)."""
+        await self._slot.abandoned.wait()
+
+    def send(self, value: Any) -> None:
+        """Answer with ``value`` (a Message or None)."""
+        self._cell.deferred.discard(self)
+        if value is not None:
+            try:
+                validate_message(value)
+                if self._cell.runtime.wire_check:
+                    value = wire_roundtrip(value)
+            except (InvalidMessage, TypeError) as exc:
+                self._slot.fail(exc)
+                raise
+        self._slot.set(value)
+
+    def fail(self, error: BaseException) -> None:
+        """Answer with an error (raised at the asker); use the `ActorError` types."""
+        self._cell.deferred.discard(self)
+        self._slot.fail(error)
 
 
 class AskEnvelope:
@@ -141,12 +192,18 @@ class ActorRef:
         if mailbox.overflow is Overflow.DROP_NEWEST and mailbox.is_full():
             raise MailboxFull(cell.path, mailbox.capacity)
         slot = ReplySlot()
-        with trio.move_on_after(timeout):
-            try:
-                await mailbox.put(AskEnvelope(msg, slot))
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                raise ActorStopped(cell.path, "it stopped before taking the request") from None
-            await slot.event.wait()
+        try:
+            with trio.move_on_after(timeout):
+                try:
+                    await mailbox.put(AskEnvelope(msg, slot))
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    raise ActorStopped(cell.path, "it stopped before taking the request") from None
+                await slot.event.wait()
+        finally:
+            if not slot.event.is_set():
+                # Timed out or cancelled: a handler answering later (a deferred reply) can see
+                # that nobody waits any more and give up its work.
+                slot.abandoned.set()
         if not slot.event.is_set():
             slot.fail(AskTimeout(cell.path, type(msg).__qualname__, timeout))
             raise AskTimeout(cell.path, type(msg).__qualname__, timeout)

@@ -21,7 +21,15 @@ from clanker.guilds import (
     guilds_spec,
     session_name,
 )
-from clanker.runtime import ActorError, Message, Runtime, SupervisorSpec, handles, open_runtime
+from clanker.runtime import (
+    ActorContext,
+    ActorError,
+    Message,
+    Runtime,
+    SupervisorSpec,
+    handles,
+    open_runtime,
+)
 from clanker.runtime import events as rtev
 from clanker.store import StoreClient, store_child
 
@@ -45,6 +53,10 @@ class ProbeSession(GuildSession):
         super().__init__(key, config)
         self.contents: list[str] = []
         self.stored_first: list[bool] = []
+
+    async def on_start(self, ctx: ActorContext) -> None:
+        await super().on_start(ctx)
+        self.store = StoreClient(ctx.lookup("store"))
 
     @handles(MessageCreated)
     async def message(self, msg: MessageCreated) -> None:
@@ -173,8 +185,18 @@ async def test_a_guild_that_keeps_crashing_is_removed_then_recreated(rt: Runtime
     await router.tell(message(40, 2, "two: steady"))
     await wait_seen(rt, "2", 1)
     # intensity=2: the third crash in the period makes guild one's supervisor give up.
-    for mid in (41, 42, 43):
-        await router.tell(message(mid, 1, "boom"))
+    async with rt.events.subscribe() as sub:
+        for mid in (41, 42, 43):
+            await router.tell(message(mid, 1, "boom"))
+        # Events queued to a guild whose supervisor gives up go down with it (they are
+        # stored); the guild's next event after the removal starts a fresh session.
+        with trio.fail_after(TIMEOUT):
+            async for event in sub:
+                if (
+                    isinstance(event, rtev.ActorRemoved)
+                    and event.path == "root/guilds/sessions/guild-1"
+                ):
+                    break
     await router.tell(message(44, 1, "one: reborn"))
     one = await wait_seen(rt, "1", last="one: reborn")
     assert one.contents == ("one: reborn",)

@@ -1,0 +1,302 @@
+"""`ChannelActor`: one text channel's reply queue — a thin loop around `ChannelBrain`.
+
+Every message seen in the channel (after the router stored it) is fed to the brain with the
+trio time; the brain's actions are carried out here: decisions go to the action log, typing to
+the bridge, and a `StartGeneration` runs `generate_reply` in a task this actor can cancel. The
+brain's timer is a background task that tells the actor a `Tick` when the brain's next wake-up
+comes, so every call into the brain happens in a handler, one at a time, in mailbox order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from dataclasses import dataclass
+
+import trio
+
+from clanker.discord.events import (
+    AddReaction,
+    MessageCreated,
+    MessageDeleted,
+    SendMessage,
+    Sent,
+    StartTyping,
+)
+from clanker.guilds.generation import GenerationDeps, generate_reply
+from clanker.guilds.messages import Identity
+from clanker.guilds.pacing import (
+    PACING_NAME,
+    PacingChanged,
+    SendRecorded,
+    SubscribePacing,
+    UnsubscribePacing,
+)
+from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
+from clanker.settings import SETTINGS_NAME, SettingsChanged, SubscribeSettings, UnsubscribeSettings
+from clanker.settings.messages import CurrentSettings, Unsubscribed
+from clanker.store import LogAction, StoreClient, StoreRequestError, to_json
+from clanker.text import (
+    DECISION_ACTION_KIND,
+    AcknowledgeStop,
+    Action,
+    CancelGeneration,
+    ChannelBrain,
+    LogDecision,
+    Outcome,
+    ReplyJob,
+    ShowTyping,
+    StartGeneration,
+)
+from clanker.text.convert import view_from_discord, views_from_rows
+
+log = logging.getLogger("clanker.text")
+
+STOP_ACKNOWLEDGEMENT = "okay, stopping."
+HISTORY_SEED = 20
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """Registered names the channel talks to."""
+
+    bridge: str = "discord"
+    store: str = "store"
+    llm: str = "llm"
+    settings: str = SETTINGS_NAME
+    pacing: str = PACING_NAME
+
+
+class Tick(Message, frozen=True):
+    """The brain's next wake-up has come (told by the actor's own timer task)."""
+
+
+class GenerationFinished(Message, frozen=True):
+    """A generation task ended (told by the task itself, unless it was cancelled)."""
+
+    job_id: int
+    outcome: str  # an `Outcome` value
+    reason: str | None = None
+
+
+class ChannelActor(Actor):
+    """See the module docstring."""
+
+    mailbox = MailboxSpec(capacity=512)
+
+    def __init__(
+        self,
+        *,
+        channel_id: int,
+        guild_id: int | None,
+        identity: Identity,
+        channel_name: str | None,
+        config: ChannelConfig,
+    ) -> None:
+        self.channel_id = channel_id
+        self.guild_id = guild_id
+        self.identity = identity
+        self.channel_name = channel_name
+        self.config = config
+        self.settings_version = -1
+        self.jobs: dict[int, trio.CancelScope] = {}
+        self._rearm = trio.Event()
+
+    async def on_start(self, ctx: ActorContext) -> None:
+        self.ctx = ctx
+        cfg = self.config
+        self.store = StoreClient(ctx.lookup(cfg.store))
+        current = await ctx.lookup(cfg.settings).ask(
+            SubscribeSettings(subscriber=ctx.path), CurrentSettings
+        )
+        self.settings_version = current.version
+        pacing = await ctx.lookup(cfg.pacing).ask(
+            SubscribePacing(subscriber=ctx.path), PacingChanged
+        )
+        self.brain = ChannelBrain(
+            channel_id=self.channel_id,
+            guild_id=self.guild_id,
+            bot_user_id=self.identity.user_id,
+            settings=current.settings,
+            pacing=pacing.state,
+        )
+        # What was said before this incarnation started shapes attention (the Store's
+        # trigger claims keep anything from being answered twice).
+        rows = await self.store.recent_messages(self.channel_id, limit=HISTORY_SEED)
+        self.brain.seed_history(views_from_rows(rows, received_at=trio.current_time()))
+        self.deps = GenerationDeps(
+            store=self.store,
+            llm=ctx.lookup(cfg.llm),
+            bridge=ctx.lookup(cfg.bridge),
+            bot_user_id=self.identity.user_id,
+            channel_name=self.channel_name,
+            claimer=f"text_reply {ctx.path} #{ctx.incarnation}",
+        )
+        ctx.start_soon(self._timer)
+
+    async def on_stop(self) -> None:
+        for scope in self.jobs.values():
+            scope.cancel()
+        for name, unsubscribe in (
+            (self.config.settings, UnsubscribeSettings(subscriber=self.ctx.path)),
+            (self.config.pacing, UnsubscribePacing(subscriber=self.ctx.path)),
+        ):
+            with contextlib.suppress(ActorError):  # it may be stopping too
+                await self.ctx.lookup(name).ask(unsubscribe, timeout=2.0)
+
+    # -- the timer --------------------------------------------------------------------------
+
+    async def _timer(self) -> None:
+        while True:
+            self._rearm = trio.Event()
+            deadline = self.brain.next_wakeup()
+            with trio.move_on_at(math.inf if deadline is None else deadline) as scope:
+                await self._rearm.wait()
+            if scope.cancelled_caught:
+                await self.ctx.ref.tell(Tick())
+                await self._rearm.wait()  # until that Tick has been handled
+
+    # -- events in ----------------------------------------------------------------------------
+
+    @handles(MessageCreated)
+    async def message(self, msg: MessageCreated) -> None:
+        m = msg.message
+        reply_author: int | None = None
+        if m.reply_to_message_id is not None:
+            try:
+                row = await self.store.get_message(m.reply_to_message_id)
+            except (ActorError, StoreRequestError):
+                row = None
+            reply_author = None if row is None else row.author_id
+        view = view_from_discord(
+            m, received_at=trio.current_time(), reply_to_author_id=reply_author
+        )
+        await self._carry_out(self.brain.on_message(view, trio.current_time()))
+
+    @handles(MessageDeleted)
+    async def deleted(self, msg: MessageDeleted) -> None:
+        await self._carry_out(self.brain.on_message_deleted(msg.message_id, trio.current_time()))
+
+    @handles(Tick)
+    async def tick(self, msg: Tick) -> None:
+        await self._carry_out(self.brain.on_tick(trio.current_time()))
+
+    @handles(GenerationFinished)
+    async def finished(self, msg: GenerationFinished) -> None:
+        self.jobs.pop(msg.job_id, None)
+        actions = self.brain.on_generation_finished(
+            msg.job_id, Outcome(msg.outcome), trio.current_time(), reason=msg.reason
+        )
+        if msg.outcome == Outcome.SENT:
+            await self.ctx.lookup(self.config.pacing).tell(SendRecorded(at=trio.current_time()))
+        await self._carry_out(actions)
+
+    @handles(SettingsChanged)
+    async def settings_changed(self, msg: SettingsChanged) -> None:
+        if msg.version <= self.settings_version:
+            return  # an older notice overtaken by a newer one
+        self.settings_version = msg.version
+        await self._carry_out(self.brain.on_settings(msg.settings, trio.current_time()))
+
+    @handles(PacingChanged)
+    async def pacing_changed(self, msg: PacingChanged) -> None:
+        await self._carry_out(self.brain.on_pacing(msg.state, trio.current_time()))
+
+    @handles(Unsubscribed)
+    async def ignore(self, msg: Unsubscribed) -> None:
+        """Late replies are harmless."""
+
+    # -- actions out --------------------------------------------------------------------------
+
+    async def _carry_out(self, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case LogDecision():
+                    await self._log_decision(action)
+                case ShowTyping(channel_id=channel_id):
+                    self.ctx.start_soon(self._typing, channel_id)
+                case StartGeneration(job=job):
+                    scope = trio.CancelScope()
+                    self.jobs[job.job_id] = scope
+                    self.ctx.start_soon(self._generate, job, scope)
+                case CancelGeneration(job_id=job_id):
+                    if job_id in self.jobs:
+                        self.jobs.pop(job_id).cancel()
+                case AcknowledgeStop():
+                    self.ctx.start_soon(self._acknowledge_stop, action)
+        self._rearm.set()
+
+    async def _log_decision(self, action: LogDecision) -> None:
+        try:
+            await self.store.log_action(
+                LogAction(
+                    kind=DECISION_ACTION_KIND,
+                    guild_id=action.guild_id,
+                    channel_id=action.channel_id,
+                    message_id=action.message_id,
+                    user_id=action.user_id,
+                    content=f"{action.decision}: {action.reason}",
+                    metadata=to_json(action.metadata()),
+                )
+            )
+        except (ActorError, StoreRequestError) as exc:
+            log.error("could not log decision %s/%s: %s", action.decision, action.reason, exc)
+
+    async def _typing(self, channel_id: int) -> None:
+        try:
+            await self.deps.bridge.ask(StartTyping(channel_id=channel_id), timeout=10.0)
+        except ActorError as exc:
+            log.debug("typing indicator failed: %s", exc)
+
+    async def _generate(self, job: ReplyJob, scope: trio.CancelScope) -> None:
+        with scope:
+            outcome, reason = await generate_reply(
+                job,
+                self.deps,
+                settings=self.brain.settings,
+                latest_message_id=lambda: self.brain.latest_message_id,
+            )
+            await self.ctx.ref.tell(
+                GenerationFinished(job_id=job.job_id, outcome=str(outcome), reason=reason)
+            )
+
+    async def _acknowledge_stop(self, action: AcknowledgeStop) -> None:
+        try:
+            reply = await self.deps.bridge.ask(
+                SendMessage(
+                    channel_id=action.channel_id,
+                    content=STOP_ACKNOWLEDGEMENT,
+                    reply_to_message_id=action.message_id,
+                    allow_user_mentions=False,
+                ),
+                timeout=30.0,
+            )
+            kind = "stop_acknowledged" if isinstance(reply, Sent) else "send_failed"
+        except ActorError:
+            kind = "send_failed"
+        if kind == "send_failed":
+            try:
+                await self.deps.bridge.ask(
+                    AddReaction(
+                        channel_id=action.channel_id, message_id=action.message_id, emoji="🛑"
+                    ),
+                    timeout=30.0,
+                )
+            except ActorError as exc:
+                log.warning("could not acknowledge a stop request: %s", exc)
+        await self.store.log_action(
+            LogAction(
+                kind=kind,
+                guild_id=self.guild_id,
+                channel_id=action.channel_id,
+                message_id=action.message_id,
+                content=STOP_ACKNOWLEDGEMENT,
+                metadata=to_json(
+                    {
+                        "cancelled_job_id": action.cancelled_job_id,
+                        "dropped_message_ids": [str(i) for i in action.dropped_message_ids],
+                    }
+                ),
+            )
+        )

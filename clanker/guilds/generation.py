@@ -1,0 +1,258 @@
+"""One reply generation, start to end: claim, prompt, model, parse, react and send.
+
+`generate_reply` carries out a `StartGeneration` for a `ChannelActor`, in a task that actor can
+cancel (a stop word, a timeout, new settings). It never raises for an expected failure: it
+returns the `Outcome` and a reason for the brain, and logs what it did (the model call itself is
+logged by the Llm actor as ``llm_call``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import trio
+
+from clanker.discord.events import AddReaction, BridgeFailure, Done, SendMessage, Sent
+from clanker.llm import (
+    CallContext,
+    LlmClient,
+    LlmError,
+    LlmMessage,
+    LlmRequest,
+    SystemPart,
+    assistant,
+    user,
+)
+from clanker.runtime import ActorError, ActorRef
+from clanker.settings import Settings
+from clanker.store import (
+    Claimed,
+    ClaimTrigger,
+    LinkTriggerAction,
+    LogAction,
+    StoreClient,
+    StoreRequestError,
+    to_iso,
+    to_json,
+)
+from clanker.text import (
+    Outcome,
+    ReplyJob,
+    build_reply_prompt,
+    may_react,
+    parse_reply_output,
+    plan_delivery,
+)
+from clanker.text.convert import views_from_rows
+
+log = logging.getLogger("clanker.text")
+
+REACTION_KIND = "reaction_added"
+SEND_TIMEOUT = 60.0
+LLM_TIMEOUT = 120.0
+"""Seconds one reply's model call may take, retries and fallbacks included."""
+
+
+@dataclass(frozen=True)
+class GenerationDeps:
+    store: StoreClient
+    llm: ActorRef
+    bridge: ActorRef
+    bot_user_id: int
+    channel_name: str | None
+    claimer: str  # e.g. "text_reply root/guilds/…/channel-7 #1": who holds trigger claims
+
+
+def _hour_ago() -> str:
+    return to_iso(datetime.now(UTC) - timedelta(hours=1))
+
+
+def _messages(turns: tuple[tuple[str, str], ...]) -> tuple[LlmMessage, ...]:
+    return tuple(user(text) if role == "user" else assistant(text) for role, text in turns)
+
+
+async def generate_reply(
+    job: ReplyJob,
+    deps: GenerationDeps,
+    *,
+    settings: Settings,
+    latest_message_id: Callable[[], int | None],
+) -> tuple[Outcome, str | None]:
+    """Run ``job`` to its end; returns the outcome and a reason for the brain."""
+    store = deps.store
+    try:
+        # 1. Claims: idempotency per trigger message, across restarts and replays. The claim
+        # names this channel incarnation, so its own retries of a failed job keep the right.
+        if not await _claim(store, job.trigger.message_id, deps.claimer):
+            return Outcome.ALREADY_ANSWERED, None
+        for message_id in job.message_ids:
+            if message_id != job.trigger.message_id:
+                await _claim(store, message_id, deps.claimer)
+
+        # 2. Context.
+        generation = settings.reply_generation
+        rows = await store.recent_messages(job.channel_id, limit=generation.context_messages)
+        history = views_from_rows(rows, received_at=trio.current_time())
+        permissions = settings.permissions
+        reactions = await store.count_actions(REACTION_KIND, _hour_ago())
+        reactions_allowed = may_react(
+            reactions.count,
+            allow_reactions=permissions.allow_reactions,
+            max_per_hour=permissions.max_reactions_per_hour,
+        )
+        prompt = build_reply_prompt(
+            job,
+            history,
+            settings=settings,
+            bot_user_id=deps.bot_user_id,
+            channel_name=deps.channel_name,
+            reactions_allowed=reactions_allowed,
+        )
+    except (ActorError, StoreRequestError) as exc:
+        log.error("reply job %d: the store failed: %s", job.job_id, exc)
+        return Outcome.FAILED, "store_unavailable"
+
+    # 3. The model.
+    request = LlmRequest(
+        system=(SystemPart(text=prompt.system, cache=True),),
+        messages=_messages(tuple((t.role, t.text) for t in prompt.turns)),
+        max_tokens=generation.max_output_tokens,
+        temperature=generation.temperature,
+        timeout=LLM_TIMEOUT,
+        context=CallContext(
+            purpose="reply",
+            guild_id=job.guild_id,
+            channel_id=job.channel_id,
+            message_id=job.trigger.message_id,
+            user_id=job.trigger.author_id,
+        ),
+    )
+    try:
+        response = await LlmClient(deps.llm).complete(request)
+    except LlmError as exc:
+        log.warning("reply job %d: the model failed: %s", job.job_id, exc)
+        return Outcome.FAILED, f"llm_{exc.failure.kind}"
+    except ActorError as exc:
+        log.error("reply job %d: the Llm actor failed: %s", job.job_id, exc)
+        return Outcome.FAILED, "llm_unavailable"
+
+    # 4. Read the answer and plan what to do with it.
+    output = parse_reply_output(response.text)
+    plan = plan_delivery(
+        output,
+        job,
+        participants=prompt.participants,
+        latest_message_id=latest_message_id(),
+        reactions_allowed=reactions_allowed,
+    )
+
+    # 5. React (even when skipping), then send.
+    if plan.reaction is not None and plan.reaction_message_id is not None:
+        await _react(deps, job, plan.reaction, plan.reaction_message_id)
+    if not plan.sends_text:
+        return Outcome.SKIPPED, plan.skip_reason
+    sent_any = False
+    for index, chunk in enumerate(plan.chunks):
+        reply_to = plan.reply_to_message_id if index == 0 else None
+        command = SendMessage(
+            channel_id=job.channel_id,
+            content=chunk,
+            reply_to_message_id=reply_to,
+            mention_replied_user=False,
+        )
+        try:
+            result = await deps.bridge.ask(command, timeout=SEND_TIMEOUT)
+        except ActorError as exc:
+            result = BridgeFailure(command="SendMessage", status=None, code=None, detail=str(exc))
+        if not isinstance(result, Sent):
+            detail = result.detail if isinstance(result, BridgeFailure) else repr(result)
+            await _log(
+                store,
+                LogAction(
+                    kind="send_failed",
+                    guild_id=job.guild_id,
+                    channel_id=job.channel_id,
+                    message_id=job.trigger.message_id,
+                    content=chunk,
+                    metadata=to_json({"job_id": job.job_id, "detail": detail}),
+                ),
+            )
+            return (Outcome.SENT, "partly_sent") if sent_any else (Outcome.FAILED, "send_failed")
+        sent_any = True
+        logged = await _log(
+            store,
+            LogAction(
+                kind="sent_reply" if reply_to is not None else "sent_message",
+                guild_id=job.guild_id,
+                channel_id=job.channel_id,
+                message_id=result.message.message_id,
+                user_id=deps.bot_user_id,
+                content=chunk,
+                metadata=to_json(
+                    {
+                        "job_id": job.job_id,
+                        "trigger_message_id": str(job.trigger.message_id),
+                        "message_ids": [str(i) for i in job.message_ids],
+                        "chunk": index + 1,
+                        "chunks": len(plan.chunks),
+                        "provider": response.provider,
+                        "model": response.model,
+                        "usd_cost_of_call": response.usd_cost,  # counted once, in llm_call
+                        "output_state": str(output.state),
+                    }
+                ),
+            ),
+        )
+        if logged is not None and index == 0:
+            try:
+                await store.ref.ask(
+                    LinkTriggerAction(message_id=job.trigger.message_id, action_id=logged),
+                    timeout=10.0,
+                )
+            except ActorError as exc:
+                log.warning("could not link trigger %d: %s", job.trigger.message_id, exc)
+    return Outcome.SENT, None
+
+
+async def _claim(store: StoreClient, message_id: int, claimer: str) -> bool:
+    """True if ``claimer`` holds the claim on ``message_id`` (now, or from before)."""
+    reply = await store.ref.ask(ClaimTrigger(message_id=message_id, claimed_by=claimer), Claimed)
+    return reply.claimed or reply.claimed_by == claimer
+
+
+async def _react(deps: GenerationDeps, job: ReplyJob, emoji: str, message_id: int) -> None:
+    try:
+        result = await deps.bridge.ask(
+            AddReaction(channel_id=job.channel_id, message_id=message_id, emoji=emoji),
+            timeout=SEND_TIMEOUT,
+        )
+    except ActorError as exc:
+        result = BridgeFailure(command="AddReaction", status=None, code=None, detail=str(exc))
+    ok = isinstance(result, Done)
+    await _log(
+        deps.store,
+        LogAction(
+            kind=REACTION_KIND if ok else "reaction_failed",
+            guild_id=job.guild_id,
+            channel_id=job.channel_id,
+            message_id=message_id,
+            user_id=deps.bot_user_id,
+            content=emoji,
+            metadata=to_json(
+                {"job_id": job.job_id}
+                if ok
+                else {"job_id": job.job_id, "detail": getattr(result, "detail", repr(result))}
+            ),
+        ),
+    )
+
+
+async def _log(store: StoreClient, action: LogAction) -> int | None:
+    try:
+        return (await store.log_action(action)).id
+    except (ActorError, StoreRequestError) as exc:
+        log.error("could not log %s: %s", action.kind, exc)
+        return None

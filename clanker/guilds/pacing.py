@@ -1,0 +1,132 @@
+"""`PacingKeeper`: clanker's sends across every channel, for the global pacing rules.
+
+Each channel's brain decides with a `PacingState` (last send, sends in the last hour). This
+actor keeps the one true count: seeded at start from the action log (the hourly cap is counted
+from it, so a restart does not reset it), told of every send, and telling every subscribed
+channel the new state — also when an hour-old send expires, so a channel held by the cap
+wakes up then.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import UTC, datetime, timedelta
+
+import trio
+
+from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
+from clanker.settings.actor import resolve_actor
+from clanker.store import ActionRows, ActionsQuery, StoreClient, to_iso
+from clanker.text.pacing import HOUR, PacingState, SendLog
+
+log = logging.getLogger("clanker.guilds")
+
+PACING_NAME = "pacing"
+SEND_KINDS = ("sent_reply", "sent_message")
+"""Action kinds that count as a send (the channel actors log these)."""
+
+
+class SendRecorded(Message, frozen=True):
+    """A channel sent a message at trio time ``at``."""
+
+    at: float
+
+
+class SubscribePacing(Message, frozen=True):
+    """Tell ``subscriber`` (an actor path or name) a `PacingChanged` on every change. Reply:
+    `PacingChanged` with the current state."""
+
+    subscriber: str
+
+
+class UnsubscribePacing(Message, frozen=True):
+    subscriber: str
+
+
+class PacingChanged(Message, frozen=True):
+    state: PacingState
+
+
+def _trio_time_of(created_at: str, *, now_trio: float, now_wall: datetime) -> float:
+    age = (now_wall - datetime.fromisoformat(created_at)).total_seconds()
+    return now_trio - max(age, 0.0)
+
+
+class PacingKeeper(Actor):
+    """See the module docstring."""
+
+    mailbox = MailboxSpec(capacity=512)
+
+    def __init__(self, store: str = "store") -> None:
+        self.store_name = store
+        self.subscribers: set[str] = set()
+        self.sends = SendLog()
+        self._wake = trio.Event()
+
+    async def on_start(self, ctx: ActorContext) -> None:
+        self.ctx = ctx
+        store = StoreClient(ctx.lookup(self.store_name))
+        now_trio = trio.current_time()
+        now_wall = datetime.now(UTC)
+        since = to_iso(now_wall - timedelta(seconds=HOUR))
+        times: list[float] = []
+        for kind in SEND_KINDS:
+            offset = 0
+            while True:
+                query = ActionsQuery(kind=kind, since=since, limit=500, offset=offset)
+                rows = await store.ref.ask(query, ActionRows)
+                times += [
+                    _trio_time_of(r.created_at, now_trio=now_trio, now_wall=now_wall)
+                    for r in rows.rows
+                ]
+                if len(rows.rows) < 500:
+                    break
+                offset += 500
+        self.sends = SendLog(times)
+        ctx.start_soon(self._expiry)
+
+    def _state(self) -> PacingState:
+        return self.sends.state(trio.current_time())
+
+    async def _broadcast(self) -> None:
+        notice = PacingChanged(state=self._state())
+        for name in sorted(self.subscribers):
+            ref = resolve_actor(self.ctx.runtime, name)
+            if ref is None:
+                self.subscribers.discard(name)
+                continue
+            try:
+                ref.try_tell(notice)  # a full mailbox skips one notice; the next one catches up
+            except ActorError as exc:
+                log.debug("pacing subscriber %s is gone: %s", name, exc)
+                self.subscribers.discard(name)
+        self._wake.set()
+
+    async def _expiry(self) -> None:
+        """Re-announce when the oldest send leaves the hour window."""
+        while True:
+            self._wake = trio.Event()
+            now = trio.current_time()
+            count = self.sends.count(now)
+            # frees_at(now, count): when the oldest send of the hour leaves the window.
+            oldest = self.sends.frees_at(now, count) if count else None
+            deadline = math.inf if oldest is None else oldest
+            with trio.move_on_at(deadline):
+                await self._wake.wait()
+                continue
+            await self._broadcast()
+
+    @handles(SendRecorded)
+    async def recorded(self, msg: SendRecorded) -> None:
+        self.sends.record(msg.at)
+        await self._broadcast()
+
+    @handles(SubscribePacing)
+    async def subscribe(self, msg: SubscribePacing) -> PacingChanged:
+        self.subscribers.add(msg.subscriber)
+        return PacingChanged(state=self._state())
+
+    @handles(UnsubscribePacing)
+    async def unsubscribe(self, msg: UnsubscribePacing) -> None:
+        self.subscribers.discard(msg.subscriber)
