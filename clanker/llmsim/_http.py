@@ -8,6 +8,7 @@ hung up, and the response is cancelled (so a stalled or slow stream never outliv
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -88,9 +89,11 @@ async def _connection(
                 return
             conn.start_next_cycle()
     except h11.RemoteProtocolError as exc:
-        _log.warning("llmsim: bad HTTP from the client: %s", exc)
+        # Typically a client that gave up halfway through sending its request.
+        _log.info("llmsim: incomplete or bad HTTP from the client: %s", exc)
         if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-            await _respond(stream, conn, Reply(400, body=b"bad request"))
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await _respond(stream, conn, Reply(400, body=b"bad request"))
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass  # the client went away between requests
     finally:
