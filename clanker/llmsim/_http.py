@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
+from http import HTTPStatus
 from typing import Literal
 
 import h11
@@ -159,14 +160,19 @@ async def _read_request(stream: trio.SocketStream, conn: h11.Connection) -> Requ
 
 async def _respond(stream: trio.SocketStream, conn: h11.Connection, reply: Reply) -> None:
     headers = [("server", "clanker-llmsim"), *reply.headers]
+    reason = _reason(reply.status)
     if reply.chunks is None:
         headers.append(("content-length", str(len(reply.body))))
-        await _send(stream, conn, h11.Response(status_code=reply.status, headers=headers))
+        await _send(
+            stream, conn, h11.Response(status_code=reply.status, headers=headers, reason=reason)
+        )
         if reply.body:
             await _send(stream, conn, h11.Data(data=reply.body))
     else:
         # No content-length: h11 uses chunked transfer encoding on HTTP/1.1.
-        await _send(stream, conn, h11.Response(status_code=reply.status, headers=headers))
+        await _send(
+            stream, conn, h11.Response(status_code=reply.status, headers=headers, reason=reason)
+        )
         chunks = reply.chunks
         try:
             async for chunk in chunks:
@@ -178,6 +184,13 @@ async def _respond(stream: trio.SocketStream, conn: h11.Connection, reply: Reply
                 with trio.CancelScope(shield=True):
                     await aclose()
     await _send(stream, conn, h11.EndOfMessage())
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b"Site Overloaded" if status == 529 else b""
 
 
 async def _send(stream: trio.SocketStream, conn: h11.Connection, event: h11.Event) -> None:
