@@ -56,20 +56,22 @@ async def serve(
     handler: Handler,
     host: str,
     *,
+    port: int = 0,
     on_hang_up: HangUp | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``handler`` on ``host`` at an ephemeral port; ``nursery.start`` returns the port.
+    """Serve ``handler`` on ``host`` (``port`` 0: an ephemeral one); ``nursery.start`` returns
+    the port.
 
     ``on_hang_up(request)`` is called when a client leaves before its response was complete.
     """
-    listeners = await trio.open_tcp_listeners(0, host=host)
-    port: int = listeners[0].socket.getsockname()[1]
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    bound: int = listeners[0].socket.getsockname()[1]
     async with trio.open_nursery() as nursery:
         await nursery.start(
             partial(trio.serve_listeners, partial(_connection, handler, on_hang_up), listeners)
         )
-        task_status.started(port)
+        task_status.started(bound)
 
 
 async def _connection(

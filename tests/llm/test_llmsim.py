@@ -305,3 +305,16 @@ async def test_a_stall_lasts_until_the_client_hangs_up(sim: LlmSim) -> None:
     await stream.aclose()
     await sim.wait_until(lambda: sim.requests[0].hung_up)
     assert sim.requests[0].finished_at is not None
+
+
+async def test_the_command_line_server_answers_with_its_reply(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from clanker.llmsim.__main__ import serve_forever
+
+    async with trio.open_nursery() as nursery:
+        sim = await nursery.start(serve_forever, "127.0.0.1", 0, None, "fixed answer", 0.0)
+        answer = (await post(sim, "/v1/chat/completions", CHAT_BODY)).json()
+        nursery.cancel_scope.cancel()
+    assert answer["choices"][0]["message"]["content"] == "fixed answer"
+    assert f"openai    base_url {sim.openai_url}" in capsys.readouterr().out
