@@ -334,6 +334,13 @@ class LlmResponse(msgspec.Struct, frozen=True, kw_only=True):
     attempts: int
     first_delta_after: float | None = None
 
+    def as_message(self) -> LlmMessage:
+        """This reply as the assistant turn of the next request (text, then its tool calls),
+        for tool loops: append it, then a user message with a `ToolResultPart` per call."""
+        parts: list[Part] = [TextPart(self.text)] if self.text or not self.tool_calls else []
+        parts.extend(call.as_part() for call in self.tool_calls)
+        return LlmMessage("assistant", tuple(parts))
+
     def json(self) -> Any:
         """The text parsed as JSON (for structured output). Tolerates a Markdown code fence and
         text around one JSON object; raises ValueError naming the problem otherwise."""

@@ -245,10 +245,15 @@ class LlmService:
             nonlocal first_delta_at
             if first_delta_at is None:
                 first_delta_at = trio.current_time()
-            assert emit is not None
+            assert emit is not None  # only handed to providers when streaming
             await emit(delta)
 
-        def record(outcome: Outcome, **fields: object) -> CallRecord:
+        def record(
+            outcome: Outcome,
+            response: LlmResponse | None = None,
+            failure: LlmFailure | None = None,
+            priced: bool = True,
+        ) -> CallRecord:
             return CallRecord(
                 request=request,
                 outcome=outcome,
@@ -256,7 +261,9 @@ class LlmService:
                 started_at=started,
                 ended_at=trio.current_time(),
                 attempts=tuple(attempts),
-                **fields,  # type: ignore[arg-type]
+                response=response,
+                failure=failure,
+                priced=priced,
             )
 
         try:
@@ -267,31 +274,9 @@ class LlmService:
                 while True:
                     number += 1
                     begun = trio.current_time()
-                    limit = begun + config.attempt_timeout
-                    cut_by_call = deadline is not None and deadline <= limit
-                    if deadline is not None:
-                        limit = min(limit, deadline)
-                    output: ProviderOutput | None = None
-                    error: ProviderError | None = None
-                    with trio.move_on_at(limit):
-                        try:
-                            if emit is None:
-                                output = await provider.complete(request)
-                            else:
-                                output = await provider.stream(request, forward)
-                        except ProviderFailure as failure:
-                            error = failure.error
-                    if output is None and error is None:
-                        if cut_by_call:
-                            cause = f"the call's timeout of {request.timeout:g}s"
-                        else:
-                            cause = f"attempt_timeout {config.attempt_timeout:g}s"
-                        error = ProviderError(
-                            provider=config.name,
-                            model=config.model,
-                            kind=ErrorKind.TIMEOUT,
-                            message=f"no complete answer within {cause}",
-                        )
+                    output, error = await self._attempt(
+                        provider, request, deadline, None if emit is None else forward
+                    )
                     now = trio.current_time()
                     if output is not None:
                         attempts.append(
@@ -305,7 +290,7 @@ class LlmService:
                         response, priced = self._response(
                             provider, output, started, len(attempts), first_delta_at
                         )
-                        await self._sink(record("ok", response=response, priced=priced))
+                        await self._sink(record("ok", response, priced=priced))
                         return response
                     assert error is not None
                     errors.append(error)
@@ -346,6 +331,38 @@ class LlmService:
             with trio.CancelScope(shield=True), trio.move_on_after(1.0):
                 await self._sink(record("cancelled"))
             raise
+
+    async def _attempt(
+        self,
+        provider: ProviderClient,
+        request: LlmRequest,
+        deadline: float | None,
+        forward: Callable[[StreamDelta], Awaitable[None]] | None,
+    ) -> tuple[ProviderOutput | None, ProviderError | None]:
+        """One HTTP attempt under min(attempt_timeout, the call's deadline): its output, or
+        its error (a timeout when the deadline cut it)."""
+        config = provider.config
+        limit = trio.current_time() + config.attempt_timeout
+        cut_by_call = deadline is not None and deadline <= limit
+        if deadline is not None:
+            limit = min(limit, deadline)
+        with trio.move_on_at(limit):
+            try:
+                if forward is None:
+                    return await provider.complete(request), None
+                return await provider.stream(request, forward), None
+            except ProviderFailure as failure:
+                return None, failure.error
+        if cut_by_call:
+            cause = f"the call's timeout of {request.timeout:g}s"
+        else:
+            cause = f"attempt_timeout {config.attempt_timeout:g}s"
+        return None, ProviderError(
+            provider=config.name,
+            model=config.model,
+            kind=ErrorKind.TIMEOUT,
+            message=f"no complete answer within {cause}",
+        )
 
     def _failure(self, errors: list[ProviderError]) -> LlmFailure:
         if len({e.provider for e in errors}) > 1:

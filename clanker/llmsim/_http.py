@@ -8,10 +8,12 @@ hung up, and the response is cancelled (so a stalled or slow stream never outliv
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
+from http import HTTPStatus
 from typing import Literal
 
 import h11
@@ -54,20 +56,22 @@ async def serve(
     handler: Handler,
     host: str,
     *,
+    port: int = 0,
     on_hang_up: HangUp | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``handler`` on ``host`` at an ephemeral port; ``nursery.start`` returns the port.
+    """Serve ``handler`` on ``host`` (``port`` 0: an ephemeral one); ``nursery.start`` returns
+    the port.
 
     ``on_hang_up(request)`` is called when a client leaves before its response was complete.
     """
-    listeners = await trio.open_tcp_listeners(0, host=host)
-    port: int = listeners[0].socket.getsockname()[1]
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    bound: int = listeners[0].socket.getsockname()[1]
     async with trio.open_nursery() as nursery:
         await nursery.start(
             partial(trio.serve_listeners, partial(_connection, handler, on_hang_up), listeners)
         )
-        task_status.started(port)
+        task_status.started(bound)
 
 
 async def _connection(
@@ -88,9 +92,11 @@ async def _connection(
                 return
             conn.start_next_cycle()
     except h11.RemoteProtocolError as exc:
-        _log.warning("llmsim: bad HTTP from the client: %s", exc)
+        # Typically a client that gave up halfway through sending its request.
+        _log.info("llmsim: incomplete or bad HTTP from the client: %s", exc)
         if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-            await _respond(stream, conn, Reply(400, body=b"bad request"))
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await _respond(stream, conn, Reply(400, body=b"bad request"))
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass  # the client went away between requests
     finally:
@@ -156,14 +162,19 @@ async def _read_request(stream: trio.SocketStream, conn: h11.Connection) -> Requ
 
 async def _respond(stream: trio.SocketStream, conn: h11.Connection, reply: Reply) -> None:
     headers = [("server", "clanker-llmsim"), *reply.headers]
+    reason = _reason(reply.status)
     if reply.chunks is None:
         headers.append(("content-length", str(len(reply.body))))
-        await _send(stream, conn, h11.Response(status_code=reply.status, headers=headers))
+        await _send(
+            stream, conn, h11.Response(status_code=reply.status, headers=headers, reason=reason)
+        )
         if reply.body:
             await _send(stream, conn, h11.Data(data=reply.body))
     else:
         # No content-length: h11 uses chunked transfer encoding on HTTP/1.1.
-        await _send(stream, conn, h11.Response(status_code=reply.status, headers=headers))
+        await _send(
+            stream, conn, h11.Response(status_code=reply.status, headers=headers, reason=reason)
+        )
         chunks = reply.chunks
         try:
             async for chunk in chunks:
@@ -175,6 +186,13 @@ async def _respond(stream: trio.SocketStream, conn: h11.Connection, reply: Reply
                 with trio.CancelScope(shield=True):
                     await aclose()
     await _send(stream, conn, h11.EndOfMessage())
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b"Site Overloaded" if status == 529 else b""
 
 
 async def _send(stream: trio.SocketStream, conn: h11.Connection, event: h11.Event) -> None:

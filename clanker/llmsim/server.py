@@ -236,11 +236,15 @@ async def open_llmsim(
     api_key: str | None = None,
     default: Responder = echo,
     host: str = "127.0.0.1",
+    port: int = 0,
 ) -> AsyncIterator[LlmSim]:
-    """Run an `LlmSim` on ``host`` at an ephemeral port for the duration of the block."""
+    """Run an `LlmSim` on ``host`` (at an ephemeral port unless ``port`` is given) for the
+    duration of the block."""
     sim = LlmSim(api_key=api_key, default=default)
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(partial(serve, sim.handle, host, on_hang_up=sim._hung_up))
+        port = await nursery.start(
+            partial(serve, sim.handle, host, port=port, on_hang_up=sim._hung_up)
+        )
         sim.url = f"http://{host}:{port}"
         try:
             yield sim

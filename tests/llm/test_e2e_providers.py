@@ -23,7 +23,6 @@ from clanker.llm import (
     ToolResultPart,
     ToolSpec,
     Usage,
-    assistant,
     cost_usd,
     user,
 )
@@ -104,7 +103,7 @@ async def test_tool_calls_and_the_follow_up_turn(
         assert (call.name, call.arguments) == ("weather", {"city": "Oslo"})
         follow_up = ask(
             user("weather in Oslo?"),
-            assistant(TextPart(first.text), call.as_part()),
+            first.as_message(),
             user(ToolResultPart(call.id, "sunny, 21C")),
             tools=(WEATHER,),
         )

@@ -159,3 +159,24 @@ def test_message_text_joins_only_text_parts() -> None:
     assert m.text == "ab"
     assert msgspec.json.decode(msgspec.json.encode(m), type=LlmMessage) == m
     assert ToolCall(id="i", name="n", arguments={}, raw_arguments="{}").arguments_error is None
+
+
+def test_a_response_becomes_the_next_assistant_turn() -> None:
+    def response(text: str, *calls: ToolCall) -> LlmResponse:
+        return LlmResponse(
+            text=text,
+            tool_calls=calls,
+            stop_reason="tool_use" if calls else "end_turn",
+            raw_stop_reason="",
+            usage=Usage(),
+            usd_cost=0.0,
+            provider="p",
+            model="m",
+            latency=0.0,
+            attempts=1,
+        )
+
+    call = tool_call("c1", "f", '{"a": 1}')
+    assert response("hm", call).as_message() == assistant("hm", ToolUsePart("c1", "f", {"a": 1}))
+    assert response("", call).as_message() == assistant(ToolUsePart("c1", "f", {"a": 1}))
+    assert response("").as_message() == assistant("")

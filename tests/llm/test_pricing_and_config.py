@@ -168,3 +168,25 @@ def test_llm_config_checks_names_and_builds_from_the_environment() -> None:
         LlmConfigError, match="set ANTHROPIC_API_KEY, OPENAI_API_KEY or XAI_API_KEY"
     ):
         LlmConfig.from_env({})
+
+
+def test_a_config_decodes_from_json_with_its_checks() -> None:
+    import msgspec
+
+    text = b"""{"providers": [
+        {"name": "claude", "kind": "anthropic", "model": "claude-sonnet-4-6"},
+        {"name": "local", "kind": "openai_compatible", "model": "llama3.1:8b",
+         "base_url": "http://127.0.0.1:11434/v1",
+         "price": {"input": 0.1, "output": 0.2, "cache_read": 0, "cache_write": 0.1}}],
+      "retry": {"max_attempts": 2}, "log_prompts": true}"""
+    config = msgspec.json.decode(text, type=LlmConfig)
+    assert [p.name for p in config.providers] == ["claude", "local"]
+    assert config.providers[1].price == ModelPrice(
+        input=0.1, output=0.2, cache_read=0, cache_write=0.1
+    )
+    assert config.retry.max_attempts == 2 and config.log_prompts
+    with pytest.raises(msgspec.ValidationError, match="needs a base_url"):
+        msgspec.json.decode(
+            b'{"providers": [{"name": "l", "kind": "openai_compatible", "model": "m"}]}',
+            type=LlmConfig,
+        )
