@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument(
         "--linger",
         type=float,
-        default=5.0,
-        help="seconds to keep running after end of input, for last replies (default 5)",
+        default=10.0,
+        help="seconds to keep running after end of input, for last replies (default 10)",
     )
     sandbox.add_argument("--seed", type=int, default=0, help="seed for the runtime's randomness")
     sandbox.add_argument("-v", "--verbose", action="store_true", help="log at INFO on stderr")

@@ -44,7 +44,9 @@ class SandboxOptions:
     seed: int = 0
     # After end of input (not /quit), keep running this long so replies to the last lines
     # still arrive: `echo "hi @clanker" | clanker sandbox` shows the answer.
-    linger: float = 5.0
+    linger: float = 10.0
+    # Where LLM providers are configured from (None: the process environment).
+    env: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ async def run_chat(
     with tempfile.TemporaryDirectory(prefix="clanker-sandbox-") as tmp:
         db_path = options.db_path or Path(tmp) / "sandbox.db"
         out(f"starting clanker against the sandbox Discord (store: {db_path}) …")
-        async with open_sandbox_app(db_path, seed=options.seed) as app:
+        async with open_sandbox_app(db_path, seed=options.seed, env=options.env) as app:
             term = TerminalChat(app.sandbox, out, user=options.user, channel=options.channel)
             term.banner()
             out(app.describe_brain())

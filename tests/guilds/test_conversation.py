@@ -68,7 +68,7 @@ async def wait_for_actions(
                 rows = await actions(rt, kind)
                 if predicate(rows):
                     return rows
-                await trio.sleep(0.02)  # noqa: ASYNC110 (polls the Store)
+                await trio.sleep(0.02)
     except trio.TooSlowError:
         seen = decisions(rows)
         raise AssertionError(f"{kind} actions never matched; last seen: {seen}") from None
@@ -221,3 +221,6 @@ async def test_a_stop_word_cancels_a_reply_in_flight(tmp_path: Path, sim: LlmSim
         with trio.fail_after(TIMEOUT):
             await sim.wait_until(lambda: sim.requests[0].hung_up)
         assert len(sb.bot_messages()) == 1  # only the acknowledgement
+        # The model call itself was cancelled (not left running), and logged as such.
+        [call] = await wait_for_actions(rt, "llm_call", lambda r: len(r) == 1)
+        assert json.loads(call.metadata)["outcome"] == "cancelled"
