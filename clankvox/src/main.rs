@@ -1,10 +1,4 @@
-//! clankvox: clanker's voice media plane.
-//!
-//! One process per voice connection. The Python side drives it with JSON-lines commands on stdin
-//! and reads length-prefixed frames from stdout (see docs/clankvox-protocol.md once it lands).
-//! For now the binary only reports its version; the media plane arrives with its own issue.
-
-mod frame;
+//! The clankvox binary: see the crate docs and docs/clankvox-protocol.md.
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -12,9 +6,6 @@ fn main() {
         println!("clankvox {}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    eprintln!(
-        "clankvox {}: the media plane is not built yet; try --version",
-        env!("CARGO_PKG_VERSION")
-    );
+    eprintln!("clankvox {}: not wired yet", env!("CARGO_PKG_VERSION"));
     std::process::exit(2);
 }
