@@ -5,7 +5,12 @@
 //! rtp, crypto, clock, the TTS buffer, the mixer, the jitter buffer, the voice-gateway state
 //! machine) that are fed events and the current instant; `app` and the drivers pump I/O.
 
+pub mod clock;
+pub mod codec;
 pub mod crypto;
 pub mod frame;
+pub mod playout;
 pub mod protocol;
+pub mod resample;
 pub mod rtp;
+pub mod tts;
