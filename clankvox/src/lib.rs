@@ -5,11 +5,14 @@
 //! rtp, crypto, clock, the TTS buffer, the mixer, the jitter buffer, the voice-gateway state
 //! machine) that are fed events and the current instant; `app` and the drivers pump I/O.
 
+pub mod app;
 pub mod clock;
 pub mod codec;
+pub mod connection;
 pub mod crypto;
 pub mod frame;
 pub mod jitter;
+pub mod lines;
 pub mod music;
 pub mod playout;
 pub mod protocol;
