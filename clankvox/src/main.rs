@@ -76,23 +76,25 @@ async fn read_stdin(control: mpsc::UnboundedSender<Inbound>, audio: mpsc::Sender
             splitter.feed(&buf[..n])
         };
         for line in lines {
-            match handle(line) {
-                Some(Inbound::Command(c @ Command::Audio { .. })) => {
-                    if audio.try_send(c).is_err() {
-                        let _ = control.send(Inbound::Error(Event::Log {
-                            level: "warn",
-                            target: "clankvox::stdin",
-                            message: "audio lane full: dropped an audio command".into(),
-                            fields: Default::default(),
-                        }));
-                    }
+            let Some(inbound) = handle(line) else {
+                continue;
+            };
+            let delivered = match inbound {
+                Inbound::Command(c @ Command::Audio { .. }) => {
+                    audio.try_send(c).is_ok()
+                        || control
+                            .send(Inbound::Error(Event::Log {
+                                level: "warn",
+                                target: "clankvox::stdin",
+                                message: "audio lane full: dropped an audio command".into(),
+                                fields: Default::default(),
+                            }))
+                            .is_ok()
                 }
-                Some(other) => {
-                    if control.send(other).is_err() {
-                        return;
-                    }
-                }
-                None => {}
+                other => control.send(other).is_ok(),
+            };
+            if !delivered {
+                return; // the main loop is gone
             }
         }
         if n == 0 {
