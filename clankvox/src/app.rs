@@ -89,8 +89,53 @@ pub struct App {
     encoder: Option<Encoder>,
     transform: Box<dyn FrameTransform>,
     tts_resampler: Option<Resampler>,
+    unmapped: UnmappedPackets,
     depth_reported_nonzero: bool,
     out: Vec<Effect>,
+}
+
+/// Packets of SSRCs whose owner is not known yet, replayed when it is (bounded: a few SSRCs,
+/// half a second each).
+#[derive(Default)]
+struct UnmappedPackets {
+    by_ssrc: Vec<(u32, std::collections::VecDeque<HeldPacket>)>,
+}
+
+/// Sequence number, Opus frame and arrival time of a held packet.
+type HeldPacket = (u16, Vec<u8>, Instant);
+
+impl UnmappedPackets {
+    const MAX_SSRCS: usize = 8;
+    const MAX_PACKETS: usize = 25;
+
+    fn stash(&mut self, ssrc: u32, seq: u16, opus: Vec<u8>, at: Instant) {
+        let idx = match self.by_ssrc.iter().position(|(s, _)| *s == ssrc) {
+            Some(i) => i,
+            None => {
+                if self.by_ssrc.len() == Self::MAX_SSRCS {
+                    self.by_ssrc.remove(0);
+                }
+                self.by_ssrc.push((ssrc, Default::default()));
+                self.by_ssrc.len() - 1
+            }
+        };
+        let q = &mut self.by_ssrc[idx].1;
+        if q.len() == Self::MAX_PACKETS {
+            q.pop_front();
+        }
+        q.push_back((seq, opus, at));
+    }
+
+    fn take(&mut self, ssrc: u32) -> Vec<HeldPacket> {
+        match self.by_ssrc.iter().position(|(s, _)| *s == ssrc) {
+            Some(i) => self.by_ssrc.remove(i).1.into(),
+            None => Vec::new(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.by_ssrc.clear();
+    }
 }
 
 fn log_event(level: &'static str, message: impl Into<String>) -> Event {
@@ -126,6 +171,7 @@ impl App {
             encoder: None,
             transform: Box::new(Passthrough),
             tts_resampler: None,
+            unmapped: UnmappedPackets::default(),
             depth_reported_nonzero: false,
             out: Vec::new(),
         }
@@ -406,6 +452,7 @@ impl App {
     fn teardown(&mut self, now: Instant) {
         let out = self.receiver.clear_transport_state(now);
         self.rx_outputs(out);
+        self.unmapped.clear();
         self.playout.reset_speaking();
         if self.playout.clear_tts() {
             self.emit(Event::TtsPlaybackState { status: "idle" });
@@ -474,7 +521,12 @@ impl App {
                 status: "ready",
                 reason: Some("resumed".into()),
             }),
-            ConnEvent::MapSsrc { ssrc, user_id } => self.receiver.map_ssrc(ssrc, user_id),
+            ConnEvent::MapSsrc { ssrc, user_id } => {
+                self.receiver.map_ssrc(ssrc, user_id);
+                for (seq, opus, at) in self.unmapped.take(ssrc) {
+                    self.deliver(ssrc, user_id, seq, opus, at);
+                }
+            }
             ConnEvent::UserLeft { user_id } => {
                 let out = self.receiver.remove_user(user_id);
                 self.rx_outputs(out);
@@ -541,15 +593,18 @@ impl App {
         let Ok((_, opus)) = ready.cipher.open_rtp(data) else {
             return;
         };
-        let Some(user) = self.receiver.user_of(header.ssrc) else {
+        match self.receiver.user_of(header.ssrc) {
+            Some(user) => self.deliver(header.ssrc, user, header.sequence, opus, at),
+            // The owner (op 5) may still be on its way: keep the packet briefly.
+            None => self.unmapped.stash(header.ssrc, header.sequence, opus, at),
+        }
+    }
+
+    fn deliver(&mut self, ssrc: u32, user: u64, seq: u16, opus: Vec<u8>, at: Instant) {
+        let Some(frame) = self.transform.inbound(user, ssrc, opus) else {
             return;
         };
-        let Some(frame) = self.transform.inbound(user, header.ssrc, opus) else {
-            return;
-        };
-        let out = self
-            .receiver
-            .on_frame(header.ssrc, header.sequence, frame, at);
+        let out = self.receiver.on_frame(ssrc, seq, frame, at);
         self.rx_outputs(out);
     }
 
@@ -821,6 +876,40 @@ mod tests {
         assert!(app
             .on_conn_event(1, ConnEvent::Packet { data: bad, at: t }, t)
             .is_empty());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn packets_before_the_ssrc_owner_is_known_are_replayed() {
+        let t = Instant::now();
+        let (mut app, _s, _srv) = ready_app(t).await;
+        app.on_command(cmd(r#"{"type":"subscribe_user","userId":"77"}"#), t);
+        let cipher = TransportCipher::new(MODE_XCHACHA20, &[7; 32]).unwrap();
+        let mut enc = Encoder::new().unwrap();
+        let mut fx = Vec::new();
+        for seq in 0..2u16 {
+            let opus = enc.encode_mono(&[500; 960]).unwrap();
+            let pkt = cipher.seal(
+                &crate::rtp::build_header(seq, 0, 600),
+                &opus,
+                u32::from(seq),
+            );
+            fx.extend(app.on_conn_event(1, ConnEvent::Packet { data: pkt, at: t }, t));
+        }
+        assert!(fx.is_empty(), "nothing before the owner is known");
+        let fx = app.on_conn_event(
+            1,
+            ConnEvent::MapSsrc {
+                ssrc: 600,
+                user_id: 77,
+            },
+            t,
+        );
+        assert_eq!(events(&fx), vec!["speaking_start"]);
+        let audio = fx
+            .iter()
+            .filter(|e| matches!(e, Effect::UserAudio { user_id: 77, .. }))
+            .count();
+        assert_eq!(audio, 2);
     }
 
     #[tokio::test(flavor = "current_thread")]

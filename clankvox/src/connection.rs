@@ -145,9 +145,12 @@ pub async fn run(
     let mut resumes = 0u32;
     let url = gateway_url(&params.endpoint);
     loop {
-        let connected =
-            tokio::time::timeout(STEP_TIMEOUT, tokio_tungstenite::connect_async(url.as_str()))
-                .await;
+        let connected = tokio::time::timeout(
+            STEP_TIMEOUT,
+            // No Nagle: small gateway messages (speaking, heartbeats) must not wait.
+            tokio_tungstenite::connect_async_with_config(url.as_str(), None, true),
+        )
+        .await;
         let ws = match connected {
             Ok(Ok((ws, _))) => ws,
             Ok(Err(e)) => {

@@ -531,3 +531,42 @@ mod tests {
         );
     }
 }
+#[cfg(test)]
+mod loss_tests {
+    use super::*;
+    use crate::codec::{Encoder, FRAME_SAMPLES};
+
+    /// Ten 20 ms packets with the fifth lost, ticks in between: every frame comes out, the
+    /// lost one rebuilt, in order and at the subscribed size.
+    #[test]
+    fn a_mid_stream_loss_still_yields_every_frame() {
+        let t = Instant::now();
+        let mut r = Receiver::new(1);
+        r.map_ssrc(7, 5);
+        r.subscribe(Subscription {
+            user_id: 5,
+            silence_duration_ms: 700,
+            sample_rate: 24_000,
+            jitter_buffer_ms: 60,
+        });
+        let mut enc = Encoder::new().unwrap();
+        let mut sizes = Vec::new();
+        for seq in 0..10u16 {
+            let now = t + Duration::from_millis(20 * u64::from(seq));
+            let pcm: Vec<i16> = (0..FRAME_SAMPLES)
+                .map(|i| ((i % 48) as i16 - 24) * 300)
+                .collect();
+            let opus = enc.encode_mono(&pcm).unwrap();
+            let mut out = Vec::new();
+            if seq != 4 {
+                out.extend(r.on_frame(7, seq, opus, now));
+            }
+            out.extend(r.on_tick(now + Duration::from_millis(10)));
+            sizes.extend(out.iter().filter_map(|o| match o {
+                RxOutput::Audio { pcm, .. } => Some(pcm.len()),
+                RxOutput::Event(_) => None,
+            }));
+        }
+        assert_eq!(sizes, vec![480; 10]);
+    }
+}
