@@ -195,10 +195,8 @@ fn spawn_udp(udp: UdpSocket) -> (mpsc::UnboundedReceiver<Vec<u8>>, std::sync::Ar
                 r[8..8 + ip.len()].copy_from_slice(ip.as_bytes());
                 r[72..74].copy_from_slice(&from.port().to_be_bytes());
                 sock.send_to(&r, from).await.unwrap();
-            } else if n >= 12 && p[0] >> 6 == 2 {
-                if tx.send(p.to_vec()).is_err() {
-                    return;
-                }
+            } else if n >= 12 && p[0] >> 6 == 2 && tx.send(p.to_vec()).is_err() {
+                return;
             }
         }
     });
