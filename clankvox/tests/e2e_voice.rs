@@ -203,7 +203,18 @@ fn spawn_udp(udp: UdpSocket) -> (mpsc::UnboundedReceiver<Vec<u8>>, std::sync::Ar
     (rx, udp)
 }
 
-async fn scenario(offered: &[&str], forced: Option<&str>, expect_mode: &str) {
+/// A connected clankvox and the server's ends of its sockets.
+struct Connected {
+    h: Harness,
+    ws: ServerWs,
+    rtp_rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    server_udp: std::sync::Arc<UdpSocket>,
+    client: std::net::SocketAddr,
+    cipher: TransportCipher,
+}
+
+/// Start clankvox and walk it through the handshake to `ready`.
+async fn connect(offered: &[&str], forced: Option<&str>, expect_mode: &str) -> Connected {
     let mut h = Harness::start().await;
     let port = h.listener.local_addr().unwrap().port();
     let udp_port = h.udp.local_addr().unwrap().port();
@@ -213,8 +224,6 @@ async fn scenario(offered: &[&str], forced: Option<&str>, expect_mode: &str) {
         connect["mode"] = json!(m);
     }
     h.send(connect).await;
-
-    // --- handshake ---
     let mut ws = ServerWs::spawn(h.accept_ws().await);
     ws.send(json!({"op": 8, "d": {"heartbeat_interval": 250}}));
     let identify = ws.recv().await;
@@ -224,7 +233,7 @@ async fn scenario(offered: &[&str], forced: Option<&str>, expect_mode: &str) {
     assert_eq!(identify["d"]["session_id"], "sess");
     assert_eq!(identify["d"]["token"], "tok");
     let udp = std::mem::replace(&mut h.udp, UdpSocket::bind("127.0.0.1:0").await.unwrap());
-    let (mut rtp_rx, server_udp) = spawn_udp(udp);
+    let (rtp_rx, server_udp) = spawn_udp(udp);
     ws.send(json!({"op": 2, "d": {"ssrc": BOT_SSRC, "ip": "127.0.0.1", "port": udp_port, "modes": offered}}));
     let select = ws.recv().await;
     assert_eq!(select["op"], 1);
@@ -235,13 +244,30 @@ async fn scenario(offered: &[&str], forced: Option<&str>, expect_mode: &str) {
     ws.send(json!({"op": 4, "d": {"mode": expect_mode, "secret_key": KEY.to_vec()}}));
     ws.send(json!({"op": 5, "d": {"user_id": ALICE, "ssrc": ALICE_SSRC, "speaking": 1}, "seq": 1}));
     h.event("ready", |v| typ(v) == "ready").await;
-    let cipher = TransportCipher::new(expect_mode, &KEY).unwrap();
+    Connected {
+        h,
+        ws,
+        rtp_rx,
+        server_udp,
+        client: std::net::SocketAddr::from(([127, 0, 0, 1], client_port)),
+        cipher: TransportCipher::new(expect_mode, &KEY).unwrap(),
+    }
+}
+
+async fn scenario(offered: &[&str], forced: Option<&str>, expect_mode: &str) {
+    let Connected {
+        mut h,
+        mut ws,
+        mut rtp_rx,
+        server_udp,
+        client,
+        cipher,
+    } = connect(offered, forced, expect_mode).await;
 
     // --- receive: Alice speaks, clankvox forwards 24 kHz PCM ---
     h.send(json!({"type":"subscribe_user","userId":ALICE,"sampleRate":24000}))
         .await;
     let mut enc = Encoder::new().unwrap();
-    let client = std::net::SocketAddr::from(([127, 0, 0, 1], client_port));
     // Commands are handled in order: once this bad line's error is out, the subscription is in.
     h.send(json!({"type":"no_such_command"})).await;
     h.event("error", |v| {
@@ -418,5 +444,116 @@ async fn connect_failure_reports_and_schedules_a_reconnect() {
         .await
         .unwrap()
         .unwrap();
+    assert!(status.success());
+}
+
+/// Write a mono 48 kHz 16-bit WAV of a 440 Hz tone.
+fn write_wav(path: &std::path::Path, seconds: f32) {
+    let frames = (48_000.0 * seconds) as u32;
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + frames * 2).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    for v in [1u16, 1] {
+        wav.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [48_000u32, 96_000] {
+        wav.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [2u16, 16] {
+        wav.extend_from_slice(&v.to_le_bytes());
+    }
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(frames * 2).to_le_bytes());
+    for i in 0..frames {
+        let s = (9000.0 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / 48_000.0).sin()) as i16;
+        wav.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(path, wav).unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn music_plays_after_the_announcement_and_stops_with_a_fade() {
+    let Connected {
+        mut h,
+        mut ws,
+        mut rtp_rx,
+        cipher,
+        ..
+    } = connect(
+        &["aead_xchacha20_poly1305_rtpsize"],
+        None,
+        "aead_xchacha20_poly1305_rtpsize",
+    )
+    .await;
+    let dir = std::env::temp_dir().join(format!("clankvox-e2e-music-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wav = dir.join("tone.wav");
+    write_wav(&wav, 3.0);
+    h.send(json!({"type":"music_play","url":wav.to_string_lossy(),"resolvedDirectUrl":true}))
+        .await;
+    // The announcement: 100 ms of TTS, then music starts once it has drained for 500 ms.
+    use base64::Engine;
+    let tts: Vec<u8> = (0..2400)
+        .flat_map(|i| (((i % 40) as i16 - 20) * 500).to_le_bytes())
+        .collect();
+    h.send(json!({"type":"audio","sampleRate":24000,
+        "pcmBase64": base64::engine::general_purpose::STANDARD.encode(&tts)}))
+        .await;
+    h.event("playing", |v| {
+        typ(v) == "player_state" && v["status"] == "playing"
+    })
+    .await;
+    let depth = h
+        .event("music buffered", |v| {
+            typ(v) == "buffer_depth" && v["musicSamples"].as_u64() > Some(0)
+        })
+        .await;
+    assert!(depth["musicSamples"].as_u64().unwrap() <= 96_000);
+    // Music frames arrive as RTP: skip what was sent before, then see real audio flow.
+    while rtp_rx.try_recv().is_ok() {}
+    let mut loud = 0;
+    for _ in 0..25 {
+        let pkt = tokio::time::timeout(WAIT, rtp_rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, opus) = cipher.open_rtp(&pkt).unwrap();
+        if opus.as_slice() != SILENCE_FRAME {
+            loud += 1;
+        }
+    }
+    assert_eq!(loud, 25, "music is sent continuously");
+    h.send(json!({"type":"music_set_gain","target":0.15,"fadeMs":100}))
+        .await;
+    let reached = h
+        .event("gain reached", |v| typ(v) == "music_gain_reached")
+        .await;
+    assert!((reached["gain"].as_f64().unwrap() - 0.15).abs() < 1e-6);
+    h.send(json!({"type":"music_stop"})).await;
+    h.event("idle", |v| {
+        typ(v) == "player_state" && v["status"] == "idle"
+    })
+    .await;
+    h.event("music_idle", |v| typ(v) == "music_idle").await;
+    h.event("armed", |v| {
+        typ(v) == "playback_armed" && v["reason"] == "music_stop"
+    })
+    .await;
+    // speaking: on for the announcement, off in the gap, on for music, off after the stop
+    let mut speaking = Vec::new();
+    for _ in 0..4 {
+        let m = ws.recv().await;
+        assert_eq!(m["op"], 5, "{m}");
+        speaking.push(m["d"]["speaking"].as_u64().unwrap());
+    }
+    assert_eq!(speaking, vec![1, 0, 1, 0]);
+    h.send(json!({"type":"destroy"})).await;
+    let status = tokio::time::timeout(WAIT, h.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
     assert!(status.success());
 }
