@@ -338,7 +338,9 @@ async fn scenario(offered: &[&str], forced: Option<&str>, expect_mode: &str) {
     }
     for w in packets.windows(2) {
         assert_eq!(w[1].0.sequence, w[0].0.sequence.wrapping_add(1));
-        assert_eq!(w[1].0.timestamp.wrapping_sub(w[0].0.timestamp), 960);
+        // Timestamps follow the clock: +960 per tick, more if a loaded machine skipped ticks.
+        let step = w[1].0.timestamp.wrapping_sub(w[0].0.timestamp);
+        assert!(step >= 960 && step % 960 == 0, "timestamp step {step}");
     }
     assert!(packets[..10]
         .iter()
