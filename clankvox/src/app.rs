@@ -500,6 +500,8 @@ impl App {
                     });
                 }
                 self.backoff = 0;
+                // Announce our SSRC before any audio can follow (Discord requires an op 5 first).
+                self.out.push(Effect::Conn(ConnCommand::Speaking(false)));
                 self.emit(Event::ConnectionState { status: "ready" });
                 self.emit(Event::TransportState {
                     role: "voice",

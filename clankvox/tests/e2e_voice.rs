@@ -244,6 +244,11 @@ async fn connect(offered: &[&str], forced: Option<&str>, expect_mode: &str) -> C
     ws.send(json!({"op": 4, "d": {"mode": expect_mode, "secret_key": KEY.to_vec()}}));
     ws.send(json!({"op": 5, "d": {"user_id": ALICE, "ssrc": ALICE_SSRC, "speaking": 1}, "seq": 1}));
     h.event("ready", |v| typ(v) == "ready").await;
+    let announce = ws.recv().await;
+    assert_eq!(
+        announce,
+        json!({"op": 5, "d": {"speaking": 0, "delay": 0, "ssrc": BOT_SSRC}})
+    );
     Connected {
         h,
         ws,
