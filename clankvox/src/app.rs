@@ -421,6 +421,13 @@ impl App {
         }
         let Some(params) = self.params() else { return };
         self.gen += 1;
+        self.emit(log_event(
+            "info",
+            format!(
+                "voice connecting to {} (attempt {})",
+                params.endpoint, self.gen
+            ),
+        ));
         self.conn = Some(Conn {
             gen: self.gen,
             params: params.clone(),
@@ -490,6 +497,15 @@ impl App {
                         }
                     }
                 }
+                let mut fields = serde_json::Map::new();
+                fields.insert("mode".into(), serde_json::json!(cipher.mode()));
+                fields.insert("ssrc".into(), serde_json::json!(ssrc));
+                self.emit(Event::Log {
+                    level: "info",
+                    target: "clankvox::connection",
+                    message: "voice connection ready".into(),
+                    fields,
+                });
                 if let Some(c) = self.conn.as_mut() {
                     c.ready = Some(ReadyState {
                         ssrc,
@@ -719,6 +735,7 @@ mod tests {
         effects
             .iter()
             .filter_map(|e| match e {
+                Effect::Emit(Event::Log { .. }) => None, // logs are not protocol events
                 Effect::Emit(ev) => {
                     let v = serde_json::to_value(ev).unwrap();
                     let mut s = v["type"].as_str().unwrap().to_string();
@@ -739,7 +756,7 @@ mod tests {
 
     async fn ready_app(t: Instant) -> (App, Arc<UdpSocket>, UdpSocket) {
         let mut app = App::new(None);
-        let fx = app.on_command(cmd(CONNECT), t);
+        let fx = acts(app.on_command(cmd(CONNECT), t));
         assert!(matches!(fx[0], Effect::Connect { gen: 1, .. }));
         let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -765,6 +782,13 @@ mod tests {
             ]
         );
         (app, sock, server)
+    }
+
+    /// The effects that are not log events.
+    fn acts(fx: Vec<Effect>) -> Vec<Effect> {
+        fx.into_iter()
+            .filter(|e| !matches!(e, Effect::Emit(Event::Log { .. })))
+            .collect()
     }
 
     fn udp_packets(fx: &[Effect]) -> Vec<Vec<u8>> {
@@ -938,7 +962,7 @@ mod tests {
         );
         assert_eq!(app.reconnect_deadline(), Some(t + Duration::from_secs(1)));
         assert!(app.on_reconnect_timer(t).is_empty());
-        let fx = app.on_reconnect_timer(t + Duration::from_secs(1));
+        let fx = acts(app.on_reconnect_timer(t + Duration::from_secs(1)));
         assert!(matches!(fx[0], Effect::Connect { gen: 2, .. }));
         // stale events of connection 1 are ignored
         assert!(app
@@ -975,10 +999,10 @@ mod tests {
                 t
             )
             .is_empty());
-        let fx = app.on_command(
+        let fx = acts(app.on_command(
             cmd(r#"{"type":"voice_server","data":{"endpoint":"ws://127.0.0.1:1","token":"tok"}}"#),
             t,
-        );
+        ));
         match &fx[0] {
             Effect::Connect { gen, params } => {
                 assert_eq!(*gen, 1);
@@ -988,10 +1012,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // a new token replaces the connection
-        let fx = app.on_command(
+        let fx = acts(app.on_command(
             cmd(r#"{"type":"voice_server","data":{"endpoint":"ws://127.0.0.1:1","token":"tok2"}}"#),
             t,
-        );
+        ));
         assert!(matches!(fx[0], Effect::Disconnect));
         assert!(matches!(fx[1], Effect::Connect { gen: 2, .. }));
     }
