@@ -18,6 +18,7 @@ pub mod playout;
 pub mod protocol;
 pub mod receive;
 pub mod resample;
+pub mod rtcp;
 pub mod rtp;
 pub mod tts;
 pub mod udp;
