@@ -564,3 +564,40 @@ async fn music_plays_after_the_announcement_and_stops_with_a_fade() {
     std::fs::remove_dir_all(&dir).ok();
     assert!(status.success());
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn bad_input_gets_errors_and_nothing_after_it_is_lost() {
+    let mut h = Harness::start().await;
+    // 9 MiB on one line, then garbage, then a valid command and a reserved one
+    let mut huge = vec![b'x'; 9 * 1024 * 1024];
+    huge.push(b'\n');
+    h.stdin.write_all(&huge).await.unwrap();
+    h.stdin
+        .write_all(b"{\"type\":\"join\",\"guildId\":\"1\"}\n\xff\xfe\n")
+        .await
+        .unwrap();
+    h.send(json!({"type":"join","guildId":"10","channelId":"20"}))
+        .await;
+    h.send(json!({"type":"stream_publish_play","url":"x"}))
+        .await;
+    let e = h.event("too large", |v| typ(v) == "error").await;
+    assert_eq!(e["code"], "input_too_large");
+    let e = h.event("missing field", |v| typ(v) == "error").await;
+    assert_eq!(e["code"], "invalid_json");
+    assert!(e["message"].as_str().unwrap().contains("channelId"), "{e}");
+    let e = h.event("not utf-8", |v| typ(v) == "error").await;
+    assert_eq!(e["code"], "invalid_json");
+    let adapter = h.event("adapter_send", |v| typ(v) == "adapter_send").await;
+    assert_eq!(
+        adapter["payload"],
+        json!({"op": 4, "d": {"guild_id": "10", "channel_id": "20", "self_mute": false, "self_deaf": false}})
+    );
+    let e = h.event("unsupported", |v| typ(v) == "error").await;
+    assert_eq!(e["code"], "unsupported");
+    drop(h.stdin);
+    let status = tokio::time::timeout(WAIT, h.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+}
