@@ -169,52 +169,11 @@ pub async fn run(
             }
         };
         let (mut sink, mut stream) = ws.split();
-        session.begin_socket(resume, Instant::now());
         let mut keepalive_timer = tokio::time::interval(KEEPALIVE_PERIOD);
         keepalive_timer.tick().await;
-        let mut queue: std::collections::VecDeque<GwAction> = Default::default();
+        let mut queue: std::collections::VecDeque<GwAction> =
+            session.begin_socket(resume, Instant::now()).into();
         let (close_resume, close_reason) = 'socket: loop {
-            let deadline = session
-                .next_deadline()
-                .map(tokio::time::Instant::from_std)
-                .unwrap_or_else(|| tokio::time::Instant::now() + STEP_TIMEOUT);
-            tokio::select! {
-                msg = stream.next() => match msg {
-                    Some(Ok(Message::Text(t))) => queue.extend(session.on_text(t.as_str(), Instant::now())),
-                    Some(Ok(Message::Binary(b))) => session.on_binary(&b),
-                    Some(Ok(Message::Close(frame))) => {
-                        match session.on_close(frame.map(|f| u16::from(f.code)), Instant::now()) {
-                            GwAction::Close { resume, reason } => break 'socket (resume, reason),
-                            _ => unreachable!("on_close always closes"),
-                        }
-                    }
-                    Some(Ok(_)) => {}
-                    Some(Err(_)) | None => match session.on_close(None, Instant::now()) {
-                        GwAction::Close { resume, reason } => break 'socket (resume, reason),
-                        _ => unreachable!("on_close always closes"),
-                    },
-                },
-                cmd = commands.recv() => match cmd {
-                    Some(ConnCommand::Speaking(on)) => {
-                        if let Some(p) = session.speaking(on) {
-                            queue.push_back(GwAction::Send(p));
-                        }
-                    }
-                    Some(ConnCommand::Close) | None => {
-                        let _ = sink.send(Message::Close(None)).await;
-                        return;
-                    }
-                },
-                _ = tokio::time::sleep_until(deadline) => {
-                    queue.extend(session.poll(Instant::now(), unix_ms()));
-                }
-                _ = keepalive_timer.tick() => {
-                    if let Some(u) = udp.as_mut() {
-                        let _ = u.socket.try_send(&keepalive(u.keepalives));
-                        u.keepalives = u.keepalives.wrapping_add(1);
-                    }
-                }
-            }
             while let Some(action) = queue.pop_front() {
                 match action {
                     GwAction::Send(text) => {
@@ -284,6 +243,47 @@ pub async fn run(
                     }
                     GwAction::UserLeft { user_id } => send(ConnEvent::UserLeft { user_id }),
                     GwAction::Close { resume, reason } => break 'socket (resume, reason),
+                }
+            }
+            let deadline = session
+                .next_deadline()
+                .map(tokio::time::Instant::from_std)
+                .unwrap_or_else(|| tokio::time::Instant::now() + STEP_TIMEOUT);
+            tokio::select! {
+                msg = stream.next() => match msg {
+                    Some(Ok(Message::Text(t))) => queue.extend(session.on_text(t.as_str(), Instant::now())),
+                    Some(Ok(Message::Binary(b))) => session.on_binary(&b),
+                    Some(Ok(Message::Close(frame))) => {
+                        match session.on_close(frame.map(|f| u16::from(f.code)), Instant::now()) {
+                            GwAction::Close { resume, reason } => break 'socket (resume, reason),
+                            _ => unreachable!("on_close always closes"),
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => match session.on_close(None, Instant::now()) {
+                        GwAction::Close { resume, reason } => break 'socket (resume, reason),
+                        _ => unreachable!("on_close always closes"),
+                    },
+                },
+                cmd = commands.recv() => match cmd {
+                    Some(ConnCommand::Speaking(on)) => {
+                        if let Some(p) = session.speaking(on) {
+                            queue.push_back(GwAction::Send(p));
+                        }
+                    }
+                    Some(ConnCommand::Close) | None => {
+                        let _ = sink.send(Message::Close(None)).await;
+                        return;
+                    }
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    queue.extend(session.poll(Instant::now(), unix_ms()));
+                }
+                _ = keepalive_timer.tick() => {
+                    if let Some(u) = udp.as_mut() {
+                        let _ = u.socket.try_send(&keepalive(u.keepalives));
+                        u.keepalives = u.keepalives.wrapping_add(1);
+                    }
                 }
             }
         };

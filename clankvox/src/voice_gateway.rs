@@ -26,7 +26,6 @@ pub struct Credentials {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
-    AwaitHello,
     AwaitReady,
     /// The driver is doing UDP IP discovery.
     Discovering,
@@ -125,13 +124,20 @@ impl GatewaySession {
         self.phase_since = now;
     }
 
-    /// A new WebSocket is open. `resume` sends op 7 after Hello instead of identifying.
-    pub fn begin_socket(&mut self, resume: bool, now: Instant) {
+    /// A new WebSocket is open: identify, or resume (op 7) when `resume` and a session was
+    /// established. This does not wait for Hello, which may arrive before or after.
+    pub fn begin_socket(&mut self, resume: bool, now: Instant) -> Vec<GwAction> {
         self.resuming = resume && self.established;
         self.heartbeat_interval = None;
         self.next_heartbeat = None;
         self.awaiting_ack = false;
-        self.enter(Phase::AwaitHello, now);
+        if self.resuming {
+            self.enter(Phase::AwaitResumed, now);
+            vec![GwAction::Send(self.resume_payload())]
+        } else {
+            self.enter(Phase::AwaitReady, now);
+            vec![GwAction::Send(self.identify())]
+        }
     }
 
     fn seq_ack_field(&self, d: &mut serde_json::Map<String, Value>) {
@@ -224,15 +230,6 @@ impl GatewaySession {
                 let iv = Duration::from_secs_f64(ms / 1000.0);
                 self.heartbeat_interval = Some(iv);
                 self.next_heartbeat = Some(now + iv);
-                if self.phase == Phase::AwaitHello {
-                    if self.resuming {
-                        out.push(GwAction::Send(self.resume_payload()));
-                        self.enter(Phase::AwaitResumed, now);
-                    } else {
-                        out.push(GwAction::Send(self.identify()));
-                        self.enter(Phase::AwaitReady, now);
-                    }
-                }
             }
             2 if self.phase == Phase::AwaitReady => {
                 let ssrc = d.get("ssrc").and_then(Value::as_u64).map(|v| v as u32);
@@ -487,9 +484,10 @@ mod tests {
     /// Drive a session to Ready; returns it and the instant reached.
     fn ready_session(t: Instant, forced: Option<&str>) -> GatewaySession {
         let mut g = GatewaySession::new(creds(), forced.map(str::to_string), t);
-        g.begin_socket(false, t);
-        let a = g.on_text(r#"{"op":8,"d":{"heartbeat_interval":1000}}"#, t);
-        let s = sent(&a);
+        let s = sent(&g.begin_socket(false, t));
+        assert!(g
+            .on_text(r#"{"op":8,"d":{"heartbeat_interval":1000}}"#, t)
+            .is_empty());
         assert_eq!(s[0]["op"], 0);
         assert_eq!(s[0]["d"]["server_id"], "1");
         assert_eq!(s[0]["d"]["user_id"], "2");
@@ -624,8 +622,10 @@ mod tests {
                 reason: "socket_closed_4015".into()
             }
         );
-        g.begin_socket(true, t);
-        let s = sent(&g.on_text(r#"{"op":8,"d":{"heartbeat_interval":500.5}}"#, t));
+        let s = sent(&g.begin_socket(true, t));
+        assert!(g
+            .on_text(r#"{"op":8,"d":{"heartbeat_interval":500.5}}"#, t)
+            .is_empty());
         assert_eq!(
             s[0],
             json!({"op":7,"d":{"server_id":"1","session_id":"sess","token":"tok","seq_ack":4}})
@@ -677,7 +677,7 @@ mod tests {
         assert_eq!(g.next_deadline(), Some(t + STEP_TIMEOUT));
         let a = g.poll(t + STEP_TIMEOUT, 0);
         assert!(
-            matches!(&a[0], GwAction::Close { resume: false, reason } if reason.contains("AwaitHello"))
+            matches!(&a[0], GwAction::Close { resume: false, reason } if reason.contains("AwaitReady"))
         );
     }
 
