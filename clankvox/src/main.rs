@@ -235,7 +235,8 @@ async fn run() {
     let (control_out_tx, control_out_rx) = mpsc::unbounded_channel();
     let (audio_out_tx, audio_out_rx) = mpsc::channel(AUDIO_OUT_LANE);
     let (conn_tx, mut conn_rx) = mpsc::unbounded_channel::<Tagged>();
-    let writer = tokio::spawn(write_stdout(control_out_rx, audio_out_rx));
+    let mut writer = tokio::spawn(write_stdout(control_out_rx, audio_out_rx));
+    let mut writer_done = false;
     tokio::spawn(read_stdin(control_in_tx, audio_in_tx));
 
     let mut app = App::new(
@@ -279,6 +280,11 @@ async fn run() {
             }
             _ = tokio::time::sleep_until(reconnect_at) => app.on_reconnect_timer(Instant::now()),
             Some(c) = audio_in.recv() => app.on_command(c, Instant::now()),
+            // The reader of stdout went away: nobody hears us, so shut down.
+            _ = &mut writer, if !writer_done => {
+                writer_done = true;
+                app.on_command(Command::Destroy, Instant::now())
+            }
         };
         io.apply(&app, effects);
     }
@@ -288,7 +294,9 @@ async fn run() {
     }
     // Closing the control lane lets the writer drain it, flush and finish.
     drop(io);
-    let _ = writer.await;
+    if !writer_done {
+        let _ = writer.await;
+    }
 }
 
 fn main() {

@@ -601,3 +601,29 @@ async fn bad_input_gets_errors_and_nothing_after_it_is_lost() {
         .unwrap();
     assert!(status.success());
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn exits_when_its_stdout_reader_goes_away() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clankvox"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone
+    let mut stdin = child.stdin.take().unwrap();
+    // Each bad line makes clankvox write an error frame, which now fails.
+    for _ in 0..3 {
+        if stdin.write_all(b"{\"type\":\"bogus\"}\n").await.is_err() {
+            break; // it already exited
+        }
+        let _ = stdin.flush().await;
+    }
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    drop(stdin); // kept open until now: the exit was not caused by EOF
+}
