@@ -497,7 +497,7 @@ async fn music_plays_after_the_announcement_and_stops_with_a_fade() {
     let dir = std::env::temp_dir().join(format!("clankvox-e2e-music-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let wav = dir.join("tone.wav");
-    write_wav(&wav, 3.0);
+    write_wav(&wav, 8.0); // long enough that a slow test still samples mid-track
     h.send(json!({"type":"music_play","url":wav.to_string_lossy(),"resolvedDirectUrl":true}))
         .await;
     // The announcement: 100 ms of TTS, then music starts once it has drained for 500 ms.
