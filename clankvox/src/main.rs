@@ -1,10 +1,303 @@
-//! clankvox: clanker's voice media plane.
-//!
-//! One process per voice connection. The Python side drives it with JSON-lines commands on stdin
-//! and reads length-prefixed frames from stdout (see docs/clankvox-protocol.md once it lands).
-//! For now the binary only reports its version; the media plane arrives with its own issue.
+//! The clankvox binary: stdin reader, stdout writer with priority lanes, and the main loop that
+//! pumps commands, connection events, decoder output and the 20 ms clock through [`App`].
 
-mod frame;
+use std::io::Write as _;
+use std::time::Instant;
+
+use clankvox::app::{App, Effect};
+use clankvox::clock::SendClock;
+use clankvox::connection::{self, ConnCommand, Tagged};
+use clankvox::frame::{encode_json, encode_user_audio};
+use clankvox::lines::{Line, LineSplitter};
+use clankvox::music::{spawn_pipeline, PipeMsg, Pipeline, CHUNK_SAMPLES};
+use clankvox::protocol::{parse_line, Command, ErrorCode, Event, MAX_LINE_BYTES};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Bounded lanes (docs/clankvox-protocol.md §3.3).
+const AUDIO_OUT_LANE: usize = 512;
+const AUDIO_IN_LANE: usize = 256;
+
+/// stderr verbosity from `CLANKVOX_LOG` (or `AUDIO_DEBUG`).
+fn stderr_level() -> u8 {
+    if std::env::var_os("AUDIO_DEBUG").is_some() {
+        return 3;
+    }
+    match std::env::var("CLANKVOX_LOG").as_deref() {
+        Ok("error") => 0,
+        Ok("warn") => 1,
+        Ok("debug") | Ok("trace") => 3,
+        _ => 2,
+    }
+}
+
+fn level_rank(level: &str) -> u8 {
+    match level {
+        "error" => 0,
+        "warn" => 1,
+        "info" => 2,
+        _ => 3,
+    }
+}
+
+/// Inbound command lanes.
+enum Inbound {
+    Command(Command),
+    Error(Event),
+    Eof,
+}
+
+async fn read_stdin(control: mpsc::UnboundedSender<Inbound>, audio: mpsc::Sender<Command>) {
+    let mut stdin = tokio::io::stdin();
+    let mut splitter = LineSplitter::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    let handle = |line: Line| -> Option<Inbound> {
+        let parsed = match line {
+            Line::Complete(bytes) => parse_line(&bytes),
+            Line::TooLarge(n) => Err(clankvox::protocol::ProtocolError {
+                code: ErrorCode::InputTooLarge,
+                message: format!("stdin line of {n} bytes exceeds the {MAX_LINE_BYTES} byte limit"),
+            }),
+        };
+        match parsed {
+            Ok(Some(c)) => Some(Inbound::Command(c)),
+            Ok(None) => None,
+            Err(e) => Some(Inbound::Error(Event::from_protocol_error(e))),
+        }
+    };
+    loop {
+        let n = match stdin.read(&mut buf).await {
+            Ok(0) | Err(_) => 0,
+            Ok(n) => n,
+        };
+        let lines = if n == 0 {
+            splitter.finish().into_iter().collect()
+        } else {
+            splitter.feed(&buf[..n])
+        };
+        for line in lines {
+            let Some(inbound) = handle(line) else {
+                continue;
+            };
+            let delivered = match inbound {
+                Inbound::Command(c @ Command::Audio { .. }) => {
+                    audio.try_send(c).is_ok()
+                        || control
+                            .send(Inbound::Error(Event::Log {
+                                level: "warn",
+                                target: "clankvox::stdin",
+                                message: "audio lane full: dropped an audio command".into(),
+                                fields: Default::default(),
+                            }))
+                            .is_ok()
+                }
+                other => control.send(other).is_ok(),
+            };
+            if !delivered {
+                return; // the main loop is gone
+            }
+        }
+        if n == 0 {
+            let _ = control.send(Inbound::Eof);
+            return;
+        }
+    }
+}
+
+async fn write_stdout(
+    mut control: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut audio: mpsc::Receiver<Vec<u8>>,
+) {
+    let mut out = tokio::io::BufWriter::new(tokio::io::stdout());
+    loop {
+        let frame = tokio::select! {
+            biased;
+            f = control.recv() => match f {
+                Some(f) => f,
+                None => break, // shutting down: control lane closed and drained
+            },
+            Some(f) = audio.recv() => f,
+        };
+        if out.write_all(&frame).await.is_err() {
+            return;
+        }
+        if control.is_empty() && audio.is_empty() && out.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = out.flush().await;
+}
+
+struct Io {
+    control_out: mpsc::UnboundedSender<Vec<u8>>,
+    audio_out: mpsc::Sender<Vec<u8>>,
+    audio_dropped: u64,
+    log_level: u8,
+    conn_events: mpsc::UnboundedSender<Tagged>,
+    conn_cmds: Option<mpsc::UnboundedSender<ConnCommand>>,
+    music: Option<(Pipeline, mpsc::Receiver<PipeMsg>)>,
+    exit: bool,
+}
+
+impl Io {
+    fn emit(&mut self, e: &Event) {
+        if let Event::Log { level, message, .. } = e {
+            if level_rank(level) <= self.log_level {
+                eprintln!("clankvox [{level}] {message}");
+            }
+        }
+        if let Event::Error { code, message } = e {
+            eprintln!("clankvox [error] {}: {message}", code.as_str());
+        }
+        let _ = self.control_out.send(encode_json(&e.to_json()));
+    }
+
+    fn apply(&mut self, app: &App, effects: Vec<Effect>) {
+        for fx in effects {
+            match fx {
+                Effect::Emit(e) => self.emit(&e),
+                Effect::UserAudio { user_id, pcm } => {
+                    if self
+                        .audio_out
+                        .try_send(encode_user_audio(user_id, &pcm))
+                        .is_err()
+                    {
+                        self.audio_dropped += 1;
+                        if self.audio_dropped % 100 == 1 {
+                            eprintln!(
+                                "clankvox [warn] stdout audio lane full; {} frames dropped",
+                                self.audio_dropped
+                            );
+                        }
+                    }
+                }
+                Effect::Connect { gen, params } => {
+                    if let Some(c) = self.conn_cmds.take() {
+                        let _ = c.send(ConnCommand::Close);
+                    }
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    self.conn_cmds = Some(tx);
+                    if self.log_level >= 2 {
+                        eprintln!("clankvox [info] connecting to {}", params.endpoint);
+                    }
+                    tokio::spawn(connection::run(gen, params, self.conn_events.clone(), rx));
+                }
+                Effect::Disconnect => {
+                    if let Some(c) = self.conn_cmds.take() {
+                        let _ = c.send(ConnCommand::Close);
+                    }
+                }
+                Effect::Conn(cmd) => {
+                    if let Some(c) = &self.conn_cmds {
+                        let _ = c.send(cmd);
+                    }
+                }
+                Effect::Udp(packet) => {
+                    if let Some(sock) = app.udp_socket() {
+                        let _ = sock.try_send(&packet);
+                    }
+                }
+                Effect::SpawnMusic { url, direct } => {
+                    self.music = Some(spawn_pipeline(url, direct));
+                }
+                Effect::KillMusic => self.music = None,
+                Effect::Exit => self.exit = true,
+            }
+        }
+    }
+
+    /// Move decoded music into the mixer while it has room.
+    fn pull_music(&mut self, app: &mut App) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        while app.music_room() >= CHUNK_SAMPLES {
+            let Some((_, rx)) = self.music.as_mut() else {
+                break;
+            };
+            match rx.try_recv() {
+                Ok(msg) => {
+                    let exited = matches!(msg, PipeMsg::Exited(_));
+                    effects.extend(app.on_music(msg));
+                    if exited {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        effects
+    }
+}
+
+async fn run() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (control_in_tx, mut control_in) = mpsc::unbounded_channel();
+    let (audio_in_tx, mut audio_in) = mpsc::channel(AUDIO_IN_LANE);
+    let (control_out_tx, control_out_rx) = mpsc::unbounded_channel();
+    let (audio_out_tx, audio_out_rx) = mpsc::channel(AUDIO_OUT_LANE);
+    let (conn_tx, mut conn_rx) = mpsc::unbounded_channel::<Tagged>();
+    let mut writer = tokio::spawn(write_stdout(control_out_rx, audio_out_rx));
+    let mut writer_done = false;
+    tokio::spawn(read_stdin(control_in_tx, audio_in_tx));
+
+    let mut app = App::new(
+        std::env::var("CLANKVOX_FORCE_MODE")
+            .ok()
+            .filter(|m| !m.is_empty()),
+    );
+    let mut io = Io {
+        control_out: control_out_tx,
+        audio_out: audio_out_tx,
+        audio_dropped: 0,
+        log_level: stderr_level(),
+        conn_events: conn_tx,
+        conn_cmds: None,
+        music: None,
+        exit: false,
+    };
+    let mut clock = SendClock::new(Instant::now());
+    let far = || tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
+    while !io.exit {
+        let tick_at = tokio::time::Instant::from_std(clock.next_deadline());
+        let reconnect_at = app
+            .reconnect_deadline()
+            .map(tokio::time::Instant::from_std)
+            .unwrap_or_else(far);
+        let effects = tokio::select! {
+            biased;
+            inbound = control_in.recv() => match inbound {
+                Some(Inbound::Command(c)) => app.on_command(c, Instant::now()),
+                Some(Inbound::Error(e)) => { io.emit(&e); Vec::new() }
+                Some(Inbound::Eof) | None => app.on_command(Command::Destroy, Instant::now()),
+            },
+            Some((gen, ev)) = conn_rx.recv() => app.on_conn_event(gen, ev, Instant::now()),
+            _ = tokio::time::sleep_until(tick_at) => {
+                let mut effects = io.pull_music(&mut app);
+                let now = Instant::now();
+                while let Some(tick) = clock.poll(now) {
+                    effects.extend(app.on_tick(tick, now));
+                }
+                effects
+            }
+            _ = tokio::time::sleep_until(reconnect_at) => app.on_reconnect_timer(Instant::now()),
+            Some(c) = audio_in.recv() => app.on_command(c, Instant::now()),
+            // The reader of stdout went away: nobody hears us, so shut down.
+            _ = &mut writer, if !writer_done => {
+                writer_done = true;
+                app.on_command(Command::Destroy, Instant::now())
+            }
+        };
+        io.apply(&app, effects);
+    }
+    io.music = None;
+    if let Some(c) = io.conn_cmds.take() {
+        let _ = c.send(ConnCommand::Close);
+    }
+    // Closing the control lane lets the writer drain it, flush and finish.
+    drop(io);
+    if !writer_done {
+        let _ = writer.await;
+    }
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -12,9 +305,18 @@ fn main() {
         println!("clankvox {}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    eprintln!(
-        "clankvox {}: the media plane is not built yet; try --version",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::exit(2);
+    if let Some(a) = args.first() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "clankvox: unknown argument {a:?}; run without arguments (the protocol is on stdin/stdout) or with --version"
+        );
+        std::process::exit(2);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(run());
+    // A stdin read may still sit on a blocking thread: do not wait for it.
+    rt.shutdown_timeout(std::time::Duration::from_millis(100));
 }

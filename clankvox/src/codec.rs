@@ -1,0 +1,186 @@
+//! Opus on Discord's terms: 48 kHz stereo, 20 ms frames (docs/clankvox-protocol.md §5).
+//!
+//! The media plane works in 48 kHz **mono**: the encoder duplicates a mono frame to both
+//! channels and the decoder downmixes `(L + R + 1) >> 1`.
+
+/// Sample rate of Discord's Opus streams.
+pub const SAMPLE_RATE: u32 = 48_000;
+/// Samples per channel in one 20 ms frame.
+pub const FRAME_SAMPLES: usize = 960;
+/// The Opus silence frame Discord asks senders to emit before stopping.
+pub const SILENCE_FRAME: [u8; 3] = [0xF8, 0xFF, 0xFE];
+/// Largest Opus packet we produce.
+const MAX_PACKET: usize = 4000;
+
+/// Why a codec call failed.
+#[derive(Debug)]
+pub struct CodecError(pub String);
+
+impl std::fmt::Display for CodecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<opus::Error> for CodecError {
+    fn from(e: opus::Error) -> Self {
+        CodecError(e.to_string())
+    }
+}
+
+/// The send-side encoder.
+pub struct Encoder {
+    inner: opus::Encoder,
+    stereo: Vec<i16>,
+    out: Vec<u8>,
+}
+
+impl Encoder {
+    pub fn new() -> Result<Self, CodecError> {
+        let mut inner =
+            opus::Encoder::new(SAMPLE_RATE, opus::Channels::Stereo, opus::Application::Voip)?;
+        // In-band FEC lets receivers rebuild a lost frame from the next one.
+        inner.set_inband_fec(true)?;
+        inner.set_packet_loss_perc(5)?;
+        Ok(Self {
+            inner,
+            stereo: vec![0; FRAME_SAMPLES * 2],
+            out: vec![0; MAX_PACKET],
+        })
+    }
+
+    /// Encode one 20 ms mono frame (exactly [`FRAME_SAMPLES`] samples).
+    pub fn encode_mono(&mut self, mono: &[i16]) -> Result<Vec<u8>, CodecError> {
+        if mono.len() != FRAME_SAMPLES {
+            return Err(CodecError(format!(
+                "an Opus frame needs {FRAME_SAMPLES} samples, got {}",
+                mono.len()
+            )));
+        }
+        for (i, &s) in mono.iter().enumerate() {
+            self.stereo[2 * i] = s;
+            self.stereo[2 * i + 1] = s;
+        }
+        let n = self.inner.encode(&self.stereo, &mut self.out)?;
+        Ok(self.out[..n].to_vec())
+    }
+}
+
+/// One receive-side decoder (one per SSRC: Opus decoders carry state between frames).
+pub struct Decoder {
+    inner: opus::Decoder,
+    stereo: Vec<i16>,
+}
+
+impl Decoder {
+    pub fn new() -> Result<Self, CodecError> {
+        Ok(Self {
+            inner: opus::Decoder::new(SAMPLE_RATE, opus::Channels::Stereo)?,
+            // Room for the longest Opus frame (120 ms) in stereo.
+            stereo: vec![0; 5760 * 2],
+        })
+    }
+
+    fn downmix(&self, per_channel: usize) -> Vec<i16> {
+        self.stereo[..per_channel * 2]
+            .chunks_exact(2)
+            .map(|lr| ((i32::from(lr[0]) + i32::from(lr[1]) + 1) >> 1) as i16)
+            .collect()
+    }
+
+    /// Decode a packet into 48 kHz mono.
+    pub fn decode(&mut self, packet: &[u8]) -> Result<Vec<i16>, CodecError> {
+        let n = self.inner.decode(packet, &mut self.stereo, false)?;
+        Ok(self.downmix(n))
+    }
+
+    /// Packet-loss concealment for one missing 20 ms frame.
+    pub fn conceal(&mut self) -> Result<Vec<i16>, CodecError> {
+        let n = self
+            .inner
+            .decode(&[], &mut self.stereo[..FRAME_SAMPLES * 2], false)?;
+        Ok(self.downmix(n))
+    }
+
+    /// Rebuild the 20 ms frame *before* `next_packet` from its in-band FEC data (falls back to
+    /// concealment inside libopus when the packet carries none).
+    pub fn recover_from_fec(&mut self, next_packet: &[u8]) -> Result<Vec<i16>, CodecError> {
+        let n = self
+            .inner
+            .decode(next_packet, &mut self.stereo[..FRAME_SAMPLES * 2], true)?;
+        Ok(self.downmix(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(freq: f32, frames: usize) -> Vec<i16> {
+        (0..frames * FRAME_SAMPLES)
+            .map(|i| {
+                let t = i as f32 / SAMPLE_RATE as f32;
+                (8000.0 * (2.0 * std::f32::consts::PI * freq * t).sin()) as i16
+            })
+            .collect()
+    }
+
+    fn rms(x: &[i16]) -> f64 {
+        (x.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+    }
+
+    #[test]
+    fn encode_decode_keeps_a_tone() {
+        let mut enc = Encoder::new().unwrap();
+        let mut dec = Decoder::new().unwrap();
+        let pcm = tone(440.0, 10);
+        let mut out = Vec::new();
+        for f in pcm.chunks(FRAME_SAMPLES) {
+            let pkt = enc.encode_mono(f).unwrap();
+            assert!(!pkt.is_empty() && pkt.len() < 400, "packet {}", pkt.len());
+            let d = dec.decode(&pkt).unwrap();
+            assert_eq!(d.len(), FRAME_SAMPLES);
+            out.extend(d);
+        }
+        // After the codec's start-up, the energy is about that of the input (8000/sqrt 2).
+        let tail = &out[FRAME_SAMPLES * 5..];
+        let r = rms(tail);
+        assert!((4500.0..7000.0).contains(&r), "rms {r}");
+    }
+
+    #[test]
+    fn silence_frame_decodes_to_silence() {
+        let mut dec = Decoder::new().unwrap();
+        let d = dec.decode(&SILENCE_FRAME).unwrap();
+        assert_eq!(d.len(), FRAME_SAMPLES);
+        assert!(d.iter().all(|&s| s.abs() < 10));
+    }
+
+    #[test]
+    fn concealment_and_fec_give_full_frames() {
+        let mut enc = Encoder::new().unwrap();
+        let mut dec = Decoder::new().unwrap();
+        let pcm = tone(300.0, 8);
+        let pkts: Vec<Vec<u8>> = pcm
+            .chunks(FRAME_SAMPLES)
+            .map(|f| enc.encode_mono(f).unwrap())
+            .collect();
+        for p in &pkts[..5] {
+            dec.decode(p).unwrap();
+        }
+        // packet 5 lost: conceal it, then recover 6 from 7's FEC, then decode 7
+        let plc = dec.conceal().unwrap();
+        assert_eq!(plc.len(), FRAME_SAMPLES);
+        assert!(rms(&plc) > 100.0, "concealment continues the tone");
+        let fec = dec.recover_from_fec(&pkts[7]).unwrap();
+        assert_eq!(fec.len(), FRAME_SAMPLES);
+        assert!(rms(&fec) > 100.0);
+        assert_eq!(dec.decode(&pkts[7]).unwrap().len(), FRAME_SAMPLES);
+    }
+
+    #[test]
+    fn encoder_rejects_wrong_frame_size() {
+        let mut enc = Encoder::new().unwrap();
+        assert!(enc.encode_mono(&[0; 100]).is_err());
+    }
+}

@@ -1,0 +1,305 @@
+//! The tokio driver of one voice connection: WebSocket + UDP around the sans-IO
+//! [`GatewaySession`]. It resumes dropped sockets by itself and reports everything else to the
+//! app as [`ConnEvent`]s; a connection that cannot continue ends with `Failed`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::crypto::TransportCipher;
+use crate::udp::{connect_and_discover, keepalive, KEEPALIVE_PERIOD};
+use crate::voice_gateway::{gateway_url, Credentials, GatewaySession, GwAction, STEP_TIMEOUT};
+
+/// Resume attempts in a row before giving up on a session.
+const MAX_RESUMES: u32 = 3;
+
+/// Everything needed to connect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectParams {
+    pub endpoint: String,
+    pub creds: Credentials,
+    pub forced_mode: Option<String>,
+}
+
+/// What the connection reports to the app.
+#[derive(Debug)]
+pub enum ConnEvent {
+    Ready {
+        ssrc: u32,
+        cipher: TransportCipher,
+        socket: Arc<UdpSocket>,
+    },
+    Resuming {
+        reason: String,
+    },
+    Resumed,
+    MapSsrc {
+        ssrc: u32,
+        user_id: u64,
+    },
+    UserLeft {
+        user_id: u64,
+    },
+    /// A UDP datagram from the voice server.
+    Packet {
+        data: Vec<u8>,
+        at: Instant,
+    },
+    /// The connection is over; `was_ready` tells a runtime loss from a failed connect.
+    Failed {
+        reason: String,
+        was_ready: bool,
+    },
+}
+
+/// What the app asks of the connection.
+#[derive(Debug)]
+pub enum ConnCommand {
+    Speaking(bool),
+    Close,
+}
+
+/// Events tagged with the connection's generation, so late events of a replaced connection
+/// can be told apart.
+pub type Tagged = (u64, ConnEvent);
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+struct UdpState {
+    socket: Arc<UdpSocket>,
+    reader: JoinHandle<()>,
+    keepalives: u32,
+}
+
+impl Drop for UdpState {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+fn spawn_udp_reader(
+    gen: u64,
+    socket: Arc<UdpSocket>,
+    events: mpsc::UnboundedSender<Tagged>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            match socket.recv(&mut buf).await {
+                Ok(n) => {
+                    let ev = ConnEvent::Packet {
+                        data: buf[..n].to_vec(),
+                        at: Instant::now(),
+                    };
+                    if events.send((gen, ev)).is_err() {
+                        return;
+                    }
+                }
+                // ICMP port unreachable surfaces here on a connected socket; it is not fatal.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(_) => return,
+            }
+        }
+    })
+}
+
+async fn resolve(ip: &str, port: u16) -> std::io::Result<SocketAddr> {
+    if let Ok(addr) = ip.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(addr, port));
+    }
+    tokio::net::lookup_host((ip, port))
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("{ip} resolves to no address")))
+}
+
+/// Run one voice connection until it fails or is closed.
+pub async fn run(
+    gen: u64,
+    params: ConnectParams,
+    events: mpsc::UnboundedSender<Tagged>,
+    mut commands: mpsc::UnboundedReceiver<ConnCommand>,
+) {
+    let send = |ev: ConnEvent| {
+        let _ = events.send((gen, ev));
+    };
+    let mut session = GatewaySession::new(
+        params.creds.clone(),
+        params.forced_mode.clone(),
+        Instant::now(),
+    );
+    let mut udp: Option<UdpState> = None;
+    let mut resume = false;
+    let mut resumes = 0u32;
+    let url = gateway_url(&params.endpoint);
+    loop {
+        let connected = tokio::time::timeout(
+            STEP_TIMEOUT,
+            // No Nagle: small gateway messages (speaking, heartbeats) must not wait.
+            tokio_tungstenite::connect_async_with_config(url.as_str(), None, true),
+        )
+        .await;
+        let ws = match connected {
+            Ok(Ok((ws, _))) => ws,
+            Ok(Err(e)) => {
+                send(ConnEvent::Failed {
+                    reason: format!("cannot open {url}: {e}"),
+                    was_ready: session.can_resume(),
+                });
+                return;
+            }
+            Err(_) => {
+                send(ConnEvent::Failed {
+                    reason: format!("opening {url} timed out"),
+                    was_ready: session.can_resume(),
+                });
+                return;
+            }
+        };
+        let (mut sink, mut stream) = ws.split();
+        let mut keepalive_timer = tokio::time::interval(KEEPALIVE_PERIOD);
+        keepalive_timer.tick().await;
+        let mut queue: std::collections::VecDeque<GwAction> =
+            session.begin_socket(resume, Instant::now()).into();
+        let (close_resume, close_reason) = 'socket: loop {
+            while let Some(action) = queue.pop_front() {
+                match action {
+                    GwAction::Send(text) => {
+                        if sink.send(Message::text(text)).await.is_err() {
+                            match session.on_close(None, Instant::now()) {
+                                GwAction::Close { resume, reason } => {
+                                    break 'socket (resume, reason)
+                                }
+                                _ => unreachable!("on_close always closes"),
+                            }
+                        }
+                    }
+                    GwAction::StartUdp { ip, port, ssrc } => {
+                        let found = match resolve(&ip, port).await {
+                            Ok(addr) => connect_and_discover(addr, ssrc).await,
+                            Err(e) => Err(e),
+                        };
+                        match found {
+                            Ok((sock, my_ip, my_port)) => {
+                                let socket = Arc::new(sock);
+                                let reader = spawn_udp_reader(gen, socket.clone(), events.clone());
+                                udp = Some(UdpState {
+                                    socket,
+                                    reader,
+                                    keepalives: 0,
+                                });
+                                queue.extend(session.on_discovered(
+                                    &my_ip,
+                                    my_port,
+                                    Instant::now(),
+                                ));
+                            }
+                            Err(e) => {
+                                break 'socket (
+                                    false,
+                                    format!("UDP IP discovery with {ip}:{port} failed: {e}"),
+                                );
+                            }
+                        }
+                    }
+                    GwAction::SessionReady {
+                        ssrc,
+                        mode,
+                        secret_key,
+                    } => {
+                        let Some(u) = udp.as_ref() else {
+                            break 'socket (false, "session description before UDP".into());
+                        };
+                        match TransportCipher::new(mode, &secret_key) {
+                            Ok(cipher) => {
+                                resumes = 0;
+                                send(ConnEvent::Ready {
+                                    ssrc,
+                                    cipher,
+                                    socket: u.socket.clone(),
+                                });
+                            }
+                            Err(e) => break 'socket (false, e),
+                        }
+                    }
+                    GwAction::Resumed => {
+                        resumes = 0;
+                        send(ConnEvent::Resumed);
+                    }
+                    GwAction::MapSsrc { ssrc, user_id } => {
+                        send(ConnEvent::MapSsrc { ssrc, user_id })
+                    }
+                    GwAction::UserLeft { user_id } => send(ConnEvent::UserLeft { user_id }),
+                    GwAction::Close { resume, reason } => break 'socket (resume, reason),
+                }
+            }
+            let deadline = session
+                .next_deadline()
+                .map(tokio::time::Instant::from_std)
+                .unwrap_or_else(|| tokio::time::Instant::now() + STEP_TIMEOUT);
+            tokio::select! {
+                msg = stream.next() => match msg {
+                    Some(Ok(Message::Text(t))) => queue.extend(session.on_text(t.as_str(), Instant::now())),
+                    Some(Ok(Message::Binary(b))) => session.on_binary(&b),
+                    Some(Ok(Message::Close(frame))) => {
+                        match session.on_close(frame.map(|f| u16::from(f.code)), Instant::now()) {
+                            GwAction::Close { resume, reason } => break 'socket (resume, reason),
+                            _ => unreachable!("on_close always closes"),
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => match session.on_close(None, Instant::now()) {
+                        GwAction::Close { resume, reason } => break 'socket (resume, reason),
+                        _ => unreachable!("on_close always closes"),
+                    },
+                },
+                cmd = commands.recv() => match cmd {
+                    Some(ConnCommand::Speaking(on)) => {
+                        if let Some(p) = session.speaking(on) {
+                            queue.push_back(GwAction::Send(p));
+                        }
+                    }
+                    Some(ConnCommand::Close) | None => {
+                        let _ = sink.send(Message::Close(None)).await;
+                        return;
+                    }
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    queue.extend(session.poll(Instant::now(), unix_ms()));
+                }
+                _ = keepalive_timer.tick() => {
+                    if let Some(u) = udp.as_mut() {
+                        let _ = u.socket.try_send(&keepalive(u.keepalives));
+                        u.keepalives = u.keepalives.wrapping_add(1);
+                    }
+                }
+            }
+        };
+        let _ = sink.send(Message::Close(None)).await;
+        if close_resume && resumes < MAX_RESUMES {
+            resumes += 1;
+            resume = true;
+            send(ConnEvent::Resuming {
+                reason: close_reason,
+            });
+            continue;
+        }
+        send(ConnEvent::Failed {
+            reason: close_reason,
+            was_ready: session.can_resume(),
+        });
+        return;
+    }
+}
