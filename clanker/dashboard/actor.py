@@ -145,6 +145,7 @@ def dashboard_child(setup: DashboardSetup, *, name: str = DASHBOARD_NAME) -> Chi
     return ChildSpec(
         name,
         lambda: Dashboard(setup),
+        mailbox=Dashboard.mailbox,
         register=name,
         shutdown=setup.config.graceful_timeout + 3.0,
     )

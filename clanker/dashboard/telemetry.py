@@ -57,4 +57,4 @@ class Telemetry(Actor):
 
 def telemetry_child(hub: TelemetryHub, *, name: str = TELEMETRY_NAME) -> ChildSpec:
     """A child spec for `Telemetry` publishing into ``hub``, registered as ``name``."""
-    return ChildSpec(name, lambda: Telemetry(hub), register=name)
+    return ChildSpec(name, lambda: Telemetry(hub), mailbox=Telemetry.mailbox, register=name)

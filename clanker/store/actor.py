@@ -152,6 +152,7 @@ def store_child(
     return ChildSpec(
         name,
         lambda: Store(file, action_listener=action_listener),
+        mailbox=Store.mailbox,  # a lambda factory hides the class's own mailbox spec
         restart=restart,
         shutdown=shutdown,
         register=name,
