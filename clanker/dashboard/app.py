@@ -76,8 +76,11 @@ def create_app(ctx: ApiContext) -> QuartTrio:
         status = exc.code or 500
         if status == 413:
             message = f"the request body is larger than {ctx.config.max_body_bytes} bytes"
+        elif status == 405 and _only_catch_all(app, request.path):
+            status, message = 404, f"no such endpoint: {request.method} {request.path}"
         elif status == 405:
-            message = f"{request.method} is not allowed on {request.path}"
+            allowed = sorted(getattr(exc, "valid_methods", None) or [])
+            message = f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}"
         elif status == 404:
             message = f"no such endpoint: {request.method} {request.path}"
         else:
@@ -99,6 +102,15 @@ def create_app(ctx: ApiContext) -> QuartTrio:
     return app
 
 
+def _only_catch_all(app: QuartTrio, path: str) -> bool:
+    """Whether ``path`` is matched only by the catch-alls (so 405 really means 404)."""
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:
+        return True
+    return endpoint in ("unknown_api", "spa")
+
+
 def _register_spa(app: QuartTrio, ctx: ApiContext) -> None:
     static = ctx.config.static_dir
 
@@ -107,7 +119,7 @@ def _register_spa(app: QuartTrio, ctx: ApiContext) -> None:
             return static
         return None
 
-    @app.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @app.get("/api/<path:rest>")
     async def unknown_api(rest: str) -> Response:
         raise ApiProblem(404, f"no such endpoint: {request.method} /api/{rest}")
 
