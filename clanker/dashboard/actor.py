@@ -19,6 +19,7 @@ from quart_trio import QuartTrio
 from clanker.dashboard.app import create_app
 from clanker.dashboard.broadcast import Broadcast
 from clanker.dashboard.context import ApiContext
+from clanker.dashboard.redaction import scrub_all_log_records, stop_scrubbing
 from clanker.dashboard.setup import DashboardSetup
 from clanker.dashboard.shapes import ChatMessage
 from clanker.dashboard.sse import OpenStreams
@@ -29,7 +30,6 @@ log = logging.getLogger("clanker.dashboard")
 DASHBOARD_NAME = "dashboard"
 """The runtime-wide name `dashboard_child` registers."""
 BIND_TIMEOUT = 30.0
-SCRUBBED_LOGGERS = ("clanker", "hypercorn.error", "hypercorn.access", "quart.app", "quart.serving")
 
 
 class GetAddress(Message, frozen=True):
@@ -54,7 +54,6 @@ class Dashboard(Actor):
         self._shutdown = trio.Event()
         self._bound = trio.Event()
         self._finished = trio.Event()
-        self._log_filter = setup.log_filter
 
     async def on_start(self, ctx: ActorContext) -> None:
         """Bind and start serving; returns once the port is bound."""
@@ -127,16 +126,10 @@ class Dashboard(Actor):
         return DashboardAddress(url=self.url)
 
     def _install_log_scrubber(self) -> None:
-        for name in SCRUBBED_LOGGERS:
-            logging.getLogger(name).addFilter(self._log_filter)
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(self._log_filter)
+        scrub_all_log_records(self.setup.secrets)
 
     def _remove_log_scrubber(self) -> None:
-        for name in SCRUBBED_LOGGERS:
-            logging.getLogger(name).removeFilter(self._log_filter)
-        for handler in logging.getLogger().handlers:
-            handler.removeFilter(self._log_filter)
+        stop_scrubbing(self.setup.secrets)
 
 
 def dashboard_child(setup: DashboardSetup, *, name: str = DASHBOARD_NAME) -> ChildSpec:

@@ -41,6 +41,10 @@ class Subscriber(Generic[T]):
         """The next item; raises ``trio.EndOfChannel`` once closed and drained."""
         return await self._recv.receive()
 
+    def receive_nowait(self) -> T:
+        """The next queued item; raises ``trio.WouldBlock`` if there is none."""
+        return self._recv.receive_nowait()
+
     def __aiter__(self) -> AsyncIterator[T]:
         return self._recv.__aiter__()
 

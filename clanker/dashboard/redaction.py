@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 8
@@ -49,8 +50,22 @@ class SecretFilter:
                 data = data.replace(secret, REDACTED.encode())
         return data
 
+    def scrub_record(self, record: logging.LogRecord) -> None:
+        """Rewrite a log record's message (and its formatted traceback) without secrets."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return  # a malformed call: logging reports it when the record is formatted
+        scrubbed = self.scrub_text(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.scrub_text(record.exc_text)
+
     def logging_filter(self) -> logging.Filter:
-        """A `logging.Filter` that rewrites each record's message with secrets replaced."""
+        """A `logging.Filter` that scrubs each record it sees (for one logger or handler)."""
         return _LogScrubber(self)
 
 
@@ -60,12 +75,35 @@ class _LogScrubber(logging.Filter):
         self._secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        scrubbed = self._secrets.scrub_text(message)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self._secrets.scrub_text(record.exc_text)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, None
+        self._secrets.scrub_record(record)
         return True
+
+
+_active: list[SecretFilter] = []
+_installed = False
+
+
+def scrub_all_log_records(secrets: SecretFilter) -> None:
+    """Scrub ``secrets`` from every log record this process makes, whatever the logger or
+    handler, until `stop_scrubbing`. (Filters on loggers or handlers miss records propagated
+    from child loggers or handlers added later; the record factory sees them all.)"""
+    global _installed
+    if not _installed:
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            for active in tuple(_active):
+                active.scrub_record(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _installed = True
+    if secrets not in _active:
+        _active.append(secrets)
+
+
+def stop_scrubbing(secrets: SecretFilter) -> None:
+    """Stop scrubbing ``secrets`` (the factory stays, doing nothing for them)."""
+    if secrets in _active:
+        _active.remove(secrets)

@@ -7,7 +7,6 @@ the sessions, the secrets to scrub, the telemetry hub and the seams — so a res
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -64,7 +63,6 @@ class DashboardSetup:
 
     def __post_init__(self) -> None:
         self.auth = TokenAuth(self.token, ttl=self.config.session_ttl)
-        self.log_filter: logging.Filter = self.secrets.logging_filter()
 
     def announce_once(self, url: str) -> None:
         """Say where the dashboard is; a generated token is shown this once (in the URL's

@@ -9,6 +9,7 @@ import msgspec
 import trio
 
 from clanker.dashboard.auth import SESSION_COOKIE
+from clanker.runtime import events as ev
 from clanker.store import LogAction, to_iso, to_json
 from tests.dashboard.conftest import Dash
 
@@ -341,17 +342,16 @@ async def test_costs_per_day_and_per_model(dash: Dash) -> None:
 
 
 async def test_operator_crash_restarts_an_opted_in_actor_only(dash: Dash) -> None:
-    async with dash.client() as c:
+    async with dash.client() as c, dash.rt.events.subscribe() as events:
         r = await c.post("/api/actors/crash", json={"path": "root/worker"})
         assert r.status_code == 202
         assert "OperatorRequestedCrash" in r.json()["error"]
         with trio.fail_after(30):
-            while True:
-                node = dash.rt.snapshot().find("root/worker")
-                assert node is not None
-                if node.restarts == 1 and node.status == "running":
+            async for event in events:
+                if isinstance(event, ev.ActorRestarted) and event.path == "root/worker":
                     break
-                await trio.sleep(0.01)
+        node = dash.rt.snapshot().find("root/worker")
+        assert node is not None and node.restarts == 1 and node.status == "running"
         refused = await c.post("/api/actors/crash", json={"path": "root/stubborn"})
         assert refused.status_code == 409
         assert "does not accept operator crashes" in refused.json()["error"]

@@ -53,9 +53,11 @@ MODEL = ("sandbox", "echo-1")
 class Responder(CrashOnRequest):
     """Stand-in for the text brain; registered as the bridge's router (see module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, bot_id: int | None = None) -> None:
         self.ctx: ActorContext | None = None
-        self.bot_id: int | None = None
+        # Known up front: BridgeReady comes once per login, and a restarted responder that
+        # waited for it would take the bot's own replies for a member's and answer itself.
+        self.bot_id = bot_id
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -217,7 +219,7 @@ async def wired_sandbox(
             children=[
                 parts.telemetry,
                 store_child(db_path, action_listener=TELEMETRY_NAME),
-                ChildSpec("responder", Responder, register="router"),
+                ChildSpec("responder", lambda: Responder(sb.world.bot.id), register="router"),
                 ChildSpec("bridge", lambda: DiscordBridge(bridge), register="bridge"),
                 parts.dashboard,
             ],
