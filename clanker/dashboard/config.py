@@ -58,6 +58,7 @@ class DashboardConfig:
     heartbeat_seconds: float = 15.0
     snapshot_interval: float = 1.0
     subscriber_capacity: int = 256
+    stream_flush_seconds: float = 0.03
     max_body_bytes: int = 64 * 1024
     session_ttl: float = 12 * 3600.0
     allow_operator_crash: bool = False
@@ -80,6 +81,10 @@ class DashboardConfig:
         for name in ("graceful_timeout", "heartbeat_seconds", "snapshot_interval", "session_ttl"):
             if not getattr(self, name) > 0:
                 raise DashboardConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0 <= self.stream_flush_seconds <= 1:
+            raise DashboardConfigError(
+                f"stream_flush_seconds must be within 0..1, got {self.stream_flush_seconds}"
+            )
         if self.subscriber_capacity < 1 or self.max_body_bytes < 1:
             raise DashboardConfigError("subscriber_capacity and max_body_bytes must be >= 1")
 

@@ -14,7 +14,14 @@ from quart_trio import QuartTrio
 from clanker.dashboard.context import ApiContext, ApiProblem, path_id, query_id, query_int
 from clanker.dashboard.costs import MAX_DAYS, summarize
 from clanker.dashboard.shapes import ActionPage, ActionView
-from clanker.dashboard.sse import HEARTBEAT, RETRY, frame, receive_within, sse_response
+from clanker.dashboard.sse import (
+    HEARTBEAT,
+    RETRY,
+    frame,
+    gather_burst,
+    receive_within,
+    sse_response,
+)
 from clanker.store import (
     MAX_LIMIT,
     ActionRow,
@@ -150,20 +157,28 @@ async def _action_stream(
         heartbeat = ctx.config.heartbeat_seconds
         while True:
             try:
-                live = await receive_within(sub.receive, heartbeat)
+                first = await receive_within(sub.receive, heartbeat)
             except trio.EndOfChannel:
                 return
-            if sub.dropped > dropped:
-                dropped = sub.dropped
-                yield frame("dropped", b'{"dropped":%d}' % dropped)
-            if live is None:
+            if first is None:
                 yield HEARTBEAT
                 continue
-            row = live.row
-            if row.id <= seen or not where.matches(row):
-                continue
-            seen = row.id
-            yield frame("action", live.json(encode), row.id)
+            burst, ended = await gather_burst(
+                first, sub.receive_nowait, ctx.config.stream_flush_seconds
+            )
+            chunk = []
+            if sub.dropped > dropped:
+                dropped = sub.dropped
+                chunk.append(frame("dropped", b'{"dropped":%d}' % dropped))
+            for live in burst:
+                row = live.row
+                if row.id > seen and where.matches(row):
+                    seen = row.id
+                    chunk.append(frame("action", live.json(encode), row.id))
+            if chunk:
+                yield b"".join(chunk)
+            if ended:
+                return
     finally:
         ctx.streams.untrack(handle)
         hub.close(sub)

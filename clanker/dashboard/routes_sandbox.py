@@ -20,7 +20,14 @@ from clanker.dashboard.context import (
 )
 from clanker.dashboard.sandbox_chat import ChatRefused, SandboxChat
 from clanker.dashboard.shapes import ChatMessage, PostBody
-from clanker.dashboard.sse import HEARTBEAT, RETRY, frame, receive_within, sse_response
+from clanker.dashboard.sse import (
+    HEARTBEAT,
+    RETRY,
+    frame,
+    gather_burst,
+    receive_within,
+    sse_response,
+)
 
 
 def register(app: QuartTrio, ctx: ApiContext) -> None:
@@ -79,13 +86,24 @@ async def _chat_stream(
         yield RETRY
         while True:
             try:
-                message = await receive_within(sub.receive, ctx.config.heartbeat_seconds)
+                first = await receive_within(sub.receive, ctx.config.heartbeat_seconds)
             except trio.EndOfChannel:
                 return
-            if message is None:
+            if first is None:
                 yield HEARTBEAT
-            elif channel_id is None or message.channel_id == channel_id:
-                yield frame("message", ctx.encode(message), int(message.id))
+                continue
+            burst, ended = await gather_burst(
+                first, sub.receive_nowait, ctx.config.stream_flush_seconds
+            )
+            chunk = [
+                frame("message", ctx.encode(m), int(m.id))
+                for m in burst
+                if channel_id is None or m.channel_id == channel_id
+            ]
+            if chunk:
+                yield b"".join(chunk)
+            if ended:
+                return
     finally:
         ctx.streams.untrack(handle)
         feed.close(sub)

@@ -69,6 +69,27 @@ async def receive_within(receive: Callable[[], Awaitable[T]], seconds: float) ->
     return None
 
 
+async def gather_burst(
+    first: T, receive_nowait: Callable[[], T], seconds: float
+) -> tuple[list[T], bool]:
+    """``first`` and everything that arrives within ``seconds`` after it: ``(items, ended)``.
+
+    Live streams write a burst as one chunk, ``seconds`` after its first event: one socket
+    write per client instead of one per event, made after the work that caused the burst (a
+    reply being sent) rather than in the middle of it.
+    """
+    if seconds > 0:
+        await trio.sleep(seconds)
+    items = [first]
+    while True:
+        try:
+            items.append(receive_nowait())
+        except trio.WouldBlock:
+            return items, False
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            return items, True
+
+
 async def sse_response(body: AsyncIterator[bytes]) -> Response:
     """A streaming text/event-stream response with no response timeout."""
     response = await make_response(
