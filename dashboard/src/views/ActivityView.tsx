@@ -9,14 +9,26 @@ import { type Trail, buildTrails, formatUsd, mergeActions } from "../activity/tr
 
 const KEEP = 400;
 
+/** Time of day for today, date and time before. */
+export function when(iso: string): string {
+  const at = new Date(iso);
+  const today = new Date().toDateString() === at.toDateString();
+  return today ? at.toLocaleTimeString() : at.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
 export function TrailCard({ trail, channelName }: { trail: Trail; channelName?: string }) {
-  if (!trail.messageId && trail.others.length === 1 && !trail.decision && !trail.llmCalls.length && !trail.sent.length) {
+  if (!trail.messageId) {
+    // An action about no particular message: one line.
+    const call = trail.llmCalls[0];
     const action = trail.others[0];
+    const summary = call
+      ? `${call.provider}/${call.model} · ${call.inputTokens} in / ${call.outputTokens} out tokens${call.latencyMs !== null ? ` · ${call.latencyMs} ms` : ""}`
+      : action?.content ?? trail.sent[0]?.content ?? "";
     return (
       <li className="trail plain" data-testid="trail">
-        <span className="kind-tag">{action.kind}</span> {action.content}
-        {action.usd_cost ? <span className="cost">{formatUsd(action.usd_cost)}</span> : null}
-        <time>{new Date(action.created_at).toLocaleTimeString()}</time>
+        <span className="kind-tag">{call ? "llm_call" : action?.kind ?? "action"}</span> {summary}
+        {trail.totalCost ? <span className="cost">{formatUsd(trail.totalCost)}</span> : null}
+        <time>{when(trail.firstAt)}</time>
       </li>
     );
   }
@@ -26,7 +38,7 @@ export function TrailCard({ trail, channelName }: { trail: Trail; channelName?: 
       <div className="trail-head">
         <span className="who">{trail.author ?? "someone"}</span>
         {channelName ? <span className="muted">in #{channelName}</span> : null}
-        <time>{new Date(trail.firstAt).toLocaleTimeString()}</time>
+        <time>{when(trail.firstAt)}</time>
         {trail.totalCost ? <span className="cost">{formatUsd(trail.totalCost)}</span> : null}
       </div>
       {trail.incoming ? <blockquote className="incoming">{trail.incoming}</blockquote> : null}

@@ -9,6 +9,11 @@ import { countNodes, flatten } from "../tree";
 
 const MAX_EVENTS = 80;
 
+interface Seen {
+  event: RuntimeEvent;
+  received: Date; // trio's clock has an arbitrary origin: show when the browser got it
+}
+
 function describe(event: RuntimeEvent): string {
   switch (event.type) {
     case "ActorStarted":
@@ -49,11 +54,12 @@ function MailboxBar({ node }: { node: ActorNode }) {
 
 export function TreeView({ operatorCrash }: { operatorCrash: boolean }) {
   const [tree, setTree] = useState<ActorNode | null>(null);
-  const [events, setEvents] = useState<RuntimeEvent[]>([]);
+  const [events, setEvents] = useState<Seen[]>([]);
   const [notice, setNotice] = useState("");
   const state = useEventStream("/api/runtime/events", {
     snapshot: (data) => setTree(data as ActorNode),
-    runtime: (data) => setEvents((list) => [data as RuntimeEvent, ...list].slice(0, MAX_EVENTS)),
+    runtime: (data) =>
+      setEvents((list) => [{ event: data as RuntimeEvent, received: new Date() }, ...list].slice(0, MAX_EVENTS)),
   });
 
   const crash = async (path: string) => {
@@ -121,9 +127,10 @@ export function TreeView({ operatorCrash }: { operatorCrash: boolean }) {
           <h3>Runtime events</h3>
           {events.length === 0 ? <p className="muted">Nothing has happened since you opened this page.</p> : null}
           <ul>
-            {events.map((event, i) => (
+            {events.map(({ event, received }, i) => (
               <li key={`${event.at}-${i}`} className={`ev ${event.type}`}>
-                <span className="at">{event.at.toFixed(2)}s</span> <code>{event.path}</code> {describe(event)}
+                <time title={`trio time ${event.at.toFixed(3)} s`}>{received.toLocaleTimeString()}</time>{" "}
+                <code>{event.path}</code> {describe(event)}
               </li>
             ))}
           </ul>
