@@ -20,7 +20,17 @@ import msgspec
 import pysqlite3.dbapi2 as sqlite3
 import trio
 
-from clanker.runtime import Actor, ActorContext, ChildSpec, MailboxSpec, Overflow, Restart, handles
+from clanker.runtime import (
+    Actor,
+    ActorContext,
+    ActorError,
+    ActorRef,
+    ChildSpec,
+    MailboxSpec,
+    Overflow,
+    Restart,
+    handles,
+)
 from clanker.store import messages as m
 from clanker.store.migrations import migrate
 from clanker.store.queries import QUERIES
@@ -50,13 +60,16 @@ class Store(Actor):
 
     mailbox = MailboxSpec(capacity=256, overflow=Overflow.BLOCK)
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, action_listener: str | None = None) -> None:
         self.path = Path(path)
+        self.action_listener = action_listener
+        self._ctx: ActorContext | None = None
         self._conn: Connection | None = None
         self._limiter = trio.CapacityLimiter(1)
 
     async def on_start(self, ctx: ActorContext) -> None:
         """Open and migrate the file; a file from a newer clanker makes the start fail."""
+        self._ctx = ctx
         self._conn = await trio.to_thread.run_sync(open_store, self.path, limiter=self._limiter)
         ctx.start_soon(self._close_on_exit)
 
@@ -84,9 +97,42 @@ class Store(Actor):
             raise RuntimeError(f"store {self.path} is closed")
         query = QUERIES[type(msg)]
         try:
-            return await trio.to_thread.run_sync(query, conn, msg, limiter=self._limiter)
+            reply = await trio.to_thread.run_sync(query, conn, msg, limiter=self._limiter)
         except (ValueError, sqlite3.IntegrityError, msgspec.ValidationError) as exc:
             return m.StoreRejected(request=type(msg).__qualname__, problem=str(exc))
+        if isinstance(msg, m.LogAction) and isinstance(reply, m.ActionLogged):
+            self._announce(msg, reply)
+        return reply
+
+    def _announce(self, req: m.LogAction, logged: m.ActionLogged) -> None:
+        # Tell the listener (the dashboard's Telemetry) what was committed, without ever waiting:
+        # it has a drop-oldest mailbox, and a missing or stopped listener is simply skipped.
+        if self.action_listener is None or self._ctx is None:
+            return
+        listener = self._ctx.runtime.whereis(self.action_listener)
+        if not isinstance(listener, ActorRef):
+            return
+        row = m.ActionRow(
+            id=logged.id,
+            kind=req.kind,
+            guild_id=req.guild_id,
+            channel_id=req.channel_id,
+            message_id=req.message_id,
+            user_id=req.user_id,
+            content=req.content,
+            metadata=req.metadata,
+            usd_cost=float(req.usd_cost),
+            created_at=logged.created_at,
+        )
+        try:
+            listener.try_tell(m.ActionAppended(row=row))
+        except ActorError as exc:
+            log.debug(
+                "action listener %r did not take action %d: %s",
+                self.action_listener,
+                logged.id,
+                exc,
+            )
 
 
 def store_child(
@@ -95,7 +141,19 @@ def store_child(
     name: str = STORE_NAME,
     restart: Restart = Restart.PERMANENT,
     shutdown: float | None = None,
+    action_listener: str | None = None,
 ) -> ChildSpec:
-    """A child spec for a `Store` on ``path``, registered runtime-wide as ``name``."""
+    """A child spec for a `Store` on ``path``, registered runtime-wide as ``name``.
+
+    With ``action_listener``, every committed `LogAction` is also told (never waiting) as an
+    `ActionAppended` to the actor registered under that name, e.g. the dashboard's telemetry.
+    """
     file = Path(path)
-    return ChildSpec(name, lambda: Store(file), restart=restart, shutdown=shutdown, register=name)
+    return ChildSpec(
+        name,
+        lambda: Store(file, action_listener=action_listener),
+        mailbox=Store.mailbox,  # a lambda factory hides the class's own mailbox spec
+        restart=restart,
+        shutdown=shutdown,
+        register=name,
+    )

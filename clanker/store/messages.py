@@ -235,6 +235,47 @@ class ActionCount(Message, frozen=True):
     usd_cost: float
 
 
+class ActionTotals(Message, frozen=True):
+    """Totals of the action log since ``since`` (inclusive), grouped by UTC day, kind, and the
+    ``provider`` / ``model`` keys of the metadata (None where absent). Cost and usage summaries
+    read this. Reply: `ActionTotalsRows`.
+    """
+
+    since: str
+    guild_id: int | None = None
+
+    def __post_init__(self) -> None:
+        check_time(self, "since", self.since)
+        check_id(self, "guild_id", self.guild_id, optional=True)
+
+
+class ActionTotalsRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One group of `ActionTotals`: tokens are the summed ``input_tokens`` / ``output_tokens``
+    metadata keys (0 where absent)."""
+
+    day: str  # YYYY-MM-DD (UTC)
+    kind: str
+    provider: str | None
+    model: str | None
+    count: int
+    usd_cost: float
+    input_tokens: int
+    output_tokens: int
+
+
+class ActionTotalsRows(Message, frozen=True):
+    """Reply: groups ordered by day, kind, provider, model."""
+
+    rows: tuple[ActionTotalsRow, ...]
+
+
+class ActionAppended(Message, frozen=True):
+    """Told by the Store to its action listener (if one is configured and registered) after
+    each committed `LogAction`: the row exactly as stored."""
+
+    row: ActionRow
+
+
 # --- settings ---------------------------------------------------------------------------------
 
 
@@ -361,6 +402,7 @@ StoreRequest = (
     | LogAction
     | ActionsQuery
     | CountActions
+    | ActionTotals
     | GetSetting
     | PutSetting
     | ClaimTrigger
@@ -374,6 +416,7 @@ StoreReply = (
     | ActionLogged
     | ActionRows
     | ActionCount
+    | ActionTotalsRows
     | SettingValue
     | SettingStored
     | SettingConflict

@@ -240,6 +240,38 @@ def count_actions(conn: Connection, req: m.CountActions) -> m.ActionCount:
     return m.ActionCount(count=int(count), usd_cost=float(cost))
 
 
+def action_totals(conn: Connection, req: m.ActionTotals) -> m.ActionTotalsRows:
+    """Counts, costs and token sums since a time, by UTC day, kind, provider and model."""
+    sql = """
+        SELECT substr(created_at, 1, 10), kind,
+               CAST(json_extract(metadata, '$.provider') AS TEXT),
+               CAST(json_extract(metadata, '$.model') AS TEXT),
+               COUNT(*), TOTAL(usd_cost),
+               TOTAL(json_extract(metadata, '$.input_tokens')),
+               TOTAL(json_extract(metadata, '$.output_tokens'))
+        FROM actions WHERE created_at >= ?"""
+    args: list[Any] = [normalize_iso(req.since, "since")]
+    if req.guild_id is not None:
+        sql += " AND guild_id = ?"
+        args.append(req.guild_id)
+    sql += " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+    return m.ActionTotalsRows(
+        rows=tuple(
+            m.ActionTotalsRow(
+                day=r[0],
+                kind=r[1],
+                provider=r[2],
+                model=r[3],
+                count=int(r[4]),
+                usd_cost=float(r[5]),
+                input_tokens=int(r[6]),
+                output_tokens=int(r[7]),
+            )
+            for r in conn.execute(sql, args).fetchall()
+        )
+    )
+
+
 # --- settings ---------------------------------------------------------------------------------
 
 
@@ -342,6 +374,7 @@ QUERIES: dict[type, Query] = {
     m.LogAction: log_action,
     m.ActionsQuery: query_actions,
     m.CountActions: count_actions,
+    m.ActionTotals: action_totals,
     m.GetSetting: get_setting,
     m.PutSetting: put_setting,
     m.ClaimTrigger: claim_trigger,

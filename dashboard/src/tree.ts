@@ -1,26 +1,12 @@
-// Types the dashboard will draw: the runtime's supervision-tree snapshot, as served by clanker.
-// Placeholder until the dashboard issue lands; it pins the JSON shape of docs/runtime.md.
+// Helpers over the supervision-tree snapshot (types in api/types.ts).
 
-export type ActorStatus = "starting" | "running" | "restarting" | "stopping" | "stopped" | "crashed";
-
-export interface MailboxStats {
-  depth: number;
-  capacity: number;
-  overflow: "block" | "drop_oldest" | "drop_newest";
-  dropped: number;
-  unhandled: number;
-}
-
-export interface ActorNode {
-  name: string;
-  path: string;
-  kind: "actor" | "supervisor";
-  status: ActorStatus;
-  restarts: number;
-  mailbox: MailboxStats | null;
-  children: ActorNode[];
-}
+import type { ActorNode } from "./api/types";
 
 export function countNodes(node: ActorNode): number {
   return 1 + node.children.reduce((sum, child) => sum + countNodes(child), 0);
+}
+
+/** Every node, depth first, with its depth. */
+export function flatten(node: ActorNode, depth = 0): { node: ActorNode; depth: number }[] {
+  return [{ node, depth }, ...node.children.flatMap((child) => flatten(child, depth + 1))];
 }

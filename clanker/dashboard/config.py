@@ -1,0 +1,114 @@
+"""`DashboardConfig`: where the dashboard listens, its token, and its limits.
+
+Defaults are safe: loopback only, a token on every /api route (generated at start when
+``DASHBOARD_TOKEN`` is unset). A non-loopback address is refused unless an explicit token is
+configured, because anyone who can reach the port would otherwise only need the printed token.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PORT = 8780
+MIN_TOKEN_CHARS = 16
+
+
+class DashboardConfigError(ValueError):
+    """The dashboard's configuration is unusable; the message names the setting and the fix."""
+
+
+def default_static_dir() -> Path:
+    """``dashboard/dist`` of this checkout (``npm run build`` writes it)."""
+    return Path(__file__).resolve().parents[2] / "dashboard" / "dist"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a hostname: it may resolve anywhere
+
+
+def generate_token() -> str:
+    """A fresh random token (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    """Every knob of the dashboard server (see docs/dashboard-api.md, "Configuration").
+
+    ``token`` None means one is generated when the dashboard is set up and printed once.
+    ``port`` 0 binds an ephemeral port (tests); a restart then gets a new port.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    token: str | None = None
+    static_dir: Path | None = field(default_factory=default_static_dir)
+    graceful_timeout: float = 2.0
+    heartbeat_seconds: float = 15.0
+    snapshot_interval: float = 1.0
+    subscriber_capacity: int = 256
+    stream_flush_seconds: float = 0.03
+    max_body_bytes: int = 64 * 1024
+    session_ttl: float = 12 * 3600.0
+    allow_operator_crash: bool = False
+    extra_secrets: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise DashboardConfigError(f"DASHBOARD_PORT must be 0..65535, got {self.port}")
+        if self.token is not None and len(self.token) < MIN_TOKEN_CHARS:
+            raise DashboardConfigError(
+                f"DASHBOARD_TOKEN is too short ({len(self.token)} characters): use at least "
+                f"{MIN_TOKEN_CHARS} random characters, or unset it to have one generated"
+            )
+        if self.token is None and not is_loopback(self.host):
+            raise DashboardConfigError(
+                f"refusing to serve the dashboard on {self.host!r} (not a loopback address) "
+                "without DASHBOARD_TOKEN: set DASHBOARD_TOKEN to a long random secret, or bind "
+                "127.0.0.1"
+            )
+        for name in ("graceful_timeout", "heartbeat_seconds", "snapshot_interval", "session_ttl"):
+            if not getattr(self, name) > 0:
+                raise DashboardConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0 <= self.stream_flush_seconds <= 1:
+            raise DashboardConfigError(
+                f"stream_flush_seconds must be within 0..1, got {self.stream_flush_seconds}"
+            )
+        if self.subscriber_capacity < 1 or self.max_body_bytes < 1:
+            raise DashboardConfigError("subscriber_capacity and max_body_bytes must be >= 1")
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> DashboardConfig:
+        """Read ``DASHBOARD_HOST``, ``DASHBOARD_PORT``, ``DASHBOARD_TOKEN`` and
+        ``CLANKER_DASHBOARD_DIST``; keyword ``overrides`` win over the environment."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        if env.get("DASHBOARD_HOST"):
+            values["host"] = env["DASHBOARD_HOST"]
+        if env.get("DASHBOARD_PORT"):
+            raw = env["DASHBOARD_PORT"]
+            try:
+                values["port"] = int(raw)
+            except ValueError:
+                raise DashboardConfigError(
+                    f"DASHBOARD_PORT must be a port number, got {raw!r}"
+                ) from None
+        if env.get("DASHBOARD_TOKEN"):
+            values["token"] = env["DASHBOARD_TOKEN"]
+        if env.get("CLANKER_DASHBOARD_DIST"):
+            values["static_dir"] = Path(env["CLANKER_DASHBOARD_DIST"])
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,109 @@
+"""Routes: the sandbox chat panel (only in sandbox mode): the simulated world, a channel's
+messages, posting as a simulated member, and the live message stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import trio
+from quart import Response
+from quart_trio import QuartTrio
+
+from clanker.dashboard.broadcast import Broadcast
+from clanker.dashboard.context import (
+    ApiContext,
+    ApiProblem,
+    path_id,
+    query_id,
+    query_int,
+    read_body,
+)
+from clanker.dashboard.sandbox_chat import ChatRefused, SandboxChat
+from clanker.dashboard.shapes import ChatMessage, PostBody
+from clanker.dashboard.sse import (
+    HEARTBEAT,
+    RETRY,
+    frame,
+    gather_burst,
+    receive_within,
+    sse_response,
+)
+
+
+def register(app: QuartTrio, ctx: ApiContext) -> None:
+    """Add these routes to ``app``."""
+
+    def chat() -> SandboxChat:
+        if ctx.sandbox is None:
+            raise ApiProblem(404, "not in sandbox mode: the chat panel needs `clanker sandbox`")
+        return ctx.sandbox
+
+    @app.get("/api/sandbox")
+    async def info() -> Response:
+        return ctx.json(chat().info())
+
+    @app.get("/api/sandbox/channels/<raw_id>/messages")
+    async def messages(raw_id: str) -> Response:
+        sandbox = chat()
+        channel_id = path_id(raw_id, "the channel id in the path")
+        limit = query_int("limit", 50, 1, 100)
+        try:
+            return ctx.json(sandbox.messages(channel_id, limit))
+        except ChatRefused as exc:
+            raise ApiProblem(exc.status, str(exc)) from None
+
+    @app.post("/api/sandbox/messages")
+    async def post() -> Response:
+        sandbox = chat()
+        body = await read_body(PostBody)
+        channel_id = path_id(body.channel_id, "channel_id")
+        author_id = None if body.author_id is None else path_id(body.author_id, "author_id")
+        reply_to = None if body.reply_to is None else path_id(body.reply_to, "reply_to")
+        try:
+            posted = sandbox.post(channel_id, author_id, body.content, reply_to)
+        except ChatRefused as exc:
+            raise ApiProblem(exc.status, str(exc)) from None
+        return ctx.json(posted, 201)
+
+    @app.get("/api/sandbox/stream")
+    async def stream() -> Response:
+        chat()
+        channel = query_id("channel_id")
+        feed = ctx.chat_feed
+        if feed is None:
+            raise ApiProblem(503, "the sandbox message feed is not running")
+        return await sse_response(
+            _chat_stream(ctx, feed, None if channel is None else str(channel))
+        )
+
+
+async def _chat_stream(
+    ctx: ApiContext, feed: Broadcast[ChatMessage], channel_id: str | None
+) -> AsyncIterator[bytes]:
+    sub = feed.open(ctx.config.subscriber_capacity)
+    handle = ctx.streams.track(lambda: feed.close(sub))
+    try:
+        yield RETRY
+        while True:
+            try:
+                first = await receive_within(sub.receive, ctx.config.heartbeat_seconds)
+            except trio.EndOfChannel:
+                return
+            if first is None:
+                yield HEARTBEAT
+                continue
+            burst, ended = await gather_burst(
+                first, sub.receive_nowait, ctx.config.stream_flush_seconds
+            )
+            chunk = [
+                frame("message", ctx.encode(m), int(m.id))
+                for m in burst
+                if channel_id is None or m.channel_id == channel_id
+            ]
+            if chunk:
+                yield b"".join(chunk)
+            if ended:
+                return
+    finally:
+        ctx.streams.untrack(handle)
+        feed.close(sub)

@@ -1,0 +1,262 @@
+"""The JSON shapes of the dashboard API (documented in docs/dashboard-api.md).
+
+Every response body and every request body is one of these msgspec Structs, so the shapes are
+typed in one place and `dashboard/src/api/types.ts` mirrors them. Discord ids travel as strings:
+JavaScript numbers cannot hold a 64-bit snowflake exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from clanker.store import ActionRow
+
+_INT64_MAX = 2**63 - 1
+
+
+def id_str(value: int | None) -> str | None:
+    """A Discord id as the browser sees it."""
+    return None if value is None else str(value)
+
+
+def parse_id(raw: str, what: str) -> int:
+    """A Discord id sent by the browser (a string of digits); ValueError names ``what``."""
+    text = raw.strip()
+    if not text.isdigit() or not 0 <= int(text) <= _INT64_MAX:
+        raise ValueError(f"{what} must be a Discord id (a string of digits), got {raw!r}")
+    return int(text)
+
+
+class Struct(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=False):
+    """Base of the API shapes."""
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+class FieldError(Struct, frozen=True):
+    """One invalid field: its JSON path (``interaction.temperature``) and what is wrong."""
+
+    path: str
+    message: str
+
+
+class ApiError(Struct, frozen=True, omit_defaults=True):
+    """Every 4xx/5xx body: what was wrong, and per-field errors where there are any."""
+
+    error: str
+    errors: list[FieldError] | None = None
+
+
+# -- auth and health -----------------------------------------------------------------------------
+
+
+class LoginBody(Struct, frozen=True):
+    """``POST /api/auth/session``."""
+
+    token: str
+
+
+class SessionState(Struct, frozen=True):
+    """``GET /api/auth/session``: whether this request is authorised, and how."""
+
+    authenticated: bool
+    method: Literal["header", "cookie"] | None = None
+
+
+class Health(Struct, frozen=True):
+    """``GET /api/health``."""
+
+    ok: bool
+    version: str
+    sandbox: bool
+    uptime_seconds: float
+    operator_crash: bool
+
+
+class CrashBody(Struct, frozen=True):
+    """``POST /api/actors/crash``: the tree path of the actor to crash (operator tool)."""
+
+    path: str
+
+
+class CrashAccepted(Struct, frozen=True):
+    """The actor crashed on request; its supervisor decides what happens next."""
+
+    path: str
+    error: str
+
+
+# -- actions --------------------------------------------------------------------------------------
+
+
+class ActionView(Struct, frozen=True):
+    """An action-log row. ``metadata`` is the stored JSON object, as it was logged."""
+
+    id: int
+    kind: str
+    guild_id: str | None
+    channel_id: str | None
+    message_id: str | None
+    user_id: str | None
+    content: str
+    metadata: msgspec.Raw
+    usd_cost: float
+    created_at: str
+
+    @classmethod
+    def of(cls, row: ActionRow) -> ActionView:
+        """The browser's view of a stored row."""
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            guild_id=id_str(row.guild_id),
+            channel_id=id_str(row.channel_id),
+            message_id=id_str(row.message_id),
+            user_id=id_str(row.user_id),
+            content=row.content,
+            metadata=msgspec.Raw(row.metadata.encode()),
+            usd_cost=row.usd_cost,
+            created_at=row.created_at,
+        )
+
+
+class ActionPage(Struct, frozen=True):
+    """``GET /api/actions``: newest first; ``next_offset`` is None on the last page."""
+
+    actions: list[ActionView]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+# -- settings -------------------------------------------------------------------------------------
+
+
+class SettingsView(Struct, frozen=True):
+    """``GET /api/settings``: the effective document, its CAS version and its JSON Schema."""
+
+    version: int
+    updated_at: str | None
+    document: dict[str, Any]
+    schema: dict[str, Any]
+
+
+class SettingsPut(Struct, frozen=True):
+    """``PUT /api/settings``: a JSON merge patch (RFC 7386) against ``expected_version``."""
+
+    expected_version: int
+    patch: dict[str, Any]
+
+
+class SettingsConflictBody(Struct, frozen=True):
+    """409: someone saved first; ``current`` is what is stored now."""
+
+    error: str
+    current: SettingsView
+
+
+# -- costs ----------------------------------------------------------------------------------------
+
+
+class ModelCost(Struct, frozen=True):
+    """Usage of one provider/model."""
+
+    provider: str
+    model: str
+    calls: int
+    usd_cost: float
+    input_tokens: int
+    output_tokens: int
+
+
+class DayCost(Struct, frozen=True):
+    """One UTC day: its total and its split per model."""
+
+    day: str
+    usd_cost: float
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    models: list[ModelCost]
+
+
+class KindCount(Struct, frozen=True):
+    """How many actions of one kind, and their cost."""
+
+    kind: str
+    count: int
+    usd_cost: float
+
+
+class CostSummary(Struct, frozen=True):
+    """``GET /api/costs``: LLM usage per day and per model, and action counts per kind."""
+
+    since: str
+    days: list[DayCost]
+    models: list[ModelCost]
+    kinds: list[KindCount]
+    total_usd: float
+
+
+# -- guilds ---------------------------------------------------------------------------------------
+
+
+class ChannelView(Struct, frozen=True):
+    """A channel clanker knows."""
+
+    id: str
+    name: str
+    kind: Literal["text", "voice"]
+
+
+class GuildView(Struct, frozen=True):
+    """A guild clanker knows, with its channels."""
+
+    id: str
+    name: str
+    channels: list[ChannelView]
+
+
+# -- sandbox --------------------------------------------------------------------------------------
+
+
+class MemberView(Struct, frozen=True):
+    """A simulated member the operator can speak as (or the bot)."""
+
+    id: str
+    name: str
+    is_bot: bool
+
+
+class ChatMessage(Struct, frozen=True):
+    """A message in a sandbox channel."""
+
+    id: str
+    channel_id: str
+    author_id: str
+    author_name: str
+    is_bot: bool
+    content: str
+    created_at: str
+    reply_to: str | None
+
+
+class SandboxInfo(Struct, frozen=True):
+    """``GET /api/sandbox``: the simulated world the chat panel offers."""
+
+    guilds: list[GuildView]
+    members: list[MemberView]
+    default_channel_id: str | None
+    default_author_id: str | None
+
+
+class PostBody(Struct, frozen=True):
+    """``POST /api/sandbox/messages``: post as a simulated member."""
+
+    channel_id: str
+    content: str
+    author_id: str | None = None
+    reply_to: str | None = None

@@ -1,0 +1,202 @@
+// The JSON shapes of clanker's dashboard API (clanker/dashboard/shapes.py, documented in
+// docs/dashboard-api.md). Discord ids are strings: a snowflake does not fit a JS number.
+
+export type Snowflake = string;
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface ApiErrorBody {
+  error: string;
+  errors?: FieldError[];
+}
+
+export interface SessionState {
+  authenticated: boolean;
+  method: "header" | "cookie" | null;
+}
+
+export interface Health {
+  ok: boolean;
+  version: string;
+  sandbox: boolean;
+  uptime_seconds: number;
+  operator_crash: boolean;
+}
+
+// -- the supervision tree (clanker.runtime snapshot) ---------------------------------------------
+
+export type ActorStatus = "starting" | "running" | "restarting" | "stopping" | "stopped";
+
+export interface MailboxStats {
+  depth: number;
+  capacity: number;
+  overflow: "block" | "drop_oldest" | "drop_newest";
+  dropped: number;
+  unhandled: number;
+}
+
+export interface ActorNode {
+  name: string;
+  path: string;
+  kind: "actor" | "supervisor";
+  status: ActorStatus;
+  restarts: number;
+  incarnation: number;
+  mailbox: MailboxStats | null;
+  children: ActorNode[];
+}
+
+interface RuntimeEventBase {
+  path: string;
+  at: number; // trio time, seconds
+}
+
+export type RuntimeEvent =
+  | (RuntimeEventBase & { type: "ActorStarted"; kind: "actor" | "supervisor"; incarnation: number })
+  | (RuntimeEventBase & { type: "ActorRestarted"; restarts: number })
+  | (RuntimeEventBase & { type: "ActorStopped"; reason: "normal" | "shutdown" | "killed" })
+  | (RuntimeEventBase & { type: "ActorCrashed"; error_type: string; error: string; traceback: string })
+  | (RuntimeEventBase & { type: "ActorRemoved" })
+  | (RuntimeEventBase & {
+      type: "MailboxOverflow";
+      depth: number;
+      capacity: number;
+      overflow: string;
+      dropped: number;
+    })
+  | (RuntimeEventBase & { type: "UnhandledDropped"; message_type: string; unhandled: number })
+  | (RuntimeEventBase & { type: "SupervisorEscalated"; child: string; intensity: number; period: number });
+
+// -- the action log ----------------------------------------------------------------------------------
+
+export interface Action {
+  id: number;
+  kind: string;
+  guild_id: Snowflake | null;
+  channel_id: Snowflake | null;
+  message_id: Snowflake | null;
+  user_id: Snowflake | null;
+  content: string;
+  metadata: Record<string, unknown>;
+  usd_cost: number;
+  created_at: string;
+}
+
+export interface ActionPage {
+  actions: Action[];
+  limit: number;
+  offset: number;
+  next_offset: number | null;
+}
+
+// -- settings ------------------------------------------------------------------------------------------
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface JsonSchema {
+  $ref?: string;
+  $defs?: Record<string, JsonSchema>;
+  title?: string;
+  description?: string;
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  items?: JsonSchema;
+  enum?: JsonValue[];
+  const?: JsonValue;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  minItems?: number;
+  maxItems?: number;
+  default?: JsonValue;
+}
+
+export interface SettingsView {
+  version: number;
+  updated_at: string | null;
+  document: JsonObject;
+  schema: JsonSchema;
+}
+
+export interface SettingsConflictBody {
+  error: string;
+  current: SettingsView;
+}
+
+// -- costs -----------------------------------------------------------------------------------------------
+
+export interface ModelCost {
+  provider: string;
+  model: string;
+  calls: number;
+  usd_cost: number;
+  input_tokens: number;
+  output_tokens: number;
+}
+
+export interface DayCost {
+  day: string;
+  usd_cost: number;
+  calls: number;
+  input_tokens: number;
+  output_tokens: number;
+  models: ModelCost[];
+}
+
+export interface CostSummary {
+  since: string;
+  days: DayCost[];
+  models: ModelCost[];
+  kinds: { kind: string; count: number; usd_cost: number }[];
+  total_usd: number;
+}
+
+// -- guilds and the sandbox --------------------------------------------------------------------
+
+export interface ChannelView {
+  id: Snowflake;
+  name: string;
+  kind: "text" | "voice";
+}
+
+export interface GuildView {
+  id: Snowflake;
+  name: string;
+  channels: ChannelView[];
+}
+
+export interface MemberView {
+  id: Snowflake;
+  name: string;
+  is_bot: boolean;
+}
+
+export interface ChatMessage {
+  id: Snowflake;
+  channel_id: Snowflake;
+  author_id: Snowflake;
+  author_name: string;
+  is_bot: boolean;
+  content: string;
+  created_at: string;
+  reply_to: Snowflake | null;
+}
+
+export interface SandboxInfo {
+  guilds: GuildView[];
+  members: MemberView[];
+  default_channel_id: Snowflake | null;
+  default_author_id: Snowflake | null;
+}

@@ -1,0 +1,94 @@
+"""The built dashboard in headless Chromium (Debian's ``chromium``, driven by playwright-core from
+Node) against the whole stack in sandbox wiring: log in with the token, see the tree, talk to the
+bot from the chat panel and watch the reply and its decision trail appear, change settings (with
+a conflict) and see the change take effect, crash an actor and watch it restart.
+
+The steps are in ``dashboard/tests/browser.mjs``; this test runs the real server and the script,
+then checks the effects on the Python side. Set ``CLANKER_SCREENSHOTS=docs/screenshots`` to
+refresh the README's screenshots. A missing build, Node or Chromium fails the test (run
+``scripts/bootstrap`` and ``npm run build``): it is never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import trio
+
+from clanker.dashboard.config import default_static_dir
+from tests.dashboard.wiring import wired_sandbox
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "dashboard" / "tests" / "browser.mjs"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+VIEWS = (
+    "login",
+    "tree",
+    "chat",
+    "activity",
+    "settings",
+    "settings-conflict",
+    "costs",
+    "tree-restart",
+)
+
+
+def prerequisites(tmp_path: Path) -> tuple[str, str]:
+    """Node and where screenshots go; fails (never skips) naming what is missing."""
+    dist = default_static_dir()
+    assert (dist / "index.html").is_file(), (
+        f"the SPA is not built ({dist}): run `cd dashboard && npm ci && npm run build`"
+    )
+    node = shutil.which("node")
+    assert node is not None, "node is not installed (Node 20 is part of the machine image)"
+    assert os.path.isfile(CHROMIUM), f"{CHROMIUM} is missing: scripts/bootstrap installs chromium"
+    assert os.path.isdir(REPO / "dashboard" / "node_modules" / "playwright-core"), (
+        "playwright-core is not installed: run `cd dashboard && npm ci`"
+    )
+    shots = os.path.abspath(os.environ.get("CLANKER_SCREENSHOTS") or tmp_path / "screenshots")
+    return node, shots
+
+
+def screenshot_sizes(shots: str) -> dict[str, int]:
+    return {view: os.path.getsize(os.path.join(shots, f"{view}.png")) for view in VIEWS}
+
+
+async def test_the_dashboard_in_a_real_browser(tmp_path: Path) -> None:
+    node, shots = prerequisites(tmp_path)
+    async with wired_sandbox(tmp_path / "clanker.db", seed_history=True) as wired:
+        env = {
+            **os.environ,
+            "DASHBOARD_URL": wired.url,
+            "DASHBOARD_TOKEN": wired.token,
+            "SCREENSHOT_DIR": shots,
+            "CHROMIUM": CHROMIUM,
+        }
+        result = await trio.run_process(
+            [node, str(SCRIPT)],
+            cwd=REPO / "dashboard",
+            env=env,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+        output = result.stdout.decode() + result.stderr.decode()
+        assert result.returncode == 0, f"browser steps failed:\n{output}"
+        assert "11 passed, 0 failed" in output, output
+
+        # What the browser did, seen from the Python side.
+        replies = [m.content for m in wired.sandbox.bot_messages()]
+        assert replies == [
+            "clanker here: got it, Alice ('hello from the browser')",
+            "Clanky here: got it, Alice ('what is your name now?')",
+            "Clanky here: got it, Alice ('still there?')",
+        ]
+        responder = wired.rt.snapshot().find("root/responder")
+        assert responder is not None and (responder.restarts, responder.status) == (1, "running")
+        settings = await wired.store().get_setting("runtime_settings")
+        assert settings.version == 3
+        assert wired.parts.setup.auth.session_count == 0  # logged out: the session is gone
+    assert all(size > 10_000 for size in screenshot_sizes(shots).values())
