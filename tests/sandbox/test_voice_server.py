@@ -6,12 +6,16 @@ how fast the machine is.
 
 from __future__ import annotations
 
+import json
+import math
+import socket
 import struct
 
 import pytest
+import trio
 from voice_client import AES, XCHACHA, RawVoiceClient
 
-from clanker.sandbox.voice.audio import Pcm, goertzel_power, tone
+from clanker.sandbox.voice.audio import Pcm, goertzel_power, speech, tone, write_wav
 from clanker.sandbox.voice.crypto import TransportMode
 from clanker.sandbox.voice.ops import VoiceGrant
 from clanker.sandbox.voice.opus import OpusDecoder, OpusEncoder
@@ -141,3 +145,52 @@ async def test_playing_with_no_client_says_what_to_wait_for():
             await server.play(ALICE, tone(440, 0.1))
         with pytest.raises(NoVoiceSession, match="found 0"):
             server.received_pcm()
+
+
+async def test_playback_is_paced_on_trio_time(autojump_clock, tmp_path):
+    # A session made through the gateway state machine directly, media going to a plain UDP
+    # socket: nothing waits on the network, so virtual time is exact.
+    path = tmp_path / "alice.wav"
+    write_wav(path, tone(440, 0.1, rate=16_000))
+    async with open_voice_server() as server:
+        server.grant(GRANT)
+        # A plain non-blocking socket, read only after the playback.
+        sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with sink:
+            sink.bind(("127.0.0.1", 0))
+            sink.setblocking(False)
+            now = trio.current_time()
+            gw = server.gateway
+            cid, _ = gw.open_connection(now, version=8)
+            identify = {"server_id": "10", "user_id": "30", "session_id": "s-1", "token": "t-1"}
+            gw.receive_text(cid, json.dumps({"op": 0, "d": identify}), now)
+            udp = {"address": "127.0.0.1", "port": sink.getsockname()[1], "mode": XCHACHA}
+            gw.receive_text(cid, json.dumps({"op": 1, "d": {"protocol": "udp", "data": udp}}), now)
+            start = trio.current_time()
+            report = await server.play(ALICE, str(path))
+            assert report.started_at == start
+            assert report.finished_at == start + 9 * 0.02 + 0.02
+            assert trio.current_time() == report.finished_at
+            cipher = gw.sessions["s-1"].cipher
+            received = []
+            while True:
+                try:
+                    received.append(sink.recv(2048))
+                except BlockingIOError:
+                    break
+            assert len(received) == report.packets_sent == 10
+            opened = [cipher.open_rtp(datagram) for datagram in received]
+            assert [h.sequence for h, _, _ in opened] == list(range(10))
+            assert [n for _, _, n in opened] == list(range(10))
+
+
+async def test_speech_made_with_espeak_ng_plays_through_the_server():
+    spoken = await speech("testing one two three")
+    async with open_voice_server() as server, client_for(server).running() as client:
+        await client.connect()
+        await server.wait_for_session()
+        report = await server.play(ALICE, spoken)
+        assert report.frames == math.ceil(spoken.for_discord().frames / 960)
+        await client.wait_for(lambda: len(client.packets) == report.frames + 5)
+        heard = decode([p.payload for p in client.packets[: report.frames]])
+        assert heard.rms() > 300
