@@ -194,3 +194,23 @@ async def test_speech_made_with_espeak_ng_plays_through_the_server():
         await client.wait_for(lambda: len(client.packets) == report.frames + 5)
         heard = decode([p.payload for p in client.packets[: report.frames]])
         assert heard.rms() > 300
+
+
+async def test_a_client_that_vanishes_does_not_stop_the_server():
+    async with open_voice_server() as server:
+        async with client_for(server).running() as gone:
+            await gone.connect()
+            await server.wait_for_session()
+        # Its sockets are closed; the session is still there, so media goes to a dead port.
+        await server.play(ALICE, tone(440, 0.06))
+        other = VoiceGrant(
+            server_id="10", channel_id="20", user_id="31", session_id="s-2", token="t-2"
+        )
+        server.grant(other)
+        fresh = RawVoiceClient(server.url, "10", "31", "s-2", "t-2")
+        async with fresh.running():
+            await fresh.connect()
+            await server.wait_for_session("31")
+            await server.play(ALICE, tone(440, 0.06), channel_id="20")
+            await fresh.wait_for(lambda: len(fresh.packets) == 8)
+            assert fresh.undecryptable == 0

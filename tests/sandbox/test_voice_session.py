@@ -7,6 +7,8 @@ import json
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clanker.sandbox.voice.crypto import TransportMode
 from clanker.sandbox.voice.ops import VoiceCloseCode, VoiceGrant, VoiceOp
@@ -298,3 +300,35 @@ def test_offering_one_mode_forces_clients_onto_it():
     assert closes(send(gw, cid, VoiceOp.SELECT_PROTOCOL, aes))[0][0] == 4016
     with pytest.raises(ValueError, match="at least one encryption mode"):
         VoiceGateway(modes=())
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+_frame = st.one_of(
+    st.fixed_dictionaries({"op": st.sampled_from([0, 1, 3, 5, 7, 12, 42]), "d": _json}),
+    st.fixed_dictionaries({"op": st.just(0), "d": st.just(IDENTIFY)}),
+    st.fixed_dictionaries(
+        {
+            "op": st.just(1),
+            "d": st.just({**SELECT, "data": {**SELECT["data"], "mode": "aead_aes256_gcm_rtpsize"}}),
+        }
+    ),
+    _json,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_frame.map(json.dumps), st.text(max_size=20)), max_size=8))
+def test_any_client_input_yields_actions_never_an_exception(texts):
+    gw = gateway()
+    cid, _ = gw.open_connection(0.0, version=8)
+    for n, text in enumerate(texts):
+        for action in gw.receive_text(cid, text, float(n)):
+            assert isinstance(action, (SendJson, Close, SessionReady))
+    gw.poll(1000.0)
+    assert all(isinstance(a, (SendJson, Close)) for a in gw.drop_all())

@@ -83,6 +83,7 @@ class MediaStats:
     malformed: int = 0
     dropped_late_or_duplicate: int = 0
     rtp_sent: int = 0
+    send_errors: int = 0  # sends refused (e.g. a client's socket is gone), counted, not fatal
     problems: list[str] = field(default_factory=list)
 
 
@@ -282,7 +283,8 @@ class VoiceServer:
         try:
             await self._udp.sendto(datagram, session.client_address)
         except OSError as exc:
-            self.media.problems.append(f"send to {session.client_address}: {exc}")
+            self.media.send_errors += 1
+            self._problem(f"send to {session.client_address}: {exc}", malformed=False)
             return
         self.media.rtp_sent += 1
 
@@ -376,7 +378,14 @@ class VoiceServer:
 
     async def _serve_udp(self, sock: trio.socket.SocketType) -> None:
         while True:
-            data, address = await sock.recvfrom(65_536)
+            try:
+                data, address = await sock.recvfrom(65_536)
+            except OSError as exc:
+                # Linux reports an ICMP "port unreachable" for an earlier send (a client that
+                # closed its socket) on the next receive: note it and keep serving.
+                self.media.send_errors += 1
+                self._problem(f"UDP: {exc}", malformed=False)
+                continue
             self.media.datagrams_received += 1
             await self._on_datagram(sock, data, address)
             self._notify()
@@ -392,7 +401,11 @@ class VoiceServer:
                 return
             if request.kind == discovery.REQUEST:
                 self.media.ip_discoveries += 1
-                await sock.sendto(discovery.response(request.ssrc, *address[:2]), address)
+                try:
+                    await sock.sendto(discovery.response(request.ssrc, *address[:2]), address)
+                except OSError as exc:
+                    self.media.send_errors += 1
+                    self._problem(f"IP discovery answer to {address}: {exc}", malformed=False)
             return
         if is_rtcp(data):
             self.media.rtcp_received += 1
@@ -411,7 +424,7 @@ class VoiceServer:
             payload = strip_decrypted(header, body)
         except DecryptError as exc:
             self.media.decrypt_failures += 1
-            self._problem(str(exc))
+            self._problem(str(exc), malformed=False)
             return
         except RtpError as exc:
             self._problem(f"RTP from ssrc {ssrc}: {exc}")
@@ -423,8 +436,9 @@ class VoiceServer:
         if not recording.add(header, payload, nonce, trio.current_time()):
             self.media.dropped_late_or_duplicate += 1
 
-    def _problem(self, text: str) -> None:
-        self.media.malformed += 1
+    def _problem(self, text: str, *, malformed: bool = True) -> None:
+        if malformed:
+            self.media.malformed += 1
         if len(self.media.problems) < 100:
             self.media.problems.append(text)
 
