@@ -5,8 +5,10 @@ serves a plain-websocket voice gateway and a UDP socket speaking the `*_rtpsize`
 Opus. Scripts play simulated members' audio into the channel (`VoiceServer.play`) and read back
 what a client sent (`received_pcm`, `jitter_stats`). See docs/sandbox-voice.md.
 
-The sans-IO rooms: `session` (the gateway state machine), `crypto`, `rtp`, `discovery`,
-`playback`, `recording`; `opus` binds libopus; `audio` makes and reads PCM.
+The sans-IO rooms: `session` (the gateway state machine) and `session_state` (its actions and
+sessions), `crypto`, `rtp`, `discovery`, `playback`, `recording`. The I/O: `server` (websocket
+gateway and scripting API) and `media` (the UDP socket). `opus` binds libopus; `audio` makes and
+reads PCM.
 """
 
 from clanker.sandbox.voice.audio import (
@@ -21,11 +23,11 @@ from clanker.sandbox.voice.audio import (
     write_wav,
 )
 from clanker.sandbox.voice.crypto import DecryptError, TransportCipher, TransportMode
+from clanker.sandbox.voice.media import MediaStats
 from clanker.sandbox.voice.ops import VoiceCloseCode, VoiceGrant, VoiceOp
 from clanker.sandbox.voice.opus import OpusDecoder, OpusEncoder, OpusError
 from clanker.sandbox.voice.recording import JitterStats, ReceivedPacket, StreamRecording
 from clanker.sandbox.voice.server import (
-    MediaStats,
     NoVoiceSession,
     PlaybackReport,
     VoiceServer,

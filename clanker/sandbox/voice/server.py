@@ -15,7 +15,7 @@ import random
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -24,19 +24,12 @@ import trio
 import trio_websocket
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
 
-from clanker.sandbox.voice import discovery
 from clanker.sandbox.voice.audio import Pcm, read_wav
-from clanker.sandbox.voice.crypto import DecryptError, TransportMode
+from clanker.sandbox.voice.crypto import TransportMode
+from clanker.sandbox.voice.media import MediaSocket, MediaStats
 from clanker.sandbox.voice.ops import VoiceCloseCode, VoiceGrant
 from clanker.sandbox.voice.playback import FRAME_SECONDS, MemberStream, PlaybackPlan, Trouble
 from clanker.sandbox.voice.recording import JitterStats, StreamRecording
-from clanker.sandbox.voice.rtp import (
-    RtpError,
-    RtpHeader,
-    is_rtcp,
-    parse_header,
-    strip_decrypted,
-)
 from clanker.sandbox.voice.session import (
     Close,
     SendJson,
@@ -68,23 +61,6 @@ def _user_id(user: UserLike) -> str:
 
 class NoVoiceSession(RuntimeError):
     """A script asked for a client's voice session and none is there."""
-
-
-@dataclass
-class MediaStats:
-    """UDP counters."""
-
-    datagrams_received: int = 0
-    ip_discoveries: int = 0
-    rtp_received: int = 0
-    rtcp_received: int = 0
-    decrypt_failures: int = 0
-    unknown_ssrc: int = 0
-    malformed: int = 0
-    dropped_late_or_duplicate: int = 0
-    rtp_sent: int = 0
-    send_errors: int = 0  # sends refused (e.g. a client's socket is gone), counted, not fatal
-    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -130,12 +106,10 @@ class VoiceServer:
         )
         self.seed = seed
         self.url = ""
-        self.media = MediaStats()
-        self.recordings: dict[int, StreamRecording] = {}  # by client ssrc
         self.members: dict[str, MemberStream] = {}
         self.on_change: list[Callable[[], None]] = []
         self._outboxes: dict[int, _Outbox] = {}
-        self._udp: trio.socket.SocketType | None = None
+        self._media: MediaSocket | None = None
         self._changed = trio.Event()
         self._deadlines = trio.Event()
         self._plays = 0
@@ -146,6 +120,18 @@ class VoiceServer:
     def udp_address(self) -> tuple[str, int]:
         """Where clients send media (advertised in READY)."""
         return self.gateway.udp_address
+
+    @property
+    def media(self) -> MediaStats:
+        """UDP counters (datagrams, IP discoveries, RTP in and out, failures...)."""
+        assert self._media is not None, "the server is not serving"
+        return self._media.stats
+
+    @property
+    def recordings(self) -> dict[int, StreamRecording]:
+        """Every client stream received, by its SSRC."""
+        assert self._media is not None, "the server is not serving"
+        return self._media.recordings
 
     @property
     def stats(self) -> VoiceGatewayStats:
@@ -263,30 +249,19 @@ class VoiceServer:
     async def _send_plan(
         self, plan: PlaybackPlan, targets: list[VoiceSession], started: float
     ) -> int:
+        media = self._media
+        assert media is not None, "the server is not serving"
         sent = 0
         for packet in plan.packets:
             await trio.sleep_until(started + packet.at)
             for session in targets:
                 if not session.ready:
                     continue
-                await self._send_media(session, packet.header, packet.payload)
+                await media.send(session, packet.header, packet.payload)
             sent += 1
         last = plan.packets[-1].at if plan.packets else 0.0
         await trio.sleep_until(started + last + FRAME_SECONDS)
         return sent
-
-    async def _send_media(self, session: VoiceSession, header: RtpHeader, payload: bytes) -> None:
-        assert session.cipher is not None and session.client_address is not None
-        datagram = session.cipher.seal_rtp(header, payload, session.server_nonce)
-        session.server_nonce += 1
-        assert self._udp is not None
-        try:
-            await self._udp.sendto(datagram, session.client_address)
-        except OSError as exc:
-            self.media.send_errors += 1
-            self._problem(f"send to {session.client_address}: {exc}", malformed=False)
-            return
-        self.media.rtp_sent += 1
 
     # -- faults -------------------------------------------------------------------------------
 
@@ -376,72 +351,6 @@ class VoiceServer:
                 await self._deadlines.wait()
             self._deliver(self.gateway.poll(trio.current_time()))
 
-    async def _serve_udp(self, sock: trio.socket.SocketType) -> None:
-        while True:
-            try:
-                data, address = await sock.recvfrom(65_536)
-            except OSError as exc:
-                # Linux reports an ICMP "port unreachable" for an earlier send (a client that
-                # closed its socket) on the next receive: note it and keep serving.
-                self.media.send_errors += 1
-                self._problem(f"UDP: {exc}", malformed=False)
-                continue
-            self.media.datagrams_received += 1
-            await self._on_datagram(sock, data, address)
-            self._notify()
-
-    async def _on_datagram(
-        self, sock: trio.socket.SocketType, data: bytes, address: tuple[str, int]
-    ) -> None:
-        if discovery.looks_like_discovery(data):
-            try:
-                request = discovery.parse(data)
-            except discovery.DiscoveryError as exc:
-                self._problem(f"IP discovery from {address}: {exc}")
-                return
-            if request.kind == discovery.REQUEST:
-                self.media.ip_discoveries += 1
-                try:
-                    await sock.sendto(discovery.response(request.ssrc, *address[:2]), address)
-                except OSError as exc:
-                    self.media.send_errors += 1
-                    self._problem(f"IP discovery answer to {address}: {exc}", malformed=False)
-            return
-        if is_rtcp(data):
-            self.media.rtcp_received += 1
-            return
-        try:
-            ssrc = parse_header(data).ssrc
-        except RtpError as exc:
-            self._problem(f"datagram from {address}: {exc}")
-            return
-        session = self.gateway.session_by_ssrc(ssrc)
-        if session is None or session.cipher is None:
-            self.media.unknown_ssrc += 1
-            return
-        try:
-            header, body, nonce = session.cipher.open_rtp(data)
-            payload = strip_decrypted(header, body)
-        except DecryptError as exc:
-            self.media.decrypt_failures += 1
-            self._problem(str(exc), malformed=False)
-            return
-        except RtpError as exc:
-            self._problem(f"RTP from ssrc {ssrc}: {exc}")
-            return
-        self.media.rtp_received += 1
-        recording = self.recordings.get(ssrc)
-        if recording is None:
-            recording = self.recordings[ssrc] = StreamRecording(session.grant.user_id, ssrc)
-        if not recording.add(header, payload, nonce, trio.current_time()):
-            self.media.dropped_late_or_duplicate += 1
-
-    def _problem(self, text: str, *, malformed: bool = True) -> None:
-        if malformed:
-            self.media.malformed += 1
-        if len(self.media.problems) < 100:
-            self.media.problems.append(text)
-
 
 def _as_pcm(audio: Pcm | str | bytes) -> Pcm:
     if isinstance(audio, Pcm):
@@ -467,7 +376,7 @@ async def open_voice_server(
     sock = trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     with sock:
         await sock.bind((host, 0))
-        server._udp = sock
+        server._media = MediaSocket(sock, server.gateway, server._notify)
         server.gateway.udp_address = (host, sock.getsockname()[1])
         async with trio.open_nursery() as nursery:
             ws_server = await nursery.start(
@@ -481,7 +390,7 @@ async def open_voice_server(
                 )
             )
             server.url = f"ws://{host}:{ws_server.port}"
-            nursery.start_soon(server._serve_udp, sock)
+            nursery.start_soon(server._media.serve)
             nursery.start_soon(server._heartbeat_watch)
             try:
                 yield server
