@@ -10,6 +10,7 @@ subscriber, and can misbehave on request.
 --garbage         start by writing frames a reader must skip, then a valid `log` event
 --crash-after N   exit with status 3 after reading N command lines
 --audio-frames N  user_audio frames sent per subscribe_user (default 3)
+--close-stdout    close stdout at once but keep running (a broken pipe with a live process)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import struct
 import sys
 
@@ -58,7 +60,10 @@ def main() -> int:
     parser.add_argument("--garbage", action="store_true")
     parser.add_argument("--crash-after", type=int, default=None)
     parser.add_argument("--audio-frames", type=int, default=3)
+    parser.add_argument("--close-stdout", action="store_true")
     args = parser.parse_args()
+    if args.close_stdout:
+        os.close(1)
     if args.garbage:
         garbage()
     state: dict[str, object] = {}

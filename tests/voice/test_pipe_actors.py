@@ -277,3 +277,21 @@ def _child_ref(rt, name: str) -> ActorRef:
     ref = voice.child(name)
     assert isinstance(ref, ActorRef)
     return ref
+
+
+async def test_stdout_closing_while_the_process_lives_is_a_crash_after_the_grace():
+    inbox = Inbox()
+    async with open_runtime(tree(inbox, "--close-stdout", eof_grace=0.2, intensity=100)) as rt:
+        crashes = rt.events.open()
+        await inbox.wait_for(lambda: len(inbox.of(ClankvoxStarted)) >= 2)
+        assert inbox.of(PipeClosed)[0] == PipeClosed(expected=False)
+        first = None
+        with trio.fail_after(WAIT):
+            async for event in crashes:
+                if isinstance(event, events.ActorCrashed):
+                    first = event
+                    break
+        assert first is not None and first.path.endswith("voice/pipe_reader")
+        assert first.error_type == "PipeBroken"
+        # The live process of the first incarnation was killed with its actor, not leaked.
+        assert not alive(inbox.of(ClankvoxStarted)[0].pid)
