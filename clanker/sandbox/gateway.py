@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import collections
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from clanker.sandbox import payloads
+from clanker.sandbox.voice.ops import VoiceGrant
 from clanker.sandbox.world import SandboxLookupError, World
 
 
@@ -121,6 +123,9 @@ class GatewayHub:
         self._connections: dict[int, _Connection] = {}
         self._next_connection = 0
         self._voice_tokens = 0
+        # The voice server, when one runs: told each grant (join) and each leave.
+        self.on_voice_grant: Callable[[VoiceGrant], None] | None = None
+        self.on_voice_leave: Callable[[str, str], None] | None = None
 
     # -- connections --------------------------------------------------------------------------
 
@@ -261,14 +266,23 @@ class GatewayHub:
             return []  # Discord ignores voice requests for channels one cannot join
         update = payloads.voice_state(self.world, state, guild_id=guild_id, user_id=bot_id)
         actions = self.dispatch("VOICE_STATE_UPDATE", update)
-        if state is not None:
-            self._voice_tokens += 1
-            server = {
-                "token": f"sandbox-voice-token-{self._voice_tokens}",
-                "guild_id": str(guild_id),
-                "endpoint": self.voice_endpoint,
-            }
-            actions += self.dispatch("VOICE_SERVER_UPDATE", server, session_id=session_id)
+        if state is None:
+            if self.on_voice_leave is not None:
+                self.on_voice_leave(str(guild_id), str(bot_id))
+            return actions
+        self._voice_tokens += 1
+        token = f"sandbox-voice-token-{self._voice_tokens}"
+        if self.on_voice_grant is not None:
+            grant = VoiceGrant(
+                server_id=str(guild_id),
+                channel_id=str(state.channel_id),
+                user_id=str(bot_id),
+                session_id=session_id,
+                token=token,
+            )
+            self.on_voice_grant(grant)
+        server = {"token": token, "guild_id": str(guild_id), "endpoint": self.voice_endpoint}
+        actions += self.dispatch("VOICE_SERVER_UPDATE", server, session_id=session_id)
         return actions
 
     # -- world events -------------------------------------------------------------------------

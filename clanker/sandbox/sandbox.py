@@ -1,7 +1,8 @@
 """`Sandbox`: a running local Discord and the scripting API to act in it.
 
-`open_sandbox(world)` serves the REST API (a small h11 server) and the gateway
-(trio-websocket) on loopback ports inside the caller's trio run, and yields a `Sandbox`. Tests and
+`open_sandbox(world)` serves the REST API (a small h11 server), the gateway (trio-websocket) and
+the voice server (voice gateway + UDP media, `clanker.sandbox.voice`) on loopback ports inside
+the caller's trio run, and yields a `Sandbox`. Tests and
 the future `clanker sandbox` command use it to act as simulated members, see what the bot did, and
 inject faults. All methods run in the trio thread; the mutating ones are synchronous because the
 world and the gateway hub are plain objects.
@@ -10,18 +11,20 @@ world and the gateway hub are plain objects.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 
 import trio
 import trio_websocket
 
+from clanker.sandbox import payloads
 from clanker.sandbox.faults import RestFaults
 from clanker.sandbox.gateway import CloseCode, GatewayHub, GatewayStats
 from clanker.sandbox.gateway_server import GatewayServer
 from clanker.sandbox.http_server import serve_http
 from clanker.sandbox.operations import SandboxOperations
 from clanker.sandbox.rest import ROUTE_KEYS, RestApi, RestCall
+from clanker.sandbox.voice import TransportMode, VoiceServer, open_voice_server
 from clanker.sandbox.world import Channel, Emoji, Guild, Member, Message, User, World
 
 DEFAULT_VOICE_ENDPOINT = "voice.sandbox.invalid:443"
@@ -60,6 +63,16 @@ class Sandbox:
         )
         self._changed = trio.Event()
         self._returned_bot_messages: set[int] = set()
+        self.voice: VoiceServer | None = None
+
+    def attach_voice(self, voice: VoiceServer) -> None:
+        """Use `voice` as this sandbox's voice server: op 4 answers point at it and it accepts
+        the credentials they carry (`open_sandbox` does this unless told not to)."""
+        self.voice = voice
+        self.hub.voice_endpoint = voice.url
+        self.hub.on_voice_grant = voice.grant
+        self.hub.on_voice_leave = voice.revoke
+        voice.on_change.append(self._notify)
 
     @property
     def token(self) -> str:
@@ -105,6 +118,33 @@ class Sandbox:
     def add_member(self, guild: Guild | int, username: str) -> Member:
         """A new user joins `guild` (GUILD_MEMBER_ADD)."""
         return self.ops.add_member(_id(guild), username)
+
+    def join_voice(self, user: User | int, channel: Channel | int) -> None:
+        """`user` connects to voice `channel`: VOICE_STATE_UPDATE on the gateway, and op 11 to
+        voice clients in that channel. Then `await sb.voice.play(user, audio)` to speak."""
+        channel_obj = self.world.channel(_id(channel))
+        guild_id = channel_obj.guild_id
+        assert guild_id is not None
+        state = self.world.set_voice_state(
+            guild_id, _id(user), channel_obj.id, session_id=f"sandbox-member-{_id(user)}"
+        )
+        update = payloads.voice_state(self.world, state, guild_id=guild_id, user_id=_id(user))
+        self.gateway.deliver(self.hub.dispatch("VOICE_STATE_UPDATE", update))
+        if self.voice is not None:
+            self.voice.member_joined(channel_obj.id, _id(user))
+        self._notify()
+
+    def leave_voice(self, user: User | int, guild: Guild | int) -> None:
+        """`user` disconnects from voice in `guild` (VOICE_STATE_UPDATE, op 13)."""
+        old = self.world.voice_states.get((_id(guild), _id(user)))
+        if old is None:
+            return
+        self.world.set_voice_state(_id(guild), _id(user), None, session_id="")
+        update = payloads.voice_state(self.world, None, guild_id=_id(guild), user_id=_id(user))
+        self.gateway.deliver(self.hub.dispatch("VOICE_STATE_UPDATE", update))
+        if self.voice is not None:
+            self.voice.member_left(old.channel_id, _id(user))
+        self._notify()
 
     # -- observing the bot --------------------------------------------------------------------
 
@@ -204,13 +244,36 @@ async def open_sandbox(
     world: World,
     *,
     host: str = "127.0.0.1",
-    voice_endpoint: str = DEFAULT_VOICE_ENDPOINT,
+    voice: bool = True,
+    voice_endpoint: str | None = None,
+    voice_modes: tuple[TransportMode, ...] = tuple(TransportMode),
+    voice_seed: int = 0,
     heartbeat_interval_ms: int = 41_250,
 ) -> AsyncIterator[Sandbox]:
-    """Serve `world` as a local Discord on `host` (ephemeral ports) for the block's duration."""
+    """Serve `world` as a local Discord on `host` (ephemeral ports) for the block's duration.
+
+    With `voice` (the default) a sandbox voice server runs too and VOICE_SERVER_UPDATE's
+    `endpoint` is its `ws://host:port` (`sb.voice`). `voice_modes` restricts the encryption
+    modes it offers. Passing `voice_endpoint` instead advertises that endpoint and starts no
+    voice server.
+    """
     sandbox = Sandbox(
-        world, voice_endpoint=voice_endpoint, heartbeat_interval_ms=heartbeat_interval_ms
+        world,
+        voice_endpoint=voice_endpoint or DEFAULT_VOICE_ENDPOINT,
+        heartbeat_interval_ms=heartbeat_interval_ms,
     )
+    async with AsyncExitStack() as stack:
+        if voice and voice_endpoint is None:
+            server = await stack.enter_async_context(
+                open_voice_server(host=host, modes=voice_modes, seed=voice_seed)
+            )
+            sandbox.attach_voice(server)
+        async with _serve(sandbox, host):
+            yield sandbox
+
+
+@asynccontextmanager
+async def _serve(sandbox: Sandbox, host: str) -> AsyncIterator[None]:
     async with trio.open_nursery() as nursery:
         rest_port = await nursery.start(partial(serve_http, sandbox.rest.handle, host))
         sandbox.rest_url = f"http://{host}:{rest_port}"
@@ -227,6 +290,6 @@ async def open_sandbox(
         sandbox.gateway_url = f"ws://{host}:{ws_server.port}/"
         sandbox.hub.gateway_url = sandbox.gateway_url
         try:
-            yield sandbox
+            yield
         finally:
             nursery.cancel_scope.cancel()

@@ -1,0 +1,128 @@
+"""The voice server's UDP side: IP discovery, clients' RTP in (decrypted, decoded, recorded),
+media out. Bad datagrams and refused sends are counted, never fatal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import trio
+
+from clanker.sandbox.voice import discovery
+from clanker.sandbox.voice.crypto import DecryptError
+from clanker.sandbox.voice.recording import StreamRecording
+from clanker.sandbox.voice.rtp import RtpError, RtpHeader, is_rtcp, parse_header, strip_decrypted
+from clanker.sandbox.voice.session import VoiceGateway, VoiceSession
+
+_MAX_PROBLEMS = 100
+
+
+@dataclass
+class MediaStats:
+    """UDP counters."""
+
+    datagrams_received: int = 0
+    ip_discoveries: int = 0
+    rtp_received: int = 0
+    rtcp_received: int = 0
+    decrypt_failures: int = 0
+    unknown_ssrc: int = 0
+    malformed: int = 0
+    dropped_late_or_duplicate: int = 0
+    rtp_sent: int = 0
+    send_errors: int = 0  # sends refused (e.g. a client's socket is gone)
+    problems: list[str] = field(default_factory=list)  # the first 100, for error messages
+
+
+class MediaSocket:
+    """One UDP socket serving every client session of a `VoiceGateway`."""
+
+    def __init__(
+        self, sock: trio.socket.SocketType, gateway: VoiceGateway, on_change: Callable[[], None]
+    ) -> None:
+        self.sock = sock
+        self.gateway = gateway
+        self.stats = MediaStats()
+        self.recordings: dict[int, StreamRecording] = {}  # by client ssrc
+        self._on_change = on_change
+
+    async def send(self, session: VoiceSession, header: RtpHeader, payload: bytes) -> None:
+        """Encrypt one RTP packet for `session` (its own nonce counter) and send it."""
+        assert session.cipher is not None and session.client_address is not None
+        datagram = session.cipher.seal_rtp(header, payload, session.server_nonce)
+        session.server_nonce += 1
+        try:
+            await self.sock.sendto(datagram, session.client_address)
+        except OSError as exc:
+            self.stats.send_errors += 1
+            self._problem(f"send to {session.client_address}: {exc}", malformed=False)
+            return
+        self.stats.rtp_sent += 1
+
+    async def serve(self) -> None:
+        """Receive forever."""
+        while True:
+            try:
+                data, address = await self.sock.recvfrom(65_536)
+            except OSError as exc:
+                # A refused earlier send can surface on the next receive: note it, go on.
+                self.stats.send_errors += 1
+                self._problem(f"UDP: {exc}", malformed=False)
+                continue
+            self.stats.datagrams_received += 1
+            await self._on_datagram(data, address)
+            self._on_change()
+
+    async def _on_datagram(self, data: bytes, address: tuple[str, int]) -> None:
+        if discovery.looks_like_discovery(data):
+            await self._discovery(data, address)
+            return
+        if is_rtcp(data):
+            self.stats.rtcp_received += 1
+            return
+        try:
+            ssrc = parse_header(data).ssrc
+        except RtpError as exc:
+            self._problem(f"datagram from {address}: {exc}")
+            return
+        session = self.gateway.session_by_ssrc(ssrc)
+        if session is None or session.cipher is None:
+            self.stats.unknown_ssrc += 1
+            return
+        try:
+            header, body, nonce = session.cipher.open_rtp(data)
+            payload = strip_decrypted(header, body)
+        except DecryptError as exc:
+            self.stats.decrypt_failures += 1
+            self._problem(str(exc), malformed=False)
+            return
+        except RtpError as exc:
+            self._problem(f"RTP from ssrc {ssrc}: {exc}")
+            return
+        self.stats.rtp_received += 1
+        recording = self.recordings.get(ssrc)
+        if recording is None:
+            recording = self.recordings[ssrc] = StreamRecording(session.grant.user_id, ssrc)
+        if not recording.add(header, payload, nonce, trio.current_time()):
+            self.stats.dropped_late_or_duplicate += 1
+
+    async def _discovery(self, data: bytes, address: tuple[str, int]) -> None:
+        try:
+            request = discovery.parse(data)
+        except discovery.DiscoveryError as exc:
+            self._problem(f"IP discovery from {address}: {exc}")
+            return
+        if request.kind != discovery.REQUEST:
+            return
+        self.stats.ip_discoveries += 1
+        try:
+            await self.sock.sendto(discovery.response(request.ssrc, *address[:2]), address)
+        except OSError as exc:
+            self.stats.send_errors += 1
+            self._problem(f"IP discovery answer to {address}: {exc}", malformed=False)
+
+    def _problem(self, text: str, *, malformed: bool = True) -> None:
+        if malformed:
+            self.stats.malformed += 1
+        if len(self.stats.problems) < _MAX_PROBLEMS:
+            self.stats.problems.append(text)

@@ -1,0 +1,398 @@
+"""The sandbox voice server: a plain-websocket voice gateway and a UDP media socket on loopback.
+
+`open_voice_server()` serves `VoiceGateway` over trio-websocket at `ws://host:port` (clients
+append `?v=8`) and media on one UDP socket, and yields a `VoiceServer` to script: simulated
+members speak into the channel (`play`), and what a client sends is decrypted, decoded and kept
+(`received_pcm`, `recording`). `drop_socket()` closes every websocket so clients resume.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
+from urllib.parse import parse_qs, urlsplit
+
+import trio
+import trio_websocket
+from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
+
+from clanker.sandbox.voice.audio import Pcm, read_wav
+from clanker.sandbox.voice.crypto import TransportMode
+from clanker.sandbox.voice.media import MediaSocket, MediaStats
+from clanker.sandbox.voice.ops import VoiceCloseCode, VoiceGrant
+from clanker.sandbox.voice.playback import FRAME_SECONDS, MemberStream, PlaybackPlan, Trouble
+from clanker.sandbox.voice.recording import JitterStats, StreamRecording
+from clanker.sandbox.voice.session import (
+    Close,
+    SendJson,
+    SessionReady,
+    VoiceAction,
+    VoiceGateway,
+    VoiceGatewayStats,
+    VoiceSession,
+)
+
+_log = logging.getLogger(__name__)
+
+_CLOSE_HANDSHAKE_TIMEOUT = 5.0
+# Simulated members send with SSRCs from here, far from the ones clients get (1, 2, ...).
+MEMBER_SSRC_BASE = 100_000
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+UserLike = int | str | _HasId
+
+
+def _user_id(user: UserLike) -> str:
+    return str(user if isinstance(user, (int, str)) else user.id)
+
+
+class NoVoiceSession(RuntimeError):
+    """A script asked for a client's voice session and none is there."""
+
+
+@dataclass(frozen=True)
+class PlaybackReport:
+    """What one `play` sent."""
+
+    user_id: str
+    ssrc: int
+    sessions: int  # client sessions it went to
+    frames: int  # audio frames (20 ms each), before loss
+    packets_sent: int  # per session, silence frames included
+    dropped: list[int]
+    reordered: list[int]
+    started_at: float
+    finished_at: float
+
+
+class _Outbox:
+    def __init__(self) -> None:
+        self.send, self.receive = trio.open_memory_channel[dict[str, object] | Close | None](
+            math.inf
+        )
+
+
+class VoiceServer:
+    """A running sandbox voice server and its scripting API. Build it with `open_voice_server`.
+
+    Everything runs in the trio thread; the scripting methods that only change state are
+    synchronous.
+    """
+
+    def __init__(
+        self,
+        *,
+        modes: tuple[TransportMode, ...] = tuple(TransportMode),
+        heartbeat_interval_ms: int = 13_750,
+        seed: int = 0,
+    ) -> None:
+        self.gateway = VoiceGateway(
+            modes=modes,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+            rng=random.Random(f"voice-keys/{seed}"),
+        )
+        self.seed = seed
+        self.url = ""
+        self.members: dict[str, MemberStream] = {}
+        self.on_change: list[Callable[[], None]] = []
+        self._outboxes: dict[int, _Outbox] = {}
+        self._media: MediaSocket | None = None
+        self._changed = trio.Event()
+        self._deadlines = trio.Event()
+        self._plays = 0
+
+    # -- configuration and the sandbox gateway's hooks ----------------------------------------
+
+    @property
+    def udp_address(self) -> tuple[str, int]:
+        """Where clients send media (advertised in READY)."""
+        return self.gateway.udp_address
+
+    @property
+    def media(self) -> MediaStats:
+        """UDP counters (datagrams, IP discoveries, RTP in and out, failures...)."""
+        assert self._media is not None, "the server is not serving"
+        return self._media.stats
+
+    @property
+    def recordings(self) -> dict[int, StreamRecording]:
+        """Every client stream received, by its SSRC."""
+        assert self._media is not None, "the server is not serving"
+        return self._media.recordings
+
+    @property
+    def stats(self) -> VoiceGatewayStats:
+        """Voice gateway counters (connections, identifies, resumes, heartbeats...)."""
+        return self.gateway.stats
+
+    def grant(self, grant: VoiceGrant) -> None:
+        """Let a client in with these credentials (the sandbox gateway calls this on op 4)."""
+        self.gateway.grant(grant)
+
+    def revoke(self, server_id: str, user_id: str) -> None:
+        """The user left voice: close its sessions with 4014."""
+        self._deliver(self.gateway.revoke(server_id, user_id))
+
+    def member_joined(self, channel_id: int | str, user: UserLike) -> None:
+        """A simulated member is now in `channel_id` (clients there get op 11)."""
+        self._deliver(self.gateway.member_joined(str(channel_id), _user_id(user)))
+
+    def member_left(self, channel_id: int | str, user: UserLike) -> None:
+        """A simulated member left `channel_id` (clients there get op 13)."""
+        self._deliver(self.gateway.member_left(str(channel_id), _user_id(user)))
+
+    # -- observing clients --------------------------------------------------------------------
+
+    def sessions(self, user: UserLike | None = None) -> list[VoiceSession]:
+        """Client sessions that selected a protocol (of `user`, if given)."""
+        uid = None if user is None else _user_id(user)
+        return [s for s in self.gateway.ready_sessions() if uid in (None, s.grant.user_id)]
+
+    async def wait_for_session(self, user: UserLike | None = None) -> VoiceSession:
+        """Wait until a client (`user`, if given) is ready for media; bound with fail_after."""
+        await self.wait_until(lambda: bool(self.sessions(user)))
+        return self.sessions(user)[0]
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Return once `predicate()` holds; re-checked after every frame, packet or change."""
+        while not predicate():
+            await self._changed.wait()
+
+    def recording(self, user: UserLike | None = None) -> StreamRecording:
+        """The stream a client sent (`user`'s, or the only one)."""
+        uid = None if user is None else _user_id(user)
+        found = [r for r in self.recordings.values() if uid in (None, r.user_id)]
+        if len(found) != 1:
+            who = "any client" if uid is None else f"user {uid}"
+            raise NoVoiceSession(
+                f"expected one recorded stream from {who}, found {len(found)} "
+                f"(streams from users {sorted(r.user_id for r in self.recordings.values())})"
+            )
+        return found[0]
+
+    def received_pcm(self, user: UserLike | None = None) -> Pcm:
+        """Decrypted, decoded audio a client sent: 48 kHz stereo."""
+        return self.recording(user).pcm()
+
+    def jitter_stats(self, user: UserLike | None = None) -> JitterStats:
+        """Timing, loss and reordering of a client's packets."""
+        return self.recording(user).jitter()
+
+    # -- acting as simulated members ----------------------------------------------------------
+
+    def member_stream(self, user: UserLike) -> MemberStream:
+        """The outgoing stream of simulated member `user` (made on first use)."""
+        uid = _user_id(user)
+        if uid not in self.members:
+            self.members[uid] = MemberStream(uid, MEMBER_SSRC_BASE + len(self.members))
+        return self.members[uid]
+
+    async def play(
+        self,
+        user: UserLike,
+        audio: Pcm | str | bytes,
+        *,
+        loss: Trouble = 0.0,
+        reorder: Trouble = 0.0,
+        channel_id: int | str | None = None,
+        silence_frames: int = 5,
+    ) -> PlaybackReport:
+        """Speak as simulated member `user` into every ready client session (of `channel_id`):
+        op 5 SPEAKING first (so clients map the SSRC to the user), then one encrypted RTP
+        packet every 20 ms of trio time, five silence frames, and op 5 speaking 0.
+
+        `audio` is a `Pcm`, a path to a 16-bit WAV file, or raw s16le mono 48 kHz bytes.
+        `loss` and `reorder` are probabilities (seeded by the server's seed) or packet indices.
+        """
+        pcm = _as_pcm(audio)
+        channel = None if channel_id is None else str(channel_id)
+        targets = self.gateway.ready_sessions(channel)
+        if not targets:
+            raise NoVoiceSession(
+                "no client session is ready for media"
+                + ("" if channel is None else f" in channel {channel}")
+                + "; wait for one with `await voice.wait_for_session()`"
+            )
+        stream = self.member_stream(user)
+        self._plays += 1
+        rng = random.Random(f"{self.seed}/{stream.user_id}/{self._plays}")
+        plan = stream.plan(pcm, loss=loss, reorder=reorder, rng=rng, silence_frames=silence_frames)
+        self._deliver(self.gateway.speaking(stream.user_id, stream.ssrc, 1, channel))
+        started = trio.current_time()
+        sent = await self._send_plan(plan, targets, started)
+        self._deliver(self.gateway.speaking(stream.user_id, stream.ssrc, 0, channel))
+        return PlaybackReport(
+            user_id=stream.user_id,
+            ssrc=stream.ssrc,
+            sessions=len(targets),
+            frames=plan.frames,
+            packets_sent=sent,
+            dropped=plan.dropped,
+            reordered=plan.reordered,
+            started_at=started,
+            finished_at=trio.current_time(),
+        )
+
+    async def _send_plan(
+        self, plan: PlaybackPlan, targets: list[VoiceSession], started: float
+    ) -> int:
+        media = self._media
+        assert media is not None, "the server is not serving"
+        sent = 0
+        for packet in plan.packets:
+            await trio.sleep_until(started + packet.at)
+            for session in targets:
+                if not session.ready:
+                    continue
+                await media.send(session, packet.header, packet.payload)
+            sent += 1
+        last = plan.packets[-1].at if plan.packets else 0.0
+        await trio.sleep_until(started + last + FRAME_SECONDS)
+        return sent
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def drop_socket(self, code: int = VoiceCloseCode.SERVER_CRASHED) -> None:
+        """Close every voice websocket (default 4015): clients should RESUME; UDP goes on."""
+        self._deliver(self.gateway.drop_all(code))
+
+    # -- I/O ----------------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+        for callback in self.on_change:
+            callback()
+
+    def _deliver(self, actions: list[VoiceAction]) -> None:
+        for action in actions:
+            if isinstance(action, SessionReady):
+                continue
+            outbox = self._outboxes.get(action.connection_id)
+            if outbox is None:
+                continue
+            if isinstance(action, SendJson):
+                outbox.send.send_nowait(action.payload)
+            else:
+                outbox.send.send_nowait(action)
+        self._notify()
+
+    async def handle_websocket(self, request: WebSocketRequest) -> None:
+        """trio-websocket handler for one voice gateway connection."""
+        try:
+            await self._handle(request)
+        except ConnectionClosed:
+            _log.info("sandbox voice: client left during the handshake")
+
+    async def _handle(self, request: WebSocketRequest) -> None:
+        query = parse_qs(urlsplit(request.path).query)
+        raw = query.get("v", [None])[0]
+        version = int(raw) if raw is not None and raw.isdigit() else None
+        ws = await request.accept()
+        outbox = _Outbox()
+        cid, hello = self.gateway.open_connection(trio.current_time(), version=version)
+        self._outboxes[cid] = outbox
+        self._deliver(hello)
+        self._deadlines.set()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._read, ws, cid, outbox)
+                await self._write(ws, outbox)
+                nursery.cancel_scope.cancel()
+        finally:
+            del self._outboxes[cid]
+            self.gateway.connection_closed(cid)
+            self._notify()
+
+    async def _read(self, ws: WebSocketConnection, cid: int, outbox: _Outbox) -> None:
+        while True:
+            try:
+                message = await ws.get_message()
+            except ConnectionClosed:
+                outbox.send.send_nowait(None)
+                return
+            if isinstance(message, str):
+                actions = self.gateway.receive_text(cid, message, trio.current_time())
+            else:
+                actions = self.gateway.receive_binary(cid, message)
+            self._deliver(actions)
+
+    async def _write(self, ws: WebSocketConnection, outbox: _Outbox) -> None:
+        async for item in outbox.receive:
+            if item is None:
+                return
+            if isinstance(item, Close):
+                with trio.move_on_after(_CLOSE_HANDSHAKE_TIMEOUT):
+                    await ws.aclose(item.code, item.reason)
+                return
+            try:
+                await ws.send_message(json.dumps(item))
+            except ConnectionClosed:
+                return
+
+    async def _heartbeat_watch(self) -> None:
+        while True:
+            deadline = self.gateway.next_deadline()
+            self._deadlines = trio.Event()
+            with trio.move_on_at(math.inf if deadline is None else deadline):
+                await self._deadlines.wait()
+            self._deliver(self.gateway.poll(trio.current_time()))
+
+
+def _as_pcm(audio: Pcm | str | bytes) -> Pcm:
+    if isinstance(audio, Pcm):
+        return audio
+    if isinstance(audio, str):
+        return read_wav(audio)
+    if isinstance(audio, (bytes, bytearray)):
+        return Pcm(bytes(audio))
+    raise TypeError(f"play() takes a Pcm, a WAV path or s16le bytes, got {type(audio).__name__}")
+
+
+@asynccontextmanager
+async def open_voice_server(
+    *,
+    host: str = "127.0.0.1",
+    modes: tuple[TransportMode, ...] = tuple(TransportMode),
+    heartbeat_interval_ms: int = 13_750,
+    seed: int = 0,
+) -> AsyncIterator[VoiceServer]:
+    """Serve a sandbox voice gateway (`server.url`, `ws://host:port`) and UDP media socket on
+    `host` (ephemeral ports) for the block's duration."""
+    server = VoiceServer(modes=modes, heartbeat_interval_ms=heartbeat_interval_ms, seed=seed)
+    sock = trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with sock:
+        await sock.bind((host, 0))
+        server._media = MediaSocket(sock, server.gateway, server._notify)
+        server.gateway.udp_address = (host, sock.getsockname()[1])
+        async with trio.open_nursery() as nursery:
+            ws_server = await nursery.start(
+                partial(
+                    trio_websocket.serve_websocket,
+                    server.handle_websocket,
+                    host,
+                    0,
+                    ssl_context=None,
+                    handler_nursery=nursery,
+                )
+            )
+            server.url = f"ws://{host}:{ws_server.port}"
+            nursery.start_soon(server._media.serve)
+            nursery.start_soon(server._heartbeat_watch)
+            try:
+                yield server
+            finally:
+                nursery.cancel_scope.cancel()

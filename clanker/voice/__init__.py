@@ -1,0 +1,69 @@
+"""The Python side of the clankvox pipe.
+
+clankvox (the Rust media plane) runs as one child process per voice session, driven by JSON
+lines on its stdin (`commands`) and answering with length-prefixed frames on its stdout
+(`events`). `framing` is the sans-IO codec; `Clankvox` spawns the process and owns its stdin;
+`PipeReader` turns its stdout into typed events for a target actor; `voice_session_spec` puts
+both under one one_for_all supervisor so a crashed or killed clankvox restarts the session.
+See docs/sandbox-voice.md.
+"""
+
+from clanker.voice import commands, events
+from clanker.voice.clankvox import Clankvox, ClankvoxCrashed
+from clanker.voice.commands import AnyCommand, ClankvoxCommand
+from clanker.voice.events import AnyEvent, AnyJsonEvent, ClankvoxEvent, UserAudio
+from clanker.voice.framing import (
+    ClankvoxFrameDecoder,
+    FrameFormat,
+    FrameStats,
+    decode_command,
+    encode_command,
+    encode_event_frame,
+    encode_frame,
+)
+from clanker.voice.messages import (
+    ClankvoxExited,
+    ClankvoxStarted,
+    ClankvoxStatus,
+    GetClankvoxStatus,
+    GetPipeStats,
+    PipeClosed,
+    PipeStats,
+)
+from clanker.voice.pipe import ClankvoxPipe, PipeNotAttached
+from clanker.voice.pipe_reader import PipeBroken, PipeReader
+from clanker.voice.session_spec import DEFAULT_BINARY, voice_session_child, voice_session_spec
+
+__all__ = [
+    "DEFAULT_BINARY",
+    "AnyCommand",
+    "AnyEvent",
+    "AnyJsonEvent",
+    "Clankvox",
+    "ClankvoxCommand",
+    "ClankvoxCrashed",
+    "ClankvoxEvent",
+    "ClankvoxExited",
+    "ClankvoxFrameDecoder",
+    "ClankvoxPipe",
+    "ClankvoxStarted",
+    "ClankvoxStatus",
+    "FrameFormat",
+    "FrameStats",
+    "GetClankvoxStatus",
+    "GetPipeStats",
+    "PipeBroken",
+    "PipeClosed",
+    "PipeNotAttached",
+    "PipeReader",
+    "PipeStats",
+    "UserAudio",
+    "commands",
+    "decode_command",
+    "encode_command",
+    "encode_event_frame",
+    "encode_frame",
+    "events",
+    "voice_session_child",
+    "voice_session_spec",
+]
