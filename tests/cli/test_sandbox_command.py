@@ -41,9 +41,7 @@ async def test_chat_lines_reach_the_bot_and_its_answers_are_printed(tmp_path: Pa
     assert any("you are @alice in #general" in line for line in printed)
     assert any("OFFLINE DEMO BRAIN" in line for line in printed)
     reply = next(line for line in printed if line.startswith("#random clanker"))
-    assert reply.startswith(
-        "#random clanker: [offline demo brain] I heard you, Bob: “@you hi!”"
-    )
+    assert reply.startswith("#random clanker: [offline demo brain] I heard you, Bob: “@you hi!”")
     # Nothing answered the unaddressed line.
     assert not any(line.startswith("#general clanker") for line in printed)
     assert printed[-1] == "bye."
