@@ -122,6 +122,8 @@ async def generate_reply(
         max_tokens=generation.max_output_tokens,
         temperature=generation.temperature,
         timeout=LLM_TIMEOUT,
+        prefer=generation.provider,
+        prefer_model=generation.model,
         context=CallContext(
             purpose="reply",
             guild_id=job.guild_id,

@@ -206,6 +206,11 @@ class LlmRequest(msgspec.Struct, frozen=True, kw_only=True):
     output_schema: OutputSchema | None = None
     timeout: float | None = None
     providers: tuple[str, ...] = ()
+    # Try this configured provider first (others stay as fallbacks), asking it for
+    # ``prefer_model`` instead of its configured model; ignored when not configured. This is how
+    # the live settings' reply_generation.provider / .model reach the call.
+    prefer: str | None = None
+    prefer_model: str | None = None
     context: CallContext = msgspec.field(default_factory=CallContext)
 
     def __post_init__(self) -> None:

@@ -18,6 +18,7 @@ The service is safe to use from many tasks at once.
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -209,6 +210,18 @@ class LlmService:
     # --- the loop -----------------------------------------------------------------------------
 
     def _order(self, request: LlmRequest) -> list[ProviderClient]:
+        order = self._restricted(request)
+        preferred = [p for p in order if p.config.name == request.prefer]
+        if not preferred:
+            return order
+        first = preferred[0]
+        if request.prefer_model and request.prefer_model != first.config.model:
+            # The same SDK client, asked for another model (prices follow the model).
+            first = copy.copy(first)
+            first.config = msgspec.structs.replace(first.config, model=request.prefer_model)
+        return [first, *(p for p in order if p.config.name != request.prefer)]
+
+    def _restricted(self, request: LlmRequest) -> list[ProviderClient]:
         if not request.providers:
             return list(self.providers.values())
         unknown = [n for n in request.providers if n not in self.providers]

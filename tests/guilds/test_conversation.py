@@ -224,3 +224,30 @@ async def test_a_stop_word_cancels_a_reply_in_flight(tmp_path: Path, sim: LlmSim
         # The model call itself was cancelled (not left running), and logged as such.
         [call] = await wait_for_actions(rt, "llm_call", lambda r: len(r) == 1)
         assert json.loads(call.metadata)["outcome"] == "cancelled"
+
+
+async def test_reply_generation_settings_apply_live(tmp_path: Path, sim: LlmSim) -> None:
+    sim.script(JsonReply({"text": "one"}), JsonReply({"text": "two"}))
+    async with open_app(tmp_path, sim) as app:
+        sb, rt = app.sandbox, app.runtime
+        await configure(rt, FAST)
+        alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
+        sb.post_message(alice, general, "clanker, first")
+        with trio.fail_after(TIMEOUT):
+            await sb.next_bot_message(general)
+        await configure(
+            rt,
+            {
+                "reply_generation": {
+                    "provider": "anthropic",
+                    "model": "claude-haiku-4-5",
+                    "max_output_tokens": 321,
+                }
+            },
+        )
+        sb.post_message(alice, general, "clanker, second")
+        with trio.fail_after(TIMEOUT):
+            await sb.next_bot_message(general)
+        first, second = sim.requests
+        assert (first.model, first.body["max_tokens"]) == ("claude-sonnet-4-6", 2500)
+        assert (second.model, second.body["max_tokens"]) == ("claude-haiku-4-5", 321)

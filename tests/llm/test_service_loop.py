@@ -186,6 +186,24 @@ async def test_request_providers_pick_and_order_them(
     assert records.records[-1].outcome == "failed" and records.records[-1].attempts == ()
 
 
+async def test_a_preferred_provider_goes_first_with_the_preferred_model(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    a = ScriptedProvider("a", Answer("a"), Answer("a"))
+    b = ScriptedProvider("b", Fail(ErrorKind.AUTH), Answer("b"), model="b-small")
+    svc, records = service(a, b)
+    got = await svc.complete(ask(prefer="b", prefer_model="b-large"))
+    # b first (asked for b-large), failing; then a as the fallback.
+    assert [r.provider for r in records.records[-1].attempts] == ["b", "a"]
+    assert [r.model for r in records.records[-1].attempts] == ["b-large", "claude-sonnet-4-6"]
+    assert got.provider == "a"
+    got = await svc.complete(ask(prefer="b", prefer_model="b-large"))
+    assert (got.provider, got.model) == ("b", "b-large")
+    assert b.config.model == "b-small"  # the configured client is unchanged
+    # A preference for a provider that is not configured changes nothing.
+    assert (await svc.complete(ask(prefer="nope", prefer_model="x"))).provider == "a"
+
+
 async def test_a_stream_delivers_deltas_in_order_then_the_response(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
