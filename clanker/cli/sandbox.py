@@ -198,6 +198,31 @@ class TerminalChat:
         while True:
             self.show(await self.sb.next_bot_message())
 
+    def _bot_reactions(self) -> set[tuple[int, str]]:
+        bot = self.sb.world.bot.id
+        return {
+            (m.id, r.emoji.name)
+            for m in self.sb.world.messages.values()
+            for r in m.reactions
+            if bot in r.user_ids
+        }
+
+    async def print_bot_reactions(self) -> None:
+        """Show each reaction the bot adds (its way of answering without a message)."""
+        shown = self._bot_reactions()
+        while True:
+            await self.sb.wait_until(lambda: bool(self._bot_reactions() - shown))
+            world = self.sb.world
+            for message_id, emoji in sorted(self._bot_reactions() - shown):
+                shown.add((message_id, emoji))
+                target = world.messages[message_id]
+                snippet = " ".join(target.content.split())[:60]
+                self.out(
+                    f"#{world.channel(target.channel_id).name} "
+                    f"{world.bot.username} reacted {emoji} to "
+                    f"@{world.user(target.author_id).username}: “{snippet}”"
+                )
+
 
 async def read_stdin_lines(send: trio.MemorySendChannel[str]) -> None:
     """Feed typed lines into ``send``; closes it at end of input."""
@@ -222,6 +247,7 @@ async def run_chat(
             out(app.describe_brain())
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(term.print_bot_messages)
+                nursery.start_soon(term.print_bot_reactions)
                 quit_asked = False
                 async with lines:
                     async for line in lines:

@@ -105,3 +105,27 @@ async def test_the_command_line_chats_over_stdin_and_stdout(tmp_path: Path) -> N
     assert proc.returncode == 0
     assert "! unknown command '/nope'; /help lists them" in output
     assert output.rstrip().endswith("bye.")
+
+
+async def test_reactions_show_in_the_chat_when_the_bot_stays_quiet(tmp_path: Path) -> None:
+    printed: list[str] = []
+    reacted = trio.Event()
+
+    def out(text: str) -> None:
+        printed.append(text)
+        if " reacted " in text:
+            reacted.set()
+
+    send, receive = trio.open_memory_channel[str](16)
+    options = SandboxOptions(db_path=tmp_path / "r.db", linger=0.0, env={})
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_chat, options, receive, out)
+            await send.send("does anyone know a good pizza place?\n")
+            await reacted.wait()
+            await send.send("/quit\n")
+    assert (
+        "#general clanker reacted 🤔 to @alice: “does anyone know a good pizza place?”" in printed
+    )
+    # An ambient question gets a reaction, not a message.
+    assert not any(line.startswith("#general clanker:") for line in printed)
