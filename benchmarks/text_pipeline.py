@@ -37,9 +37,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -323,12 +325,19 @@ async def run(count: int, warmup: int) -> dict[str, float]:
                 sb = app.sandbox
                 await configure(app.runtime, RELAXED)
                 await converse(sb, seams, warmup, first=0)  # first calls do one-time work
+                load = os.getloadavg()[0]
+                cpu0, wall0 = time.process_time(), time.perf_counter()
                 samples = await converse(sb, seams, count, first=warmup)
+                cpu = (time.process_time() - cpu0) / count
+                wall = (time.perf_counter() - wall0) / count
                 match(samples, sb.sent_dispatches, sim.requests, sb.rest_calls)
 
     inbound = [s.inbound for s in samples]
     outbound = [s.outbound for s in samples]
-    print(f"{count} messages (after {warmup} warm-up), one at a time; times in ms")
+    print(
+        f"{count} messages (after {warmup} warm-up), one at a time; times in ms; "
+        f"load average {load:.2f} at the start"
+    )
     print(f"{'':52} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}")
     for label, values in (("inbound: MESSAGE_CREATE → LLM request", inbound),):
         print(f"{label:52} " + " ".join(ms(pct(values, q)) for q in (0.5, 0.95, 0.99, 1.0)))
@@ -340,6 +349,11 @@ async def run(count: int, warmup: int) -> dict[str, float]:
     for label, spans in breakdown(samples, seams)[len(SEAMS_IN) :]:
         if spans:
             print(f"  {label:50} " + " ".join(ms(pct(spans, q)) for q in (0.5, 0.95, 0.99, 1.0)))
+    print(
+        f"process CPU per message: {cpu * 1e3:.1f} ms (everything in the run: clanker, "
+        f"discord.py-self, the sandbox, llmsim); wall time per message {wall * 1e3:.1f} ms, "
+        f"{IDLE_PAUSE * 1e3:.0f} ms pause included"
+    )
     return {
         "inbound_p50_ms": round(pct(inbound, 0.5) * 1e3, 2),
         "inbound_p95_ms": round(pct(inbound, 0.95) * 1e3, 2),
@@ -349,6 +363,8 @@ async def run(count: int, warmup: int) -> dict[str, float]:
         "outbound_p99_ms": round(pct(outbound, 0.99) * 1e3, 2),
         "mean_inbound_ms": round(statistics.fmean(inbound) * 1e3, 2),
         "mean_outbound_ms": round(statistics.fmean(outbound) * 1e3, 2),
+        "cpu_per_message_ms": round(cpu * 1e3, 2),
+        "load_average": round(load, 2),
     }
 
 

@@ -93,6 +93,7 @@ async def test_a_tiny_run_measures_both_directions(capsys: pytest.CaptureFixture
         assert 0 < p50 <= p95 <= p99
     printed = capsys.readouterr().out
     assert "3 messages (after 1 warm-up)" in printed
+    assert result["cpu_per_message_ms"] > 0
     # every seam was stamped (a row is printed only then), and the wrappers are off again
     seam_rows = [line for line in printed.splitlines() if line.startswith("  ") and line[2] != " "]
     assert len(seam_rows) == len(bench.SEAMS_IN) + len(bench.SEAMS_OUT)
