@@ -10,6 +10,7 @@ discord.com. Point the client at it with `clanker.discord.offline.apply_offline_
 from clanker.sandbox.demo import demo_world
 from clanker.sandbox.faults import RestFaults
 from clanker.sandbox.gateway import CloseCode, GatewayStats
+from clanker.sandbox.gateway_server import SentDispatch
 from clanker.sandbox.rest import ROUTE_KEYS, RestCall, UploadedFile
 from clanker.sandbox.sandbox import DEFAULT_VOICE_ENDPOINT, Sandbox, open_sandbox
 from clanker.sandbox.world import (
@@ -44,6 +45,7 @@ __all__ = [
     "RestFaults",
     "Sandbox",
     "SandboxLookupError",
+    "SentDispatch",
     "UploadedFile",
     "User",
     "VoiceState",

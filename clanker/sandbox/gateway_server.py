@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import trio
@@ -22,7 +24,7 @@ from clanker.sandbox.codec import (
     UnsupportedTransport,
     decode_client_frame,
 )
-from clanker.sandbox.gateway import CloseConnection, GatewayAction, GatewayHub
+from clanker.sandbox.gateway import CloseConnection, GatewayAction, GatewayHub, Op
 
 _log = logging.getLogger(__name__)
 
@@ -53,6 +55,18 @@ class StallGate:
             await trio.sleep_until(self._until)
 
 
+@dataclass(frozen=True)
+class SentDispatch:
+    """A dispatch (op 0) written to a client: `at` is the trio time its frame, encoded, was
+    handed to the websocket; `data` is the dispatch's `d` (shared with the session log)."""
+
+    connection_id: int
+    event: str
+    seq: int
+    data: Any
+    at: float
+
+
 class _PeerClosed:
     """Outbox marker: the reader saw the websocket close, so the writer should stop."""
 
@@ -77,6 +91,7 @@ class GatewayServer:
         self.hub = hub
         self.gate = StallGate()
         self.rejected: list[str] = []
+        self.sent_dispatches: list[SentDispatch] = []
         self._on_change = on_change
         self._connections: dict[int, _ConnectionIO] = {}
 
@@ -122,7 +137,7 @@ class GatewayServer:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._read, ws, connection_id, io)
-                await self._write(ws, io)
+                await self._write(ws, connection_id, io)
                 nursery.cancel_scope.cancel()
         finally:
             del self._connections[connection_id]
@@ -145,7 +160,19 @@ class GatewayServer:
                 self.deliver(self.hub.receive(connection_id, frame))
             self._on_change()
 
-    async def _write(self, ws: WebSocketConnection, io: _ConnectionIO) -> None:
+    def _record_dispatch(self, connection_id: int, frame: dict[str, object]) -> None:
+        seq = frame.get("s")
+        self.sent_dispatches.append(
+            SentDispatch(
+                connection_id,
+                str(frame.get("t")),
+                seq if isinstance(seq, int) else 0,
+                frame.get("d"),
+                trio.current_time(),
+            )
+        )
+
+    async def _write(self, ws: WebSocketConnection, connection_id: int, io: _ConnectionIO) -> None:
         async for item in io.outbox_recv:
             if isinstance(item, _PeerClosed):
                 return
@@ -156,7 +183,10 @@ class GatewayServer:
             if io.closing:
                 continue
             await self.gate.wait_clear()
+            encoded = io.encoder.encode(item)
+            if item.get("op") == Op.DISPATCH:
+                self._record_dispatch(connection_id, item)
             try:
-                await ws.send_message(io.encoder.encode(item))
+                await ws.send_message(encoded)
             except ConnectionClosed:
                 return

@@ -64,7 +64,8 @@ class UploadedFile:
 
 @dataclass
 class RestCall:
-    """One request the sandbox answered. `route` is None for an unknown route."""
+    """One request the sandbox answered. `route` is None for an unknown route. `at` is the trio
+    time the whole request had been received (before faults and the handler ran)."""
 
     method: str
     path: str
@@ -73,6 +74,7 @@ class RestCall:
     status: int = 0
     json: Any = None
     files: list[UploadedFile] = field(default_factory=list)
+    at: float = 0.0
 
 
 class _BadRequest(Exception):
@@ -166,7 +168,9 @@ class RestApi:
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Route, authorize, apply faults, run the handler, record the call."""
         route, params = self._match(request)
-        call = RestCall(request.method, request.path, route, dict(request.query))
+        call = RestCall(
+            request.method, request.path, route, dict(request.query), at=trio.current_time()
+        )
         self.calls.append(call)
         try:
             parsed = self._parse(request)

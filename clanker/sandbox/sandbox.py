@@ -20,7 +20,7 @@ import trio_websocket
 from clanker.sandbox import payloads
 from clanker.sandbox.faults import RestFaults
 from clanker.sandbox.gateway import CloseCode, GatewayHub, GatewayStats
-from clanker.sandbox.gateway_server import GatewayServer
+from clanker.sandbox.gateway_server import GatewayServer, SentDispatch
 from clanker.sandbox.http_server import serve_http
 from clanker.sandbox.operations import SandboxOperations
 from clanker.sandbox.rest import ROUTE_KEYS, RestApi, RestCall
@@ -186,6 +186,11 @@ class Sandbox:
     def rest_calls(self) -> list[RestCall]:
         """Every REST request the sandbox answered, in arrival order."""
         return self.rest.calls
+
+    @property
+    def sent_dispatches(self) -> list[SentDispatch]:
+        """Every dispatch written to a client (event, seq, data, trio time), in send order."""
+        return self.gateway.sent_dispatches
 
     @property
     def unknown_routes(self) -> list[RestCall]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import discord
+import trio
 
 ROUTE_SEND = "POST /channels/{channel_id}/messages"
 
@@ -173,3 +174,31 @@ async def test_member_edits_reactions_and_joins_reach_client(connect, sandbox):
         await client.wait_until(lambda: bool(client.of("raw_message_delete")))
         # Dispatches arrive in order, so by now a second reaction add would have arrived too.
         assert len(client.of("raw_reaction_add")) == 1
+
+
+async def test_dispatches_and_rest_calls_are_stamped_with_trio_time(connect, sandbox, call_aio):
+    alice, general, _ = _names(sandbox)
+    async with connect() as client:
+        before_post = trio.current_time()
+        posted = sandbox.post_message(alice, general, "stamp me")
+        await client.wait_until(lambda: any(m.id == posted.id for m in client.messages()))
+        seen_at = trio.current_time()
+        [sent] = [
+            d
+            for d in sandbox.sent_dispatches
+            if d.event == "MESSAGE_CREATE" and d.data["id"] == str(posted.id)
+        ]
+        assert before_post <= sent.at <= seen_at
+        assert sent.seq > 0
+        assert [
+            d.seq for d in sandbox.sent_dispatches if d.connection_id == sent.connection_id
+        ] == sorted(d.seq for d in sandbox.sent_dispatches if d.connection_id == sent.connection_id)
+        assert {d.event for d in sandbox.sent_dispatches} >= {"READY", "MESSAGE_CREATE"}
+
+        channel = client.get_channel(general.id)
+        before_send = trio.current_time()
+        await call_aio(channel.send, "stamped reply")
+        after_send = trio.current_time()
+        [call] = [c for c in sandbox.rest_calls if c.route == ROUTE_SEND]
+        assert before_send <= call.at <= after_send
+        assert all(c.at > 0 for c in sandbox.rest_calls)
