@@ -228,8 +228,11 @@ class ChannelActor(Actor):
         self._rearm.set()
 
     async def _log_decision(self, action: LogDecision) -> None:
+        # Told, not asked: the Store writes in mailbox order (so a decision is logged before
+        # anything this channel stores after it) and the reply path does not wait on the disk.
+        # A refused row is logged by the Store itself.
         try:
-            await self.store.log_action(
+            await self.store.ref.tell(
                 LogAction(
                     kind=DECISION_ACTION_KIND,
                     guild_id=action.guild_id,

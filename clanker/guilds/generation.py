@@ -9,9 +9,10 @@ logged by the Llm actor as ``llm_call``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import trio
 
@@ -50,6 +51,10 @@ from clanker.text.convert import views_from_rows
 
 log = logging.getLogger("clanker.text")
 
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+
 REACTION_KIND = "reaction_added"
 SEND_TIMEOUT = 60.0
 LLM_TIMEOUT = 120.0
@@ -86,18 +91,21 @@ async def generate_reply(
     try:
         # 1. Claims: idempotency per trigger message, across restarts and replays. The claim
         # names this channel incarnation, so its own retries of a failed job keep the right.
-        if not await _claim(store, job.trigger.message_id, deps.claimer):
+        # 2. Context. The reads are asked together with the claim (the Store answers them back
+        # to back); if the claim is refused they are simply not used.
+        generation = settings.reply_generation
+        permissions = settings.permissions
+        claimed, rows, reactions = await _gather3(
+            _claim(store, job.trigger.message_id, deps.claimer),
+            store.recent_messages(job.channel_id, limit=generation.context_messages),
+            store.count_actions(REACTION_KIND, _hour_ago()),
+        )
+        if not claimed:
             return Outcome.ALREADY_ANSWERED, None
         for message_id in job.message_ids:
             if message_id != job.trigger.message_id:
                 await _claim(store, message_id, deps.claimer)
-
-        # 2. Context.
-        generation = settings.reply_generation
-        rows = await store.recent_messages(job.channel_id, limit=generation.context_messages)
         history = views_from_rows(rows, received_at=trio.current_time())
-        permissions = settings.permissions
-        reactions = await store.count_actions(REACTION_KIND, _hour_ago())
         reactions_allowed = may_react(
             reactions.count,
             allow_reactions=permissions.allow_reactions,
@@ -217,6 +225,24 @@ async def generate_reply(
             except ActorError as exc:
                 log.warning("could not link trigger %d: %s", job.trigger.message_id, exc)
     return Outcome.SENT, None
+
+
+async def _gather3(
+    first: Awaitable[A], second: Awaitable[B], third: Awaitable[C]
+) -> tuple[A, B, C]:
+    """Await three things concurrently; the first error raised wins (the rest are cancelled)."""
+    results: dict[int, object] = {}
+
+    async def run(index: int, awaitable: Awaitable[object]) -> None:
+        results[index] = await awaitable
+
+    try:
+        async with trio.open_nursery() as nursery:
+            for index, awaitable in enumerate((first, second, third)):
+                nursery.start_soon(run, index, awaitable)
+    except BaseExceptionGroup as group:
+        raise group.exceptions[0] from None
+    return results[0], results[1], results[2]  # type: ignore[return-value]
 
 
 async def _claim(store: StoreClient, message_id: int, claimer: str) -> bool:
