@@ -71,7 +71,9 @@ class Dashboard(Actor):
             runtime=ctx.runtime,
             hub=setup.hub,
             settings=setup.settings_for(ctx.runtime),
-            directory=setup.directory,
+            directory=(
+                setup.directory_for(ctx.runtime) if setup.directory_for else setup.directory
+            ),
             sandbox=setup.sandbox,
             streams=self.streams,
             version=setup.version,

@@ -341,7 +341,7 @@ async def test_costs_per_day_and_per_model(dash: Dash) -> None:
     assert summary["total_usd"] == 1.125
 
 
-async def test_operator_crash_restarts_an_opted_in_actor_only(dash: Dash) -> None:
+async def test_operator_crash_restarts_any_actor_that_crashes(dash: Dash) -> None:
     async with dash.client() as c, dash.rt.events.subscribe() as events:
         r = await c.post("/api/actors/crash", json={"path": "root/worker"})
         assert r.status_code == 202
@@ -354,7 +354,7 @@ async def test_operator_crash_restarts_an_opted_in_actor_only(dash: Dash) -> Non
         assert node is not None and node.restarts == 1 and node.status == "running"
         refused = await c.post("/api/actors/crash", json={"path": "root/stubborn"})
         assert refused.status_code == 409
-        assert "does not accept operator crashes" in refused.json()["error"]
+        assert "handled the crash request without crashing" in refused.json()["error"]
         sup = await c.post("/api/actors/crash", json={"path": "root"})
         assert sup.status_code == 404 and "is a supervisor" in sup.json()["error"]
         missing = await c.post("/api/actors/crash", json={"path": "root/ghost"})
