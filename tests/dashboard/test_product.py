@@ -171,3 +171,26 @@ def test_the_dashboard_configuration_comes_from_the_environment() -> None:
     assert AppConfig.from_env({**env, "CLANKER_DASHBOARD": "off"}).dashboard is None
     with pytest.raises(AppConfigError, match="DASHBOARD_PORT must be a port number"):
         AppConfig.from_env({**env, "DASHBOARD_PORT": "eighty"})
+
+
+async def test_stored_messages_are_served_for_the_trails(wired: Wired) -> None:
+    sb = wired.sandbox
+    general, bob = sb.world.channel_named("general"), sb.world.user_named("bob")
+    said = sb.post_message(bob, general, "clanker, what is a trail?")
+    with trio.fail_after(TIMEOUT):
+        await sb.next_bot_message(general)
+    async with client(wired) as c:
+        r = await c.get(f"/api/messages?ids={said.id},{said.id},42")
+        assert r.status_code == 200
+        [row] = r.json()
+        assert (row["id"], row["author_name"], row["content"]) == (
+            str(said.id),
+            "Bob",
+            "clanker, what is a trail?",
+        )
+        assert (await c.get("/api/messages")).status_code == 400
+        bad = await c.get("/api/messages?ids=abc")
+        assert bad.status_code == 400 and "each of ids" in bad.json()["error"]
+        many = ",".join(str(i) for i in range(1000, 1101))
+        too_many = await c.get(f"/api/messages?ids={many}")
+        assert too_many.status_code == 400 and "at most 100" in too_many.json()["error"]
