@@ -14,6 +14,7 @@ import trio
 
 from clanker.app import AppConfig, app_spec, dashboard_config_from_env
 from clanker.app import ConfigError as AppConfigError
+from clanker.cli.sandbox import sandbox_dashboard_config
 from clanker.llm import LlmConfig, ProviderConfig
 from clanker.runtime import ActorNode
 from clanker.runtime import events as ev
@@ -194,3 +195,11 @@ async def test_stored_messages_are_served_for_the_trails(wired: Wired) -> None:
         many = ",".join(str(i) for i in range(1000, 1101))
         too_many = await c.get(f"/api/messages?ids={many}")
         assert too_many.status_code == 400 and "at most 100" in too_many.json()["error"]
+
+
+def test_the_sandbox_dashboard_takes_any_free_port_unless_told() -> None:
+    config = sandbox_dashboard_config({})
+    assert config is not None and (config.port, config.allow_operator_crash) == (0, True)
+    told = sandbox_dashboard_config({"DASHBOARD_PORT": "8999"})
+    assert told is not None and told.port == 8999
+    assert sandbox_dashboard_config({"CLANKER_DASHBOARD": "off"}) is None
