@@ -73,6 +73,7 @@ class SandboxApp:
     offline_demo: bool  # True: no provider was configured, the demo brain answers
     dashboard: DashboardParts | None = None
     dashboard_url: str | None = None  # where the dashboard listens (None: not running)
+    dashboard_error: str | None = None  # why it is not running, when it could not bind
 
     @property
     def dashboard_link(self) -> str | None:
@@ -146,10 +147,10 @@ async def open_sandbox_app(
             )
         spec = app_spec(config, dashboard=parts)
         rt = await stack.enter_async_context(open_runtime(spec, seed=seed))
-        url = None
+        url = error = None
         if parts is not None:
             address = await rt.lookup("dashboard").ask(GetAddress(), DashboardAddress)
-            url = address.url
+            url, error = address.url or None, address.error
         yield SandboxApp(
             sandbox=sb,
             runtime=rt,
@@ -157,6 +158,7 @@ async def open_sandbox_app(
             offline_demo=offline,
             dashboard=parts,
             dashboard_url=url,
+            dashboard_error=error,
         )
 
 
@@ -282,6 +284,8 @@ async def run_chat(
             out(app.describe_brain())
             if app.dashboard_link is not None:
                 out(f"dashboard: {app.dashboard_link}")
+            elif app.dashboard_error is not None:
+                out(f"dashboard: not running ({app.dashboard_error}; set DASHBOARD_PORT)")
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(term.print_bot_messages)
                 quit_asked = False
