@@ -43,7 +43,7 @@ from clanker.llm import LlmConfig, LlmConfigError, ProviderConfig, llm_child
 from clanker.runtime import Backoff, ChildSpec, Runtime, Strategy, SupervisorSpec
 from clanker.sandbox import Sandbox
 from clanker.settings import SETTINGS_NAME, settings_child
-from clanker.store import store_child
+from clanker.store import STORE_NAME, StoreClient, store_child
 
 BRIDGE_NAME = "discord"
 
@@ -111,7 +111,9 @@ def product_dashboard(
     sandbox's chat panel."""
 
     def settings(rt: Runtime) -> ActorSettingsSource:
-        return ActorSettingsSource(lambda: rt.lookup(SETTINGS_NAME))
+        return ActorSettingsSource(
+            lambda: rt.lookup(SETTINGS_NAME), store=lambda: StoreClient(rt.lookup(STORE_NAME))
+        )
 
     def directory(rt: Runtime) -> RouterDirectory:
         return RouterDirectory(lambda: rt.lookup(ROUTER_NAME))

@@ -23,7 +23,8 @@ from clanker.dashboard.settings_source import (
 )
 from clanker.dashboard.shapes import FieldError
 from clanker.runtime import ActorRef
-from clanker.settings import Settings, settings_json_schema, settings_to_browser
+from clanker.store import StoreClient
+from clanker.settings import SETTINGS_KEY, Settings, settings_json_schema, settings_to_browser
 from clanker.settings import messages as sm
 
 SETTINGS_TIMEOUT = 10.0
@@ -37,15 +38,29 @@ class ActorSettingsSource:
     """`SettingsSource` that asks the settings actor ``settings()`` returns (looked up per call,
     so a restarted actor is found)."""
 
-    def __init__(self, settings: Callable[[], ActorRef], *, timeout: float = SETTINGS_TIMEOUT):
+    def __init__(
+        self,
+        settings: Callable[[], ActorRef],
+        *,
+        store: Callable[[], StoreClient] | None = None,
+        timeout: float = SETTINGS_TIMEOUT,
+    ):
         self._settings = settings
+        self._store = store
         self.timeout = timeout
         self.schema: dict[str, Any] = settings_json_schema()
 
-    def _state(self, settings: Settings, version: int) -> SettingsState:
+    async def _updated_at(self, version: int) -> str | None:
+        """When the stored row was written (from the Store, if given and still at ``version``)."""
+        if self._store is None or version == 0:
+            return None
+        row = await self._store().get_setting(SETTINGS_KEY)
+        return row.updated_at if row.version == version else None
+
+    async def _state(self, settings: Settings, version: int) -> SettingsState:
         return SettingsState(
             version=version,
-            updated_at=None,
+            updated_at=await self._updated_at(version),
             document=settings_to_browser(settings),
             schema=self.schema,
         )
@@ -55,7 +70,7 @@ class ActorSettingsSource:
         current = await self._settings().ask(
             sm.GetSettings(), sm.CurrentSettings, timeout=self.timeout
         )
-        return self._state(current.settings, current.version)
+        return await self._state(current.settings, current.version)
 
     async def put(self, expected_version: int, patch: dict[str, Any]) -> SettingsWrite:
         """Merge ``patch`` if the settings are still at ``expected_version``."""
@@ -65,9 +80,9 @@ class ActorSettingsSource:
         reply = await self._settings().ask(request, timeout=self.timeout)
         match reply:
             case sm.SettingsUpdated(settings=settings, version=version):
-                return SettingsSaved(state=self._state(settings, version))
+                return SettingsSaved(state=await self._state(settings, version))
             case sm.SettingsConflict(settings=settings, current_version=version):
-                return SettingsConflict(current=self._state(settings, version))
+                return SettingsConflict(current=await self._state(settings, version))
             case sm.SettingsRejected(problems=problems):
                 return SettingsInvalid(
                     errors=[

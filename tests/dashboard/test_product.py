@@ -65,6 +65,8 @@ async def test_settings_are_the_settings_actors(wired: Wired) -> None:
             json={"expected_version": 1, "patch": {"identity": {"bot_name": "Botsworth"}}},
         )
         assert saved.status_code == 200 and saved.json()["version"] == 2
+        row = await wired.store().get_setting("runtime_settings")
+        assert saved.json()["updated_at"] == row.updated_at is not None
         assert saved.json()["document"]["identity"]["bot_name"] == "Botsworth"
         # Applied live: the actor holds it, and the FAST patch is still there.
         now = await settings_now(wired)
