@@ -3,19 +3,25 @@ and without those clients, in one run.
 
     .venv/bin/python benchmarks/dashboard.py [--quick]
 
-The stack is the dashboard tests' sandbox wiring (sandbox Discord, discord.py-self in the
-DiscordBridge, Store, Telemetry, the stand-in responder, the Dashboard on Hypercorn). The 20 SSE
-clients live in a separate process (as browsers would), so their parsing does not run on the
-server's trio loop; both processes stamp times with the system-wide monotonic clock.
+The stack is the real product in sandbox wiring (`open_sandbox_app`, as `clanker sandbox` runs
+it: the sandbox Discord, discord.py-self in the DiscordBridge, the whole tree of `clanker.app` —
+Store, settings, the Llm actor with the real Anthropic SDK, pacing, the guild router and channel
+actors running the text brain — Telemetry and the Dashboard on Hypercorn), with the model's far
+end scripted by llmsim on loopback (tests/dashboard/wiring.py; it answers at once, so the
+figures are clanker's own overhead, not a model's). Settings: no coalescing wait, no gap between
+replies, 500 messages an hour. The 20 SSE clients live in a separate process (as browsers
+would), so their parsing does not run on the server's trio loop; both processes stamp times with
+the system-wide monotonic clock.
 
 * delivery: actions are logged one every 20 ms; for each, the delay from the moment the Store is
   asked to log it to its arrival at the *last* of the 20 clients (p50 / p99 / max), and over every
   (action, client) pair. Target: p99 < 100 ms.
-* reply latency: a member's message posted in the sandbox until the bot's reply lands in it,
-  measured in alternating rounds without and with the 20 clients connected (the clients receive
-  the three actions each reply logs). Ratio of medians, with / without. Target: < 1.05. Replies
-  are 200 ms apart (five a second: a very busy channel); the same is then measured back to back,
-  where the stand-in "model" answers instantly and the loop never idles, as a stress figure.
+* reply latency: a member's message addressed to the bot, posted in the sandbox, until the bot's
+  reply lands in it, measured in alternating rounds without and with the 20 clients connected
+  (the clients receive the five actions each reply logs: admitted, started, llm_call,
+  sent_message, sent). Ratio of medians, with / without. Target: < 1.05. Replies are 200 ms
+  apart (five a second: a very busy channel); the same is then measured back to back, where the
+  scripted model answers instantly and the loop never idles, as a stress figure.
 
 The last line is one JSON object with the figures.
 """
@@ -38,10 +44,12 @@ sys.path.insert(0, str(ROOT))
 
 from clanker.store import LogAction  # noqa: E402
 from tests.dashboard.sse_client import open_sse  # noqa: E402
-from tests.dashboard.wiring import Wired, wired_sandbox  # noqa: E402
+from tests.dashboard.wiring import FAST, Wired, wired_sandbox  # noqa: E402
 
 CLIENTS = 20
 GAP = 0.2  # between two replies: a busy channel; back to back is measured too, as a stress figure
+# The pacing cap's maximum: a full run sends ~410 replies within the hour.
+SETTINGS = {**FAST, "permissions": {"max_messages_per_hour": 500}}
 
 
 # -- the client process ---------------------------------------------------------------------------
@@ -153,7 +161,7 @@ async def reply_round(wired: Wired, replies: int, label: str, gap: float) -> lis
     took = []
     for i in range(replies):
         start = time.monotonic()
-        sb.post_message(alice, general, f"{label} {i}")
+        sb.post_message(alice, general, f"clanker, {label} {i}")
         with trio.fail_after(30):
             await sb.next_bot_message(general)
         took.append(time.monotonic() - start)
@@ -179,9 +187,9 @@ async def reply_latency(wired: Wired, rounds: int, replies: int, gap: float) -> 
 
 
 async def main(quick: bool) -> None:
-    actions, rounds, replies = (100, 3, 10) if quick else (400, 6, 25)
+    actions, rounds, replies = (100, 3, 10) if quick else (400, 5, 20)
     db = Path(tempfile.mkdtemp(prefix="clanker-bench-")) / "clanker.db"
-    async with wired_sandbox(db) as wired:
+    async with wired_sandbox(db, settings=SETTINGS) as wired:
         d = await delivery(wired, actions)
         print(
             f"delivery to all {CLIENTS} clients over {actions} actions: "

@@ -28,6 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds to keep running after end of input, for last replies (default 10)",
     )
     sandbox.add_argument("--seed", type=int, default=0, help="seed for the runtime's randomness")
+    sandbox.add_argument(
+        "--no-dashboard",
+        dest="dashboard",
+        action="store_false",
+        help="do not start the operator dashboard (it prints its URL by default)",
+    )
     sandbox.add_argument("-v", "--verbose", action="store_true", help="log at INFO on stderr")
 
     run = sub.add_parser("run", help="run clanker against Discord (needs DISCORD_TOKEN)")
@@ -48,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             user=args.user,
             channel=args.channel,
             seed=args.seed,
+            dashboard=args.dashboard,
             linger=args.linger,
         )
         return run_sandbox(options, verbose=args.verbose)

@@ -3,33 +3,47 @@
 ::
 
     root                 one_for_one
+    ├── telemetry        Telemetry: fans committed actions out to the dashboard's live streams
     ├── store            Store (SQLite, WAL)
     ├── settings         SettingsActor: typed settings, CAS writes, live notices
     ├── llm              Llm: provider clients, retries, fallback, cost → llm_call
     ├── pacing           PacingKeeper: sends in the last hour, for every channel
     ├── guilds           router + one session per guild, each with its channel reply queues
-    └── discord          DiscordBridge, routes every gateway event to "guilds"
+    ├── discord          DiscordBridge, routes every gateway event to "guilds"
+    └── dashboard        Dashboard: the operator's web UI and API (Hypercorn)
 
 Order matters: the Store is up before anything can be received, settings/llm/pacing before any
 channel asks for them, and the router before the bridge logs in, so the first event already has
-somewhere to go (and to be stored).
+somewhere to go (and to be stored). Telemetry starts before the Store so no action is missed;
+the dashboard starts last, when everything it shows is there. Without a `DashboardConfig`
+(``CLANKER_DASHBOARD=off``) telemetry and dashboard are left out.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clanker.dashboard import (
+    TELEMETRY_NAME,
+    DashboardConfig,
+    DashboardConfigError,
+    DashboardParts,
+    dashboard_children,
+)
+from clanker.dashboard.directory import RouterDirectory
+from clanker.dashboard.live_settings import ActorSettingsSource
 from clanker.discord.bridge import BridgeConfig, DiscordBridge
 from clanker.discord.watchdog import WatchdogConfig
 from clanker.guilds import ROUTER_NAME, GuildsConfig, guilds_spec
 from clanker.guilds.pacing import PACING_NAME, PacingKeeper
 from clanker.llm import LlmConfig, LlmConfigError, ProviderConfig, llm_child
-from clanker.runtime import Backoff, ChildSpec, Strategy, SupervisorSpec
-from clanker.settings import settings_child
-from clanker.store import store_child
+from clanker.runtime import Backoff, ChildSpec, Runtime, Strategy, SupervisorSpec
+from clanker.sandbox import Sandbox
+from clanker.settings import SETTINGS_NAME, settings_child
+from clanker.store import STORE_NAME, StoreClient, store_child
 
 BRIDGE_NAME = "discord"
 
@@ -50,6 +64,8 @@ class AppConfig:
     gateway_url: str | None = None
     login_timeout: float = 60.0
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
+    # The operator dashboard; None leaves it (and its telemetry) out of the tree.
+    dashboard: DashboardConfig | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppConfig:
@@ -65,7 +81,51 @@ class AppConfig:
             db_path=Path(values.get("CLANKER_DB", "clanker.db")),
             discord_token=token,
             llm=llm_config_from_env(values),
+            dashboard=dashboard_config_from_env(values),
         )
+
+
+def dashboard_config_from_env(
+    env: Mapping[str, str], **overrides: object
+) -> DashboardConfig | None:
+    """The dashboard's configuration (``DASHBOARD_HOST``, ``DASHBOARD_PORT``,
+    ``DASHBOARD_TOKEN``, ``CLANKER_DASHBOARD_DIST``), or None when ``CLANKER_DASHBOARD`` is
+    ``off``. Keyword ``overrides`` win over the environment."""
+    if env.get("CLANKER_DASHBOARD", "").strip().lower() in {"0", "off", "false", "no"}:
+        return None
+    try:
+        return DashboardConfig.from_env(env, **overrides)
+    except DashboardConfigError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def product_dashboard(
+    config: DashboardConfig,
+    *,
+    sandbox: Sandbox | None = None,
+    environ: Mapping[str, str] | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> DashboardParts:
+    """The dashboard wired to the product: settings read and written through the settings
+    actor (live, compare-and-swap), guilds from the guild router, and in sandbox mode the
+    sandbox's chat panel."""
+
+    def settings(rt: Runtime) -> ActorSettingsSource:
+        return ActorSettingsSource(
+            lambda: rt.lookup(SETTINGS_NAME), store=lambda: StoreClient(rt.lookup(STORE_NAME))
+        )
+
+    def directory(rt: Runtime) -> RouterDirectory:
+        return RouterDirectory(lambda: rt.lookup(ROUTER_NAME))
+
+    return dashboard_children(
+        config,
+        sandbox=sandbox,
+        settings=settings,
+        directory_for=directory,
+        environ=environ,
+        announce=announce,
+    )
 
 
 def local_provider_from_env(env: Mapping[str, str]) -> ProviderConfig | None:
@@ -100,8 +160,12 @@ def llm_config_from_env(env: Mapping[str, str]) -> LlmConfig:
     return LlmConfig(providers=providers)
 
 
-def app_spec(config: AppConfig) -> SupervisorSpec:
-    """The root supervisor spec for ``config``."""
+def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> SupervisorSpec:
+    """The root supervisor spec for ``config``. ``dashboard``: parts made by
+    `product_dashboard` (e.g. with a sandbox); by default they are made from
+    ``config.dashboard``."""
+    if dashboard is None and config.dashboard is not None:
+        dashboard = product_dashboard(config.dashboard)
     bridge_config = BridgeConfig(
         token=config.discord_token,
         route_to=ROUTER_NAME,
@@ -110,10 +174,14 @@ def app_spec(config: AppConfig) -> SupervisorSpec:
         login_timeout=config.login_timeout,
         watchdog=config.watchdog,
     )
+    first = [dashboard.telemetry] if dashboard is not None else []
+    last = [dashboard.dashboard] if dashboard is not None else []
+    listener = TELEMETRY_NAME if dashboard is not None else None
     return SupervisorSpec(
         Strategy.ONE_FOR_ONE,
         [
-            store_child(config.db_path),
+            *first,
+            store_child(config.db_path, action_listener=listener),
             settings_child(),
             llm_child(config.llm),
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
@@ -124,6 +192,7 @@ def app_spec(config: AppConfig) -> SupervisorSpec:
                 register=BRIDGE_NAME,
                 shutdown=15.0,
             ),
+            *last,
         ],
         intensity=5,
         period=60.0,

@@ -5,6 +5,11 @@ alice and bob), runs clanker's tree against it as the user account "clanker", an
 terminal into a chat: what you type is posted as alice in #general (``/as``, ``/in`` switch),
 and everything the bot posts is printed. End of input (Ctrl-D) or ``/quit`` shuts the tree
 down cleanly.
+
+The operator dashboard runs too (its URL, with the token, is printed once): chat with the bot
+from the browser, watch every decision and the live actor tree, change settings live, crash an
+actor and watch it restart. ``DASHBOARD_PORT`` picks the port (default: any free one);
+``CLANKER_DASHBOARD=off`` leaves it out.
 """
 
 from __future__ import annotations
@@ -21,8 +26,16 @@ from pathlib import Path
 import trio
 import trio_asyncio
 
-from clanker.app import AppConfig, ConfigError, app_spec, llm_config_from_env
+from clanker.app import (
+    AppConfig,
+    ConfigError,
+    app_spec,
+    dashboard_config_from_env,
+    llm_config_from_env,
+    product_dashboard,
+)
 from clanker.cli import chat, demo_brain
+from clanker.dashboard import DashboardAddress, DashboardConfig, DashboardParts, GetAddress
 from clanker.llm import LlmConfig, ProviderConfig
 from clanker.llmsim import open_llmsim
 from clanker.runtime import Runtime, open_runtime
@@ -45,8 +58,9 @@ class SandboxOptions:
     # After end of input (not /quit), keep running this long so replies to the last lines
     # still arrive: `echo "hi @clanker" | clanker sandbox` shows the answer.
     linger: float = 10.0
-    # Where LLM providers are configured from (None: the process environment).
+    # Where LLM providers and the dashboard are configured from (None: the process environment).
     env: Mapping[str, str] | None = None
+    dashboard: bool = True  # run the operator dashboard (unless CLANKER_DASHBOARD=off)
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,16 @@ class SandboxApp:
     runtime: Runtime
     llm: LlmConfig
     offline_demo: bool  # True: no provider was configured, the demo brain answers
+    dashboard: DashboardParts | None = None
+    dashboard_url: str | None = None  # where the dashboard listens (None: not running)
+    dashboard_error: str | None = None  # why it is not running, when it could not bind
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """The dashboard's URL with its token in the fragment (what a browser opens)."""
+        if self.dashboard is None or self.dashboard_url is None:
+            return None
+        return f"{self.dashboard_url}/#token={self.dashboard.token}"
 
     def describe_brain(self) -> str:
         if self.offline_demo:
@@ -77,10 +101,14 @@ async def open_sandbox_app(
     llm: LlmConfig | None = None,
     seed: int = 0,
     env: Mapping[str, str] | None = None,
+    dashboard: DashboardConfig | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> AsyncIterator[SandboxApp]:
     """The sandbox Discord and clanker's tree logged into it (ready when this yields).
 
     ``llm`` None: providers from the environment, or the offline demo brain when there is none.
+    ``dashboard``: run the operator dashboard with this configuration, its chat panel posting
+    into the sandbox (``announce`` gets its one-line URL; default: nobody).
     """
     async with AsyncExitStack() as stack:
         offline = False
@@ -109,8 +137,38 @@ async def open_sandbox_app(
             rest_url=sb.rest_url,
             gateway_url=sb.gateway_url,
         )
-        rt = await stack.enter_async_context(open_runtime(app_spec(config), seed=seed))
-        yield SandboxApp(sandbox=sb, runtime=rt, llm=llm, offline_demo=offline)
+        parts = None
+        if dashboard is not None:
+            parts = product_dashboard(
+                dashboard,
+                sandbox=sb,
+                environ=os.environ if env is None else env,
+                announce=announce or (lambda line: None),
+            )
+        spec = app_spec(config, dashboard=parts)
+        rt = await stack.enter_async_context(open_runtime(spec, seed=seed))
+        url = error = None
+        if parts is not None:
+            address = await rt.lookup("dashboard").ask(GetAddress(), DashboardAddress)
+            url, error = address.url or None, address.error
+        yield SandboxApp(
+            sandbox=sb,
+            runtime=rt,
+            llm=llm,
+            offline_demo=offline,
+            dashboard=parts,
+            dashboard_url=url,
+            dashboard_error=error,
+        )
+
+
+def sandbox_dashboard_config(env: Mapping[str, str]) -> DashboardConfig | None:
+    """The sandbox's dashboard: from the environment, but on any free port unless
+    ``DASHBOARD_PORT`` says which, and with the operator's crash button on."""
+    overrides: dict[str, object] = {"allow_operator_crash": True}
+    if not env.get("DASHBOARD_PORT"):
+        overrides["port"] = 0
+    return dashboard_config_from_env(env, **overrides)
 
 
 class TerminalChat:
@@ -241,10 +299,18 @@ async def run_chat(
     with tempfile.TemporaryDirectory(prefix="clanker-sandbox-") as tmp:
         db_path = options.db_path or Path(tmp) / "sandbox.db"
         out(f"starting clanker against the sandbox Discord (store: {db_path}) …")
-        async with open_sandbox_app(db_path, seed=options.seed, env=options.env) as app:
+        env = os.environ if options.env is None else options.env
+        dash = sandbox_dashboard_config(env) if options.dashboard else None
+        async with open_sandbox_app(
+            db_path, seed=options.seed, env=options.env, dashboard=dash
+        ) as app:
             term = TerminalChat(app.sandbox, out, user=options.user, channel=options.channel)
             term.banner()
             out(app.describe_brain())
+            if app.dashboard_link is not None:
+                out(f"dashboard: {app.dashboard_link}")
+            elif app.dashboard_error is not None:
+                out(f"dashboard: not running ({app.dashboard_error}; set DASHBOARD_PORT)")
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(term.print_bot_messages)
                 nursery.start_soon(term.print_bot_reactions)
@@ -283,6 +349,9 @@ def run_sandbox(options: SandboxOptions, *, verbose: bool = False) -> int:
 
     try:
         trio.run(main)
+    except ConfigError as exc:
+        print(f"clanker sandbox: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted.", file=sys.stderr)
         return 130

@@ -20,7 +20,7 @@ from clanker.dashboard.actor import (
 from clanker.dashboard.broadcast import Broadcast, Subscriber
 from clanker.dashboard.config import DashboardConfig, DashboardConfigError
 from clanker.dashboard.directory import Directory, EmptyDirectory, WorldDirectory
-from clanker.dashboard.operator import CrashOnRequest, OperatorCrash, OperatorRequestedCrash
+from clanker.dashboard.operator import OperatorCrash, OperatorRequestedCrash
 from clanker.dashboard.placeholder_settings import PlaceholderSettings
 from clanker.dashboard.sandbox_chat import SandboxChat, WorldChat
 from clanker.dashboard.settings_source import (
@@ -38,7 +38,6 @@ __all__ = [
     "DASHBOARD_NAME",
     "TELEMETRY_NAME",
     "Broadcast",
-    "CrashOnRequest",
     "Dashboard",
     "DashboardAddress",
     "DashboardConfig",

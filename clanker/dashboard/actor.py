@@ -9,6 +9,7 @@ within ``graceful_timeout``; a crash or kill cancels it outright.
 from __future__ import annotations
 
 import logging
+import socket
 from functools import partial
 
 import trio
@@ -32,14 +33,29 @@ DASHBOARD_NAME = "dashboard"
 BIND_TIMEOUT = 30.0
 
 
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0: any free one), as Hypercorn would bind it;
+    raises `OSError` (and leaks nothing) when it cannot be bound."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class GetAddress(Message, frozen=True):
     """Ask the dashboard where it listens."""
 
 
 class DashboardAddress(Message, frozen=True):
-    """Where the dashboard listens, e.g. ``http://127.0.0.1:8780``."""
+    """Where the dashboard listens, e.g. ``http://127.0.0.1:8780``; ``url`` is empty and
+    ``error`` says why when it could not bind (the rest of clanker runs on without it)."""
 
     url: str
+    error: str | None = None
 
 
 class Dashboard(Actor):
@@ -50,6 +66,7 @@ class Dashboard(Actor):
     def __init__(self, setup: DashboardSetup) -> None:
         self.setup = setup
         self.url = ""
+        self.bind_error: str | None = None
         self.streams = OpenStreams()
         self._shutdown = trio.Event()
         self._bound = trio.Event()
@@ -71,7 +88,9 @@ class Dashboard(Actor):
             runtime=ctx.runtime,
             hub=setup.hub,
             settings=setup.settings_for(ctx.runtime),
-            directory=setup.directory,
+            directory=(
+                setup.directory_for(ctx.runtime) if setup.directory_for else setup.directory
+            ),
             sandbox=setup.sandbox,
             streams=self.streams,
             version=setup.version,
@@ -79,15 +98,28 @@ class Dashboard(Actor):
             chat_feed=chat_feed,
         )
         hc = HypercornConfig()
-        host = f"[{config.host}]" if ":" in config.host else config.host
-        hc.bind = [f"{host}:{config.port}"]
+        try:
+            listening = listen_socket(config.host, config.port)
+        except OSError as exc:
+            # The port is taken (or the address is not ours): restarting would not help, and a
+            # crash loop here must not take the bot down. Say so, serve nothing, keep running.
+            self.bind_error = f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+            log.error(
+                "the dashboard is not running: %s (set DASHBOARD_PORT to a free port)",
+                self.bind_error,
+            )
+            self._finished.set()  # nothing to stop
+            return
+        # Hypercorn takes the bound socket over (and closes it when it stops).
+        hc.bind = [f"fd://{listening.detach()}"]
         hc.graceful_timeout = config.graceful_timeout
         hc.accesslog = None
         hc.errorlog = logging.getLogger("hypercorn.error")
         ctx.start_soon(self._serve, create_app(api), hc)
         with trio.fail_after(BIND_TIMEOUT):
             await self._bound.wait()
-        setup.announce_once(self.url)
+        if self.bind_error is None:
+            setup.announce_once(self.url)
 
     async def _serve(self, app: QuartTrio, hc: HypercornConfig) -> None:
         try:
@@ -123,7 +155,7 @@ class Dashboard(Actor):
 
     @handles(GetAddress)
     async def address(self, msg: GetAddress) -> DashboardAddress:
-        return DashboardAddress(url=self.url)
+        return DashboardAddress(url=self.url, error=self.bind_error)
 
     def _install_log_scrubber(self) -> None:
         scrub_all_log_records(self.setup.secrets)

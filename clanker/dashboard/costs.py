@@ -1,7 +1,8 @@
 """Cost and usage summaries from the Store's `ActionTotals` groups. No I/O.
 
-LLM usage is every group whose action metadata names a ``model`` (``llm_call`` actions, and any
-other kind that says which model it paid for); action counts cover every kind.
+LLM usage is every ``llm_call`` group, and any other kind whose metadata names the ``model`` it
+paid for (a cost above zero): a ``sent_message`` that names the model that wrote it is not
+another call. Action counts cover every kind.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def summarize(rows: list[ActionTotalsRow], *, today: date, days: int) -> CostSum
         kind = per_kind.setdefault(row.kind, [0, 0.0])
         kind[0] += row.count
         kind[1] += row.usd_cost
-        if row.model is None:
+        if row.model is None or (row.kind != "llm_call" and row.usd_cost <= 0):
             continue
         key = (row.provider or "unknown", row.model)
         for bucket in (

@@ -1,15 +1,21 @@
 """Which guilds and channels clanker knows: the dashboard's seam to that knowledge.
 
-The guild actors will answer this in production; until then the sandbox's world answers it in
-sandbox mode, and `EmptyDirectory` elsewhere.
+In the product the guild router answers (`RouterDirectory`: ``GetDirectory`` on ``"guilds"``);
+`WorldDirectory` reads a sandbox world directly, `EmptyDirectory` knows nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from clanker.dashboard.shapes import ChannelView, GuildView
+from clanker.guilds.messages import Directory as RouterReply
+from clanker.guilds.messages import GetDirectory
+from clanker.runtime import ActorRef
 from clanker.sandbox import ChannelKind, World
+
+DIRECTORY_TIMEOUT = 10.0
 
 
 class Directory(Protocol):
@@ -59,3 +65,33 @@ class WorldDirectory:
     async def guilds(self) -> list[GuildView]:
         """The world's guilds."""
         return world_guilds(self.world)
+
+
+def router_guilds(reply: RouterReply) -> list[GuildView]:
+    """The guild router's directory as the browser sees it (text and voice channels only)."""
+    return [
+        GuildView(
+            id=str(guild.guild_id),
+            name=guild.name,
+            channels=[
+                ChannelView(
+                    id=str(c.channel_id), name=c.name, kind="voice" if c.kind == "voice" else "text"
+                )
+                for c in guild.channels
+                if c.kind in ("text", "voice")
+            ],
+        )
+        for guild in reply.guilds
+    ]
+
+
+class RouterDirectory:
+    """The guilds the guild router (``router()``, looked up per call) has seen."""
+
+    def __init__(self, router: Callable[[], ActorRef]) -> None:
+        self._router = router
+
+    async def guilds(self) -> list[GuildView]:
+        """Ask the router."""
+        reply = await self._router().ask(GetDirectory(), RouterReply, timeout=DIRECTORY_TIMEOUT)
+        return router_guilds(reply)

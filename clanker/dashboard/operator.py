@@ -1,32 +1,21 @@
-"""An operator's "crash this actor" button, for actors that opt in.
+"""The operator's "crash this actor" button: find an actor by its tree path.
 
-The runtime has no hook to crash an arbitrary actor from outside (rightly: actors own their
-state). An actor that mixes in `CrashOnRequest` handles `OperatorCrash` by raising, so the
-operator can watch its supervisor restart it. The dashboard *asks*, so it learns whether the
-actor crashed (`ActorCrashed`) or does not accept the request (`UnhandledMessage`).
+Every actor handles the runtime's `OperatorCrash` by raising `OperatorRequestedCrash`, so the
+operator can watch its supervisor restart it. The dashboard *asks*, so it learns that the actor
+crashed (`ActorCrashed`). The button is off unless `DashboardConfig.allow_operator_crash`.
 """
 
 from __future__ import annotations
 
-from clanker.runtime import Actor, ActorRef, Message, Runtime, SupervisorRef, handles
+from clanker.runtime import (
+    ActorRef,
+    OperatorCrash,
+    OperatorRequestedCrash,
+    Runtime,
+    SupervisorRef,
+)
 
-
-class OperatorCrash(Message, frozen=True):
-    """Ask an actor that mixes in `CrashOnRequest` to crash."""
-
-    reason: str = "crash requested from the dashboard"
-
-
-class OperatorRequestedCrash(RuntimeError):
-    """Raised by `CrashOnRequest`: the crash the operator asked for."""
-
-
-class CrashOnRequest(Actor):
-    """Mixin: crash when told `OperatorCrash` (a test and demo aid; opt-in per actor)."""
-
-    @handles(OperatorCrash)
-    async def crash_on_request(self, msg: OperatorCrash) -> None:
-        raise OperatorRequestedCrash(msg.reason)
+__all__ = ["ActorPathError", "OperatorCrash", "OperatorRequestedCrash", "actor_at"]
 
 
 class ActorPathError(LookupError):

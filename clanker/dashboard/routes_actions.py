@@ -13,7 +13,7 @@ from quart_trio import QuartTrio
 
 from clanker.dashboard.context import ApiContext, ApiProblem, path_id, query_id, query_int
 from clanker.dashboard.costs import MAX_DAYS, summarize
-from clanker.dashboard.shapes import ActionPage, ActionView
+from clanker.dashboard.shapes import ActionPage, ActionView, StoredMessageView
 from clanker.dashboard.sse import (
     HEARTBEAT,
     RETRY,
@@ -31,6 +31,9 @@ from clanker.store import (
     ActionTotalsRows,
     to_iso,
 )
+
+
+MAX_MESSAGE_IDS = 100
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,21 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
             ActionTotals(since=to_iso(start), guild_id=guild_id), ActionTotalsRows, timeout=30.0
         )
         return ctx.json(summarize(list(reply.rows), today=today.date(), days=days))
+
+    @app.get("/api/messages")
+    async def stored_messages() -> Response:
+        raw = [part for part in (request.args.get("ids") or "").split(",") if part]
+        if not raw:
+            raise ApiProblem(400, "ids must list message ids, e.g. ?ids=123,456")
+        if len(raw) > MAX_MESSAGE_IDS:
+            raise ApiProblem(400, f"ids lists {len(raw)} ids; at most {MAX_MESSAGE_IDS} at once")
+        found = []
+        store = ctx.store()
+        for part in dict.fromkeys(raw):
+            row = await store.get_message(path_id(part, "each of ids"))
+            if row is not None:
+                found.append(StoredMessageView.of(row))
+        return ctx.json(found)
 
     @app.get("/api/guilds")
     async def guilds() -> Response:

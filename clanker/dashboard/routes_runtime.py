@@ -20,7 +20,7 @@ from clanker.dashboard.shapes import (
     SessionState,
 )
 from clanker.dashboard.sse import HEARTBEAT, RETRY, frame, receive_within, sse_response
-from clanker.runtime import ActorCrashed, ActorError, UnhandledMessage
+from clanker.runtime import ActorCrashed, ActorError
 
 # After a runtime event, the next tree snapshot follows this soon (a burst sends one snapshot).
 SNAPSHOT_AFTER_EVENT = 0.05
@@ -94,11 +94,6 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
             await ref.ask(OperatorCrash(), timeout=10.0)
         except ActorCrashed as exc:
             return ctx.json(CrashAccepted(path=body.path, error=str(exc)), 202)
-        except UnhandledMessage:
-            raise ApiProblem(
-                409,
-                f"{body.path} does not accept operator crashes (it does not mix in CrashOnRequest)",
-            ) from None
         except ActorError as exc:
             raise ApiProblem(409, f"{body.path} could not be crashed: {exc}") from None
         raise ApiProblem(409, f"{body.path} handled the crash request without crashing")

@@ -26,6 +26,7 @@ from clanker.sandbox import Sandbox
 from clanker.store import STORE_NAME, StoreClient
 
 SettingsFactory = Callable[[Runtime], SettingsSource]
+DirectoryFactory = Callable[[Runtime], Directory]
 
 
 def _version() -> str:
@@ -56,6 +57,7 @@ class DashboardSetup:
     hub: TelemetryHub
     settings_for: SettingsFactory = placeholder_settings
     directory: Directory = field(default_factory=EmptyDirectory)
+    directory_for: DirectoryFactory | None = None  # wins over ``directory`` when set
     sandbox: SandboxChat | None = None
     announce: Callable[[str], None] = print_to_stdout
     version: str = field(default_factory=_version)
@@ -96,6 +98,7 @@ def dashboard_children(
     sandbox: Sandbox | SandboxChat | None = None,
     settings: SettingsFactory | None = None,
     directory: Directory | None = None,
+    directory_for: DirectoryFactory | None = None,
     environ: Mapping[str, str] | None = None,
     announce: Callable[[str], None] | None = None,
 ) -> DashboardParts:
@@ -125,6 +128,7 @@ def dashboard_children(
         hub=TelemetryHub(capacity=config.subscriber_capacity),
         settings_for=settings or placeholder_settings,
         directory=directory or EmptyDirectory(),
+        directory_for=directory_for,
         sandbox=chat,
         announce=announce or print_to_stdout,
     )

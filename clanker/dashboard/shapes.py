@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from clanker.store import ActionRow
+from clanker.store import ActionRow, MessageRow
 
 _INT64_MAX = 2**63 - 1
 
@@ -229,6 +229,36 @@ class MemberView(Struct, frozen=True):
     id: str
     name: str
     is_bot: bool
+
+
+class StoredMessageView(Struct, frozen=True):
+    """``GET /api/messages?ids=``: a message as the Store recorded it (what a decision
+    trail is about)."""
+
+    id: str
+    guild_id: str | None
+    channel_id: str
+    author_id: str
+    author_name: str
+    is_bot: bool
+    content: str
+    created_at: str
+    deleted: bool
+
+    @classmethod
+    def of(cls, row: MessageRow) -> StoredMessageView:
+        """The view of a stored row (ids as strings)."""
+        return cls(
+            id=str(row.message_id),
+            guild_id=None if row.guild_id is None else str(row.guild_id),
+            channel_id=str(row.channel_id),
+            author_id=str(row.author_id),
+            author_name=row.author_name,
+            is_bot=row.is_bot,
+            content=row.content,
+            created_at=row.created_at,
+            deleted=row.deleted,
+        )
 
 
 class ChatMessage(Struct, frozen=True):

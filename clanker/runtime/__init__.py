@@ -4,7 +4,13 @@ The public surface is small; the rooms behind it (``_mailbox``, ``_cell``, ``_su
 ``_policy`` …) are private. See docs/runtime.md for the semantics and a worked example.
 """
 
-from clanker.runtime._actor import Actor, ActorContext, handles
+from clanker.runtime._actor import (
+    Actor,
+    ActorContext,
+    OperatorCrash,
+    OperatorRequestedCrash,
+    handles,
+)
 from clanker.runtime._errors import (
     ActorCrashed,
     ActorError,
@@ -69,6 +75,8 @@ __all__ = [
     "MessageDropped",
     "NameTaken",
     "NotRegistered",
+    "OperatorCrash",
+    "OperatorRequestedCrash",
     "Overflow",
     "Reply",
     "Restart",

@@ -10,6 +10,7 @@ import msgspec
 import trio
 
 from clanker.runtime._specs import MailboxSpec
+from clanker.runtime._wire import Message
 
 if TYPE_CHECKING:
     from clanker.runtime._cell import Cell
@@ -38,6 +39,18 @@ def handles(*message_types: type[msgspec.Struct]) -> Callable[[F], F]:
         return fn
 
     return mark
+
+
+class OperatorCrash(Message, frozen=True):
+    """Ask any actor to crash (an operator's test and demo aid, e.g. the dashboard's crash
+    button): every `Actor` handles it by raising `OperatorRequestedCrash`, so its supervisor
+    restarts it as after any crash. Reply: none; the asker gets `ActorCrashed`."""
+
+    reason: str = "crash requested by the operator"
+
+
+class OperatorRequestedCrash(RuntimeError):
+    """The crash an `OperatorCrash` asked for."""
 
 
 class Actor:
@@ -82,7 +95,11 @@ class Actor:
     @classmethod
     def handled_types(cls) -> list[str]:
         """Names of the message types this actor handles (for error messages)."""
-        return sorted(t.__qualname__ for t in cls._dispatch)
+        return sorted(t.__qualname__ for t in cls._dispatch if t is not OperatorCrash)
+
+    @handles(OperatorCrash)
+    async def _operator_crash(self, msg: OperatorCrash) -> None:
+        raise OperatorRequestedCrash(msg.reason)
 
     async def on_start(self, ctx: ActorContext) -> None:
         """Called before the first message; start background tasks with ``ctx.start_soon``.

@@ -250,8 +250,9 @@ class ActionTotals(Message, frozen=True):
 
 
 class ActionTotalsRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One group of `ActionTotals`: tokens are the summed ``input_tokens`` / ``output_tokens``
-    metadata keys (0 where absent)."""
+    """One group of `ActionTotals`: tokens are the summed ``usage.input_tokens`` /
+    ``usage.output_tokens`` metadata keys (as ``llm_call`` logs them; top-level
+    ``input_tokens`` / ``output_tokens`` where there is no ``usage``; 0 where absent)."""
 
     day: str  # YYYY-MM-DD (UTC)
     kind: str

@@ -247,8 +247,10 @@ def action_totals(conn: Connection, req: m.ActionTotals) -> m.ActionTotalsRows:
                CAST(json_extract(metadata, '$.provider') AS TEXT),
                CAST(json_extract(metadata, '$.model') AS TEXT),
                COUNT(*), TOTAL(usd_cost),
-               TOTAL(json_extract(metadata, '$.input_tokens')),
-               TOTAL(json_extract(metadata, '$.output_tokens'))
+               TOTAL(COALESCE(json_extract(metadata, '$.usage.input_tokens'),
+                              json_extract(metadata, '$.input_tokens'))),
+               TOTAL(COALESCE(json_extract(metadata, '$.usage.output_tokens'),
+                              json_extract(metadata, '$.output_tokens')))
         FROM actions WHERE created_at >= ?"""
     args: list[Any] = [normalize_iso(req.since, "since")]
     if req.guild_id is not None:

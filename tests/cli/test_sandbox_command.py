@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import trio
 
 from clanker.cli.sandbox import SandboxOptions, run_chat
@@ -37,6 +38,21 @@ async def test_chat_lines_reach_the_bot_and_its_answers_are_printed(tmp_path: Pa
             for line in ["just chatting\n", "/as bob\n", "/in random\n", "@clanker hi!\n"]:
                 await send.send(line)
             await answered.wait()
+            # The dashboard runs too: its link (token in the fragment) was printed once.
+            [link] = [line for line in printed if line.startswith("dashboard: ")]
+            url, _, token = link.removeprefix("dashboard: ").partition("/#token=")
+            assert url.startswith("http://127.0.0.1:") and len(token) >= 16
+            async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
+                refused = await client.get("/api/health")
+                health = await client.get(
+                    "/api/health", headers={"Authorization": f"Bearer {token}"}
+                )
+                guilds = await client.get(
+                    "/api/guilds", headers={"Authorization": f"Bearer {token}"}
+                )
+            assert refused.status_code == 401
+            assert health.status_code == 200 and health.json()["sandbox"] is True
+            assert [g["name"] for g in guilds.json()] == ["Sandbox"]
             await send.send("/quit\n")
     assert any("you are @alice in #general" in line for line in printed)
     assert any("OFFLINE DEMO BRAIN" in line for line in printed)
@@ -104,6 +120,8 @@ async def test_the_command_line_chats_over_stdin_and_stdout(tmp_path: Path) -> N
             await proc.stdout.aclose()
     assert proc.returncode == 0
     assert "! unknown command '/nope'; /help lists them" in output
+    [link] = [line for line in output.splitlines() if line.startswith("dashboard: ")]
+    assert link.startswith("dashboard: http://127.0.0.1:") and "/#token=" in link
     assert output.rstrip().endswith("bye.")
 
 

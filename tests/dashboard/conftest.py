@@ -18,7 +18,6 @@ import pytest
 
 from clanker.dashboard import (
     TELEMETRY_NAME,
-    CrashOnRequest,
     DashboardAddress,
     DashboardConfig,
     DashboardParts,
@@ -29,6 +28,7 @@ from clanker.runtime import (
     Actor,
     ChildSpec,
     Message,
+    OperatorCrash,
     Runtime,
     SupervisorSpec,
     handles,
@@ -45,8 +45,8 @@ class Echo(Message, frozen=True):
     text: str
 
 
-class Worker(CrashOnRequest):
-    """A plain actor the operator may crash."""
+class Worker(Actor):
+    """A plain actor (every actor handles the runtime's OperatorCrash by crashing)."""
 
     @handles(Echo)
     async def echo(self, msg: Echo) -> Echo:
@@ -54,11 +54,15 @@ class Worker(CrashOnRequest):
 
 
 class Stubborn(Actor):
-    """An actor that does not opt in to operator crashes."""
+    """An actor that overrides the operator crash (and so survives it)."""
 
     @handles(Echo)
     async def echo(self, msg: Echo) -> Echo:
         return msg
+
+    @handles(OperatorCrash)
+    async def refuse(self, msg: OperatorCrash) -> None:
+        return None
 
 
 @dataclass

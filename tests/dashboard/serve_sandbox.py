@@ -1,9 +1,11 @@
-"""Run the dashboard's sandbox wiring until stdin closes (or Ctrl-C), for a person or a driver.
+"""Run the tests' wiring (the real product in sandbox mode, the model scripted by llmsim, a
+seeded cost history) until stdin closes (or Ctrl-C), for a person or a driver.
 
     .venv/bin/python -m tests.dashboard.serve_sandbox [--port 8780] [--db PATH]
 
-Prints one JSON line ``{"url": ..., "token": ...}``. Until ``clanker sandbox`` lands this is the
-quickest way to look at the dashboard with a bot that answers.
+Prints one JSON line ``{"url": ..., "token": ...}``. ``clanker sandbox`` is the product's own way
+(with the offline demo brain or a real provider); this one answers exactly as the browser test
+expects.
 """
 
 from __future__ import annotations

@@ -4,14 +4,17 @@ validation), costs, operator crash, and the errors bad input gets."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import msgspec
 import trio
 
+from clanker.dashboard import DashboardAddress, DashboardConfig, GetAddress
 from clanker.dashboard.auth import SESSION_COOKIE
 from clanker.runtime import events as ev
+from clanker.runtime import open_runtime
 from clanker.store import LogAction, to_iso, to_json
-from tests.dashboard.conftest import Dash
+from tests.dashboard.conftest import Dash, Echo, make_tree
 
 GUILD = 1_100_000_000_000_000_001
 CHANNEL = 1_200_000_000_000_000_001
@@ -341,7 +344,7 @@ async def test_costs_per_day_and_per_model(dash: Dash) -> None:
     assert summary["total_usd"] == 1.125
 
 
-async def test_operator_crash_restarts_an_opted_in_actor_only(dash: Dash) -> None:
+async def test_operator_crash_restarts_any_actor_that_crashes(dash: Dash) -> None:
     async with dash.client() as c, dash.rt.events.subscribe() as events:
         r = await c.post("/api/actors/crash", json={"path": "root/worker"})
         assert r.status_code == 202
@@ -354,9 +357,30 @@ async def test_operator_crash_restarts_an_opted_in_actor_only(dash: Dash) -> Non
         assert node is not None and node.restarts == 1 and node.status == "running"
         refused = await c.post("/api/actors/crash", json={"path": "root/stubborn"})
         assert refused.status_code == 409
-        assert "does not accept operator crashes" in refused.json()["error"]
+        assert "handled the crash request without crashing" in refused.json()["error"]
         sup = await c.post("/api/actors/crash", json={"path": "root"})
         assert sup.status_code == 404 and "is a supervisor" in sup.json()["error"]
         missing = await c.post("/api/actors/crash", json={"path": "root/ghost"})
         assert missing.status_code == 404 and "has no child 'ghost'" in missing.json()["error"]
     assert dash.rt.snapshot().find("root/stubborn").restarts == 0  # type: ignore[union-attr]
+
+
+async def test_a_taken_port_leaves_the_dashboard_idle_not_crashing(tmp_path: Path) -> None:
+    taken = trio.socket.socket()
+    await taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    announced: list[str] = []
+    config = DashboardConfig(port=port, graceful_timeout=5.0)
+    spec, _ = make_tree(tmp_path / "clanker.db", config, {}, announced)
+    with taken:
+        async with open_runtime(spec) as rt:
+            address = await rt.lookup("dashboard").ask(GetAddress(), DashboardAddress)
+            assert address.url == ""
+            assert address.error is not None
+            assert f"cannot listen on 127.0.0.1:{port}" in address.error
+            node = rt.snapshot().find("root/dashboard")
+            assert node is not None and (node.status, node.restarts) == ("running", 0)
+            # The rest of the tree is unaffected.
+            assert await rt.lookup("worker").ask(Echo(text="hi"), Echo) == Echo(text="hi")
+    assert announced == []

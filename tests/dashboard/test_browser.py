@@ -1,7 +1,9 @@
 """The built dashboard in headless Chromium (Debian's ``chromium``, driven by playwright-core from
-Node) against the whole stack in sandbox wiring: log in with the token, see the tree, talk to the
-bot from the chat panel and watch the reply and its decision trail appear, change settings (with
-a conflict) and see the change take effect, crash an actor and watch it restart.
+Node) against the real product in sandbox wiring (`open_sandbox_app`: the sandbox Discord, the
+whole tree with the text brain, the model's far end scripted by llmsim): log in with the token,
+see the tree, talk to the bot from the chat panel and watch the reply and its decision trail
+appear, change settings (with a conflict) and see the change take effect, crash #general's
+channel actor and watch it restart and answer again.
 
 The steps are in ``dashboard/tests/browser.mjs``; this test runs the real server and the script,
 then checks the effects on the Python side. Set ``CLANKER_SCREENSHOTS=docs/screenshots`` to
@@ -18,6 +20,7 @@ from pathlib import Path
 import trio
 
 from clanker.dashboard.config import default_static_dir
+from clanker.settings import CurrentSettings, GetSettings
 from tests.dashboard.wiring import wired_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,7 +63,12 @@ def screenshot_sizes(shots: str) -> dict[str, int]:
 async def test_the_dashboard_in_a_real_browser(tmp_path: Path) -> None:
     node, shots = prerequisites(tmp_path)
     async with wired_sandbox(tmp_path / "clanker.db", seed_history=True) as wired:
+        general = wired.sandbox.world.channel_named("general")
+        channel_actor = (
+            f"root/guilds/sessions/guild-{general.guild_id}/channels/channel-{general.id}"
+        )
         env = {
+            "CHANNEL_ACTOR": channel_actor,
             **os.environ,
             "DASHBOARD_URL": wired.url,
             "DASHBOARD_TOKEN": wired.token,
@@ -82,13 +90,15 @@ async def test_the_dashboard_in_a_real_browser(tmp_path: Path) -> None:
         # What the browser did, seen from the Python side.
         replies = [m.content for m in wired.sandbox.bot_messages()]
         assert replies == [
-            "clanker here: got it, Alice ('hello from the browser')",
-            "Clanky here: got it, Alice ('what is your name now?')",
-            "Clanky here: got it, Alice ('still there?')",
+            "clanker here: got it, Alice ('hello from the browser, clanker')",
+            "Botsworth here: got it, Alice ('Botsworth, what is your name now?')",
+            "Botsworth here: got it, Alice ('Botsworth, still there?')",
         ]
-        responder = wired.rt.snapshot().find("root/responder")
-        assert responder is not None and (responder.restarts, responder.status) == (1, "running")
-        settings = await wired.store().get_setting("runtime_settings")
-        assert settings.version == 3
+        channel = wired.rt.snapshot().find(channel_actor)
+        assert channel is not None and (channel.restarts, channel.status) == (1, "running")
+        settings = await wired.rt.lookup("settings").ask(GetSettings(), CurrentSettings)
+        assert settings.version == 4
+        assert settings.settings.identity.bot_name == "Botsworth"
+        assert settings.settings.reply_generation.temperature == 0.7
         assert wired.parts.setup.auth.session_count == 0  # logged out: the session is gone
     assert all(size > 10_000 for size in screenshot_sizes(shots).values())

@@ -1,5 +1,6 @@
-"""Sandbox mode: the chat panel's API against the whole stack (sandbox Discord, discord.py-self
-in the DiscordBridge, the Store, Telemetry and the Dashboard), with the stand-in responder."""
+"""Sandbox mode: the chat panel's API against the real product (`open_sandbox_app`: the sandbox
+Discord, discord.py-self in the DiscordBridge, the whole tree with the text brain, the Dashboard),
+with only the model's far end scripted (llmsim)."""
 
 from __future__ import annotations
 
@@ -53,14 +54,18 @@ async def test_a_message_posted_as_a_member_gets_a_reply_and_a_logged_trail(wire
 
         posted = await c.post(
             "/api/sandbox/messages",
-            json={"channel_id": str(general.id), "author_id": str(bob.id), "content": "hi there"},
+            json={
+                "channel_id": str(general.id),
+                "author_id": str(bob.id),
+                "content": "hi there clanker",
+            },
         )
         assert posted.status_code == 201
         message = posted.json()
         assert (message["author_name"], message["is_bot"], message["content"]) == (
             "Bob",
             False,
-            "hi there",
+            "hi there clanker",
         )
 
         def bot_replied(events: list[SseEvent]) -> bool:
@@ -68,22 +73,35 @@ async def test_a_message_posted_as_a_member_gets_a_reply_and_a_logged_trail(wire
 
         seen = [json.loads(e.data) for e in await chat.until(bot_replied) if e.event == "message"]
         assert [(m["author_name"], m["content"]) for m in seen] == [
-            ("Bob", "hi there"),
-            ("clanker", "clanker here: got it, Bob ('hi there')"),
+            ("Bob", "hi there clanker"),
+            ("clanker", "clanker here: got it, Bob ('hi there clanker')"),
         ]
-        trail = await log.until(
-            lambda ev: any(json.loads(e.data)["kind"] == "sent_reply" for e in ev)
+
+        def decided(events: list[SseEvent]) -> bool:
+            actions = [json.loads(e.data) for e in events if e.event == "action"]
+            return any(a["content"] == "sent: sent" for a in actions)
+
+        trail = [json.loads(e.data) for e in await log.until(decided) if e.event == "action"]
+        assert [(a["kind"], a["content"]) for a in trail if a["kind"] != "llm_call"] == [
+            ("reply_decision", "admitted: addressed"),
+            ("reply_decision", "started: addressed"),
+            ("sent_message", "clanker here: got it, Bob ('hi there clanker')"),
+            ("reply_decision", "sent: sent"),
+        ]
+        [call] = [a for a in trail if a["kind"] == "llm_call"]
+        assert (call["metadata"]["provider"], call["metadata"]["model"]) == (
+            "anthropic",
+            "claude-sonnet-4-6",
         )
-        kinds = [json.loads(e.data) for e in trail if e.event == "action"]
-        assert [a["kind"] for a in kinds] == ["reply_admission", "llm_call", "sent_reply"]
-        assert {a["message_id"] for a in kinds} == {message["id"]}
-        assert kinds[0]["metadata"]["decision"] == "admitted"
-        assert kinds[1]["metadata"]["model"] == "echo-1" and kinds[1]["usd_cost"] > 0
+        assert call["metadata"]["outcome"] == "ok" and call["usd_cost"] > 0
+        sent = trail[-2]
+        assert sent["metadata"]["trigger_message_id"] == message["id"]
+        assert {a["message_id"] for a in trail if a is not sent} == {message["id"]}
 
         history = (await c.get(f"/api/sandbox/channels/{general.id}/messages")).json()
         assert [m["content"] for m in history][-2:] == [
-            "hi there",
-            "clanker here: got it, Bob ('hi there')",
+            "hi there clanker",
+            "clanker here: got it, Bob ('hi there clanker')",
         ]
         guilds = (await c.get("/api/guilds")).json()
         assert guilds[0]["name"] == "Sandbox" and guilds[0]["id"] == str(general.guild_id)
@@ -128,23 +146,28 @@ async def test_a_setting_takes_effect_on_the_next_message(wired: Wired) -> None:
     headers = {"Authorization": f"Bearer {wired.token}"}
     async with client(wired) as c, open_sse(wired.url, "/api/actions/stream", headers) as log:
         await log.subscribed()
+        version = (await c.get("/api/settings")).json()["version"]
         saved = await c.put(
             "/api/settings",
-            json={"expected_version": 0, "patch": {"permissions": {"allow_replies": False}}},
+            json={"expected_version": version, "patch": {"permissions": {"allow_replies": False}}},
         )
         assert saved.status_code == 200
-        await c.post("/api/sandbox/messages", json={"channel_id": str(general.id), "content": "x"})
+        body = {"channel_id": str(general.id), "content": "x, clanker?"}
+        await c.post("/api/sandbox/messages", json=body)
         first = json.loads((await log.until(lambda ev: ev[-1].event == "action"))[-1].data)
-        assert first["kind"] == "reply_admission"
-        assert first["metadata"]["decision"] == "skipped"
-        assert first["metadata"]["reason"] == "replies are turned off in settings"
+        assert (first["kind"], first["content"]) == ("reply_decision", "skipped: replies_disabled")
+        assert first["metadata"] == {"decision": "skipped", "reason": "replies_disabled"}
         # Turn replies back on: the next message is answered (so the skip above was the setting).
         await c.put(
             "/api/settings",
-            json={"expected_version": 1, "patch": {"permissions": {"allow_replies": True}}},
+            json={
+                "expected_version": version + 1,
+                "patch": {"permissions": {"allow_replies": True}},
+            },
         )
-        await c.post("/api/sandbox/messages", json={"channel_id": str(general.id), "content": "y"})
+        body = {"channel_id": str(general.id), "content": "y, clanker?"}
+        await c.post("/api/sandbox/messages", json=body)
         with trio.fail_after(TIMEOUT):
             reply = await wired.sandbox.next_bot_message(general)
-    assert reply.content == "clanker here: got it, Alice ('y')"
+    assert reply.content == "clanker here: got it, Alice ('y, clanker?')"
     assert len(wired.sandbox.bot_messages()) == 1

@@ -105,8 +105,7 @@ def test_action_totals_group_by_day_kind_provider_and_model(conn: Connection) ->
         2.0,
         provider="a",
         model="m1",
-        input_tokens=7,
-        output_tokens=3,
+        usage={"input_tokens": 7, "output_tokens": 3},  # as clanker.llm logs it
     )
     log("llm_call", "2025-01-31T08:00:00+02:00", 0.5, provider="b", model="m2")
     log("sent_reply", "2025-01-31T10:00:00+00:00")

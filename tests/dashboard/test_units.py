@@ -158,6 +158,7 @@ def test_cost_summary_fills_every_day_and_ranks_models() -> None:
             row("2025-01-31", "llm_call", "small", 0.25, 3),
             row("2025-01-31", "llm_call", "big", 0.5),
             row("2025-01-31", "sent_reply", None, 0.0, 4),
+            row("2025-01-31", "sent_message", "big", 0.0, 2),  # names its model, costs nothing
             row("2025-01-01", "llm_call", "old", 9.0),  # outside the window
         ],
         today=date(2025, 1, 31),
@@ -169,7 +170,11 @@ def test_cost_summary_fills_every_day_and_ranks_models() -> None:
         ("big", 1.5, 2, 20),
         ("small", 0.25, 3, 30),
     ]
-    assert [(k.kind, k.count) for k in summary.kinds] == [("llm_call", 5), ("sent_reply", 4)]
+    assert [(k.kind, k.count) for k in summary.kinds] == [
+        ("llm_call", 5),
+        ("sent_reply", 4),
+        ("sent_message", 2),
+    ]
     assert summary.total_usd == 1.75 and summary.since == "2025-01-29"
 
 

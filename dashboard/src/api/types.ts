@@ -85,6 +85,18 @@ export interface Action {
   created_at: string;
 }
 
+export interface StoredMessage {
+  id: Snowflake;
+  guild_id: Snowflake | null;
+  channel_id: Snowflake;
+  author_id: Snowflake;
+  author_name: string;
+  is_bot: boolean;
+  content: string;
+  created_at: string;
+  deleted: boolean;
+}
+
 export interface ActionPage {
   actions: Action[];
   limit: number;

@@ -6,7 +6,8 @@ import { ApiFailure, api } from "../api/client";
 import type { ChatMessage, SandboxInfo } from "../api/types";
 import { useEventStream } from "../api/useEventStream";
 import { buildTrails } from "../activity/trails";
-import { TrailCard, useLiveActions } from "./ActivityView";
+import type { KnownMessage } from "../activity/trails";
+import { TrailCard, useKnownMessages, useLiveActions } from "./ActivityView";
 
 function merge(current: ChatMessage[], fresh: ChatMessage[]): ChatMessage[] {
   const byId = new Map(current.map((m) => [m.id, m]));
@@ -50,7 +51,9 @@ export function ChatView() {
   }, [messages]);
 
   const { actions } = useLiveActions({ channel_id: channel || undefined });
-  const trails = useMemo(() => buildTrails(actions).filter((t) => t.messageId).slice(0, 12), [actions]);
+  const trails = useMemo(() => buildTrails(actions).filter((t) => t.messageIds.length > 0).slice(0, 12), [actions]);
+  const inChat = useMemo(() => new Map<string, KnownMessage>(messages.map((m) => [m.id, { author: m.author_name, content: m.content }])), [messages]);
+  const known = useKnownMessages(trails, inChat);
   const textChannels = info?.guilds.flatMap((g) => g.channels.filter((c) => c.kind === "text").map((c) => ({ ...c, guild: g.name }))) ?? [];
   const people = info?.members.filter((m) => !m.is_bot) ?? [];
 
@@ -123,7 +126,7 @@ export function ChatView() {
           {trails.length === 0 ? <p className="muted">Send a message to see how the bot decides.</p> : null}
           <ul className="trails">
             {trails.map((trail) => (
-              <TrailCard key={trail.key} trail={trail} />
+              <TrailCard key={trail.key} trail={trail} known={known} />
             ))}
           </ul>
         </aside>
