@@ -15,6 +15,7 @@ from clanker.sandbox.voice.rtp import RtpError, RtpHeader, is_rtcp, parse_header
 from clanker.sandbox.voice.session import VoiceGateway, VoiceSession
 
 _MAX_PROBLEMS = 100
+_MIN_RTP = 12  # the fixed RTP header
 
 
 @dataclass
@@ -28,6 +29,7 @@ class MediaStats:
     decrypt_failures: int = 0
     unknown_ssrc: int = 0
     malformed: int = 0
+    keepalives: int = 0  # short non-RTP datagrams (clankvox's 8-byte keepalive), ignored
     dropped_late_or_duplicate: int = 0
     rtp_sent: int = 0
     send_errors: int = 0  # sends refused (e.g. a client's socket is gone)
@@ -76,6 +78,11 @@ class MediaSocket:
     async def _on_datagram(self, data: bytes, address: tuple[str, int]) -> None:
         if discovery.looks_like_discovery(data):
             await self._discovery(data, address)
+            return
+        if len(data) < _MIN_RTP:
+            # A UDP keepalive (clankvox sends 8 bytes every 5 s; protocol section 9.3): a
+            # server ignores anything shorter than an RTP header. Counted, not malformed.
+            self.stats.keepalives += 1
             return
         if is_rtcp(data):
             self.stats.rtcp_received += 1
