@@ -21,6 +21,23 @@ from clanker.voice.framing import (
     encode_event_frame,
     encode_frame,
 )
+from clanker.voice.join import GatewayVoiceState, JoinPhase, Subscription, VoiceJoin
+from clanker.voice.link import VoiceLink, VoiceLinkConfig, VoiceLinkFailed
+from clanker.voice.link_messages import (
+    GetHeard,
+    GetVoiceLinkStatus,
+    GetVoiceLog,
+    Heard,
+    Listening,
+    ListenTo,
+    SpeakPcm,
+    SpeechQueued,
+    StopListening,
+    StopSpeaking,
+    VoiceLinkStatus,
+    VoiceLog,
+    VoiceLogEntry,
+)
 from clanker.voice.messages import (
     ClankvoxExited,
     ClankvoxStarted,
@@ -32,7 +49,12 @@ from clanker.voice.messages import (
 )
 from clanker.voice.pipe import ClankvoxPipe, PipeNotAttached
 from clanker.voice.pipe_reader import PipeBroken, PipeReader
-from clanker.voice.session_spec import DEFAULT_BINARY, voice_session_child, voice_session_spec
+from clanker.voice.session_spec import (
+    DEFAULT_BINARY,
+    voice_link_spec,
+    voice_session_child,
+    voice_session_spec,
+)
 
 __all__ = [
     "DEFAULT_BINARY",
@@ -50,20 +72,41 @@ __all__ = [
     "ClankvoxStatus",
     "FrameFormat",
     "FrameStats",
+    "GatewayVoiceState",
     "GetClankvoxStatus",
+    "GetHeard",
     "GetPipeStats",
+    "GetVoiceLinkStatus",
+    "GetVoiceLog",
+    "Heard",
+    "JoinPhase",
+    "ListenTo",
+    "Listening",
     "PipeBroken",
     "PipeClosed",
     "PipeNotAttached",
     "PipeReader",
     "PipeStats",
+    "SpeakPcm",
+    "SpeechQueued",
+    "StopListening",
+    "StopSpeaking",
+    "Subscription",
     "UserAudio",
+    "VoiceJoin",
+    "VoiceLink",
+    "VoiceLinkConfig",
+    "VoiceLinkFailed",
+    "VoiceLinkStatus",
+    "VoiceLog",
+    "VoiceLogEntry",
     "commands",
     "decode_command",
     "encode_command",
     "encode_event_frame",
     "encode_frame",
     "events",
+    "voice_link_spec",
     "voice_session_child",
     "voice_session_spec",
 ]
