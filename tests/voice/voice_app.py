@@ -9,6 +9,7 @@ dropouts), written with numpy.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -29,13 +30,15 @@ from clanker.guilds import (
     guilds_spec,
     session_name,
 )
-from clanker.guilds.messages import JoinVoice, VoiceJoined, voice_link_name
+from clanker.guilds.messages import JoinVoice, VoiceJoined, clankvox_name, voice_link_name
 from clanker.guilds.session import VoiceConfig
 from clanker.runtime import ActorRef, ChildSpec, Runtime, Strategy, SupervisorSpec, open_runtime
 from clanker.sandbox import Sandbox, demo_world, open_sandbox
 from clanker.store import store_child
 from clanker.voice import (
     DEFAULT_BINARY,
+    ClankvoxStatus,
+    GetClankvoxStatus,
     GetVoiceLinkStatus,
     GetVoiceLog,
     VoiceLinkStatus,
@@ -75,6 +78,10 @@ class VoiceApp:
         assert isinstance(reply, VoiceJoined), reply
         return reply
 
+    async def clankvox_status(self) -> ClankvoxStatus:
+        ref = self.runtime.lookup(clankvox_name(self.guild_key))
+        return await ref.ask(GetClankvoxStatus(), ClankvoxStatus, timeout=TIMEOUT)
+
     async def status(self) -> VoiceLinkStatus:
         return await self.link().ask(GetVoiceLinkStatus(), VoiceLinkStatus, timeout=TIMEOUT)
 
@@ -91,7 +98,12 @@ class VoiceApp:
                         return
                     await trio.sleep(0.05)
         except trio.TooSlowError:
-            raise AssertionError(f"never {what}; last status: {status}") from None
+            problems = [
+                e.detail for e in await self.log() if e.kind in ("error", "log", "connection_state")
+            ][-10:]
+            raise AssertionError(
+                f"never {what}; last status: {status}; last problems: {problems}"
+            ) from None
 
     async def wait_log(
         self, what: str, predicate: Callable[[list[VoiceLogEntry]], bool]
@@ -130,7 +142,7 @@ async def open_voice_app(
         await stack.enter_async_context(trio_asyncio.open_loop())
         voice = VoiceConfig(
             command=(str(binary),),
-            env={"CLANKVOX_LOG": "warn", **(env or {})},
+            env={"CLANKVOX_LOG": os.environ.get("CLANKVOX_LOG", "warn"), **(env or {})},
             record_audio=record_audio,
         )
         bridge = BridgeConfig(
