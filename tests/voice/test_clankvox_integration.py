@@ -29,7 +29,13 @@ import numpy as np
 import pytest
 import trio
 
-from clanker.guilds.messages import LeaveVoice, VoiceLeft, session_name
+from clanker.guilds.messages import (
+    JoinVoice,
+    LeaveVoice,
+    VoiceLeft,
+    VoiceRefused,
+    session_name,
+)
 from clanker.runtime import NotRegistered
 from clanker.sandbox.voice.audio import Pcm
 from clanker.sandbox.voice.recording import StreamRecording
@@ -343,3 +349,19 @@ async def test_a_killed_clankvox_is_restarted_and_rejoins(tmp_path: Path) -> Non
             "heard alice through the new process",
             lambda log: len([e for e in log if e.kind == "user_audio_end"]) > before,
         )
+
+
+async def test_the_guild_session_refuses_text_channels_and_joins_once(tmp_path: Path) -> None:
+    async with open_voice_app(tmp_path) as app:
+        world = app.sandbox.world
+        session = app.runtime.lookup(session_name(app.guild_key))
+        general = world.channel_named("general")
+        refused = await session.ask(JoinVoice(channel_id=general.id))
+        assert refused == VoiceRefused(reason=f"channel {general.id} is a text channel")
+        assert await session.ask(LeaveVoice()) == VoiceLeft(channel_id=None)
+        first = await app.join()
+        await app.wait_ready()
+        again = await app.join()  # already there: the same link, no second clankvox
+        assert again == first
+        status = await app.status()
+        assert (status.clankvox_starts, status.connects) == (1, 1)
