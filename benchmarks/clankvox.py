@@ -8,8 +8,9 @@ sandbox voice server (`open_voice_server`) records what arrives, on trio's clock
 monotonic clock clankvox's send loop uses). Reports, in one run:
 
 * **send-clock jitter**: 60 s of speech streamed in (1 s `audio` lines, kept ~2 s ahead); each
-  packet's arrival minus its place on the 20 ms grid (its RTP timestamp / 960 x 20 ms), centred
-  on the median; p50 / p99 / max of the absolute deviation (ms). Target p99 <= 2 ms.
+  packet's arrival (the kernel's receive timestamp, SO_TIMESTAMPNS, so the Python server's own
+  scheduling delays are left out) minus its place on the 20 ms grid (its RTP timestamp / 960 x
+  20 ms), centred on the median; p50 / p99 / max of the absolute deviation (ms). Target p99 <= 2 ms.
 * **stdin-to-RTP**: an `audio` line of 300 ms (over the 200 ms pre-buffer, so the gate opens at
   once) written to an idle session; time until its first RTP packet arrives (ms), 20 trials.
   Target <= 30 ms beyond the pre-buffer.
@@ -33,6 +34,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +43,7 @@ import trio
 
 from clanker.sandbox.voice import VoiceGrant, open_voice_server
 from clanker.sandbox.voice.audio import Pcm, chirp
-from clanker.sandbox.voice.recording import StreamRecording
+from clanker.sandbox.voice.recording import ReceivedPacket, StreamRecording
 from clanker.sandbox.voice.server import VoiceServer
 from clanker.voice import ClankvoxFrameDecoder, encode_command
 from clanker.voice import commands as c
@@ -146,6 +148,14 @@ def speech(seconds: float, rate: int) -> bytes:
     return up + down
 
 
+def arrival_of(packet: ReceivedPacket) -> float:
+    """The kernel's receive time (SO_TIMESTAMPNS) when there is one: it leaves out the sandbox
+    server's own scheduling delays, so the figure is clankvox's send clock plus loopback."""
+    if packet.kernel_arrival is None:
+        sys.exit("no kernel receive timestamps on this platform (SO_TIMESTAMPNS)")
+    return packet.kernel_arrival
+
+
 def jitter_ms(stream: StreamRecording, after: float = -math.inf) -> list[float]:
     """|arrival - grid place| for the speech packets that arrived after `after` (ms)."""
     packets = [p for p in stream.packets if not p.silence and p.arrival > after]
@@ -197,11 +207,11 @@ async def measure_stdin_to_rtp(server: VoiceServer, vox: Vox, trials: int) -> di
         idle = vox.count(e.TtsPlaybackState, status="idle")
         await trio.sleep(0.3)  # idle: the trailing silence went out
         seen = len(stream.packets)
-        written = trio.current_time()
+        written = time.time()  # the kernel stamps arrivals on CLOCK_REALTIME
         await vox.write(c.Audio(pcm_base64=chunk, sample_rate=24_000))
         with trio.fail_after(10):
             await server.wait_until(lambda seen=seen: len(stream.packets) > seen)
-        latencies.append((stream.packets[seen].arrival - written) * 1000)
+        latencies.append((arrival_of(stream.packets[seen]) - written) * 1000)
         await vox.wait(lambda idle=idle: vox.count(e.TtsPlaybackState, status="idle") > idle)
     return {
         "trials": trials,

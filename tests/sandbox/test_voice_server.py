@@ -107,6 +107,9 @@ async def test_the_server_records_decrypts_and_decodes_what_the_client_sends():
         assert heard.frames == 25 * 960 and heard.channels == 2
         assert goertzel_power(heard, 660) > 100 * goertzel_power(heard, 440)
         assert [p.nonce for p in server.recording().packets] == list(range(25))
+        # Kernel receive timestamps (SO_TIMESTAMPNS) on every packet, in arrival order.
+        kernel = [p.kernel_arrival for p in server.recording().packets]
+        assert None not in kernel and kernel == sorted(kernel)  # type: ignore[type-var]
         assert server.stats.client_speaking == [{"speaking": 1, "delay": 0, "ssrc": client.ssrc}]
 
 
