@@ -5,7 +5,9 @@ lines on its stdin (`commands`) and answering with length-prefixed frames on its
 (`events`). `framing` is the sans-IO codec; `Clankvox` spawns the process and owns its stdin;
 `PipeReader` turns its stdout into typed events for a target actor; `voice_session_spec` puts
 both under one one_for_all supervisor so a crashed or killed clankvox restarts the session.
-See docs/sandbox-voice.md.
+`VoiceLink` (around the sans-IO `VoiceJoin`) is that target: it joins through the Discord
+bridge, connects clankvox, re-sends the join after a restart, and serves speech and listening;
+`voice_link_spec` builds the whole connection. See docs/voice.md and docs/sandbox-voice.md.
 """
 
 from clanker.voice import commands, events
