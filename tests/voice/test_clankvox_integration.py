@@ -202,7 +202,12 @@ async def test_a_member_speaking_yields_speaking_start_their_audio_then_the_end(
             "heard alice's audio end",
             lambda log: any(e.kind == "user_audio_end" and e.user_id == str(alice.id) for e in log),
         )
-        assert events_of(log, alice.id) == ["speaking_start", "user_audio", "user_audio_end"]
+        kinds = events_of(log, alice.id)
+        # Normally exactly ["speaking_start", "user_audio", "user_audio_end"]; a stall of over
+        # 100 ms in the sandbox's sender (a loaded machine) may end and restart "speaking"
+        # mid-utterance, which is correct, so only the order is pinned.
+        assert kinds[0] == "speaking_start" and kinds[-1] == "user_audio_end", kinds
+        assert "user_audio" in kinds and set(kinds[1:-1]) <= {"user_audio", "speaking_start"}
         heard = await app.link().ask(GetHeard(user_id=alice.id), Heard)
         assert heard.sample_rate == 24_000
         # 150 frames of speech (+ up to 5 of trailing silence frames), 480 samples each.
