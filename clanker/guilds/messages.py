@@ -23,6 +23,21 @@ def channels_name(key: str) -> str:
     return f"channels:{key}"
 
 
+def voices_name(key: str) -> str:
+    """The runtime-wide name of a guild's dynamic supervisor of its voice connection."""
+    return f"voices:{key}"
+
+
+def voice_link_name(key: str) -> str:
+    """The runtime-wide name of a guild's `VoiceLink` (at most one voice channel per guild)."""
+    return f"voice:{key}"
+
+
+def clankvox_name(key: str) -> str:
+    """The runtime-wide name of a guild's `Clankvox` actor."""
+    return f"clankvox:{key}"
+
+
 def channel_name(channel_id: int) -> str:
     """The runtime-wide name of a text channel's reply queue actor."""
     return f"channel:{channel_id}"
@@ -52,3 +67,29 @@ class Directory(Message, frozen=True):
     sessions: tuple[str, ...]  # session keys with a running session
     stored: int  # messages stored by this router incarnation
     store_failures: int  # messages it could not store (still routed; see the log)
+
+
+class JoinVoice(Message, frozen=True):
+    """Ask a guild session to join a voice channel (leaving the one it is in, if another).
+    Answered with `VoiceJoined` once the voice connection's actors run (the connection itself
+    becomes ready later: ask the link, `voice_link_name(key)`, for its status), or
+    `VoiceRefused`."""
+
+    channel_id: int
+
+
+class LeaveVoice(Message, frozen=True):
+    """Ask a guild session to leave voice. Answered with `VoiceLeft`."""
+
+
+class VoiceJoined(Message, frozen=True):
+    channel_id: int
+    link: str  # registered name of the `VoiceLink`
+
+
+class VoiceLeft(Message, frozen=True):
+    channel_id: int | None  # the channel it left, None when it was in none
+
+
+class VoiceRefused(Message, frozen=True):
+    reason: str

@@ -45,6 +45,7 @@ from clanker.guilds.messages import (
     channels_name,
     session_key,
     session_name,
+    voices_name,
 )
 from clanker.guilds.session import GuildSession, SessionConfig
 from clanker.runtime import (
@@ -167,6 +168,15 @@ class GuildRouter(Actor):
                         make,
                         register=session_name(key),
                         mailbox=GuildSession.mailbox,
+                    ),
+                    # The guild's voice connection (started by JoinVoice); last, so that its
+                    # crashes never restart the text side.
+                    ChildSpec(
+                        "voices",
+                        SupervisorSpec(
+                            Strategy.ONE_FOR_ONE, [], intensity=cfg.intensity, period=cfg.period
+                        ),
+                        register=voices_name(key),
                     ),
                 ],
                 intensity=cfg.intensity,

@@ -24,28 +24,57 @@ from clanker.discord.events import (
     VoiceStateChanged,
 )
 from clanker.guilds.channel import ChannelActor, ChannelConfig
-from clanker.guilds.messages import GuildInfo, Identity, channel_name, channels_name
+from clanker.guilds.messages import (
+    GuildInfo,
+    Identity,
+    JoinVoice,
+    LeaveVoice,
+    VoiceJoined,
+    VoiceLeft,
+    VoiceRefused,
+    channel_name,
+    channels_name,
+    clankvox_name,
+    voice_link_name,
+    voices_name,
+)
 from clanker.runtime import (
     Actor,
     ActorContext,
     ActorRef,
     ActorStopped,
     ChildSpec,
+    ChildStartFailed,
     MailboxSpec,
     Message,
     NameTaken,
     NotRegistered,
+    Restart,
     handles,
 )
+from clanker.voice import VoiceLinkConfig, voice_link_spec
+from clanker.voice.session_spec import DEFAULT_BINARY
 
 log = logging.getLogger("clanker.guilds")
 
 
 @dataclass(frozen=True)
+class VoiceConfig:
+    """How a guild session runs its voice connection (see docs/voice.md)."""
+
+    command: tuple[str, ...] = (str(DEFAULT_BINARY),)  # the clankvox binary and its arguments
+    env: dict[str, str] | None = None  # extra environment for clankvox (e.g. CLANKVOX_LOG)
+    bridge: str = "discord"  # registered name of the Discord bridge
+    mode: str | None = None  # force a transport encryption mode (tests)
+    record_audio: bool = False  # keep listened users' PCM in the link (tests, demos)
+
+
+@dataclass(frozen=True)
 class SessionConfig:
-    """Where a session's channels find the other actors."""
+    """Where a session's channels find the other actors, and how it runs voice."""
 
     channel: ChannelConfig = field(default_factory=ChannelConfig)
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
 
 
 class GuildSession(Actor):
@@ -59,6 +88,7 @@ class GuildSession(Actor):
         self.identity: Identity | None = None
         self.channels: dict[int, ChannelInfo] = {}
         self.seen = 0
+        self.voice_channel: int | None = None  # the channel of the running voice connection
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -84,12 +114,71 @@ class GuildSession(Actor):
         with contextlib.suppress(NotRegistered, ActorStopped):
             await self.ctx.lookup(name).tell(msg)  # only a running channel cares
 
+    @handles(VoiceStateChanged, VoiceServerChanged)
+    async def voice_update(self, msg: VoiceStateChanged | VoiceServerChanged) -> None:
+        """Forwarded to the voice connection, if one runs (it picks what concerns it)."""
+        self.seen += 1
+        if self.voice_channel is None:
+            return
+        with contextlib.suppress(NotRegistered, ActorStopped):
+            await self.ctx.lookup(voice_link_name(self.key)).tell(msg)
+
+    @handles(JoinVoice)
+    async def join_voice(self, msg: JoinVoice) -> VoiceJoined | VoiceRefused:
+        """Start a voice connection to `msg.channel_id` (after leaving another one)."""
+        identity = self.identity
+        if identity is None or not self.key.isdigit():
+            return VoiceRefused(reason="voice needs a guild and the bot's identity (READY)")
+        info = self.channels.get(msg.channel_id)
+        if info is not None and info.kind not in ("voice", "stage_voice"):
+            return VoiceRefused(reason=f"channel {msg.channel_id} is a {info.kind} channel")
+        link = voice_link_name(self.key)
+        if self.voice_channel == msg.channel_id and self._voice_running():
+            return VoiceJoined(channel_id=msg.channel_id, link=link)
+        await self._stop_voice()
+        voice = self.config.voice
+        config = VoiceLinkConfig(
+            guild_id=int(self.key),
+            channel_id=msg.channel_id,
+            user_id=identity.user_id,
+            clankvox=clankvox_name(self.key),
+            bridge=voice.bridge,
+            mode=voice.mode,
+            record_audio=voice.record_audio,
+        )
+        spec = voice_link_spec(link, config, command=voice.command, env=voice.env)
+        try:
+            await self.ctx.lookup_supervisor(voices_name(self.key)).start_child(
+                ChildSpec("voice", spec, restart=Restart.TRANSIENT)
+            )
+        except (ChildStartFailed, NameTaken, NotRegistered, ActorStopped) as exc:
+            return VoiceRefused(reason=f"could not start the voice connection: {exc}")
+        self.voice_channel = msg.channel_id
+        return VoiceJoined(channel_id=msg.channel_id, link=link)
+
+    @handles(LeaveVoice)
+    async def leave_voice(self, msg: LeaveVoice) -> VoiceLeft:
+        """Stop the voice connection: clankvox is destroyed, then op 4 leaves the channel."""
+        left = self.voice_channel
+        await self._stop_voice()
+        return VoiceLeft(channel_id=left)
+
+    def _voice_running(self) -> bool:
+        try:
+            self.ctx.lookup(voice_link_name(self.key))
+        except NotRegistered:
+            return False
+        return True
+
+    async def _stop_voice(self) -> None:
+        self.voice_channel = None
+        with contextlib.suppress(NotRegistered, ActorStopped):
+            await self.ctx.lookup_supervisor(voices_name(self.key)).terminate_child("voice")
+
     @handles(
         MessageEdited,
         ReactionChanged,
         MemberJoined,
-        VoiceStateChanged,
-        VoiceServerChanged,
         RawDispatch,
     )
     async def other(self, msg: object) -> None:

@@ -94,6 +94,9 @@ class Cell:
         self.stop_requested = False
         self.self_stopped = False  # the stop came from the actor itself (ctx.stop())
         self.terminating = False
+        # The incarnation the supervisor last stopped on purpose: its exit, which may reach
+        # the supervisor after the stop completed (e.g. during a backoff), is not news.
+        self.stopped_incarnation = -1
         self.pending_start = 0  # generation of a scheduled (delayed) restart
         self.reader: trio.MemoryReceiveChannel[object] | None = None
         self.supervisor: SupervisorRuntime | None = None

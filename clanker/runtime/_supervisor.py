@@ -151,6 +151,7 @@ class SupervisorRuntime:
             self.cells.get(cell.spec.name) is not cell
             or cell.incarnation != item.incarnation
             or cell.terminating
+            or cell.stopped_incarnation == item.incarnation
         ):
             return  # stale: the child was stopped on purpose, replaced or removed
         now = trio.current_time()
@@ -211,6 +212,7 @@ class SupervisorRuntime:
             cell.status = Status.STOPPED
             return
         cell.terminating = True
+        cell.stopped_incarnation = cell.incarnation
         try:
             cell.request_stop()
             timeout = cell.spec.shutdown_timeout

@@ -5,7 +5,9 @@ lines on its stdin (`commands`) and answering with length-prefixed frames on its
 (`events`). `framing` is the sans-IO codec; `Clankvox` spawns the process and owns its stdin;
 `PipeReader` turns its stdout into typed events for a target actor; `voice_session_spec` puts
 both under one one_for_all supervisor so a crashed or killed clankvox restarts the session.
-See docs/sandbox-voice.md.
+`VoiceLink` (around the sans-IO `VoiceJoin`) is that target: it joins through the Discord
+bridge, connects clankvox, re-sends the join after a restart, and serves speech and listening;
+`voice_link_spec` builds the whole connection. See docs/voice.md and docs/sandbox-voice.md.
 """
 
 from clanker.voice import commands, events
@@ -21,6 +23,23 @@ from clanker.voice.framing import (
     encode_event_frame,
     encode_frame,
 )
+from clanker.voice.join import GatewayVoiceState, JoinPhase, Subscription, VoiceJoin
+from clanker.voice.link import VoiceLink, VoiceLinkConfig, VoiceLinkFailed
+from clanker.voice.link_messages import (
+    GetHeard,
+    GetVoiceLinkStatus,
+    GetVoiceLog,
+    Heard,
+    Listening,
+    ListenTo,
+    SpeakPcm,
+    SpeechQueued,
+    StopListening,
+    StopSpeaking,
+    VoiceLinkStatus,
+    VoiceLog,
+    VoiceLogEntry,
+)
 from clanker.voice.messages import (
     ClankvoxExited,
     ClankvoxStarted,
@@ -32,7 +51,12 @@ from clanker.voice.messages import (
 )
 from clanker.voice.pipe import ClankvoxPipe, PipeNotAttached
 from clanker.voice.pipe_reader import PipeBroken, PipeReader
-from clanker.voice.session_spec import DEFAULT_BINARY, voice_session_child, voice_session_spec
+from clanker.voice.session_spec import (
+    DEFAULT_BINARY,
+    voice_link_spec,
+    voice_session_child,
+    voice_session_spec,
+)
 
 __all__ = [
     "DEFAULT_BINARY",
@@ -50,20 +74,41 @@ __all__ = [
     "ClankvoxStatus",
     "FrameFormat",
     "FrameStats",
+    "GatewayVoiceState",
     "GetClankvoxStatus",
+    "GetHeard",
     "GetPipeStats",
+    "GetVoiceLinkStatus",
+    "GetVoiceLog",
+    "Heard",
+    "JoinPhase",
+    "ListenTo",
+    "Listening",
     "PipeBroken",
     "PipeClosed",
     "PipeNotAttached",
     "PipeReader",
     "PipeStats",
+    "SpeakPcm",
+    "SpeechQueued",
+    "StopListening",
+    "StopSpeaking",
+    "Subscription",
     "UserAudio",
+    "VoiceJoin",
+    "VoiceLink",
+    "VoiceLinkConfig",
+    "VoiceLinkFailed",
+    "VoiceLinkStatus",
+    "VoiceLog",
+    "VoiceLogEntry",
     "commands",
     "decode_command",
     "encode_command",
     "encode_event_frame",
     "encode_frame",
     "events",
+    "voice_link_spec",
     "voice_session_child",
     "voice_session_spec",
 ]

@@ -74,6 +74,33 @@ class VoiceState(ClankvoxCommand, frozen=True, tag="voice_state"):
     data: VoiceStateData
 
 
+TRANSPORT_MODES = ("aead_aes256_gcm_rtpsize", "aead_xchacha20_poly1305_rtpsize")
+"""The transport encryption modes clankvox speaks (`Connect.mode`)."""
+
+
+class Connect(ClankvoxCommand, frozen=True, tag="connect"):
+    """[addition] `Join` + `VoiceState` + `VoiceServer` in one line, without `adapter_send`:
+    for a caller that already joined on the main gateway and holds every value. `mode` forces
+    a transport encryption mode (one of `TRANSPORT_MODES`)."""
+
+    guild_id: str
+    channel_id: str
+    user_id: str
+    session_id: str
+    endpoint: str
+    token: str
+    self_mute: bool = False
+    mode: str | None = None
+
+    def __post_init__(self) -> None:
+        self._ids("guild_id", "channel_id", "user_id")
+        if self.mode is not None and self.mode not in TRANSPORT_MODES:
+            raise ValueError(
+                f"Connect.mode must be one of {', '.join(TRANSPORT_MODES)} or None, "
+                f"got {self.mode!r}"
+            )
+
+
 class _StreamConnect(ClankvoxCommand, frozen=True):
     endpoint: str
     token: str
@@ -141,10 +168,11 @@ class SubscribeUser(ClankvoxCommand, frozen=True, tag="subscribe_user"):
     user_id: str
     silence_duration_ms: int = 700
     sample_rate: int = 24_000
+    jitter_buffer_ms: int = 60  # [addition] how long a gap may wait for a late packet
 
     def __post_init__(self) -> None:
         self._ids("user_id")
-        self._u32("silence_duration_ms", "sample_rate")
+        self._u32("silence_duration_ms", "sample_rate", "jitter_buffer_ms")
 
 
 class UnsubscribeUser(ClankvoxCommand, frozen=True, tag="unsubscribe_user"):
@@ -269,6 +297,7 @@ class Destroy(ClankvoxCommand, frozen=True, tag="destroy"):
 
 AnyCommand = (
     Join
+    | Connect
     | VoiceServer
     | VoiceState
     | StreamWatchConnect

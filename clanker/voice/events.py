@@ -220,6 +220,22 @@ class Log(ClankvoxEvent, frozen=True, tag="log"):
     fields: dict[str, Any] = {}
 
 
+class ReceiveStats(ClankvoxEvent, frozen=True, tag="receive_stats"):
+    """[addition] Receive counters of one subscribed user's SSRC since clankvox first saw it
+    (every 5 s while that user sends audio); `jitter_depth_ms` is the current depth."""
+
+    user_id: str
+    ssrc: int
+    packets: int
+    lost: int
+    concealed: int
+    fec_recovered: int
+    late: int
+    duplicates: int
+    reordered: int
+    jitter_depth_ms: int
+
+
 class UserAudio(ClankvoxEvent, frozen=True, tag="user_audio"):
     """Decoded audio of one subscribed user (a format 1 frame, never JSON on the pipe).
 
@@ -256,6 +272,7 @@ AnyJsonEvent = (
     | BufferDepth
     | Error
     | Log
+    | ReceiveStats
 )
 """Every event that travels as a format 0 (JSON) frame."""
 

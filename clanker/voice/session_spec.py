@@ -8,6 +8,7 @@ from pathlib import Path
 from clanker.runtime import Backoff, ChildSpec, Restart, Strategy, SupervisorSpec
 from clanker.voice.clankvox import Clankvox
 from clanker.voice.framing import DEFAULT_MAX_PAYLOAD
+from clanker.voice.link import VoiceLink, VoiceLinkConfig
 from clanker.voice.pipe import ClankvoxPipe
 from clanker.voice.pipe_reader import PipeReader
 
@@ -30,6 +31,7 @@ def voice_session_spec(
     stop_grace: float = 2.0,
     eof_grace: float = 5.0,
     max_payload: int = DEFAULT_MAX_PAYLOAD,
+    clankvox_name: str | None = None,
 ) -> SupervisorSpec:
     """A one_for_all supervisor of `Clankvox` (spawns `command`, owns stdin) then `PipeReader`
     (stdout -> typed events told to the actor registered as `target`), then `extra_children`
@@ -40,7 +42,8 @@ def voice_session_spec(
     at most `intensity` times in `period` seconds before the supervisor escalates. Both pipe
     actors are transient: after `Destroy` they end normally and are not restarted. Use it as
     the start of a transient child (`voice_session_child`) so the session ends for good once
-    its work is done.
+    its work is done. `clankvox_name` registers the `Clankvox` actor under that name, so the
+    target can tell it commands.
     """
     argv = list(command) if command is not None else [str(DEFAULT_BINARY)]
     pipe = ClankvoxPipe()
@@ -51,6 +54,7 @@ def voice_session_spec(
                 "clankvox",
                 lambda: Clankvox(argv, pipe, target=target, env=env, stop_grace=stop_grace),
                 restart=Restart.TRANSIENT,
+                register=clankvox_name,
                 # destroy, then SIGTERM after stop_grace, SIGKILL a second later
                 shutdown=stop_grace + 3.0,
             ),
@@ -74,3 +78,46 @@ def voice_session_child(name: str, spec: SupervisorSpec) -> ChildSpec:
     session's supervisor: restarted after a crash that escalates out of it, removed once it
     ends normally."""
     return ChildSpec(name, spec, restart=Restart.TRANSIENT)
+
+
+def voice_link_spec(
+    link_name: str,
+    config: VoiceLinkConfig,
+    *,
+    command: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    intensity: int = 3,
+    period: float = 30.0,
+    backoff: Backoff | None = DEFAULT_BACKOFF,
+) -> SupervisorSpec:
+    """A whole voice connection: the `VoiceLink` (registered `link_name`) then the pipe
+    supervisor (`voice_session_spec`, its `Clankvox` registered as `config.clankvox`), under
+    rest_for_one. A killed clankvox restarts only the pipe, and the link, which keeps the join's
+    values, sends them to the new process; a crashed link restarts both and joins afresh. Stop
+    order is the reverse: clankvox is destroyed first, then the link sends op 4 to leave.
+    """
+    pipe = voice_session_spec(
+        target=link_name,
+        command=command,
+        env=env,
+        intensity=intensity,
+        period=period,
+        backoff=backoff,
+        clankvox_name=config.clankvox,
+    )
+    return SupervisorSpec(
+        Strategy.REST_FOR_ONE,
+        [
+            ChildSpec(
+                "link",
+                lambda: VoiceLink(config),
+                register=link_name,
+                mailbox=VoiceLink.mailbox,
+                shutdown=10.0,
+            ),
+            ChildSpec("pipe", pipe),
+        ],
+        intensity=intensity,
+        period=period,
+        backoff=backoff,
+    )

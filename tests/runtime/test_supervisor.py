@@ -345,3 +345,29 @@ async def test_draining_on_stop_is_bounded_by_the_shutdown_deadline(
         stops = [(e.path, e.at, e.reason) for e in of_type(events.pending(), ev.ActorStopped)]
     assert stops[0] == ("root/w", 2.5, "killed")
     assert events_of(log, "stop") == []  # never reached on_stop
+
+
+@pytest.mark.parametrize("restart", [Restart.TRANSIENT, Restart.PERMANENT])
+async def test_a_sibling_stopped_by_a_delayed_group_restart_is_restarted_once(
+    autojump_clock: trio.testing.MockClock, restart: Restart
+) -> None:
+    # Its exit reaches the supervisor after the stop completed, during the backoff: that exit
+    # was asked for, so it must neither remove a transient sibling nor restart one early.
+    log: Log = []
+    spec = SupervisorSpec(
+        Strategy.ONE_FOR_ALL,
+        [probe("a", log), probe("b", log, restart=restart)],
+        backoff=Backoff(initial=0.5, factor=2.0, maximum=8.0),
+    )
+    async with open_runtime(spec) as rt:
+        log.clear()
+        await crash(rt.lookup("a"))
+        await trio.sleep(1.0)
+        assert [(k, n) for k, n, _ in log if k != "stopped"] == [
+            ("crash", "a"),
+            ("stop", "b"),
+            ("start", "a"),
+            ("start", "b"),
+        ]
+        assert [e[2] for e in log if e[0] == "start"] == [0.5, 0.5]
+        assert incarnations(rt.snapshot()) == {"a": 2, "b": 2}

@@ -88,14 +88,18 @@ async def test_the_server_records_decrypts_and_decodes_what_the_client_sends():
             + b"\x00" * 5
         )
         await client.send_raw(bytes([0x80, 201]) + bytes(30))  # an RTCP receiver report
-        await client.send_raw(b"\x12\x34")  # noise
-        # 1 IP discovery + 25 audio + a forged packet, an RTCP report and noise.
-        await server.wait_until(lambda: server.media.datagrams_received == 29)
+        await client.send_raw(b"\x12\x34" * 8)  # noise: 16 bytes that are not RTP
+        await client.send_raw(struct.pack(">II", 7, 0))  # clankvox's keepalive: ignored
+        # 1 IP discovery + 25 audio + a forged packet, an RTCP report, noise and a keepalive.
+        await server.wait_until(lambda: server.media.datagrams_received == 30)
         assert server.media.ip_discoveries == 1
         assert server.media.rtp_received == 25
         assert server.media.decrypt_failures == 1
         assert server.media.rtcp_received == 1
         assert server.media.malformed == 1
+        assert server.media.keepalives == 1
+        assert [p for p in server.media.problems if "RTP" in p and "version" in p] != []
+        assert not any("12 bytes" in p for p in server.media.problems)
         stats = server.jitter_stats(GRANT.user_id)
         assert (stats.packets, stats.lost, stats.late, stats.decode_errors) == (25, 0, 0, 0)
         assert stats.max_interval_ms >= stats.mean_interval_ms >= stats.min_interval_ms >= 0
@@ -103,6 +107,9 @@ async def test_the_server_records_decrypts_and_decodes_what_the_client_sends():
         assert heard.frames == 25 * 960 and heard.channels == 2
         assert goertzel_power(heard, 660) > 100 * goertzel_power(heard, 440)
         assert [p.nonce for p in server.recording().packets] == list(range(25))
+        # Kernel receive timestamps (SO_TIMESTAMPNS) on every packet, in arrival order.
+        kernel = [p.kernel_arrival for p in server.recording().packets]
+        assert None not in kernel and kernel == sorted(kernel)  # type: ignore[type-var]
         assert server.stats.client_speaking == [{"speaking": 1, "delay": 0, "ssrc": client.ssrc}]
 
 

@@ -272,6 +272,7 @@ def test_commands_encode_as_camel_case_json_lines():
         "userId": "5",
         "silenceDurationMs": 700,
         "sampleRate": 24000,
+        "jitterBufferMs": 60,
     }
     assert json.loads(encode_command(c.MusicSetGain(target=0.15, fade_ms=300))) == {
         "type": "music_set_gain",
@@ -290,6 +291,15 @@ def test_a_newline_inside_a_field_stays_inside_one_line():
 def test_every_command_round_trips_through_its_line():
     samples = [
         c.Join(guild_id="1", channel_id="2"),
+        c.Connect(
+            guild_id="1",
+            channel_id="2",
+            user_id="3",
+            session_id="s",
+            endpoint="ws://127.0.0.1:1",
+            token="t",
+            mode="aead_aes256_gcm_rtpsize",
+        ),
         c.VoiceServer(data=c.VoiceServerData(endpoint="ws://127.0.0.1:1", token="t")),
         c.VoiceState(data=c.VoiceStateData(session_id="s", user_id="3", channel_id="2")),
         c.StreamWatchConnect(
@@ -335,6 +345,22 @@ def test_every_command_round_trips_through_its_line():
         (lambda: c.SubscribeUser(user_id="1", sample_rate=-1), "SubscribeUser.sample_rate"),
         (lambda: c.MusicSetGain(target=1, fade_ms=2**32), "MusicSetGain.fade_ms"),
         (lambda: c.Audio(pcm_base64=b"\x00"), "Audio.pcm_base64"),
+        (
+            lambda: c.SubscribeUser(user_id="1", jitter_buffer_ms=-5),
+            "SubscribeUser.jitter_buffer_ms",
+        ),
+        (
+            lambda: c.Connect(
+                guild_id="1",
+                channel_id="2",
+                user_id="3",
+                session_id="s",
+                endpoint="e",
+                token="t",
+                mode="xsalsa20_poly1305",
+            ),
+            "Connect.mode",
+        ),
     ],
 )
 def test_commands_clankvox_would_reject_fail_at_construction_naming_the_field(build, field):

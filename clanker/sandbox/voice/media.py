@@ -3,8 +3,12 @@ media out. Bad datagrams and refused sends are counted, never fatal."""
 
 from __future__ import annotations
 
+import socket
+import struct
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import trio
 
@@ -15,6 +19,7 @@ from clanker.sandbox.voice.rtp import RtpError, RtpHeader, is_rtcp, parse_header
 from clanker.sandbox.voice.session import VoiceGateway, VoiceSession
 
 _MAX_PROBLEMS = 100
+_MIN_RTP = 12  # the fixed RTP header
 
 
 @dataclass
@@ -28,6 +33,7 @@ class MediaStats:
     decrypt_failures: int = 0
     unknown_ssrc: int = 0
     malformed: int = 0
+    keepalives: int = 0  # short non-RTP datagrams (clankvox's 8-byte keepalive), ignored
     dropped_late_or_duplicate: int = 0
     rtp_sent: int = 0
     send_errors: int = 0  # sends refused (e.g. a client's socket is gone)
@@ -42,9 +48,13 @@ class MediaSocket:
     ) -> None:
         self.sock = sock
         self.gateway = gateway
+        # Kernel receive timestamps make arrival times (benchmarks/clankvox.py) independent of
+        # how quickly this process gets scheduled. Linux has them; elsewhere arrivals are None.
+        self._timestamps = _enable_timestamps(sock)
         self.stats = MediaStats()
         self.recordings: dict[int, StreamRecording] = {}  # by client ssrc
         self._on_change = on_change
+        self._kernel_arrival: float | None = None
 
     async def send(self, session: VoiceSession, header: RtpHeader, payload: bytes) -> None:
         """Encrypt one RTP packet for `session` (its own nonce counter) and send it."""
@@ -63,7 +73,12 @@ class MediaSocket:
         """Receive forever."""
         while True:
             try:
-                data, address = await self.sock.recvfrom(65_536)
+                if self._timestamps:
+                    data, ancillary, _, source = await self.sock.recvmsg(65_536, _ANCILLARY)
+                    address = cast("tuple[str, int]", source)
+                    self._kernel_arrival = _timestamp(ancillary)
+                else:
+                    data, address = await self.sock.recvfrom(65_536)
             except OSError as exc:
                 # A refused earlier send can surface on the next receive: note it, go on.
                 self.stats.send_errors += 1
@@ -76,6 +91,11 @@ class MediaSocket:
     async def _on_datagram(self, data: bytes, address: tuple[str, int]) -> None:
         if discovery.looks_like_discovery(data):
             await self._discovery(data, address)
+            return
+        if len(data) < _MIN_RTP:
+            # A UDP keepalive (clankvox sends 8 bytes every 5 s; protocol section 9.3): a
+            # server ignores anything shorter than an RTP header. Counted, not malformed.
+            self.stats.keepalives += 1
             return
         if is_rtcp(data):
             self.stats.rtcp_received += 1
@@ -103,7 +123,8 @@ class MediaSocket:
         recording = self.recordings.get(ssrc)
         if recording is None:
             recording = self.recordings[ssrc] = StreamRecording(session.grant.user_id, ssrc)
-        if not recording.add(header, payload, nonce, trio.current_time()):
+        arrival = trio.current_time()
+        if not recording.add(header, payload, nonce, arrival, self._kernel_arrival):
             self.stats.dropped_late_or_duplicate += 1
 
     async def _discovery(self, data: bytes, address: tuple[str, int]) -> None:
@@ -126,3 +147,26 @@ class MediaSocket:
             self.stats.malformed += 1
         if len(self.stats.problems) < _MAX_PROBLEMS:
             self.stats.problems.append(text)
+
+
+# Python 3.11 does not name it; 35 is Linux's SO_TIMESTAMPNS (asm-generic, x86, arm).
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
+_ANCILLARY = socket.CMSG_SPACE(16) if hasattr(socket, "CMSG_SPACE") else 0
+
+
+def _enable_timestamps(sock: trio.socket.SocketType) -> bool:
+    if _SO_TIMESTAMPNS is None or not _ANCILLARY:
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
+
+
+def _timestamp(ancillary: list[tuple[int, int, bytes]]) -> float | None:
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return int(seconds) + int(nanoseconds) / 1e9
+    return None

@@ -28,6 +28,9 @@ class ReceivedPacket:
     nonce: int
     payload_size: int
     silence: bool  # the F8 FF FE end-of-burst frame
+    # When the kernel received it (CLOCK_REALTIME seconds, SO_TIMESTAMPNS), free of the
+    # server's own scheduling delays; None where the platform gives no timestamp.
+    kernel_arrival: float | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,14 @@ class StreamRecording:
         self._jitter = 0.0
         self._seen: set[int] = set()
 
-    def add(self, header: RtpHeader, payload: bytes, nonce: int, arrival: float) -> bool:
+    def add(
+        self,
+        header: RtpHeader,
+        payload: bytes,
+        nonce: int,
+        arrival: float,
+        kernel_arrival: float | None = None,
+    ) -> bool:
         """Accept one decrypted packet; False if it was dropped (duplicate or late)."""
         if self.packets:
             last = self.packets[-1]
@@ -96,6 +106,7 @@ class StreamRecording:
                 nonce=nonce,
                 payload_size=len(payload),
                 silence=payload == SILENCE_FRAME,
+                kernel_arrival=kernel_arrival,
             )
         )
         try:

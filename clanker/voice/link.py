@@ -1,0 +1,308 @@
+"""`VoiceLink`: one guild's voice connection as the rest of clanker sees it.
+
+It is the target of the voice session's pipe actors (every clankvox event and lifecycle notice
+comes here) and the one actor that talks to the Discord bridge about voice. A thin loop around
+`VoiceJoin` (`join.py`): on start it asks the bridge to send op 4; the guild session forwards the
+bot's VOICE_STATE_UPDATE / VOICE_SERVER_UPDATE; once the five values clankvox needs are known it
+tells the `Clankvox` actor `Connect`; after a clankvox restart (`ClankvoxStarted`) it sends
+`Connect` and the subscriptions again. On a graceful stop it sends op 4 with no channel (the pipe
+actors, stopped first, have ended clankvox by then).
+
+It also serves the session: `SpeakPcm` streams TTS PCM in, `ListenTo` subscribes to a user
+(optionally delivering that user's audio to another actor), and it keeps a bounded log of
+events and, with `record_audio`, each listened user's PCM (what the tests read).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+import msgspec
+import trio
+
+from clanker.discord.events import (
+    BridgeFailure,
+    Done,
+    SendGatewayOp,
+    VoiceServerChanged,
+    VoiceStateChanged,
+)
+from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
+from clanker.voice.commands import Audio, ClankvoxCommand, StopTtsPlayback
+from clanker.voice.events import (
+    AdapterSend,
+    ClankvoxEvent,
+    Ready,
+    SpeakingStart,
+    UserAudio,
+    UserAudioEnd,
+)
+from clanker.voice.join import GatewayVoiceState, JoinAction, Subscription, VoiceJoin
+from clanker.voice.link_messages import (
+    GetHeard,
+    GetVoiceLinkStatus,
+    GetVoiceLog,
+    Heard,
+    Listening,
+    ListenTo,
+    SpeakPcm,
+    SpeechQueued,
+    StopListening,
+    StopSpeaking,
+    VoiceLinkStatus,
+    VoiceLog,
+    VoiceLogEntry,
+)
+from clanker.voice.messages import ClankvoxExited, ClankvoxStarted, PipeClosed
+
+log = logging.getLogger("clanker.voice")
+
+_CHUNK_SECONDS = 1.0  # SpeakPcm is split into audio lines of at most this much speech
+_LOG_SIZE = 20_000
+_MAX_RECORDED_BYTES = 64 * 1024 * 1024  # per user; older audio is dropped beyond it
+_BRIDGE_ATTEMPTS = 5
+
+
+class VoiceLinkFailed(RuntimeError):
+    """The link could not do what joining needs (e.g. the gateway refused op 4 repeatedly)."""
+
+
+@dataclass(frozen=True)
+class VoiceLinkConfig:
+    """One voice connection: where, who, and the names of the actors it talks to."""
+
+    guild_id: int
+    channel_id: int
+    user_id: int  # the bot's own user id
+    clankvox: str  # registered name of the session's `Clankvox` actor
+    bridge: str = "discord"
+    self_mute: bool = False
+    mode: str | None = None  # force a transport encryption mode (tests)
+    record_audio: bool = False
+
+
+class VoiceLink(Actor):
+    """See the module docstring."""
+
+    # Audio frames arrive at 50 per second per speaker: room for a few seconds of backlog.
+    mailbox = MailboxSpec(capacity=2048)
+
+    def __init__(self, config: VoiceLinkConfig) -> None:
+        self.config = config
+        self.join = VoiceJoin(
+            guild_id=config.guild_id,
+            channel_id=config.channel_id,
+            user_id=config.user_id,
+            self_mute=config.self_mute,
+            mode=config.mode,
+        )
+        self.clankvox_starts = 0
+        self.readies = 0
+        self.audio_frames = 0
+        self.delivery_drops = 0
+        self._log: deque[VoiceLogEntry] = deque(maxlen=_LOG_SIZE)
+        self._next_index = 0
+        self._deliver: dict[str, str] = {}  # user id -> actor name
+        self._heard: dict[str, bytearray] = {}
+        self._heard_frames: dict[str, int] = {}
+
+    async def on_start(self, ctx: ActorContext) -> None:
+        self.ctx = ctx
+        await self._carry_out(self.join.start())
+
+    async def on_stop(self) -> None:
+        leave: list[JoinAction] = [a for a in self.join.leave() if isinstance(a, GatewayVoiceState)]
+        with trio.move_on_after(5.0):
+            await self._carry_out(leave)
+
+    # -- the gateway's updates (forwarded by the guild session) ---------------------------------
+
+    @handles(VoiceStateChanged)
+    async def voice_state(self, msg: VoiceStateChanged) -> None:
+        await self._carry_out(
+            self.join.voice_state(
+                guild_id=msg.guild_id,
+                user_id=msg.user_id,
+                channel_id=msg.channel_id,
+                session_id=msg.session_id,
+            )
+        )
+
+    @handles(VoiceServerChanged)
+    async def voice_server(self, msg: VoiceServerChanged) -> None:
+        await self._carry_out(
+            self.join.voice_server(guild_id=msg.guild_id, endpoint=msg.endpoint, token=msg.token)
+        )
+
+    # -- clankvox -------------------------------------------------------------------------------
+
+    @handles(ClankvoxStarted)
+    async def started(self, msg: ClankvoxStarted) -> None:
+        self.clankvox_starts += 1
+        self._record("clankvox_started", None, msg)
+        await self._carry_out(self.join.clankvox_started())
+
+    @handles(ClankvoxExited)
+    async def exited(self, msg: ClankvoxExited) -> None:
+        self._record("clankvox_exited", None, msg)
+
+    @handles(PipeClosed)
+    async def pipe_closed(self, msg: PipeClosed) -> None:
+        self._record("pipe_closed", None, msg)
+
+    @handles(UserAudio)
+    async def user_audio(self, msg: UserAudio) -> None:
+        self.audio_frames += 1
+        self._record("user_audio", msg.user_id, None, detail=str(len(msg.pcm) // 2))
+        if self.config.record_audio:
+            buffer = self._heard.setdefault(msg.user_id, bytearray())
+            buffer += msg.pcm
+            if len(buffer) > _MAX_RECORDED_BYTES:
+                del buffer[: len(buffer) - _MAX_RECORDED_BYTES]
+            self._heard_frames[msg.user_id] = self._heard_frames.get(msg.user_id, 0) + 1
+        self._forward(msg.user_id, msg)
+
+    @handles(ClankvoxEvent)
+    async def event(self, msg: ClankvoxEvent) -> None:
+        kind = str(type(msg).__struct_config__.tag)
+        user_id = getattr(msg, "user_id", None)
+        self._record(kind, user_id if isinstance(user_id, str) else None, msg)
+        if isinstance(msg, Ready):
+            self.readies += 1
+            self.join.clankvox_ready()
+        elif isinstance(msg, AdapterSend):
+            # Only sent after a `join` command; we use `connect`, but a gateway op clankvox
+            # asks for is always forwarded.
+            data = msgspec.to_builtins(msg.payload.d)
+            await self._gateway(SendGatewayOp(op=msg.payload.op, data=data))
+        elif isinstance(msg, SpeakingStart | UserAudioEnd):
+            self._forward(msg.user_id, msg)
+
+    # -- the session's requests -----------------------------------------------------------------
+
+    @handles(SpeakPcm)
+    async def speak(self, msg: SpeakPcm) -> SpeechQueued:
+        step = max(2, int(msg.sample_rate * _CHUNK_SECONDS) * 2)
+        chunks = [msg.pcm[i : i + step] for i in range(0, len(msg.pcm), step)]
+        for chunk in chunks:
+            await self._to_clankvox(Audio(pcm_base64=chunk, sample_rate=msg.sample_rate))
+        return SpeechQueued(chunks=len(chunks), samples=len(msg.pcm) // 2)
+
+    @handles(StopSpeaking)
+    async def stop_speaking(self, msg: StopSpeaking) -> None:
+        await self._to_clankvox(StopTtsPlayback())
+
+    @handles(ListenTo)
+    async def listen(self, msg: ListenTo) -> Listening:
+        subscription = Subscription(
+            user_id=msg.user_id,
+            sample_rate=msg.sample_rate,
+            silence_duration_ms=msg.silence_duration_ms,
+            jitter_buffer_ms=msg.jitter_buffer_ms,
+        )
+        if msg.deliver_to is not None:
+            self._deliver[str(msg.user_id)] = msg.deliver_to
+        await self._carry_out(self.join.subscribe(subscription))
+        return Listening(user_id=msg.user_id)
+
+    @handles(StopListening)
+    async def stop_listening(self, msg: StopListening) -> None:
+        self._deliver.pop(str(msg.user_id), None)
+        await self._carry_out(self.join.unsubscribe(msg.user_id))
+
+    @handles(GetVoiceLinkStatus)
+    async def status(self, msg: GetVoiceLinkStatus) -> VoiceLinkStatus:
+        join = self.join
+        return VoiceLinkStatus(
+            guild_id=join.guild_id,
+            channel_id=join.channel_id,
+            phase=str(join.phase),
+            session_id=join.session_id,
+            endpoint=join.endpoint,
+            connects=join.connects,
+            clankvox_starts=self.clankvox_starts,
+            readies=self.readies,
+            audio_frames=self.audio_frames,
+            delivery_drops=self.delivery_drops,
+        )
+
+    @handles(GetVoiceLog)
+    async def get_log(self, msg: GetVoiceLog) -> VoiceLog:
+        return VoiceLog(
+            entries=[e for e in self._log if e.index >= msg.after], next=self._next_index
+        )
+
+    @handles(GetHeard)
+    async def heard(self, msg: GetHeard) -> Heard:
+        key = str(msg.user_id)
+        subscription = self.join.subscriptions.get(msg.user_id)
+        return Heard(
+            user_id=msg.user_id,
+            sample_rate=24_000 if subscription is None else subscription.sample_rate,
+            pcm=bytes(self._heard.get(key, b"")),
+            frames=self._heard_frames.get(key, 0),
+        )
+
+    # -- doing ----------------------------------------------------------------------------------
+
+    async def _carry_out(self, actions: list[JoinAction]) -> None:
+        for action in actions:
+            if isinstance(action, GatewayVoiceState):
+                await self._gateway(SendGatewayOp(op=4, data=action.data))
+            else:
+                await self._to_clankvox(action)
+
+    async def _gateway(self, op: SendGatewayOp) -> None:
+        problem = "not attempted"
+        for attempt in range(_BRIDGE_ATTEMPTS):
+            try:
+                reply = await self.ctx.lookup(self.config.bridge).ask(op, timeout=10.0)
+            except ActorError as exc:
+                problem = str(exc)
+            else:
+                if isinstance(reply, Done):
+                    return
+                problem = reply.detail if isinstance(reply, BridgeFailure) else repr(reply)
+            log.warning("voice: gateway op %d failed (%s), attempt %d", op.op, problem, attempt + 1)
+            await trio.sleep(0.5 * 2**attempt)
+        raise VoiceLinkFailed(
+            f"the Discord bridge ({self.config.bridge!r}) could not send gateway op {op.op} "
+            f"for guild {self.config.guild_id}: {problem}"
+        )
+
+    async def _to_clankvox(self, command: ClankvoxCommand) -> None:
+        try:
+            await self.ctx.lookup(self.config.clankvox).tell(command)
+        except ActorError as exc:
+            # Between processes: the next ClankvoxStarted re-sends what matters (the join and
+            # the subscriptions); speech meant for the dead process is gone with it.
+            log.info("voice: %s not delivered to clankvox: %s", type(command).__name__, exc)
+
+    def _forward(self, user_id: str, msg: Message) -> None:
+        name = self._deliver.get(user_id)
+        if name is None:
+            return
+        try:
+            delivered = self.ctx.lookup(name).try_tell(msg)
+        except ActorError:
+            delivered = False
+        if not delivered:
+            self.delivery_drops += 1
+
+    def _record(
+        self, kind: str, user_id: str | None, event: msgspec.Struct | None, detail: str = ""
+    ) -> None:
+        if event is not None:
+            detail = msgspec.json.encode(event).decode()
+        self._log.append(
+            VoiceLogEntry(
+                index=self._next_index,
+                at=trio.current_time(),
+                kind=kind,
+                user_id=user_id,
+                detail=detail,
+            )
+        )
+        self._next_index += 1

@@ -1,0 +1,105 @@
+"""Messages of the `VoiceLink` actor: what the rest of clanker asks of a voice connection."""
+
+from __future__ import annotations
+
+from clanker.runtime import Message
+
+
+class SpeakPcm(Message, frozen=True):
+    """Play speech: s16le mono PCM at `sample_rate` (e.g. a TTS chunk). Answered with
+    `SpeechQueued`. clankvox drops it silently while no connection is ready (protocol §2.2)."""
+
+    pcm: bytes
+    sample_rate: int = 24_000
+
+
+class SpeechQueued(Message, frozen=True):
+    """The PCM went to clankvox as `chunks` audio commands (`samples` samples in all)."""
+
+    chunks: int
+    samples: int
+
+
+class StopSpeaking(Message, frozen=True):
+    """Drop the speech still buffered in clankvox (barge-in). Told, not asked."""
+
+
+class ListenTo(Message, frozen=True):
+    """Decode and forward `user_id`'s audio (remembered across clankvox restarts). With
+    `deliver_to`, that actor is told the user's `SpeakingStart`, `UserAudio` and
+    `UserAudioEnd` (dropped with a count when its mailbox is full). Answered with `Listening`."""
+
+    user_id: int
+    sample_rate: int = 24_000
+    silence_duration_ms: int = 700
+    jitter_buffer_ms: int = 60
+    deliver_to: str | None = None
+
+
+class Listening(Message, frozen=True):
+    """The subscription was sent to clankvox."""
+
+    user_id: int
+
+
+class StopListening(Message, frozen=True):
+    """Stop forwarding `user_id`'s audio. Told, not asked."""
+
+    user_id: int
+
+
+class GetVoiceLinkStatus(Message, frozen=True):
+    """Ask a `VoiceLink` for its `VoiceLinkStatus`."""
+
+
+class VoiceLinkStatus(Message, frozen=True):
+    """Where the join stands and what happened so far."""
+
+    guild_id: int
+    channel_id: int
+    phase: str  # a `JoinPhase` value
+    session_id: str | None
+    endpoint: str | None
+    connects: int  # Connect commands sent
+    clankvox_starts: int  # clankvox processes seen starting
+    readies: int  # `ready` events
+    audio_frames: int  # user_audio frames received (all users)
+    delivery_drops: int  # frames a `deliver_to` actor had no room for
+
+
+class VoiceLogEntry(Message, frozen=True):
+    """One event the link saw. `kind` is the event's wire type (`speaking_start`,
+    `user_audio`, ...) or a lifecycle notice (`clankvox_started`, `clankvox_exited`,
+    `pipe_closed`); `detail` is the event as JSON (audio bytes left out)."""
+
+    index: int
+    at: float  # trio time
+    kind: str
+    user_id: str | None = None
+    detail: str = ""
+
+
+class GetVoiceLog(Message, frozen=True):
+    """Ask for the log entries with `index >= after` (a bounded log: the oldest go first)."""
+
+    after: int = 0
+
+
+class VoiceLog(Message, frozen=True):
+    entries: list[VoiceLogEntry]
+    next: int  # pass as `after` to get only newer entries
+
+
+class GetHeard(Message, frozen=True):
+    """Ask for everything recorded of `user_id` (only with `record_audio` on)."""
+
+    user_id: int
+
+
+class Heard(Message, frozen=True):
+    """The user's decoded audio, concatenated: s16le mono at `sample_rate`."""
+
+    user_id: int
+    sample_rate: int
+    pcm: bytes
+    frames: int
