@@ -186,6 +186,7 @@ def llm_child(
     return ChildSpec(
         name,
         lambda: Llm(config, store=store),
+        mailbox=Llm.mailbox,  # a lambda factory hides the class's own spec
         restart=restart,
         shutdown=shutdown,
         register=name,

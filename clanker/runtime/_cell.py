@@ -299,6 +299,25 @@ async def _run_actor(cell: Cell, mark_started: Callable[[], None]) -> None:
     instance = factory()
     if not isinstance(instance, Actor):
         raise TypeError(f"{cell.path}: the factory returned {instance!r}, not an Actor")
+    declared = type(instance).mailbox
+    mailbox_now = cell.mailbox
+    if (
+        cell.incarnation == 1
+        and cell.spec.mailbox is None
+        and mailbox_now is not None
+        and (declared.capacity, declared.overflow) != (mailbox_now.capacity, mailbox_now.overflow)
+    ):
+        # The factory (a lambda, say) hid the class's mailbox spec when the slot was made.
+        log.warning(
+            "%s: %s declares %s but runs with capacity=%d overflow=%s; pass mailbox=%s.mailbox "
+            "in its ChildSpec",
+            cell.path,
+            type(instance).__qualname__,
+            declared,
+            mailbox_now.capacity,
+            mailbox_now.overflow,
+            type(instance).__qualname__,
+        )
     mailbox = cell.mailbox
     assert mailbox is not None
     reader = mailbox.reader()

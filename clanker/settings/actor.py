@@ -207,6 +207,7 @@ def settings_child(
     return ChildSpec(
         name,
         lambda: SettingsActor(store=store, key=key),
+        mailbox=SettingsActor.mailbox,  # a lambda factory hides the class's own spec
         restart=restart,
         shutdown=shutdown,
         register=name,

@@ -55,6 +55,7 @@ def voice_session_spec(
                 lambda: Clankvox(argv, pipe, target=target, env=env, stop_grace=stop_grace),
                 restart=Restart.TRANSIENT,
                 register=clankvox_name,
+                mailbox=Clankvox.mailbox,
                 # destroy, then SIGTERM after stop_grace, SIGKILL a second later
                 shutdown=stop_grace + 3.0,
             ),

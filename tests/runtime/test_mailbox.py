@@ -182,3 +182,36 @@ def test_mailbox_spec_validation() -> None:
         MailboxSpec(0)
     with pytest.raises(ValueError, match="'sideways' is not a valid Overflow"):
         MailboxSpec(4, "sideways")  # type: ignore[arg-type]
+
+
+async def test_a_factory_hiding_the_class_mailbox_is_reported(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from clanker.runtime import (
+        Actor,
+        ChildSpec,
+        MailboxSpec,
+        Overflow,
+        SupervisorSpec,
+        open_runtime,
+    )
+
+    class Roomy(Actor):
+        mailbox = MailboxSpec(capacity=500, overflow=Overflow.DROP_OLDEST)
+
+    spec = SupervisorSpec(
+        children=[
+            ChildSpec("hidden", lambda: Roomy()),
+            ChildSpec("given", lambda: Roomy(), mailbox=Roomy.mailbox),
+            ChildSpec("by_class", Roomy),
+        ]
+    )
+    with caplog.at_level("WARNING", logger="clanker.runtime"):
+        async with open_runtime(spec) as rt:
+            nodes = {n.name: n.mailbox for n in rt.snapshot().children}
+    assert nodes["given"] is not None and nodes["given"].capacity == 500
+    assert nodes["by_class"] is not None and nodes["by_class"].capacity == 500
+    warned = [r.getMessage() for r in caplog.records if "declares" in r.getMessage()]
+    assert len(warned) == 1
+    assert warned[0].startswith("root/hidden: ")
+    assert "pass mailbox=" in warned[0]
