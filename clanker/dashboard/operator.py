@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from clanker.runtime import (
     ActorRef,
+    NotRegistered,
     OperatorCrash,
     OperatorRequestedCrash,
     Runtime,
-    SupervisorRef,
 )
 
 __all__ = ["ActorPathError", "OperatorCrash", "OperatorRequestedCrash", "actor_at"]
@@ -23,21 +23,11 @@ class ActorPathError(LookupError):
 
 
 def actor_at(runtime: Runtime, path: str) -> ActorRef:
-    """The actor at tree path ``path`` (e.g. ``root/responder``), via public refs only."""
-    parts = [p for p in path.strip("/").split("/") if p]
-    root = runtime.root
-    if not parts or parts[0] != root.path:
-        raise ActorPathError(f"actor paths start with {root.path!r}, got {path!r}")
-    node: ActorRef | SupervisorRef = root
-    for depth, name in enumerate(parts[1:], start=1):
-        if not isinstance(node, SupervisorRef):
-            raise ActorPathError(f"{'/'.join(parts[:depth])} is an actor; it has no children")
-        try:
-            node = node.child(name)
-        except LookupError:
-            raise ActorPathError(
-                f"no actor at {path!r}: {node.path} has no child {name!r}"
-            ) from None
+    """The actor at tree path ``path`` (e.g. ``root/responder``)."""
+    try:
+        node = runtime.at(path)
+    except NotRegistered as exc:
+        raise ActorPathError(str(exc)) from None
     if not isinstance(node, ActorRef):
         raise ActorPathError(f"{path} is a supervisor; only actors can be crashed")
     return node

@@ -30,8 +30,6 @@ from clanker.llm import (
 from clanker.runtime import ActorError, ActorRef
 from clanker.settings import Settings
 from clanker.store import (
-    Claimed,
-    ClaimTrigger,
     LinkTriggerAction,
     LogAction,
     StoreClient,
@@ -247,7 +245,7 @@ async def _gather3(
 
 async def _claim(store: StoreClient, message_id: int, claimer: str) -> bool:
     """True if ``claimer`` holds the claim on ``message_id`` (now, or from before)."""
-    reply = await store.ref.ask(ClaimTrigger(message_id=message_id, claimed_by=claimer), Claimed)
+    reply = await store.claim(message_id, claimer)
     return reply.claimed or reply.claimed_by == claimer
 
 

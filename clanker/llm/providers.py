@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import trio
@@ -174,6 +174,21 @@ async def _close_quietly(stream: Any) -> None:
         await stream.close()
 
 
+class _Feeds(Protocol):
+    def feed(self, event: dict[str, Any]) -> Iterable[StreamDelta]: ...
+
+
+async def _pump(stream: Any, state: _Feeds, emit: Emit) -> None:
+    """Feed every SDK stream event to ``state`` and emit its deltas; always release the
+    stream (see `_close_quietly`)."""
+    try:
+        async for event in stream:
+            for delta in state.feed(_dict(event)):
+                await emit(delta)
+    finally:
+        await _close_quietly(stream)
+
+
 def _dict(obj: Any) -> dict[str, Any]:
     result: dict[str, Any] = obj.to_dict()
     return result
@@ -203,12 +218,7 @@ class AnthropicProvider:
         state = anthropic_wire.AnthropicStream()
         try:
             events = await self.client.messages.create(**params, stream=True)
-            try:
-                async for event in events:
-                    for delta in state.feed(_dict(event)):
-                        await emit(delta)
-            finally:
-                await _close_quietly(events)
+            await _pump(events, state, emit)
         except _anthropic_errors() as exc:
             raise ProviderFailure(classify_anthropic(self.config, exc)) from exc
         return state.output()
@@ -244,12 +254,7 @@ class OpenAIResponsesProvider:
         state = openai_responses_wire.ResponsesStream()
         try:
             events = await self.client.responses.create(**params, stream=True)
-            try:
-                async for event in events:
-                    for delta in state.feed(_dict(event)):
-                        await emit(delta)
-            finally:
-                await _close_quietly(events)
+            await _pump(events, state, emit)
         except _openai_errors(openai_responses_wire.StreamFailed) as exc:
             raise self._failure(exc) from exc
         if not state.finished:
@@ -298,12 +303,7 @@ class OpenAIChatProvider:
             chunks = await self.client.chat.completions.create(
                 **self._params(request), stream=True, stream_options={"include_usage": True}
             )
-            try:
-                async for chunk in chunks:
-                    for delta in state.feed(_dict(chunk)):
-                        await emit(delta)
-            finally:
-                await _close_quietly(chunks)
+            await _pump(chunks, state, emit)
         except _openai_errors() as exc:
             raise ProviderFailure(classify_openai(self.config, exc)) from exc
         return state.output()

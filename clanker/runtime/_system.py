@@ -72,6 +72,25 @@ class Runtime:
         assert self._root is not None and isinstance(self._root.ref, SupervisorRef)
         return self._root.ref
 
+    def at(self, path: str) -> ActorRef | SupervisorRef:
+        """The ref at tree path ``path`` (``root/guilds/router``); raises `NotRegistered`
+        saying which step of the path does not exist."""
+        parts = [p for p in path.strip("/").split("/") if p]
+        root = self.root
+        if not parts or parts[0] != root.path:
+            raise NotRegistered(f"tree paths start with {root.path!r}, got {path!r}")
+        node: ActorRef | SupervisorRef = root
+        for depth, name in enumerate(parts[1:], start=1):
+            if not isinstance(node, SupervisorRef):
+                raise NotRegistered(f"{'/'.join(parts[:depth])} is an actor; it has no children")
+            try:
+                node = node.child(name)
+            except NotRegistered:
+                raise NotRegistered(
+                    f"no actor at {path!r}: {node.path} has no child {name!r}"
+                ) from None
+        return node
+
     def snapshot(self) -> ActorNode:
         """The whole tree now: names, paths, status, restarts, mailbox depth and drops."""
         assert self._root is not None

@@ -23,7 +23,6 @@ from clanker.runtime import (
     Overflow,
     Restart,
     Runtime,
-    SupervisorRef,
     handles,
 )
 from clanker.settings import messages as sm
@@ -43,21 +42,11 @@ SETTINGS_NAME = "settings"
 
 def resolve_actor(runtime: Runtime, target: str) -> ActorRef | None:
     """The actor at path ``target`` (``root/a/b``) or registered as ``target``; None if gone."""
-    if "/" not in target:
-        ref = runtime.whereis(target)
-        return ref if isinstance(ref, ActorRef) else None
-    root, *rest = target.split("/")
-    node: ActorRef | SupervisorRef = runtime.root
-    if root != node.path or not rest:
+    try:
+        ref = runtime.at(target) if "/" in target else runtime.whereis(target)
+    except NotRegistered:
         return None
-    for name in rest:
-        if not isinstance(node, SupervisorRef):
-            return None
-        try:
-            node = node.child(name)
-        except NotRegistered:
-            return None
-    return node if isinstance(node, ActorRef) else None
+    return ref if isinstance(ref, ActorRef) else None
 
 
 class SettingsActor(Actor):

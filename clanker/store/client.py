@@ -87,7 +87,12 @@ class StoreClient:
         )
         return reply
 
+    async def claim(self, message_id: int, claimed_by: str) -> m.Claimed:
+        """Claim ``message_id`` for ``claimed_by``; the reply says who holds it either way."""
+        return await self._ask(
+            m.ClaimTrigger(message_id=message_id, claimed_by=claimed_by), m.Claimed
+        )
+
     async def claim_trigger(self, message_id: int, claimed_by: str) -> bool:
         """True if this caller won the right to answer ``message_id``."""
-        req = m.ClaimTrigger(message_id=message_id, claimed_by=claimed_by)
-        return (await self._ask(req, m.Claimed)).claimed
+        return (await self.claim(message_id, claimed_by)).claimed

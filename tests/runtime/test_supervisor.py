@@ -371,3 +371,21 @@ async def test_a_sibling_stopped_by_a_delayed_group_restart_is_restarted_once(
         ]
         assert [e[2] for e in log if e[0] == "start"] == [0.5, 0.5]
         assert incarnations(rt.snapshot()) == {"a": 2, "b": 2}
+
+
+async def test_refs_are_found_by_tree_path(autojump_clock: trio.testing.MockClock) -> None:
+    from clanker.runtime import ActorRef, SupervisorRef
+
+    spec = SupervisorSpec(
+        children=[ChildSpec("inner", SupervisorSpec(children=[probe("leaf", Log())]))]
+    )
+    async with open_runtime(spec) as rt:
+        assert isinstance(rt.at("root/inner"), SupervisorRef)
+        leaf = rt.at("/root/inner/leaf/")
+        assert isinstance(leaf, ActorRef) and leaf.path == "root/inner/leaf"
+        with pytest.raises(NotRegistered, match="tree paths start with 'root', got 'x/inner'"):
+            rt.at("x/inner")
+        with pytest.raises(NotRegistered, match="root/inner has no child 'nope'"):
+            rt.at("root/inner/nope")
+        with pytest.raises(NotRegistered, match="root/inner/leaf is an actor; it has no children"):
+            rt.at("root/inner/leaf/deeper")

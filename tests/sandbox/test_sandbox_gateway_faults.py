@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import discord
 import trio
+from voice_client import RawVoice
 
 
 def _alice_general(sandbox):
@@ -79,42 +77,12 @@ async def test_invalid_session_makes_client_identify_again(connect, sandbox):
     assert (stats.identifies, stats.resumes, stats.invalid_sessions) == (2, 0, 1)
 
 
-class CollectingVoice(discord.VoiceProtocol):
-    """Collects the raw voice handshake, as an external voice process would need it."""
-
-    def __init__(self, client, channel):
-        super().__init__(client, channel)
-        self.state_data = None
-        self.server_data = None
-        self._both = asyncio.Event()
-
-    async def on_voice_state_update(self, data, /):
-        self.state_data = data
-        if self.server_data is not None:
-            self._both.set()
-
-    async def on_voice_server_update(self, data, /):
-        self.server_data = data
-        if self.state_data is not None:
-            self._both.set()
-
-    async def connect(
-        self, *, timeout, reconnect, self_deaf=False, self_mute=False, self_video=False
-    ):
-        await self.channel.guild.change_voice_state(channel=self.channel, self_mute=self_mute)
-        await asyncio.wait_for(self._both.wait(), timeout)
-
-    async def disconnect(self, *, force):
-        await self.channel.guild.change_voice_state(channel=None)
-        self.cleanup()
-
-
 async def test_voice_state_request_yields_state_and_server_updates(connect, sandbox, call_aio):
     world = sandbox.world
     lounge, guild = world.channel_named("Lounge"), world.guild_named("Sandbox")
     async with connect() as client:
         channel = client.get_channel(lounge.id)
-        voice = await call_aio(channel.connect, cls=CollectingVoice, timeout=30, self_mute=True)
+        voice = await call_aio(channel.connect, cls=RawVoice, timeout=30, self_mute=True)
         assert voice.server_data == {
             "token": "sandbox-voice-token-1",
             "guild_id": str(guild.id),

@@ -3,47 +3,13 @@ a voice client in, and simulated members joining and speaking reach that client.
 
 from __future__ import annotations
 
-import asyncio
-
-import discord
-from voice_client import RawVoiceClient
+from voice_client import RawVoice, RawVoiceClient
 
 from clanker.sandbox import demo_world, open_sandbox
 from clanker.sandbox.gateway import GatewayHub
 from clanker.sandbox.voice import VoiceGrant, goertzel_power, tone
 from clanker.sandbox.voice.audio import Pcm
 from clanker.sandbox.voice.opus import OpusDecoder
-
-
-class RawVoice(discord.VoiceProtocol):
-    """Hands the raw VOICE_STATE/VOICE_SERVER_UPDATE values to the test (as the bridge will
-    hand them to clankvox)."""
-
-    def __init__(self, client, channel):
-        super().__init__(client, channel)
-        self.state_data = None
-        self.server_data = None
-        self._both = asyncio.Event()
-
-    async def on_voice_state_update(self, data, /):
-        self.state_data = data
-        if self.server_data is not None:
-            self._both.set()
-
-    async def on_voice_server_update(self, data, /):
-        self.server_data = data
-        if self.state_data is not None:
-            self._both.set()
-
-    async def connect(
-        self, *, timeout, reconnect, self_deaf=False, self_mute=False, self_video=False
-    ):
-        await self.channel.guild.change_voice_state(channel=self.channel)
-        await asyncio.wait_for(self._both.wait(), timeout)
-
-    async def disconnect(self, *, force):
-        await self.channel.guild.change_voice_state(channel=None)
-        self.cleanup()
 
 
 def test_the_gateway_hub_grants_what_it_announces_and_revokes_on_leave():

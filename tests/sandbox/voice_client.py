@@ -4,6 +4,7 @@ server against the documented wire format rather than against itself."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
 from collections.abc import AsyncIterator
@@ -11,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import discord
 import nacl.bindings
 import trio
 import trio_websocket
@@ -242,3 +244,34 @@ class RawVoiceClient:
                 Received(seq, ts, ssrc, bool(second & 0x80), payload, counter, trio.current_time())
             )
             self._notify()
+
+
+class RawVoice(discord.VoiceProtocol):
+    """Hands the raw VOICE_STATE/VOICE_SERVER_UPDATE values to the test (as the bridge will
+    hand them to clankvox)."""
+
+    def __init__(self, client, channel):
+        super().__init__(client, channel)
+        self.state_data = None
+        self.server_data = None
+        self._both = asyncio.Event()
+
+    async def on_voice_state_update(self, data, /):
+        self.state_data = data
+        if self.server_data is not None:
+            self._both.set()
+
+    async def on_voice_server_update(self, data, /):
+        self.server_data = data
+        if self.state_data is not None:
+            self._both.set()
+
+    async def connect(
+        self, *, timeout, reconnect, self_deaf=False, self_mute=False, self_video=False
+    ):
+        await self.channel.guild.change_voice_state(channel=self.channel, self_mute=self_mute)
+        await asyncio.wait_for(self._both.wait(), timeout)
+
+    async def disconnect(self, *, force):
+        await self.channel.guild.change_voice_state(channel=None)
+        self.cleanup()
