@@ -17,7 +17,7 @@ from clanker.dashboard.actor import (
     GetAddress,
     dashboard_child,
 )
-from clanker.dashboard.broadcast import Broadcast, Subscriber
+from clanker.runtime import Broadcast, Subscriber
 from clanker.dashboard.config import DashboardConfig, DashboardConfigError
 from clanker.dashboard.directory import Directory, EmptyDirectory, WorldDirectory
 from clanker.dashboard.operator import OperatorCrash, OperatorRequestedCrash

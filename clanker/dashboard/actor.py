@@ -18,7 +18,7 @@ from hypercorn.trio import serve
 from quart_trio import QuartTrio
 
 from clanker.dashboard.app import create_app
-from clanker.dashboard.broadcast import Broadcast
+from clanker.runtime import Broadcast
 from clanker.dashboard.context import ApiContext
 from clanker.dashboard.redaction import scrub_all_log_records, stop_scrubbing
 from clanker.dashboard.setup import DashboardSetup

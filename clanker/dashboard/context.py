@@ -12,7 +12,7 @@ import trio
 from quart import Response, request
 
 from clanker.dashboard.auth import TokenAuth
-from clanker.dashboard.broadcast import Broadcast
+from clanker.runtime import Broadcast
 from clanker.dashboard.config import DashboardConfig
 from clanker.dashboard.directory import Directory
 from clanker.dashboard.redaction import SecretFilter

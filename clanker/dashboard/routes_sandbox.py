@@ -9,7 +9,7 @@ import trio
 from quart import Response
 from quart_trio import QuartTrio
 
-from clanker.dashboard.broadcast import Broadcast
+from clanker.runtime import Broadcast
 from clanker.dashboard.context import (
     ApiContext,
     ApiProblem,

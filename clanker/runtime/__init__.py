@@ -11,6 +11,7 @@ from clanker.runtime._actor import (
     OperatorRequestedCrash,
     handles,
 )
+from clanker.runtime._broadcast import Broadcast, Subscriber
 from clanker.runtime._errors import (
     ActorCrashed,
     ActorError,
@@ -62,6 +63,7 @@ __all__ = [
     "AnyRuntimeEvent",
     "AskTimeout",
     "Backoff",
+    "Broadcast",
     "ChildSpec",
     "ChildStartFailed",
     "Decision",
@@ -84,6 +86,7 @@ __all__ = [
     "Runtime",
     "RuntimeEvent",
     "Strategy",
+    "Subscriber",
     "Subscription",
     "SupervisionGaveUp",
     "SupervisionPolicy",

@@ -1,8 +1,9 @@
 """`Broadcast`: fan-out of items to any number of bounded subscribers.
 
 Each subscriber has its own bounded queue. A subscriber that falls behind loses its *oldest*
-items, counted in its ``dropped``, so one slow browser tab can never slow the publisher (the
-Store, through the Telemetry actor) or the other subscribers. Publishing never waits.
+items, counted in its ``dropped``, so a slow reader (a browser tab on the dashboard) can never
+slow the publisher or the other subscribers. Publishing never waits. The runtime's event bus is
+one (`EventBus`); the dashboard's action stream is another.
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ class Subscriber(Generic[T]):
         """The next queued item; raises ``trio.WouldBlock`` if there is none."""
         return self._recv.receive_nowait()
 
+    def pending(self) -> list[T]:
+        """Every item queued right now, oldest first (does not wait)."""
+        out: list[T] = []
+        while True:
+            try:
+                out.append(self._recv.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return out
+
     def __aiter__(self) -> AsyncIterator[T]:
         return self._recv.__aiter__()
 
@@ -63,7 +73,7 @@ class Broadcast(Generic[T]):
 
     def __init__(self, *, default_capacity: int = 256) -> None:
         if default_capacity < 1:
-            raise ValueError(f"subscriber capacity must be >= 1, got {default_capacity}")
+            raise ValueError(f"subscription capacity must be >= 1, got {default_capacity}")
         self.default_capacity = default_capacity
         self._subs: list[Subscriber[T]] = []
         self.published = 0
@@ -83,7 +93,7 @@ class Broadcast(Generic[T]):
         """A new subscription; close it with `close`."""
         cap = self.default_capacity if capacity is None else capacity
         if not (cap == math.inf or (isinstance(cap, int) and cap >= 1)):
-            raise ValueError(f"subscriber capacity must be an integer >= 1, got {cap!r}")
+            raise ValueError(f"subscription capacity must be an integer >= 1, got {cap!r}")
         sub: Subscriber[T] = Subscriber(cap)
         self._subs.append(sub)
         return sub
