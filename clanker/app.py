@@ -66,6 +66,8 @@ class AppConfig:
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
     # The operator dashboard; None leaves it (and its telemetry) out of the tree.
     dashboard: DashboardConfig | None = None
+    # Run the Store's SQL on the trio thread (tests on virtual time); see `Store`.
+    store_inline: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppConfig:
@@ -181,7 +183,7 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
         Strategy.ONE_FOR_ONE,
         [
             *first,
-            store_child(config.db_path, action_listener=listener),
+            store_child(config.db_path, action_listener=listener, inline=config.store_inline),
             settings_child(),
             llm_child(config.llm),
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),

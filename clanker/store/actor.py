@@ -5,6 +5,11 @@ senders wait, nothing is dropped) serialises every request, and each request's S
 worker thread through a `trio.CapacityLimiter` of one, so the trio thread never blocks on disk and
 the connection is never used by two threads at once.
 
+``inline=True`` runs the same SQL on the trio thread instead (no worker thread). It exists for
+tests: a worker thread's completion is real time, which `trio.testing.MockClock` cannot jump
+over, so the product layer above the Store is tested on virtual time with an inline Store. The
+code path is the same; only where the blocking call runs differs.
+
 A told write is fire-and-forget; ask it when you must know it is committed (the reply is sent
 after COMMIT). Requests that fail on their input come back as `StoreRejected`; a database that
 fails underneath (I/O error, corruption) crashes the actor, and its supervisor restarts it, which
@@ -14,7 +19,9 @@ reopens the file: committed data is never lost, as SQLite's WAL guarantees.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 import pysqlite3.dbapi2 as sqlite3
@@ -37,6 +44,7 @@ from clanker.store.queries import QUERIES
 from clanker.store.sqlite import Connection, close_connection, open_connection
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STORE_NAME = "store"
 """The runtime-wide name `store_child` registers."""
@@ -60,24 +68,34 @@ class Store(Actor):
 
     mailbox = MailboxSpec(capacity=256, overflow=Overflow.BLOCK)
 
-    def __init__(self, path: str | Path, *, action_listener: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, action_listener: str | None = None, inline: bool = False
+    ) -> None:
         self.path = Path(path)
         self.action_listener = action_listener
+        self.inline = inline
         self._ctx: ActorContext | None = None
         self._conn: Connection | None = None
         self._limiter = trio.CapacityLimiter(1)
 
+    async def _blocking(self, fn: Callable[..., T], *args: object) -> T:
+        """Run the blocking ``fn(*args)`` on the worker thread, or right here when inline."""
+        if self.inline:
+            await trio.lowlevel.checkpoint()
+            return fn(*args)
+        return await trio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+
     async def on_start(self, ctx: ActorContext) -> None:
         """Open and migrate the file; a file from a newer clanker makes the start fail."""
         self._ctx = ctx
-        self._conn = await trio.to_thread.run_sync(open_store, self.path, limiter=self._limiter)
+        self._conn = await self._blocking(open_store, self.path)
         ctx.start_soon(self._close_on_exit)
 
     async def on_stop(self) -> None:
         """Checkpoint the WAL and close the file (after the last handled message)."""
         conn, self._conn = self._conn, None
         if conn is not None:
-            await trio.to_thread.run_sync(close_connection, conn, limiter=self._limiter)
+            await self._blocking(close_connection, conn)
 
     async def _close_on_exit(self) -> None:
         # on_stop is skipped after a crash or a kill; this task is cancelled in every case, so
@@ -97,7 +115,7 @@ class Store(Actor):
             raise RuntimeError(f"store {self.path} is closed")
         query = QUERIES[type(msg)]
         try:
-            reply = await trio.to_thread.run_sync(query, conn, msg, limiter=self._limiter)
+            reply = await self._blocking(query, conn, msg)
         except (ValueError, sqlite3.IntegrityError, msgspec.ValidationError) as exc:
             return m.StoreRejected(request=type(msg).__qualname__, problem=str(exc))
         if isinstance(msg, m.LogAction) and isinstance(reply, m.ActionLogged):
@@ -142,16 +160,18 @@ def store_child(
     restart: Restart = Restart.PERMANENT,
     shutdown: float | None = None,
     action_listener: str | None = None,
+    inline: bool = False,
 ) -> ChildSpec:
     """A child spec for a `Store` on ``path``, registered runtime-wide as ``name``.
 
     With ``action_listener``, every committed `LogAction` is also told (never waiting) as an
     `ActionAppended` to the actor registered under that name, e.g. the dashboard's telemetry.
+    ``inline`` runs the SQL on the trio thread (tests on virtual time; see `Store`).
     """
     file = Path(path)
     return ChildSpec(
         name,
-        lambda: Store(file, action_listener=action_listener),
+        lambda: Store(file, action_listener=action_listener, inline=inline),
         mailbox=Store.mailbox,  # a lambda factory hides the class's own mailbox spec
         restart=restart,
         shutdown=shutdown,

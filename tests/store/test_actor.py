@@ -249,3 +249,30 @@ async def test_a_file_from_a_newer_clanker_stops_the_tree_with_a_clear_error(
             await trio.sleep_forever()
     assert f"has schema version {LATEST_VERSION + 1}" in caplog.text
     assert str(db_path) in caplog.text
+
+
+def test_an_inline_store_runs_on_the_trio_thread_and_on_virtual_time(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[int] = []
+    real = q.QUERIES[GetSetting]
+
+    def spy(conn: Any, req: Any) -> Any:
+        threads.append(threading.get_ident())
+        return real(conn, req)
+
+    monkeypatch.setitem(q.QUERIES, GetSetting, spy)
+    clock = trio.testing.MockClock(autojump_threshold=0)
+
+    async def main() -> None:
+        tree = SupervisorSpec(children=[store_child(db_path, inline=True)])
+        async with open_runtime(tree) as rt:
+            store = StoreClient(rt.lookup("store"))
+            await trio.sleep(30.0)  # virtual: jumps at once, though SQL is running in between
+            await store.ref.ask(PutSetting(key="k", value='"v"', expected_version=0), SettingStored)
+            reply = await rt.lookup("store").ask(GetSetting(key="k"), SettingValue)
+            assert reply.value == '"v"'
+            assert trio.current_time() == 30.0
+
+    trio.run(main, clock=clock)
+    assert threads == [threading.get_ident()]
