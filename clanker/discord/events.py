@@ -44,6 +44,8 @@ class DiscordMessage(Message, frozen=True):
     embed_count: int = 0
     embed_urls: tuple[str, ...] = ()
     reactions: tuple[ReactionCount, ...] = ()
+    # A thread's parent channel (threads inherit its permissions); None outside threads.
+    parent_channel_id: int | None = None
 
 
 # -- gateway events (bridge -> guild actors) ---------------------------------------------------
@@ -106,6 +108,7 @@ class ChannelInfo(Message, frozen=True):
     channel_id: int
     name: str
     kind: str
+    parent_id: int | None = None  # a thread's parent channel, a channel's category
 
 
 class GuildAvailable(Message, frozen=True):
@@ -251,6 +254,25 @@ class BridgeStatus(Message, frozen=True):
     ready: bool
     relogins: int  # times the watchdog replaced the client since the bridge started
     seconds_since_heard: float
+
+
+class GetIdentity(Message, frozen=True):
+    """Ask the bridge who the bot is and which guilds it sees now, so an actor rebuilds that on
+    start instead of waiting for the next READY (a RESUME sends none). Reply: `BridgeReady` as
+    of the current login, or `BridgeNotReady`."""
+
+
+class GetGuild(Message, frozen=True):
+    """Ask the bridge for one guild's current name and channels. Reply: `GuildAvailable`, or
+    `BridgeNotReady` when the bridge is not logged in or does not see that guild."""
+
+    guild_id: int
+
+
+class BridgeNotReady(Message, frozen=True):
+    """The bridge cannot answer from a live login yet (still connecting, or logged out)."""
+
+    reason: str
 
 
 class BridgeFailure(Message, frozen=True):
