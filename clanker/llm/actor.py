@@ -9,10 +9,10 @@ or use `LlmClient`, which returns the `LlmResponse` and raises the typed `LlmErr
 answered or not, becomes an ``llm_call`` action in the Store (told, so it never slows the
 reply; a graceful stop still writes what was told before it).
 
-An actor handles one message at a time, so one `Llm` actor runs one call at a time. Callers that
-must not queue behind each other (voice next to text, say) get their own: ``llm_child(config,
-name="llm-voice")``. In-process code that wants streaming, or many concurrent calls, can use an
-`LlmService` directly with the same `StoreCallLog` sink.
+Each `Complete` is answered with a deferred reply (`ActorContext.defer_reply`): the call runs in
+its own background task, so many calls run concurrently and the mailbox never waits on a model;
+an asker that stops waiting (a stop word cancelled its reply) cancels its call. In-process code
+that wants streaming can use an `LlmService` directly with the same `StoreCallLog` sink.
 """
 
 from __future__ import annotations
