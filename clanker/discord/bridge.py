@@ -13,10 +13,12 @@ swallowed the cancel.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import discord
 import trio
@@ -26,6 +28,7 @@ from clanker.discord import convert, raw
 from clanker.discord.events import (
     AddReaction,
     BridgeFailure,
+    BridgeNotReady,
     BridgeReady,
     BridgeStatus,
     Done,
@@ -33,6 +36,9 @@ from clanker.discord.events import (
     FetchHistory,
     GatewayEvent,
     GetBridgeStatus,
+    GetGuild,
+    GetIdentity,
+    GuildAvailable,
     History,
     MemberJoined,
     MessageCreated,
@@ -178,6 +184,27 @@ class _Client(discord.Client):
         )
 
 
+_Handler = TypeVar("_Handler", bound=Callable[..., Awaitable[Any]])
+
+
+def _command(name: str) -> Callable[[_Handler], _Handler]:
+    """A REST command handler whose every failure (not logged in, a bad argument, an error in
+    the library outside the call itself) is a `BridgeFailure` reply, never a crash."""
+
+    def wrap(fn: _Handler) -> _Handler:
+        @functools.wraps(fn)
+        async def run(self: DiscordBridge, cmd: Any) -> Any:
+            try:
+                return await fn(self, cmd)
+            except Exception as exc:
+                log.warning("%s failed: %s: %s", name, type(exc).__name__, exc)
+                return convert.failure(name, exc)
+
+        return cast(_Handler, run)
+
+    return wrap
+
+
 class DiscordBridge(Actor):
     """Owns the discord.py-self client; see the module docstring."""
 
@@ -280,7 +307,8 @@ class DiscordBridge(Actor):
             log.error("could not route %s: %s", type(event).__name__, exc)
 
     def _messageable(self, channel_id: int) -> Any:
-        assert self.client is not None
+        if self.client is None:
+            raise ConnectionError("not logged in to Discord yet")
         return self.client.get_channel(channel_id) or self.client.get_partial_messageable(
             channel_id
         )
@@ -288,10 +316,15 @@ class DiscordBridge(Actor):
     async def _call(self, command: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return await trio_asyncio.aio_as_trio(fn)(*args, **kwargs)
-        except discord.DiscordException as exc:
+        except Exception as exc:
+            # Any failure of one command (HTTP, a dropped connection, a bug in the library) is
+            # its caller's error reply: it must never take the gateway connection down with it.
+            if not isinstance(exc, discord.DiscordException):
+                log.warning("%s failed: %s: %s", command, type(exc).__name__, exc)
             return convert.failure(command, exc)
 
     @handles(SendMessage)
+    @_command("SendMessage")
     async def send(self, cmd: SendMessage) -> Sent | BridgeFailure:
         channel = self._messageable(cmd.channel_id)
         kwargs: dict[str, Any] = {
@@ -318,6 +351,7 @@ class DiscordBridge(Actor):
         return Sent(message=convert.message(result))
 
     @handles(EditMessage)
+    @_command("EditMessage")
     async def edit(self, cmd: EditMessage) -> Sent | BridgeFailure:
         partial = self._messageable(cmd.channel_id).get_partial_message(cmd.message_id)
         result = await self._call("EditMessage", partial.edit, content=cmd.content)
@@ -326,18 +360,21 @@ class DiscordBridge(Actor):
         return Sent(message=convert.message(result))
 
     @handles(StartTyping)
+    @_command("StartTyping")
     async def typing(self, cmd: StartTyping) -> Done | BridgeFailure:
         channel = self._messageable(cmd.channel_id)
         result = await self._call("StartTyping", channel._state.http.send_typing, cmd.channel_id)
         return result if isinstance(result, BridgeFailure) else Done()
 
     @handles(AddReaction)
+    @_command("AddReaction")
     async def react(self, cmd: AddReaction) -> Done | BridgeFailure:
         partial = self._messageable(cmd.channel_id).get_partial_message(cmd.message_id)
         result = await self._call("AddReaction", partial.add_reaction, cmd.emoji)
         return result if isinstance(result, BridgeFailure) else Done()
 
     @handles(FetchHistory)
+    @_command("FetchHistory")
     async def history(self, cmd: FetchHistory) -> History | BridgeFailure:
         if not 1 <= cmd.limit <= 100:
             return BridgeFailure(
@@ -358,6 +395,7 @@ class DiscordBridge(Actor):
         return History(messages=tuple(convert.message(m) for m in result))
 
     @handles(SendGatewayOp)
+    @_command("SendGatewayOp")
     async def send_op(self, cmd: SendGatewayOp) -> Done | BridgeFailure:
         ws = self.client.ws if self.client is not None else None
         if ws is None or not ws.open:
@@ -369,6 +407,28 @@ class DiscordBridge(Actor):
             )
         result = await self._call("SendGatewayOp", ws.send_as_json, {"op": cmd.op, "d": cmd.data})
         return result if isinstance(result, BridgeFailure) else Done()
+
+    @handles(GetIdentity)
+    async def identity(self, msg: GetIdentity) -> BridgeReady | BridgeNotReady:
+        """Who we are and which guilds we see, as of the current login."""
+        client = self.client
+        user = None if client is None else client.user
+        if client is None or user is None or not self.ready.is_set():
+            return BridgeNotReady(reason="the bridge has not finished logging in")
+        return BridgeReady(
+            user_id=user.id, user_name=user.name, guild_ids=tuple(g.id for g in client.guilds)
+        )
+
+    @handles(GetGuild)
+    async def get_guild(self, msg: GetGuild) -> GuildAvailable | BridgeNotReady:
+        """One guild's name and channels, as of the current login."""
+        client = self.client
+        if client is None or client.user is None or not self.ready.is_set():
+            return BridgeNotReady(reason="the bridge has not finished logging in")
+        guild = client.get_guild(msg.guild_id)
+        if guild is None:
+            return BridgeNotReady(reason=f"this account does not see guild {msg.guild_id}")
+        return convert.guild(guild)
 
     @handles(GetBridgeStatus)
     async def status(self, msg: GetBridgeStatus) -> BridgeStatus:

@@ -16,6 +16,7 @@ from clanker.discord.bridge import BridgeConfig, DiscordBridge
 from clanker.discord.events import (
     AddReaction,
     BridgeFailure,
+    BridgeNotReady,
     BridgeReady,
     BridgeStatus,
     Done,
@@ -23,6 +24,8 @@ from clanker.discord.events import (
     FileUpload,
     GatewayEvent,
     GetBridgeStatus,
+    GetGuild,
+    GetIdentity,
     GuildAvailable,
     History,
     MemberJoined,
@@ -214,6 +217,29 @@ async def test_guilds_and_channels_arrive_before_ready(
     channels = {c.name: c.kind for c in guild.channels}
     assert channels["general"] == "text"
     assert channels["Lounge"] == "voice"
+    # The same facts on request, for an actor rebuilding its state after a restart.
+    bridge = bridge_runtime.lookup("bridge")
+    ready = next(e for e in got if isinstance(e, BridgeReady))
+    assert await bridge.ask(GetIdentity(), BridgeReady) == ready
+    assert await bridge.ask(GetGuild(guild_id=world_guild), GuildAvailable) == guild
+    missing = await bridge.ask(GetGuild(guild_id=12345), BridgeNotReady)
+    assert missing.reason == "this account does not see guild 12345"
+
+
+async def test_a_command_that_cannot_run_is_a_typed_failure_not_a_crash() -> None:
+    # A bridge that has not logged in: every command fails with a reason, none raises.
+    bridge = DiscordBridge(BridgeConfig(token="t", route_to="router"))
+    failed = await bridge.send(SendMessage(channel_id=1, content="hi"))
+    assert isinstance(failed, BridgeFailure)
+    assert (failed.command, failed.detail) == (
+        "SendMessage",
+        "ConnectionError: not logged in to Discord yet",
+    )
+    typing = await bridge.typing(StartTyping(channel_id=1))
+    assert isinstance(typing, BridgeFailure) and typing.command == "StartTyping"
+    assert await bridge.identity(GetIdentity()) == BridgeNotReady(
+        reason="the bridge has not finished logging in"
+    )
 
 
 async def test_raw_voice_op_gets_voice_state_and_server_updates(
