@@ -219,6 +219,36 @@ class MusicPlay(ClankvoxCommand, frozen=True, tag="music_play"):
     url: str
     resolved_direct_url: bool = False
 
+    def __post_init__(self) -> None:
+        problem = music_url_problem(self.url)
+        if problem is not None:
+            raise ValueError(f"MusicPlay.url {self.url[:200]!r}: {problem}")
+
+
+MAX_MUSIC_URL = 2048
+
+
+def music_url_problem(url: str) -> str | None:
+    """Why ``url`` may not be handed to yt-dlp/ffmpeg, or None. Only absolute http(s) URLs
+    with a host pass: no local paths or other schemes (``file:``, ``-`` for stdin, ffmpeg's
+    protocols), nothing option-like, no whitespace or control characters. clankvox checks the
+    same rules again before it starts a process."""
+    if not url:
+        return "is empty"
+    if len(url) > MAX_MUSIC_URL:
+        return f"is {len(url)} characters long; at most {MAX_MUSIC_URL}"
+    if url.startswith("-"):
+        return "looks like a command-line option; only http(s) URLs are played"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "contains whitespace or control characters"
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return "is not an http(s) URL (local paths and other schemes are refused)"
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    if not host or host.startswith(":"):
+        return "has no host"
+    return None
+
 
 class MusicStop(ClankvoxCommand, frozen=True, tag="music_stop"):
     """Fade out and stop the music."""

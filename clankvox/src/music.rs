@@ -331,7 +331,44 @@ async fn collect_stderr(stderr: Option<impl tokio::io::AsyncRead + Unpin>) -> Ve
     lines
 }
 
+/// Longest URL handed to a decoder.
+const MAX_URL: usize = 2048;
+
+/// Why `url` may not be handed to yt-dlp/ffmpeg, or `None`. Only absolute http(s) URLs with a
+/// host: no local paths or other schemes (`file:`, `-` for stdin, ffmpeg's `concat:` and
+/// friends), nothing option-like, no whitespace or control characters. The Python side checks
+/// the same rules; this is the last line before a process starts.
+pub fn music_url_problem(url: &str) -> Option<String> {
+    if url.is_empty() {
+        return Some("is empty".into());
+    }
+    if url.len() > MAX_URL {
+        return Some(format!("is {} bytes long; at most {MAX_URL}", url.len()));
+    }
+    if url.starts_with('-') {
+        return Some("looks like a command-line option; only http(s) URLs are played".into());
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("contains whitespace or control characters".into());
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some("is not an http(s) URL (local paths and other schemes are refused)".into());
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Some("is not an http(s) URL (local paths and other schemes are refused)".into());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Some("has no host".into());
+    }
+    None
+}
+
 async fn run_pipeline(url: &str, direct: bool, tx: &mpsc::Sender<PipeMsg>) -> Result<(), String> {
+    if let Some(problem) = music_url_problem(url) {
+        return Err(format!("refused music URL: {problem}"));
+    }
     let mut fetcher = None;
     let mut decoder = if direct {
         ffmpeg(url)
@@ -348,6 +385,7 @@ async fn run_pipeline(url: &str, direct: bool, tx: &mpsc::Sender<PipeMsg>) -> Re
                 "bestaudio/best",
                 "-o",
                 "-",
+                "--",
             ])
             .arg(url)
             .stdout(Stdio::piped())
@@ -441,6 +479,41 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn hostile_music_urls_are_refused_before_any_process_starts() {
+        for (url, why) in [
+            ("-o/tmp/pwned", "command-line option"),
+            ("--exec=touch /tmp/x", "command-line option"),
+            ("/etc/passwd", "not an http(s) URL"),
+            ("file:///etc/passwd", "not an http(s) URL"),
+            ("concat:/a|/b", "not an http(s) URL"),
+            ("ftp://example.com/a", "not an http(s) URL"),
+            ("http://", "has no host"),
+            ("https://example.com/a b", "whitespace"),
+            ("https://example.com/a\n--x", "whitespace"),
+            ("", "is empty"),
+        ] {
+            let problem = music_url_problem(url).unwrap_or_default();
+            assert!(problem.contains(why), "{url:?}: {problem:?}");
+        }
+        for url in [
+            "https://www.youtube.com/watch?v=x",
+            "http://127.0.0.1:8080/a.ogg",
+            "HTTPS://user@media.example/a.mp3#t=1",
+        ] {
+            assert_eq!(music_url_problem(url), None, "{url}");
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_refused_url_ends_the_pipeline_with_the_reason() {
+        let (_pipeline, mut rx) = spawn_pipeline("-o/tmp/pwned".into(), false);
+        match rx.recv().await {
+            Some(PipeMsg::Exited(Err(e))) => assert!(e.contains("refused music URL"), "{e}"),
+            _ => panic!("expected the pipeline to end with the refusal"),
+        }
     }
 
     #[test]
@@ -577,16 +650,44 @@ mod tests {
             .is_ok_and(|s| s.success())
     }
 
+    /// Serve `body` with `status` to every connection on a loopback port; the URL to fetch.
+    async fn serve_http(status: &'static str, body: Vec<u8>) -> String {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut req = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => req.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: audio/wav\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(&body).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        format!("http://127.0.0.1:{port}/tone.wav")
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn ffmpeg_decodes_a_generated_wav_to_48k_mono() {
         assert!(
             have_ffmpeg(),
             "scripts/bootstrap installs ffmpeg; it must be on PATH"
         );
-        // A 0.5 s 24 kHz stereo WAV: ffmpeg must resample and downmix it.
-        let dir = std::env::temp_dir().join(format!("clankvox-music-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("tone.wav");
+        // A 0.5 s 24 kHz stereo WAV served over local HTTP (only http(s) URLs are played):
+        // ffmpeg must fetch, resample and downmix it.
         let frames = 12_000u32;
         let mut wav = Vec::new();
         wav.extend_from_slice(b"RIFF");
@@ -607,8 +708,8 @@ mod tests {
             wav.extend_from_slice(&s.to_le_bytes());
             wav.extend_from_slice(&s.to_le_bytes());
         }
-        std::fs::write(&path, wav).unwrap();
-        let (_pipe, mut rx) = spawn_pipeline(path.to_string_lossy().into_owned(), true);
+        let url = serve_http("200 OK", wav).await;
+        let (_pipe, mut rx) = spawn_pipeline(url, true);
         let mut samples = Vec::new();
         let mut result = None;
         while let Some(m) = rx.recv().await {
@@ -620,7 +721,6 @@ mod tests {
                 }
             }
         }
-        std::fs::remove_dir_all(&dir).ok();
         assert_eq!(result, Some(Ok(())));
         assert!(
             (samples.len() as i64 - 24_000).abs() < 200,
@@ -637,7 +737,8 @@ mod tests {
             have_ffmpeg(),
             "scripts/bootstrap installs ffmpeg; it must be on PATH"
         );
-        let (_pipe, mut rx) = spawn_pipeline("/nonexistent/clankvox.mp3".into(), true);
+        let url = serve_http("404 Not Found", b"no such track".to_vec()).await;
+        let (_pipe, mut rx) = spawn_pipeline(url, true);
         let mut last = None;
         while let Some(m) = rx.recv().await {
             last = Some(m);
@@ -645,7 +746,7 @@ mod tests {
         match last {
             Some(PipeMsg::Exited(Err(msg))) => {
                 assert!(msg.contains("ffmpeg exited"), "{msg}");
-                assert!(msg.contains("No such file"), "{msg}");
+                assert!(msg.contains("404"), "{msg}");
             }
             other => panic!("{other:?}"),
         }

@@ -455,6 +455,35 @@ async fn connect_failure_reports_and_schedules_a_reconnect() {
 }
 
 /// Write a mono 48 kHz 16-bit WAV of a 440 Hz tone.
+/// Serve `body` as audio/wav to every connection on a loopback port; the URL to fetch.
+async fn serve_file(body: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/tone.wav")
+}
+
 fn write_wav(path: &std::path::Path, seconds: f32) {
     let frames = (48_000.0 * seconds) as u32;
     let mut wav = Vec::new();
@@ -498,7 +527,9 @@ async fn music_plays_after_the_announcement_and_stops_with_a_fade() {
     std::fs::create_dir_all(&dir).unwrap();
     let wav = dir.join("tone.wav");
     write_wav(&wav, 8.0); // long enough that a slow test still samples mid-track
-    h.send(json!({"type":"music_play","url":wav.to_string_lossy(),"resolvedDirectUrl":true}))
+                          // Only http(s) URLs are played: serve the file on loopback.
+    let url = serve_file(std::fs::read(&wav).unwrap()).await;
+    h.send(json!({"type":"music_play","url":url,"resolvedDirectUrl":true}))
         .await;
     // The announcement: 100 ms of TTS, then music starts once it has drained for 500 ms.
     use base64::Engine;

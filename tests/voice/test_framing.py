@@ -283,9 +283,9 @@ def test_commands_encode_as_camel_case_json_lines():
 
 
 def test_a_newline_inside_a_field_stays_inside_one_line():
-    line = encode_command(c.MusicPlay(url="http://x/\nnext"))
+    line = encode_command(c.StreamPublishDisconnect(reason="done\nnext"))
     assert line.count(b"\n") == 1 and line.endswith(b"\n")
-    assert decode_command(line) == c.MusicPlay(url="http://x/\nnext")
+    assert decode_command(line) == c.StreamPublishDisconnect(reason="done\nnext")
 
 
 def test_every_command_round_trips_through_its_line():
@@ -317,7 +317,7 @@ def test_every_command_round_trips_through_its_line():
         c.UnsubscribeUser(user_id="3"),
         c.SubscribeUserVideo(user_id="3", preferred_pixel_count=921600),
         c.UnsubscribeUserVideo(user_id="3"),
-        c.MusicPlay(url="u", resolved_direct_url=True),
+        c.MusicPlay(url="https://media.example/a.mp3", resolved_direct_url=True),
         c.MusicStop(),
         c.MusicPause(),
         c.MusicResume(),
