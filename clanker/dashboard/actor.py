@@ -112,6 +112,8 @@ class Dashboard(Actor):
             return
         # Hypercorn takes the bound socket over (and closes it when it stops).
         hc.bind = [f"fd://{listening.detach()}"]
+        if config.certfile is not None and config.keyfile is not None:
+            hc.certfile, hc.keyfile = str(config.certfile), str(config.keyfile)
         hc.graceful_timeout = config.graceful_timeout
         hc.accesslog = None
         hc.errorlog = logging.getLogger("hypercorn.error")

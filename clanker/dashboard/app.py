@@ -69,7 +69,9 @@ def create_app(ctx: ApiContext) -> QuartTrio:
 
     @app.errorhandler(ApiProblem)
     async def api_problem(exc: ApiProblem) -> Response:
-        return ctx.json(problem_body(exc), exc.status)
+        response = ctx.json(problem_body(exc), exc.status)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:

@@ -63,6 +63,21 @@ class DashboardConfig:
     session_ttl: float = 12 * 3600.0
     allow_operator_crash: bool = False
     extra_secrets: tuple[str, ...] = ()
+    # HTTPS: serve TLS with this certificate chain and key (PEM files)...
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    # ...or say that a proxy in front terminates TLS (then the dashboard speaks plain HTTP to it).
+    behind_tls_proxy: bool = False
+
+    @property
+    def tls(self) -> bool:
+        """The dashboard serves HTTPS itself."""
+        return self.certfile is not None
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Browsers reach the dashboard over HTTPS, so its cookie carries ``Secure``."""
+        return self.tls or self.behind_tls_proxy
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -77,6 +92,22 @@ class DashboardConfig:
                 f"refusing to serve the dashboard on {self.host!r} (not a loopback address) "
                 "without DASHBOARD_TOKEN: set DASHBOARD_TOKEN to a long random secret, or bind "
                 "127.0.0.1"
+            )
+        if (self.certfile is None) != (self.keyfile is None):
+            raise DashboardConfigError(
+                "DASHBOARD_CERTFILE and DASHBOARD_KEYFILE go together: set both (PEM "
+                "certificate chain and private key) or neither"
+            )
+        for path in (self.certfile, self.keyfile):
+            if path is not None and not path.is_file():
+                raise DashboardConfigError(f"no such TLS file: {path}")
+        if not is_loopback(self.host) and not (self.tls or self.behind_tls_proxy):
+            raise DashboardConfigError(
+                f"refusing to serve the dashboard over plain HTTP on {self.host!r} (not a "
+                "loopback address): the token and session cookie would cross the network in "
+                "clear. Set DASHBOARD_CERTFILE and DASHBOARD_KEYFILE to serve HTTPS, or "
+                "DASHBOARD_BEHIND_TLS_PROXY=1 if a proxy in front of it terminates TLS, or "
+                "bind 127.0.0.1"
             )
         for name in ("graceful_timeout", "heartbeat_seconds", "snapshot_interval", "session_ttl"):
             if not getattr(self, name) > 0:
@@ -108,6 +139,16 @@ class DashboardConfig:
                 ) from None
         if env.get("DASHBOARD_TOKEN"):
             values["token"] = env["DASHBOARD_TOKEN"]
+        for key, name in (("DASHBOARD_CERTFILE", "certfile"), ("DASHBOARD_KEYFILE", "keyfile")):
+            if env.get(key):
+                values[name] = Path(env[key])
+        proxy = env.get("DASHBOARD_BEHIND_TLS_PROXY", "").strip().lower()
+        if proxy:
+            if proxy not in ("1", "true", "yes", "0", "false", "no"):
+                raise DashboardConfigError(
+                    f"DASHBOARD_BEHIND_TLS_PROXY must be 1/true/yes or 0/false/no, got {proxy!r}"
+                )
+            values["behind_tls_proxy"] = proxy in ("1", "true", "yes")
         if env.get("CLANKER_DASHBOARD_DIST"):
             values["static_dir"] = Path(env["CLANKER_DASHBOARD_DIST"])
         values.update(overrides)

@@ -4,13 +4,14 @@ and out, query parameters, typed errors)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import msgspec
 import trio
 from quart import Response, request
 
+from clanker.dashboard.throttle import LoginThrottle
 from clanker.dashboard.auth import TokenAuth
 from clanker.runtime import Broadcast
 from clanker.dashboard.config import DashboardConfig
@@ -35,6 +36,7 @@ class ApiProblem(Exception):
         super().__init__(message)
         self.status = status
         self.errors = errors
+        self.headers: dict[str, str] = {}
 
 
 @dataclass
@@ -53,6 +55,7 @@ class ApiContext:
     version: str
     started_at: float
     chat_feed: Broadcast[ChatMessage] | None = None  # new sandbox messages (sandbox mode)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     def __post_init__(self) -> None:
         self._encoder = msgspec.json.Encoder()

@@ -3,6 +3,8 @@ stream, and the operator's crash button."""
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import AsyncIterator
 
 import trio
@@ -22,6 +24,8 @@ from clanker.dashboard.shapes import (
 from clanker.dashboard.sse import HEARTBEAT, RETRY, frame, receive_within, sse_response
 from clanker.runtime import ActorCrashed, ActorError
 
+log = logging.getLogger("clanker.dashboard")
+
 # After a runtime event, the next tree snapshot follows this soon (a burst sends one snapshot).
 SNAPSHOT_AFTER_EVENT = 0.05
 
@@ -36,15 +40,29 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
 
     @app.post("/api/auth/session")
     async def login() -> Response:
+        address = request.remote_addr or "?"
+        now = trio.current_time()
+        wait = ctx.throttle.retry_after(address, now)
+        if wait is not None:
+            problem = ApiProblem(
+                429,
+                f"too many wrong tokens from {address}: try again in {math.ceil(wait)} s",
+            )
+            problem.headers["Retry-After"] = str(math.ceil(wait))
+            raise problem
         body = await read_body(LoginBody)
         if not ctx.auth.token_matches(body.token):
+            ctx.throttle.failed(address, now)
+            log.warning("dashboard login with a wrong token from %s", address)
             raise ApiProblem(401, "wrong dashboard token")
+        ctx.throttle.succeeded(address)
         response = ctx.json(SessionState(authenticated=True, method="cookie"))
         response.set_cookie(
             SESSION_COOKIE,
             ctx.auth.open_session(),
             max_age=int(ctx.config.session_ttl),
             httponly=True,
+            secure=ctx.config.secure_cookies,
             samesite="Strict",
             path="/",
         )
@@ -56,7 +74,13 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
             raise ApiProblem(401, "not logged in")
         ctx.auth.close_session(request.cookies.get(SESSION_COOKIE))
         response = ctx.json(SessionState(authenticated=False))
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict")
+        response.delete_cookie(
+            SESSION_COOKIE,
+            path="/",
+            httponly=True,
+            secure=ctx.config.secure_cookies,
+            samesite="Strict",
+        )
         return response
 
     @app.get("/api/health")

@@ -67,6 +67,7 @@ async def test_login_exchanges_the_token_for_an_httponly_strict_cookie(dash: Das
         cookie = r.headers["set-cookie"]
         assert cookie.startswith(f"{SESSION_COOKIE}=")
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+        assert "Secure" not in cookie  # plain HTTP on loopback (see secure_cookies)
         assert dash.token not in cookie
         assert (await browser.get("/api/health")).status_code == 200
         assert (await browser.get("/api/auth/session")).json()["method"] == "cookie"
@@ -76,6 +77,21 @@ async def test_login_exchanges_the_token_for_an_httponly_strict_cookie(dash: Das
         # The server forgot the session: replaying the old cookie no longer works.
         async with dash.client(auth=False, cookies={SESSION_COOKIE: session}) as replay:
             assert (await replay.get("/api/health")).status_code == 401
+
+
+async def test_failed_logins_are_rate_limited_per_address(dash: Dash) -> None:
+    async with dash.client(auth=False) as browser:
+        for _ in range(5):
+            r = await browser.post("/api/auth/session", json={"token": "not-it"})
+            assert r.status_code == 401
+        # Locked out, even with the right token, until the first failure is a minute old.
+        r = await browser.post("/api/auth/session", json={"token": dash.token})
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) >= 59
+        assert r.json()["error"].startswith("too many wrong tokens from ")
+        # The token in a header still works: the throttle guards only the login exchange.
+        async with dash.client(auth=False, headers={"X-Dashboard-Token": dash.token}) as api:
+            assert (await api.get("/api/health")).status_code == 200
 
 
 async def test_mutating_routes_refuse_cross_site_requests(dash: Dash) -> None:

@@ -3,6 +3,8 @@ cost summaries, secret scrubbing, configuration, SSE framing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import logging
 from datetime import date
 
@@ -19,6 +21,7 @@ from clanker.dashboard.schema_check import SchemaValidator
 from clanker.dashboard.settings_source import merge_patch
 from clanker.dashboard.shapes import parse_id
 from clanker.dashboard.sse import OpenStreams, frame
+from clanker.dashboard.throttle import LoginThrottle
 from clanker.store import ActionTotalsRow
 
 TOKEN = "a-long-enough-token-for-tests"
@@ -215,7 +218,22 @@ def test_config_refuses_unsafe_or_broken_settings() -> None:
         DashboardConfig(host="0.0.0.0")
     with pytest.raises(DashboardConfigError, match="not a loopback address"):
         DashboardConfig(host="dashboard.example")
-    assert DashboardConfig(host="0.0.0.0", token="x" * 16).host == "0.0.0.0"
+    # A token is not enough off loopback: without TLS it would cross the network in clear.
+    with pytest.raises(DashboardConfigError, match="plain HTTP on '0.0.0.0'"):
+        DashboardConfig(host="0.0.0.0", token="x" * 16)
+    behind = DashboardConfig(host="0.0.0.0", token="x" * 16, behind_tls_proxy=True)
+    assert behind.secure_cookies and not behind.tls
+    assert not DashboardConfig().secure_cookies  # loopback HTTP: a Secure cookie would be lost
+    with pytest.raises(DashboardConfigError, match="go together"):
+        DashboardConfig(certfile=Path("/etc/hostname"))
+    with pytest.raises(DashboardConfigError, match="no such TLS file"):
+        DashboardConfig(certfile=Path("/nonexistent.pem"), keyfile=Path("/nonexistent.key"))
+    from_env = DashboardConfig.from_env(
+        {"DASHBOARD_HOST": "0.0.0.0", "DASHBOARD_TOKEN": "t" * 20, "DASHBOARD_BEHIND_TLS_PROXY": "1"}
+    )
+    assert from_env.behind_tls_proxy
+    with pytest.raises(DashboardConfigError, match="DASHBOARD_BEHIND_TLS_PROXY must be"):
+        DashboardConfig.from_env({"DASHBOARD_BEHIND_TLS_PROXY": "maybe"})
     assert DashboardConfig(host="::1").host == "::1"
     assert DashboardConfig(host="localhost").host == "localhost"
     with pytest.raises(DashboardConfigError, match="too short"):
@@ -250,3 +268,17 @@ def test_ids_from_the_browser_are_checked() -> None:
     for bad in ("", "-1", "1e5", "12a", str(2**63)):
         with pytest.raises(ValueError, match="channel_id must be a Discord id"):
             parse_id(bad, "channel_id")
+
+
+def test_the_login_throttle_locks_an_address_out_for_the_rest_of_the_window() -> None:
+    throttle = LoginThrottle(max_failures=3, window=60.0)
+    for t in (0.0, 10.0, 20.0):
+        assert throttle.retry_after("1.2.3.4", t) is None
+        throttle.failed("1.2.3.4", t)
+    assert throttle.retry_after("1.2.3.4", 30.0) == 30.0  # until the first failure is 60 s old
+    assert throttle.retry_after("5.6.7.8", 30.0) is None  # other addresses are not affected
+    assert throttle.retry_after("1.2.3.4", 60.0) is None  # the first failure left the window
+    throttle.failed("1.2.3.4", 61.0)
+    assert throttle.retry_after("1.2.3.4", 61.0) == 9.0
+    throttle.succeeded("1.2.3.4")
+    assert throttle.retry_after("1.2.3.4", 61.0) is None
