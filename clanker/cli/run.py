@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-import logging
+import signal
 import sys
+from collections.abc import AsyncIterator
 
 import trio
 import trio_asyncio
 
 from clanker.app import AppConfig, ConfigError, app_spec
-from clanker.runtime import open_runtime
+from clanker.logsetup import configure_logging
+from clanker.runtime import Runtime, open_runtime
+
+
+async def stop_on_signal(signals: AsyncIterator[int], rt: Runtime) -> None:
+    """SIGTERM/SIGINT: stop the tree in order (the reverse of its start: the dashboard and
+    the bridge first, the Store last), each child within its shutdown bound, so replies in
+    flight finish or are cancelled and logged, clankvox is closed and the Store flushed. A
+    second signal kills at once."""
+    async for number in signals:
+        print(f"{signal.Signals(number).name}: stopping (again to kill) …", file=sys.stderr)
+        break
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(rt.shutdown)
+        async for _number in signals:
+            raise KeyboardInterrupt
 
 
 def run_live(*, verbose: bool = False) -> int:
     """Run until interrupted; returns the process exit status."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(verbose=verbose)
     try:
         config = AppConfig.from_env()
     except ConfigError as exc:
@@ -26,9 +38,14 @@ def run_live(*, verbose: bool = False) -> int:
         return 2
 
     async def main() -> None:
-        async with trio_asyncio.open_loop(), open_runtime(app_spec(config)) as rt:
-            print(f"clanker is running (store: {config.db_path}); Ctrl-C stops it.", flush=True)
-            await rt.wait_stopped()
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with trio_asyncio.open_loop(), open_runtime(app_spec(config)) as rt:
+                print(f"clanker is running (store: {config.db_path}); Ctrl-C stops it.", flush=True)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(stop_on_signal, signals, rt)
+                    await rt.wait_stopped()
+                    nursery.cancel_scope.cancel()
+        print("stopped.", file=sys.stderr)
 
     try:
         trio.run(main)

@@ -14,8 +14,10 @@ actor and watch it restart. ``DASHBOARD_PORT`` picks the port (default: any free
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -38,6 +40,7 @@ from clanker.cli import chat, demo_brain
 from clanker.dashboard import DashboardAddress, DashboardConfig, DashboardParts, GetAddress
 from clanker.llm import LlmConfig, ProviderConfig
 from clanker.llmsim import open_llmsim
+from clanker.logsetup import configure_logging
 from clanker.runtime import Runtime, open_runtime
 from clanker.sandbox import ChannelKind, Sandbox, SandboxLookupError, demo_world, open_sandbox
 from clanker.sandbox import Message as SandboxMessage
@@ -282,6 +285,22 @@ class TerminalChat:
                 )
 
 
+async def quit_on_signal(
+    signals: AsyncIterator[int], send: trio.MemorySendChannel[str], out: Output
+) -> None:
+    """SIGTERM or SIGINT: quit like ``/quit`` (replies in flight finish or are cancelled by the
+    ordered shutdown, clankvox is closed, the Store flushed). A second one kills at once."""
+    async for number in signals:
+        out(f"{signal.Signals(number).name}: shutting down (again to kill)")
+        with contextlib.suppress(
+            trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError
+        ):
+            send.send_nowait("/quit\n")
+        break
+    async for _number in signals:
+        raise KeyboardInterrupt
+
+
 async def read_stdin_lines(send: trio.MemorySendChannel[str]) -> None:
     """Feed typed lines into ``send``; closes it at end of input."""
     async with send:
@@ -329,11 +348,7 @@ async def run_chat(
 
 def run_sandbox(options: SandboxOptions, *, verbose: bool = False) -> int:
     """`clanker sandbox`: returns the process exit status."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(verbose=verbose)
     # discord.py-self warns about voice support it does not need here (clankvox does voice).
     logging.getLogger("discord.client").setLevel(logging.ERROR)
 
@@ -342,10 +357,12 @@ def run_sandbox(options: SandboxOptions, *, verbose: bool = False) -> int:
 
     async def main() -> None:
         send, receive = trio.open_memory_channel[str](16)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(read_stdin_lines, send)
-            await run_chat(options, receive, out)
-            nursery.cancel_scope.cancel()
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(quit_on_signal, signals, send, out)
+                nursery.start_soon(read_stdin_lines, send)
+                await run_chat(options, receive, out)
+                nursery.cancel_scope.cancel()
 
     try:
         trio.run(main)

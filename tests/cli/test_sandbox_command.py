@@ -6,6 +6,7 @@ Real sockets and the real discord.py-self client, so the real clock (see tests/s
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +148,34 @@ async def test_reactions_show_in_the_chat_when_the_bot_stays_quiet(tmp_path: Pat
     )
     # An ambient question gets a reaction, not a message.
     assert not any(line.startswith("#general clanker:") for line in printed)
+
+
+async def test_sigterm_shuts_the_sandbox_down_in_order(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith("_API_KEY") and not k.startswith("CLANKER_LLM_")
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    argv = [sys.executable, "-m", "clanker", "sandbox", "--db", str(tmp_path / "t.db")]
+    output = ""
+    with trio.fail_after(TIMEOUT):
+        proc = await trio.lowlevel.open_process(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+        try:
+            assert proc.stdout is not None
+            while "dashboard: " not in output:  # the tree is up
+                chunk = await proc.stdout.receive_some()
+                assert chunk, f"clanker exited before starting:\n{output}"
+                output += chunk.decode()
+            proc.send_signal(signal.SIGTERM)
+            while chunk := await proc.stdout.receive_some():
+                output += chunk.decode()
+            await proc.wait()
+        finally:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, output
+    assert "SIGTERM: shutting down" in output
+    assert output.rstrip().endswith("bye.")  # the ordered shutdown ran to its end
