@@ -33,6 +33,7 @@ from clanker.guilds.pacing import (
     SubscribePacing,
     UnsubscribePacing,
 )
+from clanker.guilds.resubscribe import WATCH_CAPACITY, PublisherWatch, watch_publishers
 from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
 from clanker.settings import SETTINGS_NAME, SettingsChanged, SubscribeSettings, UnsubscribeSettings
 from clanker.settings.messages import CurrentSettings, Unsubscribed
@@ -72,6 +73,12 @@ class Tick(Message, frozen=True):
     """The brain's next wake-up has come (told by the actor's own timer task)."""
 
 
+class Resubscribe(Message, frozen=True):
+    """A publisher (``settings`` or ``pacing``, by registered name) started again."""
+
+    publisher: str
+
+
 class GenerationFinished(Message, frozen=True):
     """A generation task ended (told by the task itself, unless it was cancelled)."""
 
@@ -107,13 +114,21 @@ class ChannelActor(Actor):
         self.ctx = ctx
         cfg = self.config
         self.store = StoreClient(ctx.lookup(cfg.store))
-        current = await ctx.lookup(cfg.settings).ask(
-            SubscribeSettings(subscriber=ctx.path), CurrentSettings
-        )
+        settings_ref, pacing_ref = ctx.lookup(cfg.settings), ctx.lookup(cfg.pacing)
+        # Watch for the publishers' restarts from before the first subscribe: a fresh
+        # incarnation knows no subscribers, so we subscribe again when it starts.
+        watch = PublisherWatch({cfg.settings: settings_ref.path, cfg.pacing: pacing_ref.path})
+        sub = ctx.runtime.events.open(WATCH_CAPACITY)
+        try:
+            current = await settings_ref.ask(
+                SubscribeSettings(subscriber=ctx.path), CurrentSettings
+            )
+            pacing = await pacing_ref.ask(SubscribePacing(subscriber=ctx.path), PacingChanged)
+        except BaseException:
+            ctx.runtime.events.close(sub)
+            raise
+        ctx.start_soon(watch_publishers, ctx.runtime, sub, watch, self._resubscribe_later)
         self.settings_version = current.version
-        pacing = await ctx.lookup(cfg.pacing).ask(
-            SubscribePacing(subscriber=ctx.path), PacingChanged
-        )
         self.brain = ChannelBrain(
             channel_id=self.channel_id,
             guild_id=self.guild_id,
@@ -206,6 +221,42 @@ class ChannelActor(Actor):
     @handles(Unsubscribed)
     async def ignore(self, msg: Unsubscribed) -> None:
         """Late replies are harmless."""
+
+    async def _resubscribe_later(self, publisher: str) -> None:
+        # From the watcher task: hand it to the mailbox so the brain is only touched in order.
+        await self.ctx.ref.tell(Resubscribe(publisher=publisher))
+
+    @handles(Resubscribe)
+    async def resubscribe(self, msg: Resubscribe) -> None:
+        """A publisher restarted (and so forgot us): subscribe again and apply its state."""
+        cfg = self.config
+        try:
+            if msg.publisher == cfg.settings:
+                current = await self.ctx.lookup(cfg.settings).ask(
+                    SubscribeSettings(subscriber=self.ctx.path), CurrentSettings, timeout=10.0
+                )
+                await self.settings_changed(
+                    SettingsChanged(settings=current.settings, version=current.version)
+                )
+            elif msg.publisher == cfg.pacing:
+                pacing = await self.ctx.lookup(cfg.pacing).ask(
+                    SubscribePacing(subscriber=self.ctx.path), PacingChanged, timeout=10.0
+                )
+                await self.pacing_changed(pacing)
+        except ActorError as exc:
+            # It went down again: its next start brings another Resubscribe.
+            log.warning(
+                "channel %s: could not subscribe to %s again: %s",
+                self.channel_id,
+                msg.publisher,
+                exc,
+            )
+        else:
+            log.info(
+                "channel %s: subscribed again to %s after its restart",
+                self.channel_id,
+                msg.publisher,
+            )
 
     # -- actions out --------------------------------------------------------------------------
 
