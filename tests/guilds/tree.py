@@ -253,6 +253,7 @@ async def crash(rt: Runtime, name: str) -> None:
     before = _incarnation(rt, ref.path)
     with pytest.raises(ActorCrashed):
         await ref.ask(OperatorCrash(reason=f"test crashes {name}"))
+    await trio.sleep(0.01)  # the supervisor's restart (virtual time)
     assert _incarnation(rt, ref.path) > before, f"{name} was not restarted"
 
 
@@ -260,7 +261,6 @@ def _incarnation(rt: Runtime, path: str) -> int:
     node = rt.snapshot().find(path)
     assert node is not None, path
     return node.incarnation
-    await trio.sleep(0.01)
 
 
 async def configure(rt: Runtime, patch: dict[str, Any]) -> None:
