@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from dataclasses import dataclass, field
 
+import trio
+
 from clanker.discord.events import (
+    BridgeReady,
     ChannelInfo,
+    GetGuild,
+    GetIdentity,
+    GuildAvailable,
     MemberJoined,
     MessageCreated,
     MessageDeleted,
@@ -24,6 +31,7 @@ from clanker.discord.events import (
     VoiceStateChanged,
 )
 from clanker.guilds.channel import ChannelActor, ChannelConfig
+from clanker.guilds.handoff import GivenUp, Handoff
 from clanker.guilds.messages import (
     GuildInfo,
     Identity,
@@ -41,6 +49,7 @@ from clanker.guilds.messages import (
 from clanker.runtime import (
     Actor,
     ActorContext,
+    ActorError,
     ActorRef,
     ActorStopped,
     ChildSpec,
@@ -52,10 +61,30 @@ from clanker.runtime import (
     Restart,
     handles,
 )
+from clanker.store import LogAction, StoreClient, StoreRequestError, to_json
+from clanker.text import DECISION_ACTION_KIND
 from clanker.voice import VoiceLinkConfig, voice_link_spec
 from clanker.voice.session_spec import DEFAULT_BINARY
 
 log = logging.getLogger("clanker.guilds")
+
+PULL_TIMEOUT = 10.0
+"""How long a starting session waits for the bridge's answer about identity and guild."""
+
+
+class _NoIdentity(Exception):
+    pass
+
+
+class HandoffDue(Message, frozen=True):
+    """The handoff's next retry is due (told by the session's own timer task)."""
+
+
+def guild_info(msg: GuildAvailable) -> GuildInfo:
+    """What a session keeps of a guild the bridge reported."""
+    return GuildInfo(
+        guild_id=msg.guild_id, name=msg.name, channels=msg.channels, member_count=msg.member_count
+    )
 
 
 @dataclass(frozen=True)
@@ -89,14 +118,39 @@ class GuildSession(Actor):
         self.channels: dict[int, ChannelInfo] = {}
         self.seen = 0
         self.voice_channel: int | None = None  # the channel of the running voice connection
+        self.handoff: Handoff[MessageCreated] = Handoff()
+        self._rearm = trio.Event()
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
         self.channel_sup = ctx.lookup_supervisor(channels_name(self.key))
+        self.store = StoreClient(ctx.lookup(self.config.channel.store))
+        ctx.start_soon(self._handoff_timer)
+        # A fresh incarnation knows nothing: ask the bridge (in the background, so a busy or
+        # still-connecting bridge never holds up the start). Pushes (READY, GUILD_CREATE via
+        # the router) keep working as before.
+        ctx.start_soon(self._pull_state)
+
+    async def _pull_state(self) -> None:
+        try:
+            bridge = self.ctx.lookup(self.config.channel.bridge)
+            who = await bridge.ask(GetIdentity(), timeout=PULL_TIMEOUT)
+            if isinstance(who, BridgeReady):
+                await self.ctx.ref.tell(Identity(user_id=who.user_id, user_name=who.user_name))
+            if self.key.isdigit():
+                guild = await bridge.ask(GetGuild(guild_id=int(self.key)), timeout=PULL_TIMEOUT)
+                if isinstance(guild, GuildAvailable):
+                    await self.ctx.ref.tell(guild_info(guild))
+        except (ActorError, NotRegistered) as exc:
+            log.info("session %s: bridge not asked (%s); waiting for its READY", self.key, exc)
 
     @handles(Identity)
     async def set_identity(self, msg: Identity) -> None:
+        first = self.identity is None
         self.identity = msg
+        if first and self.handoff.held:
+            self.handoff.retry_all_now(trio.current_time())
+            await self._retry_due()
 
     @handles(GuildInfo)
     async def set_guild(self, msg: GuildInfo) -> None:
@@ -186,16 +240,94 @@ class GuildSession(Actor):
         self.seen += 1
 
     async def _to_channel(self, channel_id: int, guild_id: int | None, msg: Message) -> None:
+        assert isinstance(msg, MessageCreated)
+        given_up = self.handoff.hold(channel_id, msg, trio.current_time())
+        if given_up is not None:
+            await self._give_up(given_up, "too many messages wait for their channels")
+            return
+        await self._try_channel(channel_id)
+
+    async def _try_channel(self, channel_id: int) -> None:
+        """Start (or find) the channel actor and hand it every message waiting for it."""
+        waiting = self.handoff.delivered(channel_id)
+        if not waiting:
+            return
+        detail = ""
         for _attempt in range(3):
             try:
-                await (await self._channel(channel_id, guild_id)).tell(msg)
+                ref = await self._channel(channel_id, waiting[0].message.guild_id)
+                while waiting:
+                    await ref.tell(waiting[0])
+                    waiting.pop(0)
                 return
-            except (ActorStopped, NotRegistered):
-                continue
+            except (ActorStopped, NotRegistered) as exc:
+                reason, detail = "channel_stopped", str(exc)
+                continue  # removed between lookup and tell: start it anew
             except _NoIdentity:
-                log.warning("message in channel %s before READY: stored, not answered", channel_id)
-                return
-        log.error("could not hand a message to channel %s", channel_id)
+                reason, detail = "no_identity", "the bot's identity is not known yet (no READY)"
+                break
+            except ChildStartFailed as exc:
+                reason, detail = "channel_start_failed", str(exc)
+                break
+        now = trio.current_time()
+        for item in waiting:  # back in order, at the head of the channel's queue
+            self.handoff.hold(channel_id, item, now)
+        log.warning(
+            "channel %s: %d message(s) wait (%s): %s", channel_id, len(waiting), reason, detail
+        )
+        given_up = self.handoff.failed(channel_id, now, reason)
+        if given_up is not None:
+            await self._give_up(given_up, detail)
+        self._rearm.set()
+
+    async def _give_up(self, given_up: GivenUp[MessageCreated], detail: str) -> None:
+        """Log, per message, why it was not answered (the Store has it already)."""
+        log.error(
+            "channel %s: gave up on %d message(s): %s (%s)",
+            given_up.channel_id,
+            len(given_up.items),
+            given_up.reason,
+            detail,
+        )
+        for item in given_up.items:
+            m = item.message
+            metadata = {
+                "decision": "failed",
+                "reason": given_up.reason,
+                "attempts": given_up.attempts,
+                "detail": detail[:500],
+            }
+            with contextlib.suppress(ActorError, StoreRequestError):
+                await self.store.ref.tell(
+                    LogAction(
+                        kind=DECISION_ACTION_KIND,
+                        guild_id=m.guild_id,
+                        channel_id=m.channel_id,
+                        message_id=m.message_id,
+                        user_id=m.author_id,
+                        content=f"failed: {given_up.reason}",
+                        metadata=to_json(metadata),
+                    )
+                )
+
+    async def _handoff_timer(self) -> None:
+        while True:
+            self._rearm = trio.Event()
+            deadline = self.handoff.next_wakeup()
+            with trio.move_on_at(math.inf if deadline is None else deadline) as scope:
+                await self._rearm.wait()
+            if scope.cancelled_caught:
+                await self.ctx.ref.tell(HandoffDue())
+                await self._rearm.wait()  # until that HandoffDue has been handled
+
+    @handles(HandoffDue)
+    async def handoff_due(self, msg: HandoffDue) -> None:
+        await self._retry_due()
+        self._rearm.set()
+
+    async def _retry_due(self) -> None:
+        for channel_id in self.handoff.due(trio.current_time()):
+            await self._try_channel(channel_id)
 
     async def _channel(self, channel_id: int, guild_id: int | None) -> ActorRef:
         name = channel_name(channel_id)
@@ -225,7 +357,3 @@ class GuildSession(Actor):
                 )
             )
         return self.ctx.lookup(name)
-
-
-class _NoIdentity(Exception):
-    pass
