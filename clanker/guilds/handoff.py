@@ -86,10 +86,20 @@ class Handoff(Generic[T]):
         held.due = now + self.delays[held.attempts - 1]
         return None
 
-    def delivered(self, channel_id: int) -> list[T]:
-        """The channel actor runs now: its waiting messages, oldest first, to hand over."""
-        held = self._held.pop(channel_id, None)
+    def items(self, channel_id: int) -> list[T]:
+        """The channel's waiting messages, oldest first (they stay held until `handed`)."""
+        held = self._held.get(channel_id)
         return [] if held is None else list(held.items)
+
+    def handed(self, channel_id: int) -> None:
+        """The oldest waiting message of the channel reached its actor; once none waits, the
+        channel's retry state is forgotten."""
+        held = self._held.get(channel_id)
+        if held is None:
+            return
+        held.items.popleft()
+        if not held.items:
+            del self._held[channel_id]
 
     def due(self, now: float) -> list[int]:
         """Channels whose next try is due at ``now``."""

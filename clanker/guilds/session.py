@@ -241,27 +241,29 @@ class GuildSession(Actor):
 
     async def _to_channel(self, channel_id: int, guild_id: int | None, msg: Message) -> None:
         assert isinstance(msg, MessageCreated)
+        behind = self.handoff.waiting(channel_id)  # then it waits its turn: order is kept
         given_up = self.handoff.hold(channel_id, msg, trio.current_time())
         if given_up is not None:
             await self._give_up(given_up, "too many messages wait for their channels")
-            return
-        await self._try_channel(channel_id)
+        elif not behind:
+            await self._try_channel(channel_id)
 
     async def _try_channel(self, channel_id: int) -> None:
         """Start (or find) the channel actor and hand it every message waiting for it."""
-        waiting = self.handoff.delivered(channel_id)
+        waiting = self.handoff.items(channel_id)
         if not waiting:
             return
-        detail = ""
+        guild_id = waiting[0].message.guild_id
+        reason, detail = "channel_stopped", ""
         for _attempt in range(3):
             try:
-                ref = await self._channel(channel_id, waiting[0].message.guild_id)
-                while waiting:
+                ref = await self._channel(channel_id, guild_id)
+                while waiting := self.handoff.items(channel_id):
                     await ref.tell(waiting[0])
-                    waiting.pop(0)
+                    self.handoff.handed(channel_id)
                 return
             except (ActorStopped, NotRegistered) as exc:
-                reason, detail = "channel_stopped", str(exc)
+                detail = str(exc)
                 continue  # removed between lookup and tell: start it anew
             except _NoIdentity:
                 reason, detail = "no_identity", "the bot's identity is not known yet (no READY)"
@@ -270,10 +272,12 @@ class GuildSession(Actor):
                 reason, detail = "channel_start_failed", str(exc)
                 break
         now = trio.current_time()
-        for item in waiting:  # back in order, at the head of the channel's queue
-            self.handoff.hold(channel_id, item, now)
         log.warning(
-            "channel %s: %d message(s) wait (%s): %s", channel_id, len(waiting), reason, detail
+            "channel %s: %d message(s) wait (%s): %s",
+            channel_id,
+            len(self.handoff.items(channel_id)),
+            reason,
+            detail,
         )
         given_up = self.handoff.failed(channel_id, now, reason)
         if given_up is not None:

@@ -53,9 +53,10 @@ from clanker.settings import (
     CurrentSettings,
     GetSettings,
     SettingsUpdated,
+    SubscribeSettings,
     UpdateSettings,
-    settings_child,
 )
+from clanker.settings.actor import SettingsActor
 from clanker.store import ActionRow, ActionRows, ActionsQuery, store_child
 
 BOT_ID = 999
@@ -89,6 +90,7 @@ class World:
     gateway_ops: list[tuple[int, dict[str, Any] | None]] = field(default_factory=list)
     llm_calls: int = 0
     answer: Callable[[int], str] = lambda n: json.dumps({"text": f"answer {n}"})
+    fail_subscribes: int = 0  # the settings actor crashes on this many SubscribeSettings
     logged_in: bool = False  # the first bridge start pushes READY; restarts do not (a RESUME)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10_000))
 
@@ -185,13 +187,34 @@ class TestLlm(Actor):
         )
 
 
+class FlakySettings(SettingsActor):
+    """The settings actor, crashing on ``world.fail_subscribes`` subscribes (a channel actor's
+    start then fails: `ChildStartFailed` for its session)."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__()
+        self.world = world
+
+    @handles(SubscribeSettings)
+    async def subscribe(self, msg: SubscribeSettings) -> CurrentSettings:
+        if self.world.fail_subscribes > 0:
+            self.world.fail_subscribes -= 1
+            raise RuntimeError("settings: simulated failure")
+        return await super().subscribe(msg)
+
+
 def tree_spec(db: Path, world: World, config: GuildsConfig | None = None) -> SupervisorSpec:
     """The product tree of `clanker.app.app_spec`, with the test Llm and bridge."""
     return SupervisorSpec(
         Strategy.ONE_FOR_ONE,
         [
             store_child(db, inline=True),
-            settings_child(),
+            ChildSpec(
+                "settings",
+                lambda: FlakySettings(world),
+                register="settings",
+                mailbox=SettingsActor.mailbox,
+            ),
             ChildSpec("llm", lambda: TestLlm(world), register="llm"),
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
             guilds_spec(config or GuildsConfig()),
