@@ -100,11 +100,13 @@ class ChannelActor(Actor):
         identity: Identity,
         channel_name: str | None,
         config: ChannelConfig,
+        parent_channel_id: int | None = None,
     ) -> None:
         self.channel_id = channel_id
         self.guild_id = guild_id
         self.identity = identity
         self.channel_name = channel_name
+        self.parent_channel_id = parent_channel_id  # a thread's parent (from the guild's info)
         self.config = config
         self.settings_version = -1
         self.jobs: dict[int, trio.CancelScope] = {}
@@ -185,7 +187,11 @@ class ChannelActor(Actor):
                 row = None
             reply_author = None if row is None else row.author_id
         view = view_from_discord(
-            m, received_at=trio.current_time(), reply_to_author_id=reply_author
+            m,
+            received_at=trio.current_time(),
+            reply_to_author_id=reply_author,
+            # The bridge fills in a thread's parent; the guild's channel list is the fallback.
+            parent_channel_id=m.parent_channel_id or self.parent_channel_id,
         )
         await self._carry_out(self.brain.on_message(view, trio.current_time()))
 

@@ -343,6 +343,7 @@ class GuildSession(Actor):
         if identity is None:
             raise _NoIdentity
         info = self.channels.get(channel_id)
+        parent = None if info is None or "thread" not in info.kind else info.parent_id
         config = self.config.channel
 
         def make() -> Actor:
@@ -352,6 +353,7 @@ class GuildSession(Actor):
                 identity=identity,
                 channel_name=None if info is None else info.name,
                 config=config,
+                parent_channel_id=parent,
             )
 
         with contextlib.suppress(NameTaken):

@@ -84,6 +84,7 @@ class World:
         default_factory=lambda: (
             [ChannelInfo(channel_id=c, name=f"chan-{c}", kind="text") for c in (10, 11, 12, 13)]
             + [ChannelInfo(channel_id=50, name="lounge", kind="voice")]
+            + [ChannelInfo(channel_id=23, name="a thread", kind="public_thread", parent_id=10)]
         )
     )
     sent: list[SentMessage] = field(default_factory=list)
