@@ -25,7 +25,8 @@ from clanker.discord.events import (
     StartTyping,
 )
 from clanker.guilds.generation import GenerationDeps, generate_reply
-from clanker.guilds.messages import Identity
+from clanker.guilds.members import MemberDirectory
+from clanker.guilds.messages import Identity, Member, MembersLearned
 from clanker.guilds.pacing import (
     PACING_NAME,
     PacingChanged,
@@ -101,6 +102,7 @@ class ChannelActor(Actor):
         channel_name: str | None,
         config: ChannelConfig,
         parent_channel_id: int | None = None,
+        members: tuple[Member, ...] = (),
     ) -> None:
         self.channel_id = channel_id
         self.guild_id = guild_id
@@ -108,6 +110,7 @@ class ChannelActor(Actor):
         self.channel_name = channel_name
         self.parent_channel_id = parent_channel_id  # a thread's parent (from the guild's info)
         self.config = config
+        self.members = MemberDirectory(members)  # the guild's, as the session knew them
         self.settings_version = -1
         self.jobs: dict[int, trio.CancelScope] = {}
         self._rearm = trio.Event()
@@ -149,6 +152,7 @@ class ChannelActor(Actor):
             bot_user_id=self.identity.user_id,
             channel_name=self.channel_name,
             claimer=f"text_reply {ctx.path} #{ctx.incarnation}",
+            members=lambda: self.members.participants(exclude=self.identity.user_id),
         )
         ctx.start_soon(self._timer)
 
@@ -179,6 +183,7 @@ class ChannelActor(Actor):
     @handles(MessageCreated)
     async def message(self, msg: MessageCreated) -> None:
         m = msg.message
+        self.members.learn(m.author_id, m.author_name)
         reply_author: int | None = None
         if m.reply_to_message_id is not None:
             try:
@@ -223,6 +228,11 @@ class ChannelActor(Actor):
     @handles(PacingChanged)
     async def pacing_changed(self, msg: PacingChanged) -> None:
         await self._carry_out(self.brain.on_pacing(msg.state, trio.current_time()))
+
+    @handles(MembersLearned)
+    async def members_learned(self, msg: MembersLearned) -> None:
+        """Members of the guild the session learned (for ``@name`` both ways)."""
+        self.members.learn_all(msg.members)
 
     @handles(Unsubscribed)
     async def ignore(self, msg: Unsubscribed) -> None:

@@ -32,11 +32,14 @@ from clanker.discord.events import (
 )
 from clanker.guilds.channel import ChannelActor, ChannelConfig
 from clanker.guilds.handoff import GivenUp, Handoff
+from clanker.guilds.members import MemberDirectory
 from clanker.guilds.messages import (
     GuildInfo,
     Identity,
     JoinVoice,
     LeaveVoice,
+    Member,
+    MembersLearned,
     VoiceJoined,
     VoiceLeft,
     VoiceRefused,
@@ -83,7 +86,11 @@ class HandoffDue(Message, frozen=True):
 def guild_info(msg: GuildAvailable) -> GuildInfo:
     """What a session keeps of a guild the bridge reported."""
     return GuildInfo(
-        guild_id=msg.guild_id, name=msg.name, channels=msg.channels, member_count=msg.member_count
+        guild_id=msg.guild_id,
+        name=msg.name,
+        channels=msg.channels,
+        member_count=msg.member_count,
+        members=tuple(Member(user_id=m.user_id, name=m.name) for m in msg.members),
     )
 
 
@@ -119,6 +126,7 @@ class GuildSession(Actor):
         self.seen = 0
         self.voice_channel: int | None = None  # the channel of the running voice connection
         self.handoff: Handoff[MessageCreated] = Handoff()
+        self.members = MemberDirectory()
         self._rearm = trio.Event()
 
     async def on_start(self, ctx: ActorContext) -> None:
@@ -155,10 +163,27 @@ class GuildSession(Actor):
     @handles(GuildInfo)
     async def set_guild(self, msg: GuildInfo) -> None:
         self.channels = {c.channel_id: c for c in msg.channels}
+        await self._learned(self.members.learn_all(msg.members))
+
+    async def _learned(self, news: list[Member]) -> None:
+        """Tell every running channel actor the members that are news (told, never waiting
+        on a full mailbox: a channel that misses some still has the authors it saw)."""
+        if not news:
+            return
+        notice = MembersLearned(members=tuple(news))
+        for node in self.channel_sup.children():
+            if not node.name.startswith("channel-"):
+                continue
+            with contextlib.suppress(NotRegistered, ActorStopped, ActorError):
+                self.ctx.lookup(channel_name(int(node.name[len("channel-") :]))).try_tell(notice)
 
     @handles(MessageCreated)
     async def message(self, msg: MessageCreated) -> None:
         self.seen += 1
+        m = msg.message
+        ours = self.identity is not None and m.author_id == self.identity.user_id
+        if not ours and self.members.learn(m.author_id, m.author_name):
+            await self._learned([Member(user_id=m.author_id, name=m.author_name)])
         await self._to_channel(msg.message.channel_id, msg.message.guild_id, msg)
 
     @handles(MessageDeleted)
@@ -229,12 +254,14 @@ class GuildSession(Actor):
         with contextlib.suppress(NotRegistered, ActorStopped):
             await self.ctx.lookup_supervisor(voices_name(self.key)).terminate_child("voice")
 
-    @handles(
-        MessageEdited,
-        ReactionChanged,
-        MemberJoined,
-        RawDispatch,
-    )
+    @handles(MemberJoined)
+    async def member_joined(self, msg: MemberJoined) -> None:
+        self.seen += 1
+        await self._learned(
+            self.members.learn_all([Member(user_id=msg.user_id, name=msg.user_name)])
+        )
+
+    @handles(MessageEdited, ReactionChanged, RawDispatch)
     async def other(self, msg: object) -> None:
         """Seen (and stored by the router); nothing in this guild acts on these yet."""
         self.seen += 1
@@ -345,6 +372,7 @@ class GuildSession(Actor):
         info = self.channels.get(channel_id)
         parent = None if info is None or "thread" not in info.kind else info.parent_id
         config = self.config.channel
+        members = self.members.members()
 
         def make() -> Actor:
             return ChannelActor(
@@ -354,6 +382,7 @@ class GuildSession(Actor):
                 channel_name=None if info is None else info.name,
                 config=config,
                 parent_channel_id=parent,
+                members=members,
             )
 
         with contextlib.suppress(NameTaken):

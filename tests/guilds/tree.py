@@ -27,6 +27,7 @@ from clanker.discord.events import (
     GetGuild,
     GetIdentity,
     GuildAvailable,
+    MemberInfo,
     MessageCreated,
     SendGatewayOp,
     SendMessage,
@@ -87,7 +88,9 @@ class World:
             + [ChannelInfo(channel_id=23, name="a thread", kind="public_thread", parent_id=10)]
         )
     )
+    members: list[MemberInfo] = field(default_factory=lambda: [MemberInfo(user_id=3, name="carol")])
     sent: list[SentMessage] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)  # each call's user turns, joined
     gateway_ops: list[tuple[int, dict[str, Any] | None]] = field(default_factory=list)
     llm_calls: int = 0
     answer: Callable[[int], str] = lambda n: json.dumps({"text": f"answer {n}"})
@@ -97,7 +100,11 @@ class World:
 
     def guild(self) -> GuildAvailable:
         return GuildAvailable(
-            guild_id=GUILD, name=GUILD_NAME, channels=tuple(self.channels), member_count=3
+            guild_id=GUILD,
+            name=GUILD_NAME,
+            channels=tuple(self.channels),
+            member_count=3,
+            members=tuple(self.members),
         )
 
     def texts(self, channel_id: int | None = None) -> list[str]:
@@ -172,6 +179,11 @@ class TestLlm(Actor):
     @handles(Complete)
     async def complete(self, msg: Complete) -> LlmCompleted:
         self.world.llm_calls += 1
+        self.world.prompts.append(
+            "\n".join(
+                part.text for m in msg.request.messages for part in m.parts if hasattr(part, "text")
+            )
+        )
         return LlmCompleted(
             response=LlmResponse(
                 text=self.world.answer(self.world.llm_calls),
