@@ -166,6 +166,27 @@ async def generate_reply(
         await _react(deps, job, plan.reaction, plan.reaction_message_id)
     if not plan.sends_text:
         return Outcome.SKIPPED, plan.skip_reason
+    if plan.truncated is not None:
+        await _log(
+            store,
+            LogAction(
+                kind="reply_truncated",
+                guild_id=job.guild_id,
+                channel_id=job.channel_id,
+                message_id=job.trigger.message_id,
+                content=(
+                    f"reply cut from {plan.truncated.original_chars} to "
+                    f"{plan.truncated.sent_chars} characters"
+                ),
+                metadata=to_json(
+                    {
+                        "job_id": job.job_id,
+                        "original_chars": plan.truncated.original_chars,
+                        "sent_chars": plan.truncated.sent_chars,
+                    }
+                ),
+            ),
+        )
     sent_any = False
     for index, chunk in enumerate(plan.chunks):
         reply_to = plan.reply_to_message_id if index == 0 else None
