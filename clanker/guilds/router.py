@@ -49,7 +49,8 @@ from clanker.guilds.messages import (
     session_name,
     voices_name,
 )
-from clanker.guilds.session import PULL_TIMEOUT, GuildSession, SessionConfig, guild_info
+from clanker.guilds.pull import PULL_TIMEOUT, guild_info
+from clanker.guilds.session import GuildSession, SessionConfig
 from clanker.runtime import (
     Actor,
     ActorContext,

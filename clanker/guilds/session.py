@@ -16,11 +16,7 @@ from dataclasses import dataclass, field
 import trio
 
 from clanker.discord.events import (
-    BridgeReady,
     ChannelInfo,
-    GetGuild,
-    GetIdentity,
-    GuildAvailable,
     MemberJoined,
     MessageCreated,
     MessageDeleted,
@@ -49,6 +45,7 @@ from clanker.guilds.messages import (
     voice_link_name,
     voices_name,
 )
+from clanker.guilds.pull import pull_session_state
 from clanker.runtime import (
     Actor,
     ActorContext,
@@ -71,9 +68,6 @@ from clanker.voice.session_spec import DEFAULT_BINARY
 
 log = logging.getLogger("clanker.guilds")
 
-PULL_TIMEOUT = 10.0
-"""How long a starting session waits for the bridge's answer about identity and guild."""
-
 
 class _NoIdentity(Exception):
     pass
@@ -81,17 +75,6 @@ class _NoIdentity(Exception):
 
 class HandoffDue(Message, frozen=True):
     """The handoff's next retry is due (told by the session's own timer task)."""
-
-
-def guild_info(msg: GuildAvailable) -> GuildInfo:
-    """What a session keeps of a guild the bridge reported."""
-    return GuildInfo(
-        guild_id=msg.guild_id,
-        name=msg.name,
-        channels=msg.channels,
-        member_count=msg.member_count,
-        members=tuple(Member(user_id=m.user_id, name=m.name) for m in msg.members),
-    )
 
 
 @dataclass(frozen=True)
@@ -140,17 +123,8 @@ class GuildSession(Actor):
         ctx.start_soon(self._pull_state)
 
     async def _pull_state(self) -> None:
-        try:
-            bridge = self.ctx.lookup(self.config.channel.bridge)
-            who = await bridge.ask(GetIdentity(), timeout=PULL_TIMEOUT)
-            if isinstance(who, BridgeReady):
-                await self.ctx.ref.tell(Identity(user_id=who.user_id, user_name=who.user_name))
-            if self.key.isdigit():
-                guild = await bridge.ask(GetGuild(guild_id=int(self.key)), timeout=PULL_TIMEOUT)
-                if isinstance(guild, GuildAvailable):
-                    await self.ctx.ref.tell(guild_info(guild))
-        except (ActorError, NotRegistered) as exc:
-            log.info("session %s: bridge not asked (%s); waiting for its READY", self.key, exc)
+        for found in await pull_session_state(self.ctx, self.key, self.config.channel.bridge):
+            await self.ctx.ref.tell(found)
 
     @handles(Identity)
     async def set_identity(self, msg: Identity) -> None:

@@ -76,3 +76,15 @@ async def test_the_hourly_cap_holds_across_channels_after_a_crash(
         await trio.sleep(600)
         assert world.texts() == ["answer 1", "answer 2"]
         assert any("hourly_cap" in d for d in await decisions(rt))
+
+
+async def test_a_restarted_session_asks_the_router_when_the_bridge_cannot_answer(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with product_tree(tmp_path) as (rt, world):
+        await configure(rt, FAST)
+        world.ready = False  # e.g. reconnecting: GetIdentity/GetGuild answer BridgeNotReady
+        await crash(rt, f"guild:{GUILD}")
+        await post(rt, message(13, "clanker, over here"))
+        await trio.sleep(5)
+        assert world.texts(13) == ["answer 1"]
