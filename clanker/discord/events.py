@@ -111,6 +111,13 @@ class ChannelInfo(Message, frozen=True):
     parent_id: int | None = None  # a thread's parent channel, a channel's category
 
 
+class MemberInfo(Message, frozen=True):
+    """A guild member the bridge knows (its cached members): for ``@name`` mentions."""
+
+    user_id: int
+    name: str  # the name shown in the guild (nick, else display name)
+
+
 class GuildAvailable(Message, frozen=True):
     """GUILD_CREATE / the guild became available: its name and channels."""
 
@@ -118,6 +125,7 @@ class GuildAvailable(Message, frozen=True):
     name: str
     channels: tuple[ChannelInfo, ...]
     member_count: int | None = None
+    members: tuple[MemberInfo, ...] = ()  # the members the bridge has cached (may be few)
 
 
 class VoiceStateChanged(Message, frozen=True):

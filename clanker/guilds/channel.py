@@ -25,7 +25,8 @@ from clanker.discord.events import (
     StartTyping,
 )
 from clanker.guilds.generation import GenerationDeps, generate_reply
-from clanker.guilds.messages import Identity
+from clanker.guilds.members import MemberDirectory
+from clanker.guilds.messages import Identity, Member, MembersLearned
 from clanker.guilds.pacing import (
     PACING_NAME,
     PacingChanged,
@@ -33,6 +34,7 @@ from clanker.guilds.pacing import (
     SubscribePacing,
     UnsubscribePacing,
 )
+from clanker.guilds.resubscribe import WATCH_CAPACITY, PublisherWatch, watch_publishers
 from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
 from clanker.settings import SETTINGS_NAME, SettingsChanged, SubscribeSettings, UnsubscribeSettings
 from clanker.settings.messages import CurrentSettings, Unsubscribed
@@ -72,6 +74,12 @@ class Tick(Message, frozen=True):
     """The brain's next wake-up has come (told by the actor's own timer task)."""
 
 
+class Resubscribe(Message, frozen=True):
+    """A publisher (``settings`` or ``pacing``, by registered name) started again."""
+
+    publisher: str
+
+
 class GenerationFinished(Message, frozen=True):
     """A generation task ended (told by the task itself, unless it was cancelled)."""
 
@@ -93,12 +101,16 @@ class ChannelActor(Actor):
         identity: Identity,
         channel_name: str | None,
         config: ChannelConfig,
+        parent_channel_id: int | None = None,
+        members: tuple[Member, ...] = (),
     ) -> None:
         self.channel_id = channel_id
         self.guild_id = guild_id
         self.identity = identity
         self.channel_name = channel_name
+        self.parent_channel_id = parent_channel_id  # a thread's parent (from the guild's info)
         self.config = config
+        self.members = MemberDirectory(members)  # the guild's, as the session knew them
         self.settings_version = -1
         self.jobs: dict[int, trio.CancelScope] = {}
         self._rearm = trio.Event()
@@ -107,13 +119,21 @@ class ChannelActor(Actor):
         self.ctx = ctx
         cfg = self.config
         self.store = StoreClient(ctx.lookup(cfg.store))
-        current = await ctx.lookup(cfg.settings).ask(
-            SubscribeSettings(subscriber=ctx.path), CurrentSettings
-        )
+        settings_ref, pacing_ref = ctx.lookup(cfg.settings), ctx.lookup(cfg.pacing)
+        # Watch for the publishers' restarts from before the first subscribe: a fresh
+        # incarnation knows no subscribers, so we subscribe again when it starts.
+        watch = PublisherWatch({cfg.settings: settings_ref.path, cfg.pacing: pacing_ref.path})
+        sub = ctx.runtime.events.open(WATCH_CAPACITY)
+        try:
+            current = await settings_ref.ask(
+                SubscribeSettings(subscriber=ctx.path), CurrentSettings
+            )
+            pacing = await pacing_ref.ask(SubscribePacing(subscriber=ctx.path), PacingChanged)
+        except BaseException:
+            ctx.runtime.events.close(sub)
+            raise
+        ctx.start_soon(watch_publishers, ctx.runtime, sub, watch, self._resubscribe_later)
         self.settings_version = current.version
-        pacing = await ctx.lookup(cfg.pacing).ask(
-            SubscribePacing(subscriber=ctx.path), PacingChanged
-        )
         self.brain = ChannelBrain(
             channel_id=self.channel_id,
             guild_id=self.guild_id,
@@ -132,6 +152,7 @@ class ChannelActor(Actor):
             bot_user_id=self.identity.user_id,
             channel_name=self.channel_name,
             claimer=f"text_reply {ctx.path} #{ctx.incarnation}",
+            members=lambda: self.members.participants(exclude=self.identity.user_id),
         )
         ctx.start_soon(self._timer)
 
@@ -162,6 +183,7 @@ class ChannelActor(Actor):
     @handles(MessageCreated)
     async def message(self, msg: MessageCreated) -> None:
         m = msg.message
+        self.members.learn(m.author_id, m.author_name)
         reply_author: int | None = None
         if m.reply_to_message_id is not None:
             try:
@@ -170,7 +192,11 @@ class ChannelActor(Actor):
                 row = None
             reply_author = None if row is None else row.author_id
         view = view_from_discord(
-            m, received_at=trio.current_time(), reply_to_author_id=reply_author
+            m,
+            received_at=trio.current_time(),
+            reply_to_author_id=reply_author,
+            # The bridge fills in a thread's parent; the guild's channel list is the fallback.
+            parent_channel_id=m.parent_channel_id or self.parent_channel_id,
         )
         await self._carry_out(self.brain.on_message(view, trio.current_time()))
 
@@ -203,9 +229,50 @@ class ChannelActor(Actor):
     async def pacing_changed(self, msg: PacingChanged) -> None:
         await self._carry_out(self.brain.on_pacing(msg.state, trio.current_time()))
 
+    @handles(MembersLearned)
+    async def members_learned(self, msg: MembersLearned) -> None:
+        """Members of the guild the session learned (for ``@name`` both ways)."""
+        self.members.learn_all(msg.members)
+
     @handles(Unsubscribed)
     async def ignore(self, msg: Unsubscribed) -> None:
         """Late replies are harmless."""
+
+    async def _resubscribe_later(self, publisher: str) -> None:
+        # From the watcher task: hand it to the mailbox so the brain is only touched in order.
+        await self.ctx.ref.tell(Resubscribe(publisher=publisher))
+
+    @handles(Resubscribe)
+    async def resubscribe(self, msg: Resubscribe) -> None:
+        """A publisher restarted (and so forgot us): subscribe again and apply its state."""
+        cfg = self.config
+        try:
+            if msg.publisher == cfg.settings:
+                current = await self.ctx.lookup(cfg.settings).ask(
+                    SubscribeSettings(subscriber=self.ctx.path), CurrentSettings, timeout=10.0
+                )
+                await self.settings_changed(
+                    SettingsChanged(settings=current.settings, version=current.version)
+                )
+            elif msg.publisher == cfg.pacing:
+                pacing = await self.ctx.lookup(cfg.pacing).ask(
+                    SubscribePacing(subscriber=self.ctx.path), PacingChanged, timeout=10.0
+                )
+                await self.pacing_changed(pacing)
+        except ActorError as exc:
+            # It went down again: its next start brings another Resubscribe.
+            log.warning(
+                "channel %s: could not subscribe to %s again: %s",
+                self.channel_id,
+                msg.publisher,
+                exc,
+            )
+        else:
+            log.info(
+                "channel %s: subscribed again to %s after its restart",
+                self.channel_id,
+                msg.publisher,
+            )
 
     # -- actions out --------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ logged by the Llm actor as ``llm_call``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -46,6 +46,7 @@ from clanker.text import (
     plan_delivery,
 )
 from clanker.text.convert import views_from_rows
+from clanker.text.views import Participant
 
 log = logging.getLogger("clanker.text")
 
@@ -67,6 +68,8 @@ class GenerationDeps:
     bot_user_id: int
     channel_name: str | None
     claimer: str  # e.g. "text_reply root/guilds/…/channel-7 #1": who holds trigger claims
+    # The guild's known members (for ``@name`` both ways), beyond the conversation's authors.
+    members: Callable[[], Sequence[Participant]] = lambda: ()
 
 
 def _hour_ago() -> str:
@@ -116,6 +119,7 @@ async def generate_reply(
             bot_user_id=deps.bot_user_id,
             channel_name=deps.channel_name,
             reactions_allowed=reactions_allowed,
+            members=deps.members(),
         )
     except (ActorError, StoreRequestError) as exc:
         log.error("reply job %d: the store failed: %s", job.job_id, exc)
@@ -152,7 +156,7 @@ async def generate_reply(
     plan = plan_delivery(
         output,
         job,
-        participants=prompt.participants,
+        participants=prompt.mentionable,
         latest_message_id=latest_message_id(),
         reactions_allowed=reactions_allowed,
     )
@@ -162,6 +166,27 @@ async def generate_reply(
         await _react(deps, job, plan.reaction, plan.reaction_message_id)
     if not plan.sends_text:
         return Outcome.SKIPPED, plan.skip_reason
+    if plan.truncated is not None:
+        await _log(
+            store,
+            LogAction(
+                kind="reply_truncated",
+                guild_id=job.guild_id,
+                channel_id=job.channel_id,
+                message_id=job.trigger.message_id,
+                content=(
+                    f"reply cut from {plan.truncated.original_chars} to "
+                    f"{plan.truncated.sent_chars} characters"
+                ),
+                metadata=to_json(
+                    {
+                        "job_id": job.job_id,
+                        "original_chars": plan.truncated.original_chars,
+                        "sent_chars": plan.truncated.sent_chars,
+                    }
+                ),
+            ),
+        )
     sent_any = False
     for index, chunk in enumerate(plan.chunks):
         reply_to = plan.reply_to_message_id if index == 0 else None

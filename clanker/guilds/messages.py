@@ -50,11 +50,25 @@ class Identity(Message, frozen=True):
     user_name: str
 
 
+class Member(Message, frozen=True):
+    """A guild member by id and the name shown for them."""
+
+    user_id: int
+    name: str
+
+
 class GuildInfo(Message, frozen=True):
     guild_id: int
     name: str
     channels: tuple[ChannelInfo, ...]
     member_count: int | None = None
+    members: tuple[Member, ...] = ()
+
+
+class MembersLearned(Message, frozen=True):
+    """Told by a guild session to its channel actors: members that are new (or renamed)."""
+
+    members: tuple[Member, ...]
 
 
 class GetDirectory(Message, frozen=True):

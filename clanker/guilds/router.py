@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from clanker.discord.events import (
     BridgeReady,
     DiscordMessage,
+    GetGuild,
+    GetIdentity,
     GuildAvailable,
     MemberJoined,
     MessageCreated,
@@ -47,6 +49,7 @@ from clanker.guilds.messages import (
     session_name,
     voices_name,
 )
+from clanker.guilds.pull import PULL_TIMEOUT, guild_info
 from clanker.guilds.session import GuildSession, SessionConfig
 from clanker.runtime import (
     Actor,
@@ -141,6 +144,25 @@ class GuildRouter(Actor):
         self.ctx = ctx
         self.sessions: SupervisorRef = ctx.lookup_supervisor(SESSIONS_NAME)
         self.store = StoreClient(ctx.lookup(self.config.session.channel.store))
+        # A fresh incarnation knows neither who we are nor the guilds: ask the bridge, in the
+        # background (it may be starting after us, or busy); READY pushes work as before.
+        ctx.start_soon(self._pull_state)
+
+    async def _pull_state(self) -> None:
+        bridge_name = self.config.session.channel.bridge
+        try:
+            bridge = self.ctx.lookup(bridge_name)
+            who = await bridge.ask(GetIdentity(), timeout=PULL_TIMEOUT)
+            if not isinstance(who, BridgeReady):
+                log.info("router: the bridge is not ready (%s); waiting for READY", who)
+                return
+            await self.ctx.ref.tell(who)
+            for guild_id in who.guild_ids:
+                guild = await bridge.ask(GetGuild(guild_id=guild_id), timeout=PULL_TIMEOUT)
+                if isinstance(guild, GuildAvailable):
+                    await self.ctx.ref.tell(guild)
+        except (ActorError, NotRegistered) as exc:
+            log.info("router: %s not asked for its state (%s); waiting for READY", bridge_name, exc)
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -226,12 +248,7 @@ class GuildRouter(Actor):
 
     @handles(GuildAvailable)
     async def guild(self, msg: GuildAvailable) -> None:
-        info = GuildInfo(
-            guild_id=msg.guild_id,
-            name=msg.name,
-            channels=msg.channels,
-            member_count=msg.member_count,
-        )
+        info = guild_info(msg)
         self.guilds[msg.guild_id] = info
         await self._deliver(msg.guild_id, info)
 

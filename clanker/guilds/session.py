@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from dataclasses import dataclass, field
+
+import trio
 
 from clanker.discord.events import (
     ChannelInfo,
@@ -24,11 +27,15 @@ from clanker.discord.events import (
     VoiceStateChanged,
 )
 from clanker.guilds.channel import ChannelActor, ChannelConfig
+from clanker.guilds.handoff import GivenUp, Handoff
+from clanker.guilds.members import MemberDirectory
 from clanker.guilds.messages import (
     GuildInfo,
     Identity,
     JoinVoice,
     LeaveVoice,
+    Member,
+    MembersLearned,
     VoiceJoined,
     VoiceLeft,
     VoiceRefused,
@@ -38,9 +45,11 @@ from clanker.guilds.messages import (
     voice_link_name,
     voices_name,
 )
+from clanker.guilds.pull import pull_session_state
 from clanker.runtime import (
     Actor,
     ActorContext,
+    ActorError,
     ActorRef,
     ActorStopped,
     ChildSpec,
@@ -52,10 +61,20 @@ from clanker.runtime import (
     Restart,
     handles,
 )
+from clanker.store import LogAction, StoreClient, StoreRequestError, to_json
+from clanker.text import DECISION_ACTION_KIND
 from clanker.voice import VoiceLinkConfig, voice_link_spec
 from clanker.voice.session_spec import DEFAULT_BINARY
 
 log = logging.getLogger("clanker.guilds")
+
+
+class _NoIdentity(Exception):
+    pass
+
+
+class HandoffDue(Message, frozen=True):
+    """The handoff's next retry is due (told by the session's own timer task)."""
 
 
 @dataclass(frozen=True)
@@ -89,22 +108,56 @@ class GuildSession(Actor):
         self.channels: dict[int, ChannelInfo] = {}
         self.seen = 0
         self.voice_channel: int | None = None  # the channel of the running voice connection
+        self.handoff: Handoff[MessageCreated] = Handoff()
+        self.members = MemberDirectory()
+        self._rearm = trio.Event()
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
         self.channel_sup = ctx.lookup_supervisor(channels_name(self.key))
+        self.store = StoreClient(ctx.lookup(self.config.channel.store))
+        ctx.start_soon(self._handoff_timer)
+        # A fresh incarnation knows nothing: ask the bridge (in the background, so a busy or
+        # still-connecting bridge never holds up the start). Pushes (READY, GUILD_CREATE via
+        # the router) keep working as before.
+        ctx.start_soon(self._pull_state)
+
+    async def _pull_state(self) -> None:
+        for found in await pull_session_state(self.ctx, self.key, self.config.channel.bridge):
+            await self.ctx.ref.tell(found)
 
     @handles(Identity)
     async def set_identity(self, msg: Identity) -> None:
+        first = self.identity is None
         self.identity = msg
+        if first and self.handoff.held:
+            self.handoff.retry_all_now(trio.current_time())
+            await self._retry_due()
 
     @handles(GuildInfo)
     async def set_guild(self, msg: GuildInfo) -> None:
         self.channels = {c.channel_id: c for c in msg.channels}
+        await self._learned(self.members.learn_all(msg.members))
+
+    async def _learned(self, news: list[Member]) -> None:
+        """Tell every running channel actor the members that are news (told, never waiting
+        on a full mailbox: a channel that misses some still has the authors it saw)."""
+        if not news:
+            return
+        notice = MembersLearned(members=tuple(news))
+        for node in self.channel_sup.children():
+            if not node.name.startswith("channel-"):
+                continue
+            with contextlib.suppress(NotRegistered, ActorStopped, ActorError):
+                self.ctx.lookup(channel_name(int(node.name[len("channel-") :]))).try_tell(notice)
 
     @handles(MessageCreated)
     async def message(self, msg: MessageCreated) -> None:
         self.seen += 1
+        m = msg.message
+        ours = self.identity is not None and m.author_id == self.identity.user_id
+        if not ours and self.members.learn(m.author_id, m.author_name):
+            await self._learned([Member(user_id=m.author_id, name=m.author_name)])
         await self._to_channel(msg.message.channel_id, msg.message.guild_id, msg)
 
     @handles(MessageDeleted)
@@ -175,27 +228,111 @@ class GuildSession(Actor):
         with contextlib.suppress(NotRegistered, ActorStopped):
             await self.ctx.lookup_supervisor(voices_name(self.key)).terminate_child("voice")
 
-    @handles(
-        MessageEdited,
-        ReactionChanged,
-        MemberJoined,
-        RawDispatch,
-    )
+    @handles(MemberJoined)
+    async def member_joined(self, msg: MemberJoined) -> None:
+        self.seen += 1
+        await self._learned(
+            self.members.learn_all([Member(user_id=msg.user_id, name=msg.user_name)])
+        )
+
+    @handles(MessageEdited, ReactionChanged, RawDispatch)
     async def other(self, msg: object) -> None:
         """Seen (and stored by the router); nothing in this guild acts on these yet."""
         self.seen += 1
 
     async def _to_channel(self, channel_id: int, guild_id: int | None, msg: Message) -> None:
+        assert isinstance(msg, MessageCreated)
+        behind = self.handoff.waiting(channel_id)  # then it waits its turn: order is kept
+        given_up = self.handoff.hold(channel_id, msg, trio.current_time())
+        if given_up is not None:
+            await self._give_up(given_up, "too many messages wait for their channels")
+        elif not behind:
+            await self._try_channel(channel_id)
+
+    async def _try_channel(self, channel_id: int) -> None:
+        """Start (or find) the channel actor and hand it every message waiting for it."""
+        waiting = self.handoff.items(channel_id)
+        if not waiting:
+            return
+        guild_id = waiting[0].message.guild_id
+        reason, detail = "channel_stopped", ""
         for _attempt in range(3):
             try:
-                await (await self._channel(channel_id, guild_id)).tell(msg)
+                ref = await self._channel(channel_id, guild_id)
+                while waiting := self.handoff.items(channel_id):
+                    await ref.tell(waiting[0])
+                    self.handoff.handed(channel_id)
                 return
-            except (ActorStopped, NotRegistered):
-                continue
+            except (ActorStopped, NotRegistered) as exc:
+                detail = str(exc)
+                continue  # removed between lookup and tell: start it anew
             except _NoIdentity:
-                log.warning("message in channel %s before READY: stored, not answered", channel_id)
-                return
-        log.error("could not hand a message to channel %s", channel_id)
+                reason, detail = "no_identity", "the bot's identity is not known yet (no READY)"
+                break
+            except ChildStartFailed as exc:
+                reason, detail = "channel_start_failed", str(exc)
+                break
+        now = trio.current_time()
+        log.warning(
+            "channel %s: %d message(s) wait (%s): %s",
+            channel_id,
+            len(self.handoff.items(channel_id)),
+            reason,
+            detail,
+        )
+        given_up = self.handoff.failed(channel_id, now, reason)
+        if given_up is not None:
+            await self._give_up(given_up, detail)
+        self._rearm.set()
+
+    async def _give_up(self, given_up: GivenUp[MessageCreated], detail: str) -> None:
+        """Log, per message, why it was not answered (the Store has it already)."""
+        log.error(
+            "channel %s: gave up on %d message(s): %s (%s)",
+            given_up.channel_id,
+            len(given_up.items),
+            given_up.reason,
+            detail,
+        )
+        for item in given_up.items:
+            m = item.message
+            metadata = {
+                "decision": "failed",
+                "reason": given_up.reason,
+                "attempts": given_up.attempts,
+                "detail": detail[:500],
+            }
+            with contextlib.suppress(ActorError, StoreRequestError):
+                await self.store.ref.tell(
+                    LogAction(
+                        kind=DECISION_ACTION_KIND,
+                        guild_id=m.guild_id,
+                        channel_id=m.channel_id,
+                        message_id=m.message_id,
+                        user_id=m.author_id,
+                        content=f"failed: {given_up.reason}",
+                        metadata=to_json(metadata),
+                    )
+                )
+
+    async def _handoff_timer(self) -> None:
+        while True:
+            self._rearm = trio.Event()
+            deadline = self.handoff.next_wakeup()
+            with trio.move_on_at(math.inf if deadline is None else deadline) as scope:
+                await self._rearm.wait()
+            if scope.cancelled_caught:
+                await self.ctx.ref.tell(HandoffDue())
+                await self._rearm.wait()  # until that HandoffDue has been handled
+
+    @handles(HandoffDue)
+    async def handoff_due(self, msg: HandoffDue) -> None:
+        await self._retry_due()
+        self._rearm.set()
+
+    async def _retry_due(self) -> None:
+        for channel_id in self.handoff.due(trio.current_time()):
+            await self._try_channel(channel_id)
 
     async def _channel(self, channel_id: int, guild_id: int | None) -> ActorRef:
         name = channel_name(channel_id)
@@ -207,7 +344,9 @@ class GuildSession(Actor):
         if identity is None:
             raise _NoIdentity
         info = self.channels.get(channel_id)
+        parent = None if info is None or "thread" not in info.kind else info.parent_id
         config = self.config.channel
+        members = self.members.members()
 
         def make() -> Actor:
             return ChannelActor(
@@ -216,6 +355,8 @@ class GuildSession(Actor):
                 identity=identity,
                 channel_name=None if info is None else info.name,
                 config=config,
+                parent_channel_id=parent,
+                members=members,
             )
 
         with contextlib.suppress(NameTaken):
@@ -225,7 +366,3 @@ class GuildSession(Actor):
                 )
             )
         return self.ctx.lookup(name)
-
-
-class _NoIdentity(Exception):
-    pass

@@ -40,7 +40,7 @@ from clanker.text.brain import (
 )
 from clanker.text.coalescing import EDGE_GRACE_SECONDS, QUEUE_CAPACITY, QueuedMessage, ReplyQueue
 from clanker.text.context import Prompt, Turn, build_reply_prompt, participants_of
-from clanker.text.delivery import DeliveryPlan, choose_reply_to, plan_delivery
+from clanker.text.delivery import DeliveryPlan, Truncation, choose_reply_to, plan_delivery
 from clanker.text.jobs import Outcome, ReplyJob
 from clanker.text.mentions import resolve_mentions
 from clanker.text.output import (
@@ -97,6 +97,7 @@ __all__ = [
     "ShowTyping",
     "Span",
     "StartGeneration",
+    "Truncation",
     "Turn",
     "address_signal",
     "admit",

@@ -1,6 +1,7 @@
 """Address signal: was this message spoken *to* clanker?
 
-Hard address is an @mention, a reply to one of clanker's messages, or clanker's name or an
+A direct message is always addressed (there is nobody else to speak to). In a guild, hard
+address is an @mention, a reply to one of clanker's messages, or clanker's name or an
 alias as a whole word anywhere in the text (case-insensitive: "Clanker, what's up", "ask
 clanky"). Anything else is unaddressed; the model may still choose to answer it.
 """
@@ -20,6 +21,7 @@ from clanker.text.views import MessageView
 class AddressKind(StrEnum):
     """How a message addresses clanker, strongest first."""
 
+    DM = "dm"
     MENTION = "mention"
     REPLY_TO_BOT = "reply_to_bot"
     NAME = "name"
@@ -62,6 +64,9 @@ def find_name(text: str, names: tuple[str, ...]) -> str | None:
 
 def address_signal(msg: MessageView, *, bot_user_id: int, identity: Identity) -> Address:
     """How ``msg`` addresses the bot whose user id is ``bot_user_id``."""
+    if msg.is_dm and msg.author_id != bot_user_id:
+        # A direct message has one listener: it is spoken to clanker, named or not.
+        return Address(kind=AddressKind.DM)
     markup = (f"<@{bot_user_id}>", f"<@!{bot_user_id}>")
     if bot_user_id in msg.mention_ids or any(m in msg.content for m in markup):
         return Address(kind=AddressKind.MENTION)

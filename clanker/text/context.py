@@ -46,6 +46,9 @@ class Prompt(msgspec.Struct, frozen=True, kw_only=True):
     system: str
     turns: tuple[Turn, ...]
     participants: tuple[Participant, ...]
+    # Who ``@name`` in the reply may resolve to: the participants first (they win a tie),
+    # then the guild's other known members.
+    mentionable: tuple[Participant, ...] = ()
 
 
 def participants_of(
@@ -190,13 +193,16 @@ def build_reply_prompt(
     channel_name: str | None = None,
     reactions_allowed: bool = True,
     extra_sections: Sequence[tuple[str, str]] = (),
+    members: Sequence[Participant] = (),
 ) -> Prompt:
     """The prompt for ``job``.
 
     ``history`` is the channel's recent messages, oldest first (e.g. from the Store); it may
     include the batch. Messages newer than the trigger are left out (they belong to the next
     batch); at most ``reply_generation.context_messages`` are shown in all. ``extra_sections``
-    are (title, body) pairs added before the decision (memory, tool results …).
+    are (title, body) pairs added before the decision (memory, tool results …). ``members``
+    are the guild's known members: a ``<@id>`` of one shows as ``@name``, and the reply's
+    ``@name`` may resolve to any of them (`Prompt.mentionable`).
     """
     batch_ids = set(job.message_ids)
     limit = max(settings.reply_generation.context_messages - len(job.messages), 0)
@@ -204,8 +210,10 @@ def build_reply_prompt(
     older = [m for m in history if m.message_id not in batch_ids and m.message_id < newest]
     older = older[-limit:] if limit else []
     everyone = [*older, *job.messages]
-    names = _names(everyone)
+    names = {m.user_id: m.name for m in members} | _names(everyone)
     people = participants_of(everyone, bot_user_id=bot_user_id)
+    in_people = {p.user_id for p in people}
+    others = tuple(m for m in members if m.user_id not in in_people and m.user_id != bot_user_id)
 
     is_dm = job.trigger.is_dm
     permissions = settings.permissions
@@ -244,4 +252,5 @@ def build_reply_prompt(
         system=_system(settings, where, reactions_allowed),
         turns=(Turn(role="user", text="\n".join(lines)),),
         participants=people,
+        mentionable=people + others,
     )

@@ -25,12 +25,15 @@ def view_from_discord(
 
     ``reply_to_author_id`` is the author of the message it replies to (the bridge's message
     carries only that message's id: look it up in the Store, or pass None if unknown).
+    ``parent_channel_id`` (a thread's parent) defaults to the one the bridge filled in.
     """
     return MessageView(
         message_id=msg.message_id,
         channel_id=msg.channel_id,
         guild_id=msg.guild_id,
-        parent_channel_id=parent_channel_id,
+        parent_channel_id=(
+            msg.parent_channel_id if parent_channel_id is None else parent_channel_id
+        ),
         author_id=msg.author_id,
         author_name=msg.author_name,
         author_is_bot=msg.author_is_bot,

@@ -12,6 +12,10 @@ reference system rolled dice; a rule is easier to predict and to test):
 Only the first chunk is sent as a reply; the rest follow as plain messages. Replies never ping
 the replied-to author (``mention_replied_user`` stays off).
 
+**Truncation.** The model's text is capped at `MAX_REPLY_CHARS` (cut at a word); when that
+cut something, the plan says so (`DeliveryPlan.truncated`: original and sent lengths) and the
+actor logs a ``reply_truncated`` action. Splitting itself never drops text.
+
 **Reaction.** Applied to the latest message of the batch whenever the model chose one and
 reactions are allowed, even when the text is skipped.
 """
@@ -29,6 +33,14 @@ from clanker.text.splitting import DISCORD_SPLIT_LIMIT, split_message
 from clanker.text.views import Participant
 
 
+class Truncation(msgspec.Struct, frozen=True, kw_only=True):
+    """Text left out of a reply: how long the model's text was, and how much is sent (the
+    chunks' characters together). The actor logs it as a ``reply_truncated`` action."""
+
+    original_chars: int
+    sent_chars: int
+
+
 class DeliveryPlan(msgspec.Struct, frozen=True, kw_only=True):
     """What to do with one job's output: chunks to send (empty: send nothing), whether the
     first one replies to a message, and a reaction to add."""
@@ -39,6 +51,7 @@ class DeliveryPlan(msgspec.Struct, frozen=True, kw_only=True):
     reaction: str | None = None
     reaction_message_id: int | None = None
     skip_reason: str | None = None
+    truncated: Truncation | None = None  # the model's text was longer than what is sent
 
     @property
     def sends_text(self) -> bool:
@@ -95,10 +108,16 @@ def plan_delivery(
             reaction_message_id=reaction_target,
             skip_reason="empty_reply",
         )
+    truncated = None
+    if output.original_chars is not None:
+        truncated = Truncation(
+            original_chars=output.original_chars, sent_chars=sum(len(c) for c in chunks)
+        )
     return DeliveryPlan(
         channel_id=job.channel_id,
         chunks=chunks,
         reply_to_message_id=choose_reply_to(job, latest_message_id),
         reaction=reaction,
         reaction_message_id=reaction_target,
+        truncated=truncated,
     )

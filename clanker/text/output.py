@@ -57,6 +57,7 @@ class ReplyOutput(msgspec.Struct, frozen=True, kw_only=True):
     reaction: str | None = None
     state: ParseState
     skip_reason: str | None = None
+    original_chars: int | None = None  # set when ``text`` was cut to `MAX_REPLY_CHARS`
 
 
 def normalize_reaction(value: Any) -> str | None:
@@ -114,7 +115,15 @@ def _decision(
         return ReplyOutput(
             skip=True, reaction=reaction, state=state, skip_reason=reason or "llm_skip"
         )
-    return ReplyOutput(text=_cut(text.strip()), skip=False, reaction=reaction, state=state)
+    whole = text.strip()
+    kept = _cut(whole)
+    return ReplyOutput(
+        text=kept,
+        skip=False,
+        reaction=reaction,
+        state=state,
+        original_chars=len(whole) if len(kept) < len(whole) else None,
+    )
 
 
 def _from_object(obj: dict[str, Any], state: ParseState) -> ReplyOutput:

@@ -45,6 +45,15 @@ TABLE: list[tuple[str, MessageView, dict[str, Any], bool, AdmissionReason, Addre
     ("name inside word", msg("the clankerverse"), {}, True, R.AMBIENT, A.NONE),
     ("ambient", msg("what a day"), {}, True, R.AMBIENT, A.NONE),
     ("forced", msg("task done", force=True), {}, True, R.FORCED, A.NONE),
+    ("a DM is addressed", msg("what a day", guild_id=None), {}, True, R.ADDRESSED, A.DM),
+    (
+        "a DM, unsolicited off",
+        msg("what a day", guild_id=None),
+        {"permissions": {"allow_unsolicited_replies": False}},
+        True,
+        R.ADDRESSED,
+        A.DM,
+    ),
     (
         "ambient, unsolicited off",
         msg("what a day"),
@@ -123,8 +132,8 @@ TABLE: list[tuple[str, MessageView, dict[str, Any], bool, AdmissionReason, Addre
         msg("hi", guild_id=None),
         {"permissions": {"allowed_channel_ids": [77], "blocked_channel_ids": [CHANNEL]}},
         True,
-        R.AMBIENT,
-        A.NONE,
+        R.ADDRESSED,
+        A.DM,
     ),
     (
         "blocked user",

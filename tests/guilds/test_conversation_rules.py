@@ -1,0 +1,55 @@
+"""Conversation correctness on virtual time: threads inherit their parent channel's permissions,
+a DM is addressed to the bot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trio
+import trio.testing
+
+from .tree import FAST, configure, decisions, message, post, product_tree
+
+STRICT = {"allow_unsolicited_replies": False}  # only what is addressed is answered
+
+
+async def test_a_thread_under_a_blocked_channel_is_not_answered(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with product_tree(tmp_path) as (rt, world):
+        await configure(rt, {**FAST, "permissions": {"blocked_channel_ids": ["10"]}})
+        await post(rt, message(20, "clanker, in a thread", parent_channel_id=10))
+        # No parent on the message: the guild's channel list says 23 is a thread of 10.
+        await post(rt, message(23, "clanker, in another thread"))
+        await post(rt, message(11, "clanker, in a channel"))
+        await trio.sleep(5)
+        assert world.texts(20) == [] and world.texts(23) == []
+        assert world.texts(11) == ["answer 1"]
+        assert (await decisions(rt)).count("skipped: channel_blocked") == 2
+
+
+async def test_a_thread_under_an_allowed_channel_is_answered(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with product_tree(tmp_path) as (rt, world):
+        await configure(rt, {**FAST, "permissions": {"allowed_channel_ids": ["11"]}})
+        await post(rt, message(21, "clanker, allowed thread", parent_channel_id=11))
+        await post(rt, message(22, "clanker, other thread", parent_channel_id=12))
+        await trio.sleep(5)
+        assert world.texts(21) == ["answer 1"]
+        assert world.texts(22) == []
+        assert "skipped: channel_not_allowed" in await decisions(rt)
+
+
+async def test_a_dm_is_addressed_to_the_bot(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with product_tree(tmp_path) as (rt, world):
+        await configure(rt, {**FAST, "permissions": STRICT})
+        await post(rt, message(500, "hey, got a minute?", guild_id=None))
+        await post(rt, message(12, "hey, got a minute?"))  # the same words in a guild: ambient
+        await trio.sleep(5)
+        assert world.texts(500) == ["answer 1"]
+        assert world.texts(12) == []
+        found = await decisions(rt)
+        assert "admitted: addressed" in found and "skipped: unsolicited_disabled" in found
