@@ -71,6 +71,17 @@ class MembersLearned(Message, frozen=True):
     members: tuple[Member, ...]
 
 
+class GetSessionState(Message, frozen=True):
+    """Ask a guild session what it knows (a restarted router rebuilds from its sessions when
+    the bridge cannot answer). Reply: `SessionState`."""
+
+
+class SessionState(Message, frozen=True):
+    key: str
+    identity: Identity | None
+    guild: GuildInfo | None
+
+
 class GetDirectory(Message, frozen=True):
     """Ask the router which guilds, channels and sessions it knows."""
 

@@ -42,8 +42,10 @@ from clanker.discord.events import (
 from clanker.guilds.messages import (
     Directory,
     GetDirectory,
+    GetSessionState,
     GuildInfo,
     Identity,
+    SessionState,
     channels_name,
     session_key,
     session_name,
@@ -149,20 +151,37 @@ class GuildRouter(Actor):
         ctx.start_soon(self._pull_state)
 
     async def _pull_state(self) -> None:
+        """Identity and guilds from the bridge (the current login), else from the running
+        sessions (what they were told); else the next READY brings them."""
         bridge_name = self.config.session.channel.bridge
         try:
             bridge = self.ctx.lookup(bridge_name)
             who = await bridge.ask(GetIdentity(), timeout=PULL_TIMEOUT)
-            if not isinstance(who, BridgeReady):
-                log.info("router: the bridge is not ready (%s); waiting for READY", who)
+            if isinstance(who, BridgeReady):
+                await self.ctx.ref.tell(who)
+                for guild_id in who.guild_ids:
+                    guild = await bridge.ask(GetGuild(guild_id=guild_id), timeout=PULL_TIMEOUT)
+                    if isinstance(guild, GuildAvailable):
+                        await self.ctx.ref.tell(guild)
                 return
-            await self.ctx.ref.tell(who)
-            for guild_id in who.guild_ids:
-                guild = await bridge.ask(GetGuild(guild_id=guild_id), timeout=PULL_TIMEOUT)
-                if isinstance(guild, GuildAvailable):
-                    await self.ctx.ref.tell(guild)
+            log.info("router: the bridge is not ready (%s); asking the sessions", who)
         except (ActorError, NotRegistered) as exc:
-            log.info("router: %s not asked for its state (%s); waiting for READY", bridge_name, exc)
+            log.info("router: %s did not answer (%s); asking the sessions", bridge_name, exc)
+        for key in self._running_keys():
+            try:
+                ref = self.ctx.lookup(session_name(key))
+                state = await ref.ask(GetSessionState(), SessionState, timeout=PULL_TIMEOUT)
+            except (ActorError, NotRegistered):
+                continue
+            await self.ctx.ref.tell(state)
+
+    @handles(SessionState)
+    async def adopt(self, msg: SessionState) -> None:
+        """A session's knowledge, after a restart: only what is still unknown here."""
+        if self.identity is None and msg.identity is not None:
+            self.identity = msg.identity
+        if msg.guild is not None:
+            self.guilds.setdefault(msg.guild.guild_id, msg.guild)
 
     # -- sessions -------------------------------------------------------------------------------
 

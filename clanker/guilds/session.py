@@ -30,12 +30,14 @@ from clanker.guilds.channel import ChannelActor, ChannelConfig
 from clanker.guilds.handoff import GivenUp, Handoff
 from clanker.guilds.members import MemberDirectory
 from clanker.guilds.messages import (
+    GetSessionState,
     GuildInfo,
     Identity,
     JoinVoice,
     LeaveVoice,
     Member,
     MembersLearned,
+    SessionState,
     VoiceJoined,
     VoiceLeft,
     VoiceRefused,
@@ -58,6 +60,7 @@ from clanker.runtime import (
     Message,
     NameTaken,
     NotRegistered,
+    Reply,
     Restart,
     handles,
 )
@@ -71,6 +74,13 @@ log = logging.getLogger("clanker.guilds")
 
 class _NoIdentity(Exception):
     pass
+
+
+NO_IDENTITY = "voice needs a guild and the bot's identity (READY)"
+
+
+class PullFinished(Message, frozen=True):
+    """The session's start-up questions (identity, guild) are answered (told by itself)."""
 
 
 class HandoffDue(Message, frozen=True):
@@ -106,10 +116,13 @@ class GuildSession(Actor):
         self.config = config
         self.identity: Identity | None = None
         self.channels: dict[int, ChannelInfo] = {}
+        self.guild: GuildInfo | None = None
         self.seen = 0
         self.voice_channel: int | None = None  # the channel of the running voice connection
         self.handoff: Handoff[MessageCreated] = Handoff()
         self.members = MemberDirectory()
+        self.pulling = True  # asking for identity and guild (see `pull`)
+        self.waiting_joins: list[tuple[JoinVoice, Reply]] = []
         self._rearm = trio.Event()
 
     async def on_start(self, ctx: ActorContext) -> None:
@@ -125,17 +138,35 @@ class GuildSession(Actor):
     async def _pull_state(self) -> None:
         for found in await pull_session_state(self.ctx, self.key, self.config.channel.bridge):
             await self.ctx.ref.tell(found)
+        await self.ctx.ref.tell(PullFinished())
+
+    @handles(GetSessionState)
+    async def state(self, msg: GetSessionState) -> SessionState:
+        """What this session knows (for a restarted router)."""
+        return SessionState(key=self.key, identity=self.identity, guild=self.guild)
+
+    @handles(PullFinished)
+    async def pull_finished(self, msg: PullFinished) -> None:
+        """Joins that waited for the identity the pull did not find are refused now."""
+        self.pulling = False
+        waiting, self.waiting_joins = self.waiting_joins, []
+        for _join, reply in waiting:
+            reply.send(VoiceRefused(reason=NO_IDENTITY))
 
     @handles(Identity)
     async def set_identity(self, msg: Identity) -> None:
         first = self.identity is None
         self.identity = msg
+        waiting, self.waiting_joins = self.waiting_joins, []
+        for join, reply in waiting:
+            reply.send(await self._join_voice(join))
         if first and self.handoff.held:
             self.handoff.retry_all_now(trio.current_time())
             await self._retry_due()
 
     @handles(GuildInfo)
     async def set_guild(self, msg: GuildInfo) -> None:
+        self.guild = msg
         self.channels = {c.channel_id: c for c in msg.channels}
         await self._learned(self.members.learn_all(msg.members))
 
@@ -177,11 +208,18 @@ class GuildSession(Actor):
             await self.ctx.lookup(voice_link_name(self.key)).tell(msg)
 
     @handles(JoinVoice)
-    async def join_voice(self, msg: JoinVoice) -> VoiceJoined | VoiceRefused:
-        """Start a voice connection to `msg.channel_id` (after leaving another one)."""
+    async def join_voice(self, msg: JoinVoice) -> VoiceJoined | VoiceRefused | None:
+        """Start a voice connection to `msg.channel_id` (after leaving another one). Just
+        after a restart, while the identity is still being asked for, the answer waits."""
+        if self.identity is None and self.pulling and self.key.isdigit():
+            self.waiting_joins.append((msg, self.ctx.defer_reply()))
+            return None
+        return await self._join_voice(msg)
+
+    async def _join_voice(self, msg: JoinVoice) -> VoiceJoined | VoiceRefused:
         identity = self.identity
         if identity is None or not self.key.isdigit():
-            return VoiceRefused(reason="voice needs a guild and the bot's identity (READY)")
+            return VoiceRefused(reason=NO_IDENTITY)
         info = self.channels.get(msg.channel_id)
         if info is not None and info.kind not in ("voice", "stage_voice"):
             return VoiceRefused(reason=f"channel {msg.channel_id} is a {info.kind} channel")

@@ -88,3 +88,16 @@ async def test_a_restarted_session_asks_the_router_when_the_bridge_cannot_answer
         await post(rt, message(13, "clanker, over here"))
         await trio.sleep(5)
         assert world.texts(13) == ["answer 1"]
+
+
+async def test_a_restarted_router_rebuilds_from_its_sessions_when_the_bridge_cannot_answer(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with product_tree(tmp_path) as (rt, world):
+        await configure(rt, FAST)
+        world.ready = False
+        await crash(rt, "guilds")
+        await crash(rt, f"guild:{GUILD}")  # then it can only learn who we are from the router
+        await post(rt, message(13, "clanker, over here"))
+        await trio.sleep(5)
+        assert world.texts(13) == ["answer 1"]
