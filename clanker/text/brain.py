@@ -188,6 +188,13 @@ class ChannelBrain:
         if local is not None and (state.last_send_at is None or state.last_send_at < local):
             # The keeper has not counted this channel's latest send yet.
             state = PacingState(last_send_at=local, sends_last_hour=state.sends_last_hour + 1)
+        known = self.pacing.last_send_at
+        if known is not None and (state.last_send_at is None or state.last_send_at < known):
+            # A stale snapshot (it crossed a newer one on the way): never move the last send back.
+            state = PacingState(
+                last_send_at=known,
+                sends_last_hour=max(state.sends_last_hour, self.pacing.sends_last_hour),
+            )
         self.pacing = state
         self._pace_wait = None
         return self._try_start(now)
