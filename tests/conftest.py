@@ -6,7 +6,17 @@ message through msgpack, so a message that could not cross a process boundary fa
 
 import os
 
+from hypothesis import settings
+
 os.environ["CLANKER_WIRE_CHECK"] = "1"
+
+# -- hypothesis: reproducible by default, deeper on request ----------------------------------------
+# "ci" (the default) is derandomized: every run of the test command tries the same examples, so
+# a clean clone cannot turn red on a lucky draw. CLANKER_HYPOTHESIS=deep searches randomly and
+# harder; a failure prints its seed (`@seed(...)`) and the falsifying example to keep.
+settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
+settings.register_profile("deep", max_examples=2000, print_blob=True, deadline=None)
+settings.load_profile(os.environ.get("CLANKER_HYPOTHESIS", "ci"))
 
 
 # -- chaos: how many seeds tests/chaos runs ------------------------------------------------------

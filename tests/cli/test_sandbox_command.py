@@ -21,6 +21,17 @@ from clanker.store.sqlite import close_connection
 TIMEOUT = 60.0
 
 
+def offline_env() -> dict[str, str]:
+    """The environment without any real provider (the offline demo brain answers), unbuffered."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith("_API_KEY") and not k.startswith("CLANKER_LLM_")
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 async def test_chat_lines_reach_the_bot_and_its_answers_are_printed(tmp_path: Path) -> None:
     printed: list[str] = []
     answered = trio.Event()
@@ -80,13 +91,7 @@ async def test_chat_lines_reach_the_bot_and_its_answers_are_printed(tmp_path: Pa
 
 
 async def test_the_command_line_chats_over_stdin_and_stdout(tmp_path: Path) -> None:
-    # Never a real provider from the developer's environment: the offline demo brain answers.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.endswith("_API_KEY") and not k.startswith("CLANKER_LLM_")
-    }
-    env["PYTHONUNBUFFERED"] = "1"
+    env = offline_env()
     argv = [
         sys.executable,
         "-m",
@@ -151,12 +156,7 @@ async def test_reactions_show_in_the_chat_when_the_bot_stays_quiet(tmp_path: Pat
 
 
 async def test_sigterm_shuts_the_sandbox_down_in_order(tmp_path: Path) -> None:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.endswith("_API_KEY") and not k.startswith("CLANKER_LLM_")
-    }
-    env["PYTHONUNBUFFERED"] = "1"
+    env = offline_env()
     argv = [sys.executable, "-m", "clanker", "sandbox", "--db", str(tmp_path / "t.db")]
     output = ""
     with trio.fail_after(TIMEOUT):
