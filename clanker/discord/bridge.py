@@ -316,11 +316,8 @@ class DiscordBridge(Actor):
     async def _call(self, command: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return await trio_asyncio.aio_as_trio(fn)(*args, **kwargs)
-        except Exception as exc:
-            # Any failure of one command (HTTP, a dropped connection, a bug in the library) is
-            # its caller's error reply: it must never take the gateway connection down with it.
-            if not isinstance(exc, discord.DiscordException):
-                log.warning("%s failed: %s: %s", command, type(exc).__name__, exc)
+        except discord.DiscordException as exc:
+            # Anything else reaches the handler's `_command` wrapper, which answers it too.
             return convert.failure(command, exc)
 
     @handles(SendMessage)
