@@ -186,8 +186,19 @@ class ActorContext:
         return cell.deferred_now
 
     def start_soon(self, fn: Callable[..., Awaitable[object]], *args: object) -> None:
-        """Run a background task for this incarnation; if it raises, the actor crashes."""
-        self._nursery.start_soon(fn, *args)
+        """Run a background task for this incarnation; if it raises, the actor crashes (and an
+        ask being handled at that moment fails with `ActorCrashed`)."""
+        cell = self._cell
+
+        async def guarded() -> None:
+            try:
+                await fn(*args)
+            except Exception as exc:
+                if cell.background_crash is None:
+                    cell.background_crash = exc
+                raise
+
+        self._nursery.start_soon(guarded, name=getattr(fn, "__qualname__", repr(fn)))
 
     def stop(self) -> None:
         """Stop this actor normally once the current message is handled.

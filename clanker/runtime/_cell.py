@@ -106,6 +106,9 @@ class Cell:
         self.current_ask: tuple[ReplySlot, str] | None = None
         self.deferred_now: Reply | None = None
         self.deferred: set[Reply] = set()
+        # The exception a background task of the current incarnation raised, if any: asks in
+        # progress then fail with `ActorCrashed`, not `ActorStopped`.
+        self.background_crash: BaseException | None = None
         self.ref: ActorRef | SupervisorRef
         if spec.is_supervisor:
             self.ref = SupervisorRef(self)
@@ -135,13 +138,35 @@ class Cell:
     def finalize(self) -> None:
         """The slot is removed for good: fail queued asks, close the mailbox, drop the name."""
         self.status = Status.STOPPED
+        dropped: dict[str, int] = {}
         if self.mailbox is not None:
             for item in self.mailbox.close():
                 if isinstance(item, AskEnvelope):
                     item.reply.fail(ActorStopped(self.path, "it was removed before handling this"))
+                else:
+                    name = type(item).__qualname__
+                    dropped[name] = dropped.get(name, 0) + 1
         if self.reader is not None:
             self.reader.close()
         self.runtime._unregister(self)
+        if dropped and self.mailbox is not None:
+            # Tells nobody will ever handle: counted and published, never silent.
+            count = sum(dropped.values())
+            self.mailbox.dropped += count
+            log.warning(
+                "%s was removed with %d message(s) unhandled: %s",
+                self.path,
+                count,
+                ", ".join(f"{n} x{c}" for n, c in sorted(dropped.items())),
+            )
+            self.runtime.events.publish(
+                ev.RemovedWithMessages(
+                    path=self.path,
+                    at=trio.current_time(),
+                    dropped=count,
+                    message_types=tuple(sorted(dropped)),
+                )
+            )
 
     def _mailbox_full(self, mailbox: Mailbox) -> None:
         self.runtime.events.publish(
@@ -217,6 +242,7 @@ async def run_child(cell: Cell, task_status: Any = trio.TASK_STATUS_IGNORED) -> 
     cell.status = Status.STARTING
     cell.stop_requested = False
     cell.self_stopped = False
+    cell.background_crash = None
     runtime = cell.runtime
     started = False
 
@@ -233,7 +259,7 @@ async def run_child(cell: Cell, task_status: Any = trio.TASK_STATUS_IGNORED) -> 
             runtime.events.publish(
                 ev.ActorRestarted(path=cell.path, at=now, restarts=cell.restarts)
             )
-        task_status.started()
+        task_status.started(True)
 
     outcome: Exit | None = None
     try:
@@ -259,8 +285,18 @@ async def run_child(cell: Cell, task_status: Any = trio.TASK_STATUS_IGNORED) -> 
         if outcome is None:
             outcome = Exit(ExitKind.KILLED)
     finally:
+        # Deferred work runs in background tasks: if one of them crashed the incarnation, the
+        # askers waiting on deferred replies learn of a crash; any other end is a stop.
+        crash_error = cell.background_crash
         for reply in list(cell.deferred):
-            reply.fail(ActorStopped(cell.path, "it stopped before answering"))
+            if crash_error is not None:
+                reply.fail(
+                    ActorCrashed(
+                        cell.path, reply.request, type(crash_error).__qualname__, str(crash_error)
+                    )
+                )
+            else:
+                reply.fail(ActorStopped(cell.path, "it stopped before answering"))
         cell.deferred.clear()
         cell.scope = None
         cell.reader = None
@@ -275,7 +311,7 @@ async def run_child(cell: Cell, task_status: Any = trio.TASK_STATUS_IGNORED) -> 
             ev.ActorStopped(path=cell.path, at=trio.current_time(), reason=reason)  # type: ignore[arg-type]
         )
     if not started:
-        task_status.started()
+        task_status.started(False)  # the supervisor learns the start failed from the value
     cell.on_exit(cell, incarnation, outcome)
 
 
@@ -380,7 +416,12 @@ async def _handle_ask(cell: Cell, instance: Actor, envelope: AskEnvelope, wire_c
     try:
         result = await handler(instance, msg)
     except trio.Cancelled:
-        slot.fail(ActorStopped(cell.path, f"it was stopped while handling {name}"))
+        crash = cell.background_crash
+        if crash is not None:
+            # A background task crashed the incarnation while this ask was being handled.
+            slot.fail(ActorCrashed(cell.path, name, type(crash).__qualname__, str(crash)))
+        else:
+            slot.fail(ActorStopped(cell.path, f"it was stopped while handling {name}"))
         raise
     except BaseException as exc:
         crash, _ = _split_crash(exc)

@@ -75,6 +75,11 @@ class Reply:
         return self._slot.event.is_set()
 
     @property
+    def request(self) -> str:
+        """The type name of the request this reply answers."""
+        return self._request
+
+    @property
     def abandoned(self) -> bool:
         """True if the asker stopped waiting without an answer."""
         return self._slot.abandoned.is_set()
@@ -272,8 +277,13 @@ class SupervisorRef:
             raise ActorStopped(self.path, "the supervisor is not running")
         sup.control_send.send_nowait(request)
         slot: ReplySlot = request.reply
-        with trio.move_on_after(timeout):
-            await slot.event.wait()
+        try:
+            with trio.move_on_after(timeout):
+                await slot.event.wait()
+        finally:
+            if not slot.event.is_set():
+                # Timed out or cancelled: the supervisor undoes a start nobody waits for.
+                slot.abandoned.set()
         if not slot.event.is_set():
             raise AskTimeout(self.path, type(request).__name__, timeout)
         if slot.error is not None:

@@ -4,10 +4,16 @@ Each supervisor incarnation owns a nursery holding its children's tasks and a co
 which it receives child exits, dynamic start / terminate requests, delayed restarts and its own
 stop request, one at a time. Children start in declared order (each after the previous one has
 started) and stop in reverse order, each within its shutdown timeout.
+
+A static child whose start fails blocks the children declared after it, as in OTP: it is retried
+as a crash (restart intensity and backoff apply) before the next one starts, and if the
+supervisor gives up, the children already started are stopped and the supervisor's own start
+fails. So nothing runs above a Store that could not open.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Callable
@@ -27,6 +33,8 @@ from clanker.runtime._errors import (
 from clanker.runtime._policy import SupervisionPolicy
 from clanker.runtime._ref import ReplySlot
 from clanker.runtime._specs import ChildSpec, SupervisorSpec
+
+log = logging.getLogger("clanker.runtime")
 
 
 @dataclass(slots=True)
@@ -87,9 +95,11 @@ class SupervisorRuntime:
         self.control_send, self._control_recv = trio.open_memory_channel[Control](math.inf)
         self.closing = False
         self._nursery: trio.Nursery | None = None
+        self._stop_wanted = trio.Event()
 
     def request_stop(self) -> None:
         """Ask this supervisor to stop its children and end."""
+        self._stop_wanted.set()
         if not self.closing:
             self.control_send.send_nowait(StopSupervisor())
 
@@ -99,9 +109,7 @@ class SupervisorRuntime:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                for spec in self.spec.children:
-                    cell = self._add(spec)
-                    await self._start(cell)
+                await self._start_static_children()
                 mark_started()
                 await self._serve()
                 nursery.cancel_scope.cancel()  # pending backoff timers
@@ -125,10 +133,65 @@ class SupervisorRuntime:
         if not self.closing:
             self.control_send.send_nowait(ChildExited(cell, incarnation, exit))
 
-    async def _start(self, cell: Cell) -> None:
+    async def _start(self, cell: Cell) -> bool:
+        """Start one incarnation of ``cell``; False if it crashed before it had started."""
         assert self._nursery is not None
         cell.pending_start += 1  # a start now supersedes any scheduled one
-        await self._nursery.start(run_child, cell)
+        started: bool = await self._nursery.start(run_child, cell)
+        return started
+
+    async def _start_watched(self, cell: Cell) -> Exit | None:
+        """Start ``cell``; a crash during its start is returned, not sent to the control loop."""
+        failure: list[Exit] = []
+        original = cell.on_exit
+
+        def watch(c: Cell, incarnation: int, exit: Exit) -> None:
+            if exit.during_start:
+                failure.append(exit)
+            else:
+                original(c, incarnation, exit)
+
+        cell.on_exit = watch
+        try:
+            await self._start(cell)
+        finally:
+            cell.on_exit = original
+        return failure[0] if failure else None
+
+    async def _start_static_children(self) -> None:
+        """Start the declared children in order; each must be running before the next starts."""
+        for spec in self.spec.children:
+            cell = self._add(spec)
+            while not self._stop_wanted.is_set():
+                failed = await self._start_watched(cell)
+                if failed is None:
+                    break
+                now = trio.current_time()
+                decision = self.policy.child_exited(spec.name, crashed=True, now=now)
+                if decision.escalate:
+                    self.cell.runtime.events.publish(
+                        ev.SupervisorEscalated(
+                            path=self.cell.path,
+                            at=now,
+                            child=spec.name,
+                            intensity=self.spec.intensity,
+                            period=self.spec.period,
+                        )
+                    )
+                    await self._stop_children(reversed(list(self.cells)))
+                    raise Escalation(
+                        self.cell.path, spec.name, self.spec.intensity, self.spec.period
+                    ) from failed.error
+                if spec.name not in self.policy.children:  # temporary: not restarted
+                    self._remove(spec.name)
+                    break
+                cell.status = Status.RESTARTING
+                cell.restarts += 1
+                if decision.delay > 0:
+                    with trio.move_on_after(decision.delay):
+                        await self._stop_wanted.wait()
+            if self._stop_wanted.is_set():
+                return  # the StopSupervisor in the control channel stops what did start
 
     async def _serve(self) -> None:
         while True:
@@ -182,11 +245,14 @@ class SupervisorRuntime:
             self._nursery.start_soon(self._timer, decision.delay, due)
             return
         for member in group:
-            await self._restart(member)
+            if not await self._restart(member):
+                # Its crash is on the control channel; the policy's answer to it decides what
+                # happens to the rest of the group, which must not start above a failed start.
+                return
 
-    async def _restart(self, cell: Cell) -> None:
+    async def _restart(self, cell: Cell) -> bool:
         cell.restarts += 1
-        await self._start(cell)
+        return await self._start(cell)
 
     async def _timer(self, delay: float, due: RestartDue) -> None:
         await trio.sleep(delay)
@@ -198,7 +264,8 @@ class SupervisorRuntime:
             cell = self.cells.get(name)
             if cell is None or cell.running or cell.pending_start != due.generations[name]:
                 continue  # removed, already restarted, or superseded meanwhile
-            await self._restart(cell)
+            if not await self._restart(cell):
+                return  # as in _on_exit: a failed start holds back the rest of the group
 
     async def _stop_children(self, names: object) -> None:
         for name in list(names):  # type: ignore[call-overload]
@@ -232,28 +299,29 @@ class SupervisorRuntime:
         self.cell.runtime.events.publish(ev.ActorRemoved(path=cell.path, at=trio.current_time()))
 
     async def _on_start_child(self, req: StartChild) -> None:
+        if req.reply.abandoned.is_set():
+            req.reply.fail(ActorStopped(self.cell.path, "the caller stopped waiting"))
+            return  # the caller gave up before the start began: nothing to start
         try:
             cell = self._add(req.spec)
         except NameTaken as exc:
             req.reply.fail(exc)
             return
-        failure: list[Exit] = []
-        original = cell.on_exit
-
-        def watch(c: Cell, incarnation: int, exit: Exit) -> None:
-            if exit.during_start:
-                failure.append(exit)
-            else:
-                original(c, incarnation, exit)
-
-        cell.on_exit = watch
-        try:
-            await self._start(cell)
-        finally:
-            cell.on_exit = original
-        if failure:
+        failed = await self._start_watched(cell)
+        if failed is None and req.reply.abandoned.is_set():
+            # Nobody holds the ref of what just started: undo it rather than leave an orphan.
+            log.warning(
+                "%s: the caller of start_child(%r) stopped waiting; stopping it again",
+                self.cell.path,
+                cell.spec.name,
+            )
+            await self._terminate(cell)
             self._remove(cell.spec.name)
-            error = failure[0].error
+            req.reply.fail(ActorStopped(cell.path, "the caller stopped waiting for its start"))
+            return
+        if failed is not None:
+            self._remove(cell.spec.name)
+            error = failed.error
             req.reply.fail(
                 ChildStartFailed(
                     f"{cell.path} crashed while starting: {type(error).__qualname__}: {error}"

@@ -68,6 +68,14 @@ class UnhandledDropped(RuntimeEvent, frozen=True, kw_only=True):
     unhandled: int
 
 
+class RemovedWithMessages(RuntimeEvent, frozen=True, kw_only=True):
+    """A child was removed for good with told messages still queued: they were counted and
+    dropped (queued asks fail with `ActorStopped` instead)."""
+
+    dropped: int
+    message_types: tuple[str, ...]
+
+
 class SupervisorEscalated(RuntimeEvent, frozen=True, kw_only=True):
     """A supervisor exceeded its restart intensity, stopped its children and escalated."""
 
@@ -84,6 +92,7 @@ AnyRuntimeEvent = (
     | ActorRemoved
     | MailboxOverflow
     | UnhandledDropped
+    | RemovedWithMessages
     | SupervisorEscalated
 )
 

@@ -48,11 +48,17 @@ class Probe(Actor):
         *,
         stop_delay: float = 0.0,
         crash_on_start: bool = False,
+        fail_starts: int = 0,
+        start_delay: float = 0.0,
+        log_up: bool = False,
     ) -> None:
         self.name = name
         self.log = log
         self.stop_delay = stop_delay
         self.crash_on_start = crash_on_start
+        self.fail_starts = fail_starts  # crash in on_start for the first N incarnations
+        self.start_delay = start_delay
+        self.log_up = log_up  # also log ("up", name, t) when on_start has finished
         self.incarnation = 0
         self.ctx: ActorContext | None = None
 
@@ -60,8 +66,12 @@ class Probe(Actor):
         self.ctx = ctx
         self.incarnation = ctx.incarnation
         self.log.append(("start", self.name, trio.current_time()))
-        if self.crash_on_start:
+        if self.start_delay:
+            await trio.sleep(self.start_delay)
+        if self.crash_on_start or ctx.incarnation <= self.fail_starts:
             raise RuntimeError(f"{self.name} cannot start")
+        if self.log_up:
+            self.log.append(("up", self.name, trio.current_time()))
 
     async def on_stop(self) -> None:
         self.log.append(("stop", self.name, trio.current_time()))

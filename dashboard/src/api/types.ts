@@ -68,6 +68,7 @@ export type RuntimeEvent =
       dropped: number;
     })
   | (RuntimeEventBase & { type: "UnhandledDropped"; message_type: string; unhandled: number })
+  | (RuntimeEventBase & { type: "RemovedWithMessages"; dropped: number; message_types: string[] })
   | (RuntimeEventBase & { type: "SupervisorEscalated"; child: string; intensity: number; period: number });
 
 // -- the action log ----------------------------------------------------------------------------------

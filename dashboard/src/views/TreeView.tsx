@@ -30,6 +30,8 @@ function describe(event: RuntimeEvent): string {
       return `mailbox full (${event.depth}/${event.capacity}, ${event.overflow}, ${event.dropped} dropped)`;
     case "UnhandledDropped":
       return `dropped unhandled ${event.message_type}`;
+    case "RemovedWithMessages":
+      return `removed with ${event.dropped} message${event.dropped === 1 ? "" : "s"} unhandled (${event.message_types.join(", ")})`;
     case "SupervisorEscalated":
       return `escalated: ${event.child} exceeded ${event.intensity} restarts in ${event.period}s`;
   }
