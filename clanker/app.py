@@ -9,12 +9,16 @@
     ├── llm              Llm: provider clients, retries, fallback, cost → llm_call
     ├── pacing           PacingKeeper: sends in the last hour, for every channel
     ├── guilds           router + one session per guild, each with its channel reply queues
-    ├── discord          DiscordBridge, routes every gateway event to "guilds"
+    ├── discord          supervisor with its own restart budget (1 s → 60 s backoff)
+    │   └── bridge       DiscordBridge (registered "discord"): gateway events → "guilds"
     └── dashboard        Dashboard: the operator's web UI and API (Hypercorn)
 
 Order matters: the Store is up before anything can be received, settings/llm/pacing before any
 channel asks for them, and the router before the bridge logs in, so the first event already has
-somewhere to go (and to be stored). Telemetry starts before the Store so no action is missed;
+somewhere to go (and to be stored). A child that cannot start holds back the ones after it
+(OTP start semantics, docs/runtime.md): nothing routes messages above a Store that is not open.
+The bridge logs in after its start, so the dashboard comes up even while Discord is slow.
+Telemetry starts before the Store so no action is missed;
 the dashboard starts last, when everything it shows is there. Without a `DashboardConfig`
 (``CLANKER_DASHBOARD=off``) telemetry and dashboard are left out.
 """
@@ -35,7 +39,7 @@ from clanker.dashboard import (
 )
 from clanker.dashboard.directory import RouterDirectory
 from clanker.dashboard.live_settings import ActorSettingsSource
-from clanker.discord.bridge import BridgeConfig, DiscordBridge
+from clanker.discord.bridge import BridgeConfig, bridge_child
 from clanker.discord.watchdog import WatchdogConfig
 from clanker.guilds import ROUTER_NAME, GuildsConfig, guilds_spec
 from clanker.guilds.pacing import PACING_NAME, PacingKeeper
@@ -44,8 +48,6 @@ from clanker.runtime import Backoff, ChildSpec, Runtime, Strategy, SupervisorSpe
 from clanker.sandbox import Sandbox
 from clanker.settings import SETTINGS_NAME, settings_child
 from clanker.store import STORE_NAME, StoreClient, store_child
-
-BRIDGE_NAME = "discord"
 
 
 class ConfigError(ValueError):
@@ -188,12 +190,7 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
             llm_child(config.llm),
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
             guilds_spec(GuildsConfig()),
-            ChildSpec(
-                BRIDGE_NAME,
-                lambda: DiscordBridge(bridge_config),
-                register=BRIDGE_NAME,
-                shutdown=15.0,
-            ),
+            bridge_child(bridge_config),
             *last,
         ],
         intensity=5,

@@ -10,6 +10,7 @@ import trio
 import trio_asyncio
 
 from clanker.app import AppConfig, ConfigError, app_spec
+from clanker.discord.bridge import wait_for_login
 from clanker.logsetup import configure_logging
 from clanker.runtime import Runtime, open_runtime
 
@@ -28,6 +29,16 @@ async def stop_on_signal(signals: AsyncIterator[int], rt: Runtime) -> None:
             raise KeyboardInterrupt
 
 
+async def announce_login(rt: Runtime, timeout: float) -> None:
+    """Say when the bridge has logged in (it logs in after the tree has started)."""
+    try:
+        me = await wait_for_login(rt, timeout=timeout)
+    except TimeoutError as exc:
+        print(f"clanker: {exc}; still trying (see the log)", file=sys.stderr, flush=True)
+        return
+    print(f"logged in to Discord as {me.user_name} ({len(me.guild_ids)} guilds)", flush=True)
+
+
 def run_live(*, verbose: bool = False) -> int:
     """Run until interrupted; returns the process exit status."""
     configure_logging(verbose=verbose)
@@ -43,6 +54,7 @@ def run_live(*, verbose: bool = False) -> int:
                 print(f"clanker is running (store: {config.db_path}); Ctrl-C stops it.", flush=True)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(stop_on_signal, signals, rt)
+                    nursery.start_soon(announce_login, rt, config.login_timeout)
                     await rt.wait_stopped()
                     nursery.cancel_scope.cancel()
         print("stopped.", file=sys.stderr)

@@ -38,6 +38,7 @@ from clanker.app import (
 )
 from clanker.cli import chat, demo_brain
 from clanker.dashboard import DashboardAddress, DashboardConfig, DashboardParts, GetAddress
+from clanker.discord.bridge import wait_for_login
 from clanker.llm import LlmConfig, ProviderConfig
 from clanker.llmsim import open_llmsim
 from clanker.logsetup import configure_logging
@@ -150,6 +151,8 @@ async def open_sandbox_app(
             )
         spec = app_spec(config, dashboard=parts)
         rt = await stack.enter_async_context(open_runtime(spec, seed=seed))
+        # The bridge logs in after the tree has started: "ready when this yields" means logged in.
+        await wait_for_login(rt, timeout=config.login_timeout)
         url = error = None
         if parts is not None:
             address = await rt.lookup("dashboard").ask(GetAddress(), DashboardAddress)

@@ -15,6 +15,7 @@ from clanker.dashboard.auth import SESSION_COOKIE
 from clanker.dashboard.context import ApiContext, ApiProblem, read_body
 from clanker.dashboard.operator import ActorPathError, OperatorCrash, actor_at
 from clanker.dashboard.shapes import (
+    DiscordHealth,
     CrashAccepted,
     CrashBody,
     Health,
@@ -22,6 +23,7 @@ from clanker.dashboard.shapes import (
     SessionState,
 )
 from clanker.dashboard.sse import HEARTBEAT, RETRY, frame, receive_within, sse_response
+from clanker.discord.events import BRIDGE_NAME, BridgeStatus, GetBridgeStatus
 from clanker.runtime import ActorCrashed, ActorError
 
 log = logging.getLogger("clanker.dashboard")
@@ -92,6 +94,7 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
                 sandbox=ctx.sandbox is not None,
                 uptime_seconds=round(ctx.uptime(), 3),
                 operator_crash=ctx.config.allow_operator_crash,
+                discord=await _discord_health(ctx),
             )
         )
 
@@ -163,3 +166,23 @@ async def _runtime_stream(ctx: ApiContext) -> AsyncIterator[bytes]:
     finally:
         ctx.streams.untrack(handle)
         events.close(sub)
+
+
+async def _discord_health(ctx: ApiContext) -> DiscordHealth | None:
+    """The bridge's status, or None when no bridge answers within a second."""
+    try:
+        status = await ctx.runtime.lookup(BRIDGE_NAME).ask(
+            GetBridgeStatus(), BridgeStatus, timeout=1.0
+        )
+    except ActorError:
+        return None
+    return DiscordHealth(
+        state=status.state,
+        relogins=status.relogins,
+        seconds_since_heard=round(status.seconds_since_heard, 3),
+        inbound_depth=status.inbound_depth,
+        inbound_capacity=status.inbound_capacity,
+        inbound_dropped=status.inbound_dropped,
+        lanes=status.lanes,
+        lane_refusals=status.lane_refusals,
+    )

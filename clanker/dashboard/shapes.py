@@ -66,14 +66,29 @@ class SessionState(Struct, frozen=True):
     method: Literal["header", "cookie"] | None = None
 
 
+class DiscordHealth(Struct, frozen=True):
+    """The bridge's view of Discord, within ``GET /api/health``."""
+
+    state: str  # "logging_in", "ready", "reconnecting"
+    relogins: int
+    seconds_since_heard: float
+    inbound_depth: int  # gateway events waiting for the router
+    inbound_capacity: int
+    inbound_dropped: int  # dropped because that queue was full (ever)
+    lanes: int  # channels with REST commands in progress
+    lane_refusals: int
+
+
 class Health(Struct, frozen=True):
-    """``GET /api/health``."""
+    """``GET /api/health``. ``discord`` is None when no bridge answers (none in the tree, or
+    it is restarting)."""
 
     ok: bool
     version: str
     sandbox: bool
     uptime_seconds: float
     operator_crash: bool
+    discord: DiscordHealth | None = None
 
 
 class CrashBody(Struct, frozen=True):

@@ -1,9 +1,16 @@
 """`DiscordBridge`: the one asyncio island. discord.py-self runs here, under trio-asyncio.
 
 Inbound, each gateway event handler converts the library's objects into the bridge's structs
-at once and tells them to the router actor (registered name ``route_to``). Outbound, the
-bridge's handlers run commands on the asyncio side and answer with typed results
-(`Sent`, `Done`, `History`) or a `BridgeFailure` — never a discord exception.
+at once and puts them, in dispatch order, on one bounded FIFO (`Inbound`); one trio task drains
+it to the router actor (registered name ``route_to``), retrying while the router restarts.
+Outbound, REST commands run in one lane per channel (`Lanes`: order kept within a channel, a
+rate limit in one channel stalls no other) and answer with typed results (`Sent`, `Done`,
+`History`) or a `BridgeFailure` — never a discord exception, never a crash.
+
+Logging in happens after ``on_start`` returns, so the supervisor above is never frozen by a
+slow gateway: `BridgeStatus.state` says where the login is, `AwaitReady` waits for it, and a
+login that has not completed within ``login_timeout`` crashes the bridge (its own supervisor
+restarts it with backoff).
 
 Shape (python-stack notes 3e): ``client.start`` runs in one background task and a guard task
 owns the shutdown: when the actor stops or crashes, the guard's ``finally`` closes the client
@@ -26,7 +33,9 @@ import trio_asyncio
 
 from clanker.discord import convert, raw
 from clanker.discord.events import (
+    BRIDGE_NAME,
     AddReaction,
+    AwaitReady,
     BridgeFailure,
     BridgeNotReady,
     BridgeReady,
@@ -50,9 +59,23 @@ from clanker.discord.events import (
     Sent,
     StartTyping,
 )
+from clanker.discord.inbound import Inbound
+from clanker.discord.lanes import Lanes
 from clanker.discord.offline import apply_offline_patches, clamp_negative_timer_delays
 from clanker.discord.watchdog import GatewayWatchdog, WatchdogConfig
-from clanker.runtime import Actor, ActorContext, ActorError, handles
+from clanker.runtime import (
+    Actor,
+    ActorContext,
+    ActorError,
+    Backoff,
+    ChildSpec,
+    MailboxSpec,
+    Reply,
+    Runtime,
+    Strategy,
+    SupervisorSpec,
+    handles,
+)
 
 log = logging.getLogger("clanker.discord")
 
@@ -74,10 +97,23 @@ class BridgeConfig:
     raw_events: frozenset[str] = frozenset()
     # discord.py-self's own "no heartbeat ACK for this long → reconnect" (None: its default).
     heartbeat_timeout: float | None = None
+    # Gateway events waiting for the router, at most (then the newest is dropped and counted).
+    event_queue: int = 10_000
+    # One REST command's limit, rate-limit waits included; then it fails with a BridgeFailure.
+    command_timeout: float = 60.0
+    lane_depth: int = 64  # commands waiting per channel
+    max_lanes: int = 256  # channels with commands in progress at once
 
     def __post_init__(self) -> None:
         if not self.token.strip():
             raise ValueError("the Discord token is empty: set DISCORD_TOKEN to a user token")
+        for name in ("event_queue", "lane_depth", "max_lanes"):
+            if getattr(self, name) < 1:
+                raise ValueError(
+                    f"BridgeConfig.{name} must be at least 1, got {getattr(self, name)}"
+                )
+        if not self.command_timeout > 0 or not self.login_timeout > 0:
+            raise ValueError("BridgeConfig.command_timeout and login_timeout must be > 0 seconds")
         if (self.rest_url is None) != (self.gateway_url is None):
             raise ValueError("give both rest_url and gateway_url, or neither")
 
@@ -102,7 +138,9 @@ class _Client(discord.Client):
         super().dispatch(event, *args, **kwargs)
 
     async def _emit(self, event: GatewayEvent) -> None:
-        await trio_asyncio.trio_as_aio(self._bridge.deliver)(event)
+        # Synchronous on purpose: the event is queued before this handler's first await, so
+        # events keep the order the library dispatched them in.
+        self._bridge.inbound.put(event)
 
     async def on_socket_raw_receive(self, msg: str | bytes) -> None:
         self._bridge.gateway_heard()
@@ -206,11 +244,18 @@ def _command(name: str) -> Callable[[_Handler], _Handler]:
 
 
 class DiscordBridge(Actor):
-    """Owns the discord.py-self client; see the module docstring."""
+    """Owns the discord.py-self client; see the module docstring.
 
-    def __init__(self, config: BridgeConfig) -> None:
+    ``inbound``: the slot's event queue, made once and handed to every incarnation (see
+    `bridge_factory`) so events received but not yet routed survive a crash."""
+
+    mailbox = MailboxSpec(capacity=1024)
+
+    def __init__(self, config: BridgeConfig, inbound: Inbound | None = None) -> None:
         self.config = config
-        self.ready = trio.Event()  # the first login completed
+        self.inbound = inbound if inbound is not None else Inbound(config.event_queue)
+        self.lanes: Lanes | None = None
+        self.ready = trio.Event()  # the first login of this incarnation completed
         self.ctx: ActorContext | None = None
         self.client: _Client | None = None
         self.relogins = 0  # how many times the watchdog replaced the client
@@ -226,11 +271,28 @@ class DiscordBridge(Actor):
         if cfg.rest_url is not None and cfg.gateway_url is not None:
             apply_offline_patches(rest_url=cfg.rest_url, gateway_url=cfg.gateway_url)
         self._watchdog = GatewayWatchdog(cfg.watchdog, trio.current_time())
+        ctx.start_soon(self._lanes)
         ctx.start_soon(self._guard)
         ctx.start_soon(self._run)
         ctx.start_soon(self._watch)
-        with trio.fail_after(cfg.login_timeout):
+        ctx.start_soon(self._drain)
+        ctx.start_soon(self._login_deadline)
+        # Returns at once: the login runs in `_run`; nothing waits on the gateway here.
+
+    async def _lanes(self) -> None:
+        cfg = self.config
+        async with trio.open_nursery() as nursery:
+            self.lanes = Lanes(nursery, depth=cfg.lane_depth, max_lanes=cfg.max_lanes)
+            await trio.sleep_forever()
+
+    async def _login_deadline(self) -> None:
+        with trio.move_on_after(self.config.login_timeout):
             await self.ready.wait()
+            return
+        raise TimeoutError(
+            f"not logged in to Discord within {self.config.login_timeout:g} s "
+            "(check the token and the network); the bridge restarts and tries again"
+        )
 
     # -- the client's life --------------------------------------------------------------------
 
@@ -298,13 +360,65 @@ class DiscordBridge(Actor):
                 if self.client is not None:
                     await trio_asyncio.aio_as_trio(self.client.close)()
 
-    async def deliver(self, event: GatewayEvent) -> None:
-        """Hand an event to the router (called from the asyncio side through trio_as_aio)."""
+    async def _drain(self) -> None:
+        """Route queued gateway events in order; while the router is down, wait and retry, so
+        an event received is not lost to a router restart."""
         assert self.ctx is not None
-        try:
-            await self.ctx.lookup(self.config.route_to).tell(event)
-        except ActorError as exc:  # the router is down: the event is logged, not lost silently
-            log.error("could not route %s: %s", type(event).__name__, exc)
+        while True:
+            event = await self.inbound.wait()
+            delay = 0.05
+            while True:
+                try:
+                    await self.ctx.lookup(self.config.route_to).tell(event)
+                    break
+                except ActorError as exc:
+                    if delay == 0.05:
+                        log.warning(
+                            "could not route %s (%s); retrying until the router is back",
+                            type(event).__name__,
+                            exc,
+                        )
+                    await trio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+            self.inbound.done()
+
+    def _in_lane(
+        self, channel_id: int, command: str, run: Callable[[], Awaitable[Any]]
+    ) -> BridgeFailure | None:
+        """Run ``run`` in ``channel_id``'s lane and answer the current ask from there."""
+        assert self.ctx is not None
+        if self.lanes is None:
+            return BridgeFailure(
+                command=command, status=None, code=None, detail="the bridge is still starting"
+            )
+        reply: Reply | None = self.ctx.defer_reply() if self.ctx.handling_ask else None
+        timeout = self.config.command_timeout
+
+        async def job() -> None:
+            if reply is not None and reply.abandoned:
+                return  # the caller stopped waiting before its turn: do not act behind its back
+            result: Any = None
+            with trio.move_on_after(timeout):
+                result = await run()
+            if result is None:
+                result = BridgeFailure(
+                    command=command,
+                    status=None,
+                    code=None,
+                    detail=f"no answer from Discord within {timeout:g} s",
+                )
+                log.warning("%s on channel %d: %s", command, channel_id, result.detail)
+            if reply is not None:
+                reply.send(result)
+
+        refused = self.lanes.submit(channel_id, job)
+        if refused is not None:
+            log.warning("%s on channel %d refused: %s", command, channel_id, refused)
+            failure = BridgeFailure(command=command, status=None, code=None, detail=refused)
+            if reply is None:
+                return None
+            reply.send(failure)
+        return None
 
     def _messageable(self, channel_id: int) -> Any:
         if self.client is None:
@@ -321,8 +435,11 @@ class DiscordBridge(Actor):
             return convert.failure(command, exc)
 
     @handles(SendMessage)
+    async def send(self, cmd: SendMessage) -> BridgeFailure | None:
+        return self._in_lane(cmd.channel_id, "SendMessage", lambda: self._send(cmd))
+
     @_command("SendMessage")
-    async def send(self, cmd: SendMessage) -> Sent | BridgeFailure:
+    async def _send(self, cmd: SendMessage) -> Sent | BridgeFailure:
         channel = self._messageable(cmd.channel_id)
         kwargs: dict[str, Any] = {
             "allowed_mentions": discord.AllowedMentions(
@@ -348,8 +465,11 @@ class DiscordBridge(Actor):
         return Sent(message=convert.message(result))
 
     @handles(EditMessage)
+    async def edit(self, cmd: EditMessage) -> BridgeFailure | None:
+        return self._in_lane(cmd.channel_id, "EditMessage", lambda: self._edit(cmd))
+
     @_command("EditMessage")
-    async def edit(self, cmd: EditMessage) -> Sent | BridgeFailure:
+    async def _edit(self, cmd: EditMessage) -> Sent | BridgeFailure:
         partial = self._messageable(cmd.channel_id).get_partial_message(cmd.message_id)
         result = await self._call("EditMessage", partial.edit, content=cmd.content)
         if isinstance(result, BridgeFailure):
@@ -357,22 +477,31 @@ class DiscordBridge(Actor):
         return Sent(message=convert.message(result))
 
     @handles(StartTyping)
+    async def typing(self, cmd: StartTyping) -> BridgeFailure | None:
+        return self._in_lane(cmd.channel_id, "StartTyping", lambda: self._typing(cmd))
+
     @_command("StartTyping")
-    async def typing(self, cmd: StartTyping) -> Done | BridgeFailure:
+    async def _typing(self, cmd: StartTyping) -> Done | BridgeFailure:
         channel = self._messageable(cmd.channel_id)
         result = await self._call("StartTyping", channel._state.http.send_typing, cmd.channel_id)
         return result if isinstance(result, BridgeFailure) else Done()
 
     @handles(AddReaction)
+    async def react(self, cmd: AddReaction) -> BridgeFailure | None:
+        return self._in_lane(cmd.channel_id, "AddReaction", lambda: self._react(cmd))
+
     @_command("AddReaction")
-    async def react(self, cmd: AddReaction) -> Done | BridgeFailure:
+    async def _react(self, cmd: AddReaction) -> Done | BridgeFailure:
         partial = self._messageable(cmd.channel_id).get_partial_message(cmd.message_id)
         result = await self._call("AddReaction", partial.add_reaction, cmd.emoji)
         return result if isinstance(result, BridgeFailure) else Done()
 
     @handles(FetchHistory)
+    async def history(self, cmd: FetchHistory) -> BridgeFailure | None:
+        return self._in_lane(cmd.channel_id, "FetchHistory", lambda: self._history(cmd))
+
     @_command("FetchHistory")
-    async def history(self, cmd: FetchHistory) -> History | BridgeFailure:
+    async def _history(self, cmd: FetchHistory) -> History | BridgeFailure:
         if not 1 <= cmd.limit <= 100:
             return BridgeFailure(
                 command="FetchHistory",
@@ -431,8 +560,99 @@ class DiscordBridge(Actor):
     async def status(self, msg: GetBridgeStatus) -> BridgeStatus:
         watchdog = self._watchdog
         assert watchdog is not None
+        if watchdog.ready:
+            state = "ready"
+        elif self.ready.is_set():
+            state = "reconnecting"
+        else:
+            state = "logging_in"
+        lanes = self.lanes
         return BridgeStatus(
             ready=watchdog.ready,
             relogins=self.relogins,
             seconds_since_heard=trio.current_time() - watchdog.last_heard,
+            state=state,
+            inbound_depth=self.inbound.depth,
+            inbound_capacity=self.inbound.capacity,
+            inbound_dropped=self.inbound.dropped,
+            lanes=0 if lanes is None else lanes.active,
+            lane_refusals=0 if lanes is None else lanes.refused,
         )
+
+    @handles(AwaitReady)
+    async def await_ready(self, msg: AwaitReady) -> BridgeReady | None:
+        """Answer with the identity once logged in (at once if already)."""
+        if self.ready.is_set():
+            return await self._identity_now()
+        assert self.ctx is not None
+        reply = self.ctx.defer_reply()
+
+        async def answer() -> None:
+            async with trio.open_nursery() as nursery:
+
+                async def give_up() -> None:
+                    await reply.wait_abandoned()  # the asker's timeout passed: stop waiting
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(give_up)
+                await self.ready.wait()
+                reply.send(await self._identity_now())
+                nursery.cancel_scope.cancel()
+
+        self.ctx.start_soon(answer)
+        return None
+
+    async def _identity_now(self) -> BridgeReady:
+        identity = await self.identity(GetIdentity())
+        if isinstance(identity, BridgeNotReady):  # logged in, then lost it again meanwhile
+            client = self.client
+            assert client is not None and client.user is not None
+            user = client.user
+            return BridgeReady(user_id=user.id, user_name=user.name, guild_ids=())
+        return identity
+
+
+def bridge_factory(config: BridgeConfig) -> Callable[[], DiscordBridge]:
+    """A `ChildSpec` factory: every incarnation gets a fresh bridge and the slot's one inbound
+    queue, so what was received but not routed survives a crash of the bridge."""
+    inbound = Inbound(config.event_queue)
+    return lambda: DiscordBridge(config, inbound)
+
+
+def bridge_child(config: BridgeConfig, *, name: str = BRIDGE_NAME) -> ChildSpec:
+    """The bridge under its own supervisor (``name``), with its own restart budget: a gateway
+    that keeps failing is retried with backoff (1 s → 60 s) without spending the budget of the
+    tree above it. The bridge itself registers as ``name``."""
+    bridge = ChildSpec(
+        "bridge",
+        bridge_factory(config),
+        register=name,
+        shutdown=15.0,
+        mailbox=DiscordBridge.mailbox,
+    )
+    return ChildSpec(
+        name,
+        SupervisorSpec(
+            Strategy.ONE_FOR_ONE,
+            [bridge],
+            intensity=10,
+            period=600.0,
+            backoff=Backoff(initial=1.0, factor=2.0, maximum=60.0, jitter=0.1),
+        ),
+    )
+
+
+async def wait_for_login(
+    runtime: Runtime, *, timeout: float, name: str = BRIDGE_NAME
+) -> BridgeReady:
+    """Wait until the bridge registered as ``name`` has logged in (across its restarts);
+    raises `TimeoutError` naming the bridge's last state when ``timeout`` passes first."""
+    last = "not started"
+    with trio.move_on_after(timeout):
+        while True:
+            try:
+                return await runtime.lookup(name).ask(AwaitReady(), BridgeReady, timeout=1.0)
+            except ActorError as exc:
+                last = str(exc)
+                await trio.sleep(0.1)
+    raise TimeoutError(f"the Discord bridge did not log in within {timeout:g} s ({last})")

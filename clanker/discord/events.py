@@ -10,6 +10,9 @@ from typing import Any
 
 from clanker.runtime import Message
 
+BRIDGE_NAME = "discord"
+"""The runtime-wide name the Discord bridge registers."""
+
 
 class AttachmentInfo(Message, frozen=True):
     """An attachment on a message, by reference (no bytes)."""
@@ -257,11 +260,23 @@ class GetBridgeStatus(Message, frozen=True):
 
 
 class BridgeStatus(Message, frozen=True):
-    """The gateway's health as the bridge sees it."""
+    """The gateway's health as the bridge sees it, and its queues."""
 
     ready: bool
     relogins: int  # times the watchdog replaced the client since the bridge started
     seconds_since_heard: float
+    # "logging_in" (no login completed yet), "ready", or "reconnecting" (lost after a login)
+    state: str = "logging_in"
+    inbound_depth: int = 0  # gateway events waiting to be routed
+    inbound_capacity: int = 0
+    inbound_dropped: int = 0  # events dropped because the inbound queue was full (ever)
+    lanes: int = 0  # channels with REST commands running or queued now
+    lane_refusals: int = 0  # commands refused because a lane (or the lane count) was full
+
+
+class AwaitReady(Message, frozen=True):
+    """Ask the bridge to answer once it has logged in: `BridgeReady` (at once when it has).
+    Bound the wait with the ask's timeout."""
 
 
 class GetIdentity(Message, frozen=True):

@@ -164,6 +164,11 @@ class ActorContext:
         """The supervisor registered as ``name``; raises `NotRegistered`."""
         return self._cell.runtime.lookup_supervisor(name)
 
+    @property
+    def handling_ask(self) -> bool:
+        """Whether the message being handled now is an ask (so `defer_reply` may be called)."""
+        return self._cell.current_ask is not None
+
     def defer_reply(self) -> Reply:
         """Answer the ask being handled later, from a background task.
 

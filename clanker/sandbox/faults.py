@@ -2,7 +2,9 @@
 
 Routes are named like discord.py names its rate-limit buckets: `"METHOD /path/{param}"`, e.g.
 `"POST /channels/{channel_id}/messages"`. Rules are consumed in the order they were added; a rule
-with `times=None` applies forever. Pure bookkeeping: the REST layer asks `take(route)` per request.
+with `times=None` applies forever; a rule with `channel` applies only to requests for that
+channel id (e.g. a rate limit in one channel). Pure bookkeeping: the REST layer asks
+`take(route, params)` per request.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ class _Rule:
     remaining: int | None
     delay: float = 0.0
     failure: InjectedFailure | None = None
+    channel: int | None = None
+
+    def matches(self, route: str, params: dict[str, str]) -> bool:
+        if self.route != route:
+            return False
+        return self.channel is None or params.get("channel_id") == str(self.channel)
 
 
 class RestFaults:
@@ -44,13 +52,17 @@ class RestFaults:
         self._known = frozenset(known_routes)
         self._rules: list[_Rule] = []
 
-    def delay(self, route: str, seconds: float, *, times: int | None = None) -> None:
-        """Hold requests to `route` for `seconds` (trio time) before answering them."""
+    def delay(
+        self, route: str, seconds: float, *, times: int | None = None, channel: int | None = None
+    ) -> None:
+        """Hold requests to `route` (for `channel`, if given) `seconds` (trio time) before
+        answering them."""
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(
                 f"delay for {route!r} must be a finite number of seconds >= 0, got {seconds}"
             )
-        self._add(_Rule(self._check(route), self._check_times(times), delay=seconds))
+        rule = _Rule(self._check(route), self._check_times(times), delay=seconds, channel=channel)
+        self._add(rule)
 
     def fail(
         self,
@@ -60,8 +72,10 @@ class RestFaults:
         times: int | None = 1,
         retry_after: float | None = None,
         is_global: bool = False,
+        channel: int | None = None,
     ) -> None:
-        """Answer the next `times` requests to `route` with `status` (a Discord-style error).
+        """Answer the next `times` requests to `route` (for `channel`, if given) with `status`
+        (a Discord-style error).
 
         For 429, `retry_after` (seconds, default 1.0) goes in the body and the Retry-After header.
         """
@@ -70,18 +84,20 @@ class RestFaults:
         if status == 429 and retry_after is None:
             retry_after = 1.0
         failure = InjectedFailure(status, retry_after, is_global)
-        self._add(_Rule(self._check(route), self._check_times(times), failure=failure))
+        rule = _Rule(self._check(route), self._check_times(times), failure=failure, channel=channel)
+        self._add(rule)
 
     def clear(self) -> None:
         """Remove every rule."""
         self._rules.clear()
 
-    def take(self, route: str) -> FaultDecision:
-        """The fault for one request to `route`, consuming one use of each matching rule."""
+    def take(self, route: str, params: dict[str, str] | None = None) -> FaultDecision:
+        """The fault for one request to `route` with path ``params``, consuming one use of each
+        matching rule."""
         delay = 0.0
         failure: InjectedFailure | None = None
         for rule in list(self._rules):
-            if rule.route != route:
+            if not rule.matches(route, params or {}):
                 continue
             if rule.failure is not None and failure is not None:
                 continue  # one failure per request; later failure rules wait their turn

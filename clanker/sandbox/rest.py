@@ -190,7 +190,7 @@ class RestApi:
             return json_response(payloads.error("404: Not Found", 0), 404)
         if request.headers.get("authorization") != self.world.token:
             return json_response(payloads.error("401: Unauthorized", 0), 401)
-        decision = self.faults.take(route)
+        decision = self.faults.take(route, params)
         if decision.delay:
             await trio.sleep(decision.delay)
         if decision.failure is not None:

@@ -219,9 +219,12 @@ class Sandbox:
         """Make existing sessions unresumable: the next RESUME gets INVALID_SESSION."""
         self.hub.invalidate_sessions()
 
-    def delay_route(self, route: str, seconds: float, *, times: int | None = None) -> None:
-        """Delay answers on `route` (e.g. `"POST /channels/{channel_id}/messages"`)."""
-        self.faults.delay(route, seconds, times=times)
+    def delay_route(
+        self, route: str, seconds: float, *, times: int | None = None, channel: int | None = None
+    ) -> None:
+        """Delay answers on `route` (e.g. `"POST /channels/{channel_id}/messages"`), only for
+        `channel` if given."""
+        self.faults.delay(route, seconds, times=times, channel=channel)
 
     def fail_route(
         self,
@@ -231,9 +234,18 @@ class Sandbox:
         times: int | None = 1,
         retry_after: float | None = None,
         is_global: bool = False,
+        channel: int | None = None,
     ) -> None:
-        """Answer the next `times` requests on `route` with `status` (429: with `retry_after`)."""
-        self.faults.fail(route, status, times=times, retry_after=retry_after, is_global=is_global)
+        """Answer the next `times` requests on `route` (only for `channel`, if given) with
+        `status` (429: with `retry_after`)."""
+        self.faults.fail(
+            route,
+            status,
+            times=times,
+            retry_after=retry_after,
+            is_global=is_global,
+            channel=channel,
+        )
 
     def clear_faults(self) -> None:
         """Remove every REST fault rule."""

@@ -83,6 +83,10 @@ export function App() {
           {health ? (
             <>
               {health.sandbox ? <span className="badge sandbox">sandbox</span> : null} v{health.version} · up {uptime(health.uptime_seconds)}
+              {" · "}
+              <span data-testid="discord-health" title={discordTitle(health)}>
+                {discordLine(health)}
+              </span>
             </>
           ) : (
             "…"
@@ -104,5 +108,24 @@ export function App() {
         {current === "costs" ? <CostsView /> : null}
       </main>
     </div>
+  );
+}
+
+function discordLine(health: Health): string {
+  const d = health.discord;
+  if (!d) return "discord: no bridge";
+  const state = d.state.replace("_", " ");
+  const dropped = d.inbound_dropped > 0 ? `, ${d.inbound_dropped} events dropped` : "";
+  const refused = d.lane_refusals > 0 ? `, ${d.lane_refusals} commands refused` : "";
+  return `discord: ${state}${dropped}${refused}`;
+}
+
+function discordTitle(health: Health): string {
+  const d = health.discord;
+  if (!d) return "no Discord bridge answered";
+  return (
+    `inbound queue ${d.inbound_depth}/${d.inbound_capacity}, ${d.inbound_dropped} dropped; ` +
+    `${d.lanes} channel lanes busy, ${d.lane_refusals} refused; ${d.relogins} re-logins; ` +
+    `last heard ${d.seconds_since_heard.toFixed(1)} s ago`
   );
 }

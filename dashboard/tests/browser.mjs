@@ -106,9 +106,11 @@ try {
     await byId("login-token").fill(token);
     await byId("login-submit").click();
     await byId("tree-view").waitFor();
-    for (const path of ["root/store", "root/settings", "root/llm", "root/pacing", "root/guilds/router", "root/discord", "root/dashboard"]) {
+    for (const path of ["root/store", "root/settings", "root/llm", "root/pacing", "root/guilds/router", "root/discord", "root/discord/bridge", "root/dashboard"]) {
       await status(path).filter({ hasText: "running" }).waitFor();
     }
+    // The header shows the bridge's state and its queues.
+    await byId("discord-health").filter({ hasText: "discord: ready" }).waitFor();
     await page.locator(".tree-view .stream.open").waitFor();
     const cookies = await context.cookies();
     const session = cookies.find((c) => c.name === "clanker_session");

@@ -16,7 +16,7 @@ from clanker.app import AppConfig, app_spec, dashboard_config_from_env
 from clanker.app import ConfigError as AppConfigError
 from clanker.cli.sandbox import sandbox_dashboard_config
 from clanker.llm import LlmConfig, ProviderConfig
-from clanker.runtime import ActorNode
+from clanker.runtime import ActorNode, SupervisorSpec
 from clanker.runtime import events as ev
 from clanker.settings import CurrentSettings, GetSettings, settings_json_schema
 from tests.dashboard.wiring import FAST, Wired, wired_sandbox
@@ -165,6 +165,28 @@ def test_app_spec_puts_telemetry_first_and_the_dashboard_last(tmp_path: Path) ->
     with_dash = AppConfig(db_path=tmp_path / "c.db", discord_token="t", llm=llm, dashboard=dash)
     names = [c.name for c in app_spec(with_dash).children]
     assert names == ["telemetry", *plain, "dashboard"]
+    # The bridge runs under a supervisor of its own, with its own restart budget and backoff.
+    discord = app_spec(base).children[-1].start
+    assert isinstance(discord, SupervisorSpec)
+    assert [(c.name, c.register) for c in discord.children] == [("bridge", "discord")]
+    assert (discord.intensity, discord.period) == (10, 600.0)
+    assert discord.backoff is not None and discord.backoff.maximum == 60.0
+
+
+async def test_health_shows_the_bridge_and_its_queues(wired: Wired) -> None:
+    async with client(wired) as c:
+        health = (await c.get("/api/health")).json()
+    assert health["discord"] == {
+        "state": "ready",
+        "relogins": 0,
+        "seconds_since_heard": health["discord"]["seconds_since_heard"],
+        "inbound_depth": 0,
+        "inbound_capacity": 10_000,
+        "inbound_dropped": 0,
+        "lanes": health["discord"]["lanes"],
+        "lane_refusals": 0,
+    }
+    assert health["discord"]["seconds_since_heard"] >= 0
 
 
 def test_the_dashboard_configuration_comes_from_the_environment() -> None:

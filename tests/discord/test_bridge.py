@@ -12,7 +12,7 @@ import pytest
 import trio
 import trio_asyncio
 
-from clanker.discord.bridge import BridgeConfig, DiscordBridge
+from clanker.discord.bridge import BridgeConfig, DiscordBridge, wait_for_login
 from clanker.discord.events import (
     AddReaction,
     BridgeFailure,
@@ -116,6 +116,7 @@ def bridge_spec(sandbox: Sandbox, **overrides: Any) -> SupervisorSpec:
 @pytest.fixture
 async def bridge_runtime(sandbox: Sandbox) -> AsyncIterator[Runtime]:
     async with trio_asyncio.open_loop(), open_runtime(bridge_spec(sandbox)) as rt:
+        await wait_for_login(rt, timeout=TIMEOUT, name="bridge")
         yield rt
 
 
@@ -229,13 +230,13 @@ async def test_guilds_and_channels_arrive_before_ready(
 async def test_a_command_that_cannot_run_is_a_typed_failure_not_a_crash() -> None:
     # A bridge that has not logged in: every command fails with a reason, none raises.
     bridge = DiscordBridge(BridgeConfig(token="t", route_to="router"))
-    failed = await bridge.send(SendMessage(channel_id=1, content="hi"))
+    failed = await bridge._send(SendMessage(channel_id=1, content="hi"))
     assert isinstance(failed, BridgeFailure)
     assert (failed.command, failed.detail) == (
         "SendMessage",
         "ConnectionError: not logged in to Discord yet",
     )
-    typing = await bridge.typing(StartTyping(channel_id=1))
+    typing = await bridge._typing(StartTyping(channel_id=1))
     assert isinstance(typing, BridgeFailure) and typing.command == "StartTyping"
     assert await bridge.identity(GetIdentity()) == BridgeNotReady(
         reason="the bridge has not finished logging in"
@@ -287,6 +288,7 @@ async def test_raw_voice_op_gets_voice_state_and_server_updates(
 async def test_raw_dispatches_pass_through_when_asked(sandbox: Sandbox) -> None:
     spec = bridge_spec(sandbox, raw_events=frozenset({"TYPING_START"}))
     async with trio_asyncio.open_loop(), open_runtime(spec) as rt:
+        await wait_for_login(rt, timeout=TIMEOUT, name="bridge")
         alice = sandbox.world.user_named("alice")
         general = sandbox.world.channel_named("general")
         sandbox.start_typing(alice, general)
@@ -309,6 +311,7 @@ async def test_watchdog_logs_in_again_when_the_gateway_goes_silent() -> None:
             watchdog=WatchdogConfig(silence=1.5, backoff_initial=20.0, backoff_maximum=60.0),
         )
         async with trio_asyncio.open_loop(), open_runtime(spec) as rt:
+            await wait_for_login(rt, timeout=TIMEOUT, name="bridge")
             bridge = rt.lookup("bridge")
             before = await bridge.ask(GetBridgeStatus(), BridgeStatus)
             assert (before.ready, before.relogins) == (True, 0)
@@ -325,3 +328,106 @@ async def test_watchdog_logs_in_again_when_the_gateway_goes_silent() -> None:
             node = rt.snapshot().find("root/bridge")
             assert node is not None and node.restarts == 0
             assert sum(isinstance(e, BridgeReady) for e in got) == 2
+
+
+# -- login after start, lanes, the inbound FIFO ---------------------------------------------------
+
+SEND_ROUTE = "POST /channels/{channel_id}/messages"
+
+
+async def test_the_tree_starts_before_the_login_and_the_status_says_so(sandbox: Sandbox) -> None:
+    sandbox.stall_gateway(2.0)  # Discord is slow to answer
+    async with trio_asyncio.open_loop(), open_runtime(bridge_spec(sandbox)) as rt:
+        # open_runtime returned: the bridge's start did not wait for the gateway.
+        early = await rt.lookup("bridge").ask(GetBridgeStatus(), BridgeStatus)
+        assert (early.ready, early.state) == (False, "logging_in")
+        me = await wait_for_login(rt, timeout=TIMEOUT, name="bridge")
+        assert me.user_id == sandbox.world.bot.id
+        later = await rt.lookup("bridge").ask(GetBridgeStatus(), BridgeStatus)
+        assert (later.ready, later.state) == (True, "ready")
+
+
+async def test_a_login_that_does_not_complete_in_time_crashes_the_bridge_for_a_retry(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.stall_gateway(1.5)
+    spec = bridge_spec(sandbox, login_timeout=1.0)
+    async with trio_asyncio.open_loop(), open_runtime(spec) as rt, rt.events.subscribe() as sub:
+        await wait_for_login(rt, timeout=TIMEOUT, name="bridge")
+        crashes = [e for e in sub.pending() if type(e).__name__ == "ActorCrashed"]
+        assert crashes, "the stalled login should have crashed the bridge at least once"
+        assert all(e.path == "root/bridge" for e in crashes)  # type: ignore[attr-defined]
+        assert "not logged in to Discord within 1 s" in crashes[0].error  # type: ignore[attr-defined]
+
+
+async def test_a_rate_limit_in_one_channel_stalls_no_other(
+    bridge_runtime: Runtime, sandbox: Sandbox
+) -> None:
+    bridge = bridge_runtime.lookup("bridge")
+    general = sandbox.world.channel_named("general")
+    random_ = sandbox.world.channel_named("random")
+    before = len(sandbox.bot_messages(general))
+    # general is rate limited for a long while; the library waits it out in general's lane.
+    sandbox.fail_route(SEND_ROUTE, 429, retry_after=60.0, channel=general.id, times=1)
+    await bridge.tell(SendMessage(channel_id=general.id, content="waits out the limit"))
+    sent = await bridge.ask(
+        SendMessage(channel_id=random_.id, content="goes ahead"), Sent, timeout=TIMEOUT
+    )
+    assert sent.message.channel_id == random_.id
+    assert len(sandbox.bot_messages(general)) == before  # still waiting, in its own lane
+    status = await bridge.ask(GetBridgeStatus(), BridgeStatus)
+    assert status.lanes == 2
+
+
+async def test_commands_keep_their_order_within_a_channel(
+    bridge_runtime: Runtime, sandbox: Sandbox
+) -> None:
+    bridge = bridge_runtime.lookup("bridge")
+    general = sandbox.world.channel_named("general")
+    before = len(sandbox.bot_messages(general))
+    sandbox.delay_route(SEND_ROUTE, 0.5, channel=general.id, times=1)  # the first one is slow
+    for word in ("one", "two", "three"):
+        await bridge.tell(SendMessage(channel_id=general.id, content=word))
+    last = await bridge.ask(
+        SendMessage(channel_id=general.id, content="four"), Sent, timeout=TIMEOUT
+    )
+    assert last.message.content == "four"
+    posted = [m.content for m in sandbox.bot_messages(general)[before:]]
+    assert posted == ["one", "two", "three", "four"]
+
+
+async def test_a_full_lane_refuses_with_a_typed_failure(sandbox: Sandbox) -> None:
+    spec = bridge_spec(sandbox, lane_depth=1)
+    async with trio_asyncio.open_loop(), open_runtime(spec) as rt:
+        await wait_for_login(rt, timeout=TIMEOUT, name="bridge")
+        bridge = rt.lookup("bridge")
+        general = sandbox.world.channel_named("general")
+        sandbox.delay_route(SEND_ROUTE, 60.0, channel=general.id, times=1)
+        await bridge.tell(SendMessage(channel_id=general.id, content="stuck"))
+        # Wait until the stuck one is running (it left the queue), then fill the queue.
+        with trio.fail_after(TIMEOUT):
+            await sandbox.wait_until(lambda: any(c.route == SEND_ROUTE for c in sandbox.rest_calls))
+        await bridge.tell(SendMessage(channel_id=general.id, content="queued"))
+        refused = await bridge.ask(
+            SendMessage(channel_id=general.id, content="no room"), BridgeFailure, timeout=TIMEOUT
+        )
+        assert refused.detail == f"channel {general.id} already has 1 command(s) waiting"
+        status = await bridge.ask(GetBridgeStatus(), BridgeStatus)
+        assert status.lane_refusals == 1
+
+
+async def test_gateway_events_reach_the_router_in_the_order_they_happened(
+    bridge_runtime: Runtime, sandbox: Sandbox
+) -> None:
+    world = sandbox.world
+    alice = world.user_named("alice")
+    general = world.channel_named("general")
+    posted = [sandbox.post_message(alice, general, f"message {i}").id for i in range(30)]
+    got = await events_until(
+        bridge_runtime,
+        lambda ev: sum(isinstance(e, MessageCreated) for e in ev) == 30,
+    )
+    assert [e.message.message_id for e in got if isinstance(e, MessageCreated)] == posted
+    status = await bridge_runtime.lookup("bridge").ask(GetBridgeStatus(), BridgeStatus)
+    assert (status.inbound_depth, status.inbound_dropped) == (0, 0)
+    assert status.inbound_capacity == 10_000

@@ -18,6 +18,7 @@ import trio
 from clanker.runtime import (
     Actor,
     ActorRef,
+    ChildStartFailed,
     ChildSpec,
     Message,
     Restart,
@@ -257,7 +258,9 @@ async def test_a_missing_binary_is_a_crash_that_names_the_fix():
     session = voice_session_spec(target=None, command=["/nonexistent/clankvox"], intensity=0)
     async with open_runtime(SupervisorSpec()) as rt:
         crashes = rt.events.open()
-        await rt.root.start_child(ChildSpec("voice", session, restart=Restart.TEMPORARY))
+        # The session cannot start without clankvox: its start fails (OTP start semantics).
+        with pytest.raises(ChildStartFailed, match="root/voice crashed while starting"):
+            await rt.root.start_child(ChildSpec("voice", session, restart=Restart.TEMPORARY))
         first = None
         with trio.fail_after(WAIT):
             async for event in crashes:

@@ -18,12 +18,24 @@ export interface SessionState {
   method: "header" | "cookie" | null;
 }
 
+export interface DiscordHealth {
+  state: "logging_in" | "ready" | "reconnecting";
+  relogins: number;
+  seconds_since_heard: number;
+  inbound_depth: number;
+  inbound_capacity: number;
+  inbound_dropped: number;
+  lanes: number;
+  lane_refusals: number;
+}
+
 export interface Health {
   ok: boolean;
   version: string;
   sandbox: boolean;
   uptime_seconds: number;
   operator_crash: boolean;
+  discord: DiscordHealth | null;
 }
 
 // -- the supervision tree (clanker.runtime snapshot) ---------------------------------------------
