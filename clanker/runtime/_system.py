@@ -124,7 +124,8 @@ async def open_runtime(
     """Start a supervision tree under ``root`` and yield its `Runtime`.
 
     Leaving the block stops the tree gracefully (reverse order, shutdown timeouts). If the root
-    supervisor gives up (restart intensity exceeded), the block is cancelled and
+    supervisor gives up (restart intensity exceeded) — including while it starts, in which case
+    the block never runs — the block is cancelled and
     `SupervisionGaveUp` is raised: the only error that leaves the runtime. ``wire_check``
     defaults to the ``CLANKER_WIRE_CHECK`` environment variable.
     """
@@ -144,11 +145,12 @@ async def open_runtime(
 
             cell = Cell(ChildSpec(name, root, shutdown=math.inf), name, runtime, root_exited)
             runtime._root = cell
-            await nursery.start(run_child, cell)
-            try:
-                yield runtime
-            finally:
-                await runtime.shutdown()
+            started: bool = await nursery.start(run_child, cell)
+            if started:  # a root that could not start never hands out a runtime
+                try:
+                    yield runtime
+                finally:
+                    await runtime.shutdown()
     except BaseExceptionGroup as group:
         # The root's task never raises, so a group here holds what the caller's own block
         # raised: hand that back as it was, not wrapped in the runtime's nursery group.
@@ -159,6 +161,8 @@ async def open_runtime(
     if runtime._failure is not None:
         error = runtime._failure.error
         raise SupervisionGaveUp(f"the supervision tree stopped: {error}") from error
+    if not started:
+        raise SupervisionGaveUp("the supervision tree stopped before it had started")
 
 
 def _sole_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
