@@ -38,7 +38,14 @@ from clanker.guilds.resubscribe import WATCH_CAPACITY, PublisherWatch, watch_pub
 from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
 from clanker.settings import SETTINGS_NAME, SettingsChanged, SubscribeSettings, UnsubscribeSettings
 from clanker.settings.messages import CurrentSettings, Unsubscribed
-from clanker.store import LogAction, StoreClient, StoreRequestError, to_json
+from clanker.store import (
+    LogAction,
+    MessageRow,
+    ResumeInterrupted,
+    StoreClient,
+    StoreRequestError,
+    to_json,
+)
 from clanker.text import (
     DECISION_ACTION_KIND,
     AcknowledgeStop,
@@ -57,6 +64,8 @@ log = logging.getLogger("clanker.text")
 
 STOP_ACKNOWLEDGEMENT = "okay, stopping."
 HISTORY_SEED = 20
+# How far back a fresh incarnation looks for admitted messages no finished reply covers.
+RESUME_WINDOW_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,45 @@ class ChannelActor(Actor):
             members=lambda: self.members.participants(exclude=self.identity.user_id),
         )
         ctx.start_soon(self._timer)
+        await self._resume_interrupted(rows)
+
+    async def _resume_interrupted(self, rows: tuple[MessageRow, ...]) -> None:
+        """Take up what an earlier incarnation admitted but never finished (its reply job died
+        with it, or the message still waited in its queue): the Store finds those messages and
+        hands their claims to this incarnation; they go through the brain again as if new."""
+        prefix = f"text_reply {self.ctx.path} #"
+        try:
+            ids = await self.store.resume_interrupted(
+                ResumeInterrupted(
+                    channel_id=self.channel_id,
+                    claimer_prefix=prefix,
+                    claimer=self.deps.claimer,
+                    bot_user_id=self.identity.user_id,
+                    within_seconds=RESUME_WINDOW_SECONDS,
+                )
+            )
+        except (ActorError, StoreRequestError) as exc:
+            log.warning(
+                "channel %s: could not look for unfinished replies: %s", self.channel_id, exc
+            )
+            return
+        known = {row.message_id: row for row in rows}
+        for message_id in ids:
+            row = known.get(message_id)
+            if row is None:
+                try:
+                    row = await self.store.get_message(message_id)
+                except (ActorError, StoreRequestError):
+                    row = None
+            if row is None:
+                continue
+            log.info(
+                "channel %s: taking up message %d, admitted before a restart, not answered",
+                self.channel_id,
+                message_id,
+            )
+            for view in views_from_rows([row], received_at=trio.current_time()):  # not if deleted
+                await self._carry_out(self.brain.on_message(view, trio.current_time()))
 
     async def on_stop(self) -> None:
         for scope in self.jobs.values():

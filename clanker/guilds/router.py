@@ -23,13 +23,16 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from clanker.discord.events import (
     BridgeReady,
     DiscordMessage,
+    FetchHistory,
     GetGuild,
     GetIdentity,
     GuildAvailable,
+    History,
     MemberJoined,
     MessageCreated,
     MessageDeleted,
@@ -84,6 +87,8 @@ log = logging.getLogger("clanker.guilds")
 
 ROUTER_NAME = "guilds"
 SESSIONS_NAME = "guild_sessions"
+# Channel kinds whose history the catch-up after a login reads.
+CATCH_UP_KINDS = frozenset({"text", "news", "public_thread", "private_thread", "news_thread"})
 
 SessionFactory = Callable[[str, SessionConfig], Actor]
 
@@ -97,6 +102,12 @@ class GuildsConfig:
     # supervisor gives up and is removed (recreated on the guild's next event).
     intensity: int = 5
     period: float = 10.0
+    # After each login, messages never received are fetched: back to this long before the
+    # newest stored message of each channel (at most `catch_up_messages` per channel, in at most
+    # `catch_up_channels` text channels).
+    catch_up_seconds: float = 300.0
+    catch_up_messages: int = 50
+    catch_up_channels: int = 50
 
 
 def stored_message(m: DiscordMessage) -> StoreMessage:
@@ -141,6 +152,8 @@ class GuildRouter(Actor):
         self.guilds: dict[int, GuildInfo] = {}
         self.stored = 0
         self.store_failures = 0
+        self._catching_up = False
+        self._catch_up_again = False
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -264,6 +277,74 @@ class GuildRouter(Actor):
             # Gone meanwhile: a new one gets the identity when it starts.
             with contextlib.suppress(ActorStopped, NotRegistered):
                 await self.ctx.lookup(session_name(key)).tell(self.identity)
+        if self._catching_up:
+            self._catch_up_again = True  # a newer login: run once more when this one ends
+        else:
+            self._catching_up = True
+            self.ctx.start_soon(self._catch_up_loop)
+
+    async def _catch_up_loop(self) -> None:
+        try:
+            while True:
+                self._catch_up_again = False
+                await self._catch_up()
+                if not self._catch_up_again:
+                    return
+        finally:
+            self._catching_up = False
+
+    async def _catch_up(self) -> None:
+        """After a login: Discord does not replay what was posted while clanker was logged
+        out (a new gateway session, unlike a RESUME). Fetch the latest messages of each text
+        channel clanker has stored messages of, and take in, oldest first and through the usual
+        path (stored, then routed), those the Store does not have, back to `catch_up_seconds`
+        before the newest stored one."""
+        cfg = self.config
+        try:
+            bridge = self.ctx.lookup(cfg.session.channel.bridge)
+        except NotRegistered:
+            return
+        channels = [
+            c.channel_id
+            for guild in self.guilds.values()
+            for c in guild.channels
+            if c.kind in CATCH_UP_KINDS
+        ][: cfg.catch_up_channels]
+        taken = 0
+        for channel_id in channels:
+            # Discord's clock on both sides: messages posted up to `catch_up_seconds` before
+            # the newest one stored. A channel with nothing stored has no catch-up (no old
+            # backlog gets answered on a first start).
+            try:
+                latest = await self.store.recent_messages(channel_id, limit=1)
+            except (ActorError, StoreRequestError):
+                continue
+            if not latest:
+                continue
+            newest = datetime.fromisoformat(latest[-1].created_at)
+            cutoff = newest - timedelta(seconds=cfg.catch_up_seconds)
+            try:
+                history = await bridge.ask(
+                    FetchHistory(channel_id=channel_id, limit=cfg.catch_up_messages),
+                    timeout=PULL_TIMEOUT,
+                )
+            except ActorError as exc:
+                log.info("catch-up: no history for channel %d: %s", channel_id, exc)
+                continue
+            if not isinstance(history, History):
+                continue  # a BridgeFailure (no access, rate limited): the live feed goes on
+            for m in reversed(history.messages):  # oldest first
+                if datetime.fromisoformat(m.created_at) < cutoff:
+                    continue
+                try:
+                    if await self.store.get_message(m.message_id) is not None:
+                        continue
+                except (ActorError, StoreRequestError):
+                    continue
+                taken += 1
+                await self.ctx.ref.tell(MessageCreated(message=m))
+        if taken:
+            log.info("catch-up after login: %d message(s) missed while logged out", taken)
 
     @handles(GuildAvailable)
     async def guild(self, msg: GuildAvailable) -> None:

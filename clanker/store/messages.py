@@ -384,6 +384,40 @@ class LinkTriggerAction(Message, frozen=True):
         check_id(self, "action_id", self.action_id)
 
 
+class ResumeInterrupted(Message, frozen=True):
+    """After a channel actor restarts: the messages of ``channel_id`` admitted for a reply within
+    the last ``within_seconds`` that no reply job finished (sent, skipped, failed, cancelled) and
+    that no reply went out for — the dead incarnation's unfinished work. Their trigger claims,
+    if held by an earlier incarnation (``claimed_by`` starting with ``claimer_prefix``) and not
+    linked to a sent action, pass to ``claimer`` in the same transaction, so the new incarnation
+    may answer them and nobody else can. Reply: `MessageIds`, oldest first."""
+
+    channel_id: int
+    claimer_prefix: str
+    claimer: str
+    bot_user_id: int
+    within_seconds: float = 600.0
+
+    def __post_init__(self) -> None:
+        check_id(self, "channel_id", self.channel_id)
+        check_id(self, "bot_user_id", self.bot_user_id)
+        if not self.claimer.startswith(self.claimer_prefix) or not self.claimer_prefix:
+            raise ValueError(
+                f"ResumeInterrupted.claimer {self.claimer!r} must start with its "
+                f"claimer_prefix {self.claimer_prefix!r} (a later incarnation of the same claimer)"
+            )
+        if not 0 < self.within_seconds <= 86_400:
+            raise ValueError(
+                f"ResumeInterrupted.within_seconds must be in (0, 86400], got {self.within_seconds}"
+            )
+
+
+class MessageIds(Message, frozen=True):
+    """Reply: message ids."""
+
+    message_ids: tuple[int, ...]
+
+
 # --- errors -----------------------------------------------------------------------------------
 
 
@@ -408,6 +442,7 @@ StoreRequest = (
     | PutSetting
     | ClaimTrigger
     | LinkTriggerAction
+    | ResumeInterrupted
 )
 """Every request the Store handles (a tagged union: decodes by ``type``)."""
 
@@ -422,6 +457,7 @@ StoreReply = (
     | SettingStored
     | SettingConflict
     | Claimed
+    | MessageIds
     | StoreRejected
 )
 """Every reply the Store sends."""

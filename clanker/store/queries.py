@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import pysqlite3.dbapi2 as sqlite3
@@ -16,7 +17,7 @@ import pysqlite3.dbapi2 as sqlite3
 from clanker.store import messages as m
 from clanker.store.content import MAX_AUTHOR_NAME_CHARS, MAX_CONTENT_CHARS, truncate
 from clanker.store.sqlite import Connection
-from clanker.store.wallclock import normalize_iso, utc_now_iso
+from clanker.store.wallclock import normalize_iso, to_iso, utc_now_iso
 
 
 @contextmanager
@@ -367,6 +368,60 @@ def link_trigger_action(
 
 Query = Callable[[Connection, Any], m.StoreReply]
 
+_TERMINAL = ("sent", "skipped", "failed", "cancelled")
+
+
+def resume_interrupted(conn: Connection, req: m.ResumeInterrupted) -> m.MessageIds:
+    """See `ResumeInterrupted`. Decisions are ``reply_decision`` actions whose metadata carries
+    ``decision``, ``job_id`` (job-level ones) and ``message_ids``."""
+    since = to_iso(datetime.fromisoformat(utc_now_iso()) - timedelta(seconds=req.within_seconds))
+    terminal = ",".join("?" * len(_TERMINAL))
+    with transaction(conn):
+        rows = conn.execute(
+            f"""
+            SELECT a.message_id, MIN(a.id) FROM actions a
+            WHERE a.kind = 'reply_decision' AND a.channel_id = ? AND a.created_at >= ?
+              AND a.message_id IS NOT NULL
+              AND json_extract(a.metadata, '$.decision') = 'admitted'
+              AND NOT EXISTS (
+                SELECT 1 FROM actions t
+                WHERE t.kind = 'reply_decision' AND t.channel_id = a.channel_id AND t.id > a.id
+                  AND json_extract(t.metadata, '$.decision') IN ({terminal})
+                  AND (t.message_id = a.message_id OR EXISTS (
+                    SELECT 1 FROM json_each(t.metadata, '$.message_ids') j
+                    WHERE j.value = CAST(a.message_id AS TEXT))))
+              AND NOT EXISTS (
+                SELECT 1 FROM response_triggers r
+                WHERE r.trigger_message_id = a.message_id
+                  AND (r.action_id IS NOT NULL
+                       OR substr(r.claimed_by, 1, length(?)) != ?))
+              AND NOT EXISTS (
+                SELECT 1 FROM actions s
+                WHERE s.kind IN ('sent_reply', 'sent_message') AND s.channel_id = a.channel_id
+                  AND json_extract(s.metadata, '$.trigger_message_id') = CAST(a.message_id AS TEXT))
+              AND NOT EXISTS (
+                SELECT 1 FROM messages b
+                WHERE b.reply_to_message_id = a.message_id AND b.author_id = ?)
+            GROUP BY a.message_id ORDER BY MIN(a.id)
+            """,
+            (
+                req.channel_id,
+                since,
+                *_TERMINAL,
+                req.claimer_prefix,
+                req.claimer_prefix,
+                req.bot_user_id,
+            ),
+        ).fetchall()
+        ids = tuple(int(r[0]) for r in rows)
+        conn.executemany(
+            "UPDATE response_triggers SET claimed_by = ? "
+            "WHERE trigger_message_id = ? AND action_id IS NULL",
+            [(req.claimer, i) for i in ids],
+        )
+    return m.MessageIds(message_ids=ids)
+
+
 QUERIES: dict[type, Query] = {
     m.StoreMessage: store_message,
     m.MarkMessageEdited: mark_edited,
@@ -381,5 +436,6 @@ QUERIES: dict[type, Query] = {
     m.PutSetting: put_setting,
     m.ClaimTrigger: claim_trigger,
     m.LinkTriggerAction: link_trigger_action,
+    m.ResumeInterrupted: resume_interrupted,
 }
 """Which function answers which request."""

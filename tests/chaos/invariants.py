@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+
+import pysqlite3.dbapi2 as sqlite3  # the Store's own SQLite: see read_store
 
 TERMINAL = ("sent", "skipped", "failed", "cancelled")
 
@@ -53,7 +54,10 @@ class StoreView:
 
 
 def read_store(db: Path) -> StoreView:
-    """Read the Store's file directly (the tree has shut down, so it is closed and flushed)."""
+    """Read the Store's file directly. While the tree runs (`quiesce`) this is a second
+    connection in the Store's process, so it must use the Store's own SQLite library: two
+    SQLite builds in one process do not see each other's POSIX locks on the WAL files, and
+    closing one connection drops the other's locks (a SIGBUS in the WAL index was the result)."""
     con = sqlite3.connect(db)
     try:
         counts = dict(con.execute("SELECT message_id, COUNT(*) FROM messages GROUP BY message_id"))

@@ -39,6 +39,7 @@ import trio
 import trio_asyncio
 
 from clanker.app import AppConfig, app_spec
+from clanker.discord.bridge import wait_for_login
 from clanker.llm import LlmConfig, ProviderConfig, RetryConfig
 from clanker.llmsim import open_llmsim
 from clanker.runtime import ActorError, ActorNode, OperatorCrash, Runtime, open_runtime
@@ -217,6 +218,7 @@ async def test_chaos(seed: int, tmp_path: Path) -> None:
         async with trio_asyncio.open_loop():
             with trio.fail_after(QUIET_DEADLINE + 60 + SHUTDOWN_BOUND):
                 async with open_runtime(app_spec(config), seed=seed) as rt:
+                    await wait_for_login(rt, timeout=30)
                     run = Run(plan, sb, rt, channels)
                     await save(
                         rt,

@@ -16,8 +16,9 @@ from clanker.app import AppConfig, app_spec, dashboard_config_from_env
 from clanker.app import ConfigError as AppConfigError
 from clanker.cli.sandbox import sandbox_dashboard_config
 from clanker.llm import LlmConfig, ProviderConfig
-from clanker.runtime import ActorNode, SupervisorSpec
+from clanker.runtime import ActorCrashed, ActorNode, OperatorCrash, SupervisorSpec
 from clanker.runtime import events as ev
+from clanker.store import GetMessage, MessageRows
 from clanker.settings import CurrentSettings, GetSettings, settings_json_schema
 from tests.dashboard.wiring import FAST, Wired, wired_sandbox
 
@@ -227,3 +228,26 @@ def test_the_sandbox_dashboard_takes_any_free_port_unless_told() -> None:
     told = sandbox_dashboard_config({"DASHBOARD_PORT": "8999"})
     assert told is not None and told.port == 8999
     assert sandbox_dashboard_config({"CLANKER_DASHBOARD": "off"}) is None
+
+
+async def test_a_message_posted_while_the_bridge_was_down_is_caught_up_after_login(
+    wired: Wired,
+) -> None:
+    sb, rt = wired.sandbox, wired.rt
+    general, alice = sb.world.channel_named("general"), sb.world.user_named("alice")
+    sb.post_message(alice, general, "clanker, hello")
+    with trio.fail_after(TIMEOUT):
+        await sb.next_bot_message(general)
+    identifies = sb.gateway_stats.identifies
+    with pytest.raises(ActorCrashed):
+        await rt.lookup("discord").ask(OperatorCrash(reason="test"), timeout=TIMEOUT)
+    # The bridge waits out its backoff (about 1 s) before logging in again: nobody is
+    # listening, and the new gateway session will not replay this.
+    missed = sb.post_message(alice, general, "clanker, did you miss this?")
+    with trio.fail_after(TIMEOUT):
+        reply = await sb.next_bot_message(general)
+    assert sb.gateway_stats.identifies == identifies + 1  # a new login, not a resume
+    assert reply.content == "clanker here: got it, Alice ('clanker, did you miss this?')"
+    assert reply.reference_id in (missed.id, None)
+    stored = await wired.rt.lookup("store").ask(GetMessage(message_id=missed.id), MessageRows)
+    assert [r.message_id for r in stored.rows] == [missed.id]

@@ -93,6 +93,7 @@ class World:
     prompts: list[str] = field(default_factory=list)  # each call's user turns, joined
     gateway_ops: list[tuple[int, dict[str, Any] | None]] = field(default_factory=list)
     llm_calls: int = 0
+    llm_delay: float = 0.0  # seconds each model call takes
     answer: Callable[[int], str] = lambda n: json.dumps({"text": f"answer {n}"})
     fail_subscribes: int = 0  # the settings actor crashes on this many SubscribeSettings
     logged_in: bool = False  # the first bridge start pushes READY; restarts do not (a RESUME)
@@ -179,6 +180,8 @@ class TestLlm(Actor):
     @handles(Complete)
     async def complete(self, msg: Complete) -> LlmCompleted:
         self.world.llm_calls += 1
+        if self.world.llm_delay:
+            await trio.sleep(self.world.llm_delay)
         self.world.prompts.append(
             "\n".join(
                 part.text for m in msg.request.messages for part in m.parts if hasattr(part, "text")

@@ -18,8 +18,8 @@ import trio
 from clanker.runtime import (
     Actor,
     ActorRef,
-    ChildStartFailed,
     ChildSpec,
+    ChildStartFailed,
     Message,
     Restart,
     Strategy,
