@@ -310,19 +310,24 @@ class GuildRouter(Actor):
             for c in guild.channels
             if c.kind in CATCH_UP_KINDS
         ][: cfg.catch_up_channels]
-        taken = 0
+        # Discord's clock on both sides: messages posted up to `catch_up_seconds` before the
+        # newest one stored in the channel (or, for a channel with nothing stored, in any
+        # channel). With nothing stored at all there is no catch-up: no old backlog is
+        # answered on a first start.
+        newest: dict[int, datetime] = {}
         for channel_id in channels:
-            # Discord's clock on both sides: messages posted up to `catch_up_seconds` before
-            # the newest one stored. A channel with nothing stored has no catch-up (no old
-            # backlog gets answered on a first start).
             try:
                 latest = await self.store.recent_messages(channel_id, limit=1)
             except (ActorError, StoreRequestError):
                 continue
-            if not latest:
-                continue
-            newest = datetime.fromisoformat(latest[-1].created_at)
-            cutoff = newest - timedelta(seconds=cfg.catch_up_seconds)
+            if latest:
+                newest[channel_id] = datetime.fromisoformat(latest[-1].created_at)
+        if not newest:
+            return
+        anywhere = max(newest.values())
+        taken = 0
+        for channel_id in channels:
+            cutoff = newest.get(channel_id, anywhere) - timedelta(seconds=cfg.catch_up_seconds)
             try:
                 history = await bridge.ask(
                     FetchHistory(channel_id=channel_id, limit=cfg.catch_up_messages),
