@@ -23,6 +23,7 @@ from clanker.dashboard.sse import (
     sse_response,
 )
 from clanker.store import (
+    calendar_now,
     MAX_LIMIT,
     ActionRow,
     ActionRows,
@@ -112,7 +113,7 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
     async def costs() -> Response:
         days = query_int("days", 14, 1, MAX_DAYS)
         guild_id = query_id("guild_id")
-        today = datetime.now(UTC)
+        today = calendar_now()  # the calendar the Store stamps with
         start = (today - timedelta(days=days - 1)).replace(
             hour=0, minute=0, second=0, microsecond=0
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
 import trio
@@ -34,6 +34,7 @@ from clanker.store import (
     LogAction,
     StoreClient,
     StoreRequestError,
+    calendar_now,
     to_iso,
     to_json,
 )
@@ -73,7 +74,7 @@ class GenerationDeps:
 
 
 def _hour_ago() -> str:
-    return to_iso(datetime.now(UTC) - timedelta(hours=1))
+    return to_iso(calendar_now() - timedelta(hours=1))
 
 
 def _messages(turns: tuple[tuple[str, str], ...]) -> tuple[LlmMessage, ...]:

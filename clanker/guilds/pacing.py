@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import trio
 
 from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
 from clanker.settings.actor import resolve_actor
-from clanker.store import ActionRows, ActionsQuery, StoreClient, to_iso
+from clanker.store import ActionRows, ActionsQuery, StoreClient, calendar_now, to_iso
 from clanker.text.pacing import HOUR, PacingState, SendLog
 
 log = logging.getLogger("clanker.guilds")
@@ -68,7 +68,7 @@ class PacingKeeper(Actor):
         self.ctx = ctx
         store = StoreClient(ctx.lookup(self.store_name))
         now_trio = trio.current_time()
-        now_wall = datetime.now(UTC)
+        now_wall = calendar_now()
         since = to_iso(now_wall - timedelta(seconds=HOUR))
         times: list[float] = []
         for kind in SEND_KINDS:

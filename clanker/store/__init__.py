@@ -44,7 +44,7 @@ from clanker.store.messages import (
 from clanker.store.migrations import LATEST_VERSION, MigrationFailed, SchemaTooNew
 from clanker.store.sqlite import StoreOpenError
 from clanker.store.validation import MAX_LIMIT, to_json
-from clanker.store.wallclock import normalize_iso, to_iso, utc_now_iso
+from clanker.store.wallclock import calendar_now, normalize_iso, pin_calendar, to_iso, utc_now_iso
 
 __all__ = [
     "LATEST_VERSION",
@@ -88,9 +88,11 @@ __all__ = [
     "StoreReply",
     "StoreRequest",
     "StoreRequestError",
+    "calendar_now",
     "fold_content",
     "normalize_iso",
     "open_store",
+    "pin_calendar",
     "store_child",
     "to_iso",
     "to_json",

@@ -47,7 +47,7 @@ from clanker.text.admission import (
 from clanker.text.attention import Attention
 from clanker.text.coalescing import QueuedMessage, ReplyQueue
 from clanker.text.jobs import Outcome, ReplyJob, strongest
-from clanker.text.pacing import PaceReason, PacingState, pace
+from clanker.text.pacing import HOUR, PaceReason, PacingState, pace
 from clanker.text.stopwords import is_stop_request
 from clanker.text.views import MessageView
 
@@ -65,6 +65,11 @@ RETRY_BACKOFF_SECONDS = 2.5
 
 HISTORY_SIZE = 20
 """Recent channel messages the brain keeps for attention (the window is at most 5)."""
+
+
+SAME_SEND = 0.002
+"""Seconds within which the keeper's time of a send (rebuilt from a stored millisecond stamp)
+and the channel's own are the same send."""
 
 
 class ChannelBrain:
@@ -185,11 +190,21 @@ class ChannelBrain:
     def on_pacing(self, state: PacingState, now: float) -> list[Action]:
         """The global pacing state changed (a send anywhere, or the hour rolled on)."""
         local = self._local_send_at
+        if local is not None and (
+            now - local >= HOUR
+            or (state.last_send_at is not None and state.last_send_at >= local - SAME_SEND)
+        ):
+            # Counted by the keeper (its times can differ by rounding), or out of the hour.
+            self._local_send_at = local = None
         if local is not None and (state.last_send_at is None or state.last_send_at < local):
             # The keeper has not counted this channel's latest send yet.
             state = PacingState(last_send_at=local, sends_last_hour=state.sends_last_hour + 1)
         known = self.pacing.last_send_at
-        if known is not None and (state.last_send_at is None or state.last_send_at < known):
+        if (
+            known is not None
+            and now - known < HOUR  # a snapshot with no send in the hour is not stale then
+            and (state.last_send_at is None or state.last_send_at < known - SAME_SEND)
+        ):
             # A stale snapshot (it crossed a newer one on the way): never move the last send back.
             state = PacingState(
                 last_send_at=known,
