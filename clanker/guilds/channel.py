@@ -122,6 +122,7 @@ class ChannelActor(Actor):
         self.members = MemberDirectory(members)  # the guild's, as the session knew them
         self.settings_version = -1
         self.jobs: dict[int, trio.CancelScope] = {}
+        self._reserved: set[int] = set()  # jobs whose send the pacing keeper granted (recorded)
         self._rearm = trio.Event()
 
     async def on_start(self, ctx: ActorContext) -> None:
@@ -162,6 +163,8 @@ class ChannelActor(Actor):
             channel_name=self.channel_name,
             claimer=f"text_reply {ctx.path} #{ctx.incarnation}",
             members=lambda: self.members.participants(exclude=self.identity.user_id),
+            pacing=pacing_ref,
+            reserved=self._reserved.add,
         )
         ctx.start_soon(self._timer)
         await self._resume_interrupted(rows)
@@ -262,7 +265,9 @@ class ChannelActor(Actor):
         actions = self.brain.on_generation_finished(
             msg.job_id, Outcome(msg.outcome), trio.current_time(), reason=msg.reason
         )
-        if msg.outcome == Outcome.SENT:
+        recorded = msg.job_id in self._reserved  # the keeper recorded it when it granted the send
+        self._reserved.discard(msg.job_id)
+        if msg.outcome == Outcome.SENT and not recorded:
             await self.ctx.lookup(self.config.pacing).tell(SendRecorded(at=trio.current_time()))
         await self._carry_out(actions)
 

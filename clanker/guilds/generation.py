@@ -17,6 +17,7 @@ from typing import TypeVar
 import trio
 
 from clanker.discord.events import AddReaction, BridgeFailure, Done, SendMessage, Sent
+from clanker.guilds.pacing import ReserveSend, SendSlot
 from clanker.llm import (
     CallContext,
     LlmClient,
@@ -71,6 +72,14 @@ class GenerationDeps:
     claimer: str  # e.g. "text_reply root/guilds/…/channel-7 #1": who holds trigger claims
     # The guild's known members (for ``@name`` both ways), beyond the conversation's authors.
     members: Callable[[], Sequence[Participant]] = lambda: ()
+    # The pacing keeper: a send is reserved there first (global min gap and hourly cap, held
+    # atomically across channels); ``reserved(job_id)`` tells the channel it is recorded.
+    pacing: ActorRef | None = None
+    reserved: Callable[[int], None] = lambda job_id: None
+
+
+RESERVE_TRIES = 20  # another channel keeps winning the gap this often: give up the reply
+RESERVE_TIMEOUT = 10.0
 
 
 def _hour_ago() -> str:
@@ -188,6 +197,10 @@ async def generate_reply(
                 ),
             ),
         )
+    if deps.pacing is not None:
+        refused = await _reserve_send(deps, job, settings)
+        if refused is not None:
+            return Outcome.SKIPPED, refused
     sent_any = False
     for index, chunk in enumerate(plan.chunks):
         reply_to = plan.reply_to_message_id if index == 0 else None
@@ -249,6 +262,30 @@ async def generate_reply(
             except ActorError as exc:
                 log.warning("could not link trigger %d: %s", job.trigger.message_id, exc)
     return Outcome.SENT, None
+
+
+async def _reserve_send(deps: GenerationDeps, job: ReplyJob, settings: Settings) -> str | None:
+    """Wait for the keeper's go (the gap since the last send anywhere); None when granted (or
+    when the keeper cannot answer: the channel records the send afterwards, as before), else the
+    reason not to send."""
+    assert deps.pacing is not None
+    request = ReserveSend(
+        min_gap=settings.activity.min_gap_seconds,
+        cap=settings.permissions.max_messages_per_hour,
+    )
+    for _ in range(RESERVE_TRIES):
+        try:
+            slot = await deps.pacing.ask(request, SendSlot, timeout=RESERVE_TIMEOUT)
+        except ActorError as exc:
+            log.warning("reply job %d: the pacing keeper did not answer: %s", job.job_id, exc)
+            return None
+        if slot.granted:
+            deps.reserved(job.job_id)
+            return None
+        if slot.refused is not None:
+            return slot.refused
+        await trio.sleep(slot.wait)
+    return "pacing_busy"
 
 
 async def _gather3(

@@ -33,6 +33,26 @@ class SendRecorded(Message, frozen=True):
     at: float
 
 
+class ReserveSend(Message, frozen=True):
+    """Ask before sending: may a message go out now under the global ``min_gap`` (seconds since
+    the last send anywhere) and hourly ``cap``? Granted, the send is recorded at once — the
+    reservation is the record, so two channels finishing together cannot both pass the gap.
+    Reply: `SendSlot`."""
+
+    min_gap: float
+    cap: int
+
+
+class SendSlot(Message, frozen=True):
+    """``granted``: recorded at trio time ``at``. Otherwise ``wait`` seconds until the gap
+    allows it (ask again then), or ``refused`` (the hourly cap) with nothing to wait for."""
+
+    granted: bool
+    at: float = 0.0
+    wait: float = 0.0
+    refused: str | None = None
+
+
 class SubscribePacing(Message, frozen=True):
     """Tell ``subscriber`` (an actor path or name) a `PacingChanged` on every change. Reply:
     `PacingChanged` with the current state."""
@@ -121,6 +141,18 @@ class PacingKeeper(Actor):
     async def recorded(self, msg: SendRecorded) -> None:
         self.sends.record(msg.at)
         await self._broadcast()
+
+    @handles(ReserveSend)
+    async def reserve(self, msg: ReserveSend) -> SendSlot:
+        now = trio.current_time()
+        state = self.sends.state(now)
+        if state.sends_last_hour >= msg.cap:
+            return SendSlot(granted=False, refused="hourly_cap")
+        if state.last_send_at is not None and now - state.last_send_at < msg.min_gap:
+            return SendSlot(granted=False, wait=msg.min_gap - (now - state.last_send_at))
+        self.sends.record(now)
+        await self._broadcast()
+        return SendSlot(granted=True, at=now)
 
     @handles(SubscribePacing)
     async def subscribe(self, msg: SubscribePacing) -> PacingChanged:
