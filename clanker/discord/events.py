@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clanker.runtime import Message
+from clanker.wire import Message
 
 BRIDGE_NAME = "discord"
 """The runtime-wide name the Discord bridge registers."""

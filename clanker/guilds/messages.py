@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clanker.discord.events import ChannelInfo
-from clanker.runtime import Message
+from clanker.wire import Message
 
 DM_KEY = "dm"
 

@@ -49,7 +49,8 @@ from clanker.runtime._telemetry import (
     RuntimeEvent,
     Subscription,
 )
-from clanker.runtime._wire import WIRE_CHECK_ENV, Message, validate_message, wire_roundtrip
+from clanker.runtime._wire import WIRE_CHECK_ENV, validate_message, wire_roundtrip
+from clanker.wire import Message
 
 __all__ = [
     "WIRE_CHECK_ENV",

@@ -10,7 +10,7 @@ import msgspec
 import trio
 
 from clanker.runtime._specs import MailboxSpec
-from clanker.runtime._wire import Message
+from clanker.wire import Message
 
 if TYPE_CHECKING:
     from clanker.runtime._cell import Cell

@@ -3,6 +3,8 @@
 Actor messages are frozen msgspec Structs. With the wire check on, every message (and every ask
 reply) is encoded to msgpack and decoded back before delivery, and the copy must equal the
 original: any message that could not cross a process boundary fails loudly where it was sent.
+`Message`, the house base class, lives in the leaf module `clanker.wire` so that wire formats
+can declare messages without importing trio; `clanker.runtime` re-exports it.
 """
 
 from __future__ import annotations
@@ -26,14 +28,6 @@ WIRE_CHECK_ENV = "CLANKER_WIRE_CHECK"
 def wire_check_default() -> bool:
     """The wire-check default: on when ``CLANKER_WIRE_CHECK`` is set to 1/true/yes."""
     return os.environ.get(WIRE_CHECK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-class Message(msgspec.Struct, frozen=True, tag=True, kw_only=True):
-    """Convenience base for actor messages: frozen, keyword-only, tagged by class name.
-
-    Any frozen msgspec Struct is a valid message; subclassing this one just sets the house
-    defaults so that a union of message types decodes by its ``type`` tag.
-    """
 
 
 def validate_message(msg: object) -> None:

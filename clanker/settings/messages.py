@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import msgspec
 
-from clanker.runtime import Message
 from clanker.settings.model import Settings
 from clanker.settings.validation import SettingsProblem
+from clanker.wire import Message
 
 
 def _check_json_object(owner: str, text: str) -> None:

@@ -16,7 +16,6 @@ import math
 
 import msgspec
 
-from clanker.runtime import Message
 from clanker.store.validation import (
     check_id,
     check_json,
@@ -24,6 +23,7 @@ from clanker.store.validation import (
     check_limit,
     check_time,
 )
+from clanker.wire import Message
 
 # --- messages ---------------------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import msgspec
 
-from clanker.runtime import Message
 from clanker.voice._ids import check_snowflake, check_u32
+from clanker.wire import Message
 
 
 class ClankvoxCommand(Message, frozen=True, rename="camel"):

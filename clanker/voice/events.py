@@ -16,7 +16,7 @@ from typing import Any, get_args
 
 import msgspec
 
-from clanker.runtime import Message
+from clanker.wire import Message
 
 
 class ClankvoxEvent(Message, frozen=True, rename="camel", omit_defaults=True):

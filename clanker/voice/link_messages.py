@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clanker.runtime import Message
+from clanker.wire import Message
 
 
 class SpeakPcm(Message, frozen=True):

@@ -3,7 +3,7 @@ for the session's target actor, and the stats requests and replies of the two pi
 
 from __future__ import annotations
 
-from clanker.runtime import Message
+from clanker.wire import Message
 
 
 class ClankvoxStarted(Message, frozen=True):
