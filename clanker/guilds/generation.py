@@ -201,6 +201,21 @@ async def generate_reply(
         refused = await _reserve_send(deps, job, settings)
         if refused is not None:
             return Outcome.SKIPPED, refused
+    # Committed before the first chunk goes out: a channel actor that crashes from here on may
+    # have sent the reply without knowing it, so its successor must not send it again.
+    await _log(
+        store,
+        LogAction(
+            kind="send_started",
+            guild_id=job.guild_id,
+            channel_id=job.channel_id,
+            message_id=job.trigger.message_id,
+            content=f"sending {len(plan.chunks)} message(s)",
+            metadata=to_json(
+                {"job_id": job.job_id, "trigger_message_id": str(job.trigger.message_id)}
+            ),
+        ),
+    )
     sent_any = False
     for index, chunk in enumerate(plan.chunks):
         reply_to = plan.reply_to_message_id if index == 0 else None

@@ -387,7 +387,8 @@ class LinkTriggerAction(Message, frozen=True):
 class ResumeInterrupted(Message, frozen=True):
     """After a channel actor restarts: the messages of ``channel_id`` admitted for a reply within
     the last ``within_seconds`` that no reply job finished (sent, skipped, failed, cancelled) and
-    that no reply went out for — the dead incarnation's unfinished work. Their trigger claims,
+    that no reply started going out for (``send_started``: it may have been sent) — the dead
+    incarnation's unfinished work. Their trigger claims,
     if held by an earlier incarnation (``claimed_by`` starting with ``claimer_prefix``) and not
     linked to a sent action, pass to ``claimer`` in the same transaction, so the new incarnation
     may answer them and nobody else can. Reply: `MessageIds`, oldest first."""

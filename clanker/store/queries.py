@@ -397,7 +397,8 @@ def resume_interrupted(conn: Connection, req: m.ResumeInterrupted) -> m.MessageI
                        OR substr(r.claimed_by, 1, length(?)) != ?))
               AND NOT EXISTS (
                 SELECT 1 FROM actions s
-                WHERE s.kind IN ('sent_reply', 'sent_message') AND s.channel_id = a.channel_id
+                WHERE s.kind IN ('sent_reply', 'sent_message', 'send_started')
+                  AND s.channel_id = a.channel_id
                   AND json_extract(s.metadata, '$.trigger_message_id') = CAST(a.message_id AS TEXT))
               AND NOT EXISTS (
                 SELECT 1 FROM messages b

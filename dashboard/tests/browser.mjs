@@ -140,7 +140,7 @@ try {
     const decisions = await trail.locator('[data-testid="trail-decision"]').allInnerTexts();
     expect(decisions.join(" | ").replace(/\s+/g, " ") === "admitted addressed | started addressed | sent sent", `decisions: ${decisions.join(" | ")}`);
     const steps = await trail.locator("li.step .badge").allInnerTexts();
-    expect(steps.join(",") === "admitted,started,model,message,sent", `steps in logged order: ${steps.join(",")}`);
+    expect(steps.join(",") === "admitted,started,model,send_started,message,sent", `steps in logged order: ${steps.join(",")}`);
     await shot("chat");
   });
 

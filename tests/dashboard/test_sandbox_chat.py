@@ -85,6 +85,7 @@ async def test_a_message_posted_as_a_member_gets_a_reply_and_a_logged_trail(wire
         assert [(a["kind"], a["content"]) for a in trail if a["kind"] != "llm_call"] == [
             ("reply_decision", "admitted: addressed"),
             ("reply_decision", "started: addressed"),
+            ("send_started", "sending 1 message(s)"),
             ("sent_message", "clanker here: got it, Bob ('hi there clanker')"),
             ("reply_decision", "sent: sent"),
         ]
