@@ -4,8 +4,11 @@ The wire check is on for every runtime created in the tests: each mailbox round-
 message through msgpack, so a message that could not cross a process boundary fails its test.
 """
 
+import collections
+import inspect
 import os
 
+import pytest
 from hypothesis import settings
 
 os.environ["CLANKER_WIRE_CHECK"] = "1"
@@ -29,15 +32,46 @@ def pytest_addoption(parser):  # type: ignore[no-untyped-def]
         default=20,
         help="tests/chaos: run seeds 0..N-1 (default 20); a failing seed prints how to replay it",
     )
-    parser.addoption(
-        "--chaos",
-        action="store_true",
-        help="collect tests/chaos (opt-in until the product passes it: see its docstring)",
+
+
+# -- the test summary counts tests by the clock they run on -------------------------------------
+
+VIRTUAL_FIXTURES = {"autojump_clock", "mock_clock"}
+
+
+def clock_kind(item) -> str:  # type: ignore[no-untyped-def]
+    """ "virtual" (a trio MockClock: the fixture, or a plain test that runs trio on one), "real"
+    (a trio test on the real clock: sockets, subprocesses, the browser, worker threads) or
+    "none" (a plain function: no trio at all)."""
+    if VIRTUAL_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return "virtual"
+    function = getattr(item, "function", None)
+    if function is None:
+        return "none"
+    raw = inspect.unwrap(function)
+    inner = getattr(getattr(function, "hypothesis", None), "inner_test", None)
+    if inspect.iscoroutinefunction(raw) or inspect.iscoroutinefunction(inner):
+        return "real"
+    try:
+        source = inspect.getsource(raw)
+    except (OSError, TypeError):
+        return "none"
+    return "virtual" if "MockClock" in source else "none"
+
+
+CLOCKS = pytest.StashKey[collections.Counter[str]]()
+
+
+def pytest_collection_finish(session):  # type: ignore[no-untyped-def]
+    session.config.stash[CLOCKS] = collections.Counter(clock_kind(i) for i in session.items)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    counts = config.stash.get(CLOCKS, None)
+    if not counts:
+        return
+    terminalreporter.write_line(
+        f"clocks: {counts['virtual']} tests on virtual time (MockClock), {counts['real']} on "
+        f"the real clock (sockets, subprocesses, the browser, worker threads), {counts['none']} "
+        "without trio"
     )
-
-
-def pytest_ignore_collect(collection_path, config):  # type: ignore[no-untyped-def]
-    # The chaos harness is opt-in while the product still breaks its invariants (issue 11).
-    if "chaos" in collection_path.parts and not config.getoption("--chaos"):
-        return True
-    return None

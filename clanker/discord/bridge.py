@@ -438,8 +438,23 @@ class DiscordBridge(Actor):
     async def send(self, cmd: SendMessage) -> BridgeFailure | None:
         return self._in_lane(cmd.channel_id, "SendMessage", lambda: self._send(cmd))
 
+    def _expired(self, cmd: SendMessage) -> BridgeFailure | None:
+        if cmd.start_by is None or trio.current_time() <= cmd.start_by:
+            return None
+        late = trio.current_time() - cmd.start_by
+        return BridgeFailure(
+            command="SendMessage",
+            status=None,
+            code=None,
+            detail=f"not sent: its start_by passed {late:.2f} s before its turn",
+            expired=True,
+        )
+
     @_command("SendMessage")
     async def _send(self, cmd: SendMessage) -> Sent | BridgeFailure:
+        expired = self._expired(cmd)
+        if expired is not None:
+            return expired
         channel = self._messageable(cmd.channel_id)
         kwargs: dict[str, Any] = {
             "allowed_mentions": discord.AllowedMentions(

@@ -195,6 +195,9 @@ class SendMessage(Message, frozen=True):
     allow_user_mentions: bool = True
     allow_everyone: bool = False
     files: tuple[FileUpload, ...] = ()
+    # Trio time (this process) after which the bridge must not start the send: it answers
+    # `BridgeFailure` with ``expired`` instead (a pacing slot that lapsed while it waited).
+    start_by: float | None = None
 
 
 class EditMessage(Message, frozen=True):
@@ -305,3 +308,4 @@ class BridgeFailure(Message, frozen=True):
     status: int | None  # HTTP status, None when no request was made
     code: int | None  # Discord's JSON error code
     detail: str
+    expired: bool = False  # not attempted: the command's ``start_by`` had passed

@@ -14,16 +14,25 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
+import msgspec
 import trio
 
-from clanker.discord.events import AddReaction, BridgeFailure, Done, SendMessage, Sent
-from clanker.guilds.pacing import ReserveSend, SendSlot
+from clanker.discord.events import (
+    AddReaction,
+    AwaitReady,
+    BridgeFailure,
+    Done,
+    SendMessage,
+    Sent,
+)
+from clanker.guilds.pacing import ReserveSend, SendDone, SendSlot
 from clanker.llm import (
     CallContext,
     LlmClient,
     LlmError,
     LlmMessage,
     LlmRequest,
+    LlmResponse,
     SystemPart,
     assistant,
     user,
@@ -48,6 +57,8 @@ from clanker.text import (
     plan_delivery,
 )
 from clanker.text.convert import views_from_rows
+from clanker.text.delivery import DeliveryPlan
+from clanker.text.output import ReplyOutput
 from clanker.text.views import Participant
 
 log = logging.getLogger("clanker.text")
@@ -80,6 +91,8 @@ class GenerationDeps:
 
 RESERVE_TRIES = 20  # another channel keeps winning the gap this often: give up the reply
 RESERVE_TIMEOUT = 10.0
+RESERVE_RETRIES_UNANSWERED = 4  # the keeper's restart backoff is far shorter than 0.2+…+1.6 s
+EXPIRED_TRIES = 3  # the bridge let the send slot expire this often: the send failed
 
 
 def _hour_ago() -> str:
@@ -197,106 +210,204 @@ async def generate_reply(
                 ),
             ),
         )
+    slot: SendSlot | None = None
     if deps.pacing is not None:
-        refused = await _reserve_send(deps, job, settings)
-        if refused is not None:
-            return Outcome.SKIPPED, refused
-    # Committed before the first chunk goes out: a channel actor that crashes from here on may
-    # have sent the reply without knowing it, so its successor must not send it again.
-    await _log(
-        store,
-        LogAction(
-            kind="send_started",
-            guild_id=job.guild_id,
-            channel_id=job.channel_id,
-            message_id=job.trigger.message_id,
-            content=f"sending {len(plan.chunks)} message(s)",
-            metadata=to_json(
-                {"job_id": job.job_id, "trigger_message_id": str(job.trigger.message_id)}
-            ),
-        ),
-    )
+        reserved = await _reserve_send(deps, job, settings)
+        if isinstance(reserved, str):
+            return Outcome.SKIPPED, reserved
+        slot = reserved
     sent_any = False
-    for index, chunk in enumerate(plan.chunks):
-        reply_to = plan.reply_to_message_id if index == 0 else None
-        command = SendMessage(
-            channel_id=job.channel_id,
-            content=chunk,
-            reply_to_message_id=reply_to,
-            mention_replied_user=False,
+    last_sent_at: float | None = None
+    try:
+        # Committed before the first chunk goes out: a channel actor that crashes from here on may
+        # have sent the reply without knowing it, so its successor must not send it again.
+        await _log(
+            store,
+            LogAction(
+                kind="send_started",
+                guild_id=job.guild_id,
+                channel_id=job.channel_id,
+                message_id=job.trigger.message_id,
+                content=f"sending {len(plan.chunks)} message(s)",
+                metadata=to_json(
+                    {"job_id": job.job_id, "trigger_message_id": str(job.trigger.message_id)}
+                ),
+            ),
         )
+        for index, chunk in enumerate(plan.chunks):
+            reply_to = plan.reply_to_message_id if index == 0 else None
+            result, held = await _send_chunk(
+                deps,
+                job,
+                settings,
+                SendMessage(
+                    channel_id=job.channel_id,
+                    content=chunk,
+                    reply_to_message_id=reply_to,
+                    mention_replied_user=False,
+                ),
+                slot if index == 0 else None,
+            )
+            if index == 0:
+                slot = held  # re-reserved if the first slot expired
+            if isinstance(result, str):
+                return Outcome.SKIPPED, result  # the keeper refused the re-reservation
+            if not isinstance(result, Sent):
+                detail = result.detail if isinstance(result, BridgeFailure) else repr(result)
+                await _log(
+                    store,
+                    LogAction(
+                        kind="send_failed",
+                        guild_id=job.guild_id,
+                        channel_id=job.channel_id,
+                        message_id=job.trigger.message_id,
+                        content=chunk,
+                        metadata=to_json({"job_id": job.job_id, "detail": detail}),
+                    ),
+                )
+                if sent_any:
+                    return Outcome.SENT, "partly_sent"
+                return Outcome.FAILED, "send_failed"
+            sent_any, last_sent_at = True, trio.current_time()
+            await _log_sent(deps, job, response, output, plan, index, chunk, reply_to, result)
+    finally:
+        if slot is not None:
+            _send_done(deps, slot, last_sent_at)
+    return Outcome.SENT, None
+
+
+async def _send_chunk(
+    deps: GenerationDeps,
+    job: ReplyJob,
+    settings: Settings,
+    command: SendMessage,
+    slot: SendSlot | None,
+) -> tuple[Sent | BridgeFailure | str, SendSlot | None]:
+    """Send one chunk. The first chunk of a reserved send carries the slot's ``start_by``: a
+    bridge that could not start it in time (it was restarting, its lane was slow) refuses it,
+    and the send is reserved again, so the gap holds between sends as they really go out."""
+    for _ in range(EXPIRED_TRIES):
+        if slot is not None:
+            command = msgspec.structs.replace(command, start_by=slot.start_by)
         try:
             result = await deps.bridge.ask(command, timeout=SEND_TIMEOUT)
         except ActorError as exc:
             result = BridgeFailure(command="SendMessage", status=None, code=None, detail=str(exc))
-        if not isinstance(result, Sent):
-            detail = result.detail if isinstance(result, BridgeFailure) else repr(result)
-            await _log(
-                store,
-                LogAction(
-                    kind="send_failed",
-                    guild_id=job.guild_id,
-                    channel_id=job.channel_id,
-                    message_id=job.trigger.message_id,
-                    content=chunk,
-                    metadata=to_json({"job_id": job.job_id, "detail": detail}),
-                ),
-            )
-            return (Outcome.SENT, "partly_sent") if sent_any else (Outcome.FAILED, "send_failed")
-        sent_any = True
-        logged = await _log(
-            store,
-            LogAction(
-                kind="sent_reply" if reply_to is not None else "sent_message",
-                guild_id=job.guild_id,
-                channel_id=job.channel_id,
-                message_id=result.message.message_id,
-                user_id=deps.bot_user_id,
-                content=chunk,
-                metadata=to_json(
-                    {
-                        "job_id": job.job_id,
-                        "trigger_message_id": str(job.trigger.message_id),
-                        "message_ids": [str(i) for i in job.message_ids],
-                        "chunk": index + 1,
-                        "chunks": len(plan.chunks),
-                        "provider": response.provider,
-                        "model": response.model,
-                        "usd_cost_of_call": response.usd_cost,  # counted once, in llm_call
-                        "output_state": str(output.state),
-                    }
-                ),
+        if not (slot is not None and isinstance(result, BridgeFailure) and result.expired):
+            return result, slot
+        log.info("reply job %d: the send slot expired before the bridge started it", job.job_id)
+        _send_done(deps, slot, None)
+        slot = None
+        await _await_bridge(deps)
+        reserved = await _reserve_send(deps, job, settings)
+        if isinstance(reserved, str):
+            return reserved, None
+        slot = reserved
+        if slot is None:
+            command = msgspec.structs.replace(command, start_by=None)
+    return (
+        BridgeFailure(
+            command="SendMessage",
+            status=None,
+            code=None,
+            detail=f"the bridge could not start the send in time, {EXPIRED_TRIES} times",
+            expired=True,
+        ),
+        slot,
+    )
+
+
+async def _await_bridge(deps: GenerationDeps) -> None:
+    """Wait (bounded) until the bridge is logged in again."""
+    try:
+        await deps.bridge.ask(AwaitReady(), timeout=SEND_TIMEOUT)
+    except ActorError as exc:
+        log.warning("the bridge did not come back: %s", exc)
+
+
+def _send_done(deps: GenerationDeps, slot: SendSlot, sent_at: float | None) -> None:
+    """Tell the keeper when the reserved send went out (or that it did not)."""
+    if deps.pacing is None:
+        return
+    try:
+        deps.pacing.try_tell(SendDone(token=slot.token, reserved_at=slot.at, sent_at=sent_at))
+    except ActorError as exc:
+        log.warning("could not tell the pacing keeper a send is done: %s", exc)
+
+
+async def _log_sent(
+    deps: GenerationDeps,
+    job: ReplyJob,
+    response: LlmResponse,
+    output: ReplyOutput,
+    plan: DeliveryPlan,
+    index: int,
+    chunk: str,
+    reply_to: int | None,
+    result: Sent,
+) -> None:
+    store = deps.store
+    logged = await _log(
+        store,
+        LogAction(
+            kind="sent_reply" if reply_to is not None else "sent_message",
+            guild_id=job.guild_id,
+            channel_id=job.channel_id,
+            message_id=result.message.message_id,
+            user_id=deps.bot_user_id,
+            content=chunk,
+            metadata=to_json(
+                {
+                    "job_id": job.job_id,
+                    "trigger_message_id": str(job.trigger.message_id),
+                    "message_ids": [str(i) for i in job.message_ids],
+                    "chunk": index + 1,
+                    "chunks": len(plan.chunks),
+                    "provider": response.provider,
+                    "model": response.model,
+                    "usd_cost_of_call": response.usd_cost,  # counted once, in llm_call
+                    "output_state": str(output.state),
+                }
             ),
-        )
-        if logged is not None and index == 0:
-            try:
-                await store.ref.ask(
-                    LinkTriggerAction(message_id=job.trigger.message_id, action_id=logged),
-                    timeout=10.0,
-                )
-            except ActorError as exc:
-                log.warning("could not link trigger %d: %s", job.trigger.message_id, exc)
-    return Outcome.SENT, None
+        ),
+    )
+    if logged is not None and index == 0:
+        try:
+            await store.ref.ask(
+                LinkTriggerAction(message_id=job.trigger.message_id, action_id=logged),
+                timeout=10.0,
+            )
+        except ActorError as exc:
+            log.warning("could not link trigger %d: %s", job.trigger.message_id, exc)
 
 
-async def _reserve_send(deps: GenerationDeps, job: ReplyJob, settings: Settings) -> str | None:
-    """Wait for the keeper's go (the gap since the last send anywhere); None when granted (or
-    when the keeper cannot answer: the channel records the send afterwards, as before), else the
-    reason not to send."""
+async def _reserve_send(
+    deps: GenerationDeps, job: ReplyJob, settings: Settings
+) -> SendSlot | str | None:
+    """Wait for the keeper's go (the gap since the last send anywhere): the granted slot, None
+    when the keeper cannot answer (the channel records the send afterwards, as before), else
+    the reason not to send."""
     assert deps.pacing is not None
     request = ReserveSend(
         min_gap=settings.activity.min_gap_seconds,
         cap=settings.permissions.max_messages_per_hour,
     )
+    unanswered = 0
     for _ in range(RESERVE_TRIES):
         try:
             slot = await deps.pacing.ask(request, SendSlot, timeout=RESERVE_TIMEOUT)
         except ActorError as exc:
-            log.warning("reply job %d: the pacing keeper did not answer: %s", job.job_id, exc)
-            return None
+            # Restarting, most likely: its successor knows the sends (and holds for one in
+            # flight), so ask it; only a keeper that stays away lets the send go unreserved.
+            unanswered += 1
+            if unanswered > RESERVE_RETRIES_UNANSWERED:
+                log.warning("reply job %d: the pacing keeper did not answer: %s", job.job_id, exc)
+                return None
+            await trio.sleep(0.1 * 2**unanswered)
+            continue
         if slot.granted:
             deps.reserved(job.job_id)
-            return None
+            return slot
         if slot.refused is not None:
             return slot.refused
         await trio.sleep(slot.wait)

@@ -18,11 +18,13 @@ import trio
 from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
 from clanker.settings.actor import resolve_actor
 from clanker.store import ActionRows, ActionsQuery, StoreClient, calendar_now, to_iso
-from clanker.text.pacing import HOUR, PacingState, SendLog
+from clanker.text.pacing import HOUR, PacingState, SendGate, SendLog
 
 log = logging.getLogger("clanker.guilds")
 
 PACING_NAME = "pacing"
+SEND_LEASE = 10.0
+"""Seconds a granted send holds the gate at most (its sender may not start it later)."""
 SEND_KINDS = ("sent_reply", "sent_message")
 """Action kinds that count as a send (the channel actors log these)."""
 
@@ -44,13 +46,26 @@ class ReserveSend(Message, frozen=True):
 
 
 class SendSlot(Message, frozen=True):
-    """``granted``: recorded at trio time ``at``. Otherwise ``wait`` seconds until the gap
-    allows it (ask again then), or ``refused`` (the hourly cap) with nothing to wait for."""
+    """``granted``: recorded at trio time ``at``; the send must start by ``start_by`` (the
+    bridge refuses it after that) and be reported with `SendDone` quoting ``token``. Otherwise
+    ``wait`` seconds (ask again then), or ``refused`` (the hourly cap) with nothing to wait for.
+    """
 
     granted: bool
     at: float = 0.0
+    token: int = 0
+    start_by: float = 0.0
     wait: float = 0.0
     refused: str | None = None
+
+
+class SendDone(Message, frozen=True):
+    """Tell after a granted send: it went out at trio time ``sent_at`` (the gap counts from
+    there), or ``sent_at`` is None when nothing went out (the reservation is dropped)."""
+
+    token: int
+    reserved_at: float
+    sent_at: float | None
 
 
 class SubscribePacing(Message, frozen=True):
@@ -82,6 +97,7 @@ class PacingKeeper(Actor):
         self.store_name = store
         self.subscribers: set[str] = set()
         self.sends = SendLog()
+        self.gate = SendGate(self.sends, lease=SEND_LEASE)
         self._wake = trio.Event()
 
     async def on_start(self, ctx: ActorContext) -> None:
@@ -104,6 +120,22 @@ class PacingKeeper(Actor):
                     break
                 offset += 500
         self.sends = SendLog(times)
+        # Tokens unique across incarnations: a report to an earlier keeper's grant cannot free
+        # this one's hold. A send an earlier keeper granted may still be on its way: if one was
+        # started within the lease, hold the gate until it reports or its lease lapses.
+        self.gate = SendGate(self.sends, lease=SEND_LEASE, first_token=(ctx.incarnation + 1) << 32)
+        started = await store.ref.ask(
+            ActionsQuery(
+                kind="send_started",
+                since=to_iso(now_wall - timedelta(seconds=SEND_LEASE)),
+                limit=1,
+            ),
+            ActionRows,
+        )
+        if started.rows:
+            self.gate.assume_held(
+                _trio_time_of(started.rows[0].created_at, now_trio=now_trio, now_wall=now_wall)
+            )
         ctx.start_soon(self._expiry)
 
     def _state(self) -> PacingState:
@@ -144,15 +176,21 @@ class PacingKeeper(Actor):
 
     @handles(ReserveSend)
     async def reserve(self, msg: ReserveSend) -> SendSlot:
-        now = trio.current_time()
-        state = self.sends.state(now)
-        if state.sends_last_hour >= msg.cap:
-            return SendSlot(granted=False, refused="hourly_cap")
-        if state.last_send_at is not None and now - state.last_send_at < msg.min_gap:
-            return SendSlot(granted=False, wait=msg.min_gap - (now - state.last_send_at))
-        self.sends.record(now)
+        verdict = self.gate.reserve(trio.current_time(), min_gap=msg.min_gap, cap=msg.cap)
+        if not verdict.granted:
+            return SendSlot(granted=False, wait=verdict.wait, refused=verdict.refused)
         await self._broadcast()
-        return SendSlot(granted=True, at=now)
+        return SendSlot(
+            granted=True,
+            at=verdict.at,
+            token=verdict.token,
+            start_by=verdict.at + self.gate.lease,
+        )
+
+    @handles(SendDone)
+    async def done(self, msg: SendDone) -> None:
+        self.gate.release(msg.token, reserved_at=msg.reserved_at, sent_at=msg.sent_at)
+        await self._broadcast()
 
     @handles(SubscribePacing)
     async def subscribe(self, msg: SubscribePacing) -> PacingChanged:

@@ -51,7 +51,16 @@ from clanker.text.output import (
     normalize_reaction,
     parse_reply_output,
 )
-from clanker.text.pacing import PaceReason, PaceVerdict, PacingState, SendLog, may_react, pace
+from clanker.text.pacing import (
+    GateVerdict,
+    PaceReason,
+    PaceVerdict,
+    PacingState,
+    SendGate,
+    SendLog,
+    may_react,
+    pace,
+)
 from clanker.text.splitting import DISCORD_SPLIT_LIMIT, Span, split_message, split_spans
 from clanker.text.stopwords import is_stop_request
 from clanker.text.views import MessageView, Participant
@@ -80,6 +89,7 @@ __all__ = [
     "ChannelBrain",
     "Decision",
     "DeliveryPlan",
+    "GateVerdict",
     "LogDecision",
     "MessageView",
     "Outcome",
@@ -93,6 +103,7 @@ __all__ = [
     "ReplyJob",
     "ReplyOutput",
     "ReplyQueue",
+    "SendGate",
     "SendLog",
     "ShowTyping",
     "Span",

@@ -10,7 +10,10 @@ start-up, then kept up to date). `pace` turns that into a verdict:
 * less than ``min_gap_seconds`` since the last send → ``min_gap``: wait until ``retry_at``;
 * otherwise go.
 
-`SendLog` is the keeper's sans-IO core: a sliding one-hour window of send times.
+`SendLog` is the keeper's sans-IO core: a sliding one-hour window of send times. `SendGate`
+holds the gap between *actual* sends: one send holds the gate from its reservation until it
+reports the time it went out (or a lease ends), and the gap is counted from then — so a send
+that waited (a bridge restarting, a slow lane) cannot land right next to the one after it.
 """
 
 from __future__ import annotations
@@ -79,6 +82,16 @@ class SendLog:
         else:
             self._times.append(at)
 
+    def forget(self, at: float) -> None:
+        """Drop the send recorded at ``at`` (a reservation that never went out)."""
+        if at in self._times:  # else it expired meanwhile
+            self._times.remove(at)
+
+    def move(self, old: float, new: float) -> None:
+        """The send recorded at ``old`` really went out at ``new``."""
+        self.forget(old)
+        self.record(new)
+
     def _expire(self, now: float) -> None:
         while self._times and self._times[0] <= now - HOUR:
             self._times.popleft()
@@ -108,3 +121,74 @@ class SendLog:
 def may_react(reactions_last_hour: int, *, allow_reactions: bool, max_per_hour: int) -> bool:
     """May clanker add one more reaction now?"""
     return allow_reactions and reactions_last_hour < max_per_hour
+
+
+class GateVerdict(msgspec.Struct, frozen=True, kw_only=True):
+    """`SendGate.reserve`'s answer: ``granted`` (``token`` names the hold, ``at`` the
+    reservation time), else ``wait`` seconds and ask again, or ``refused`` (the hourly cap)."""
+
+    granted: bool
+    token: int = 0
+    at: float = 0.0
+    wait: float = 0.0
+    refused: str | None = None
+
+
+class SendGate:
+    """The global min gap and hourly cap between clanker's actual sends (sans-IO: fed ``now``).
+
+    `reserve` grants one send at a time when ``min_gap`` > 0: the grant is recorded in the
+    `SendLog` at once (the cap counts it) and holds the gate until `release` says when the
+    send really went out (the record moves there, and the gap counts from it) or that it never
+    did (the record is dropped). A holder that never reports (it crashed) loses the gate after
+    ``lease`` seconds; the sender must not start a send later than ``at + lease`` (the bridge
+    refuses it), so nothing it holds can still go out after that."""
+
+    def __init__(self, log: SendLog, *, lease: float, first_token: int = 1) -> None:
+        if not lease > 0:
+            raise ValueError(f"SendGate lease must be > 0 seconds, not {lease!r}")
+        if first_token < 1:
+            raise ValueError(f"SendGate first_token must be >= 1, not {first_token!r}")
+        self.log = log
+        self.lease = lease
+        self._first_token = first_token  # tokens below it were granted by an earlier gate
+        self._next_token = first_token
+        self._holder: int | None = None
+        self._held_at = 0.0
+
+    def assume_held(self, since: float) -> None:
+        """An earlier gate (a keeper that crashed) may have granted a send at ``since`` that
+        has not gone out yet: hold until its lease lapses or a token of that gate reports."""
+        self._holder, self._held_at = 0, since
+
+    @property
+    def held(self) -> bool:
+        return self._holder is not None
+
+    def reserve(self, now: float, *, min_gap: float, cap: int) -> GateVerdict:
+        if self._holder is not None and now >= self._held_at + self.lease:
+            self._holder = None  # its sender is gone or stuck: its send can no longer start
+        state = self.log.state(now)
+        if state.sends_last_hour >= cap:
+            return GateVerdict(granted=False, refused=PaceReason.HOURLY_CAP.value)
+        if min_gap > 0 and self._holder is not None:
+            # Not before the holder's send is out, and then not within the gap of it.
+            return GateVerdict(granted=False, wait=min_gap)
+        if state.last_send_at is not None and now - state.last_send_at < min_gap:
+            return GateVerdict(granted=False, wait=min_gap - (now - state.last_send_at))
+        token = self._next_token
+        self._next_token += 1
+        self.log.record(now)
+        if min_gap > 0:
+            self._holder, self._held_at = token, now
+        return GateVerdict(granted=True, token=token, at=now)
+
+    def release(self, token: int, *, reserved_at: float, sent_at: float | None) -> None:
+        """The send granted as ``token`` at ``reserved_at`` went out at ``sent_at`` (None: it
+        never did). A token whose hold has lapsed still moves or drops its record."""
+        if sent_at is None:
+            self.log.forget(reserved_at)
+        elif sent_at > reserved_at:
+            self.log.move(reserved_at, sent_at)
+        if self._holder == token or (self._holder == 0 and token < self._first_token):
+            self._holder = None

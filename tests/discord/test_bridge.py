@@ -396,6 +396,32 @@ async def test_commands_keep_their_order_within_a_channel(
     assert posted == ["one", "two", "three", "four"]
 
 
+async def test_a_send_whose_start_by_passed_in_its_lane_is_refused_unsent(
+    bridge_runtime: Runtime, sandbox: Sandbox
+) -> None:
+    bridge = bridge_runtime.lookup("bridge")
+    general = sandbox.world.channel_named("general")
+    before = len(sandbox.bot_messages(general))
+    sandbox.delay_route(SEND_ROUTE, 0.5, channel=general.id, times=1)
+    await bridge.tell(SendMessage(channel_id=general.id, content="slow"))
+    # Its turn comes after "slow" (0.5 s): by then its pacing slot has lapsed.
+    late = await bridge.ask(
+        SendMessage(channel_id=general.id, content="too late", start_by=trio.current_time() + 0.1),
+        BridgeFailure,
+        timeout=TIMEOUT,
+    )
+    assert late.expired and late.status is None
+    assert "start_by passed" in late.detail
+    in_time = await bridge.ask(
+        SendMessage(channel_id=general.id, content="in time", start_by=trio.current_time() + 30),
+        Sent,
+        timeout=TIMEOUT,
+    )
+    assert in_time.message.content == "in time"
+    posted = [m.content for m in sandbox.bot_messages(general)[before:]]
+    assert posted == ["slow", "in time"]
+
+
 async def test_a_full_lane_refuses_with_a_typed_failure(sandbox: Sandbox) -> None:
     spec = bridge_spec(sandbox, lane_depth=1)
     async with trio_asyncio.open_loop(), open_runtime(spec) as rt:

@@ -19,6 +19,8 @@ import trio.lowlevel
 
 from clanker.discord.events import (
     AddReaction,
+    AwaitReady,
+    BridgeFailure,
     BridgeNotReady,
     BridgeReady,
     ChannelInfo,
@@ -94,6 +96,11 @@ class World:
     gateway_ops: list[tuple[int, dict[str, Any] | None]] = field(default_factory=list)
     llm_calls: int = 0
     llm_delay: float = 0.0  # seconds each model call takes
+    # Seconds the bridge holds each send before its turn (one per send, first first): a slow
+    # lane or a restarting bridge. A send whose ``start_by`` passed meanwhile is refused, as
+    # the real bridge does, and listed in ``expired``.
+    send_delays: list[float] = field(default_factory=list)
+    expired: list[SentMessage] = field(default_factory=list)
     answer: Callable[[int], str] = lambda n: json.dumps({"text": f"answer {n}"})
     fail_subscribes: int = 0  # the settings actor crashes on this many SubscribeSettings
     logged_in: bool = False  # the first bridge start pushes READY; restarts do not (a RESUME)
@@ -137,9 +144,20 @@ class TestBridge(Actor):
             return BridgeNotReady(reason=f"guild {msg.guild_id} not seen")
         return self.world.guild()
 
+    @handles(AwaitReady)
+    async def await_ready(self, msg: AwaitReady) -> BridgeReady:
+        return BridgeReady(user_id=BOT_ID, user_name=BOT_NAME, guild_ids=(GUILD,))
+
     @handles(SendMessage)
-    async def send(self, msg: SendMessage) -> Sent:
+    async def send(self, msg: SendMessage) -> Sent | BridgeFailure:
+        if self.world.send_delays:
+            await trio.sleep(self.world.send_delays.pop(0))
         now = trio.current_time()
+        if msg.start_by is not None and now > msg.start_by:
+            self.world.expired.append(SentMessage(now, msg.channel_id, msg.content, None))
+            return BridgeFailure(
+                command="SendMessage", status=None, code=None, detail="late", expired=True
+            )
         self.world.sent.append(
             SentMessage(
                 at=now,

@@ -9,10 +9,12 @@ import pytest
 from clanker.text import (
     Admission,
     AdmissionReason,
+    GateVerdict,
     PaceReason,
     PacingState,
     QueuedMessage,
     ReplyQueue,
+    SendGate,
     SendLog,
     may_react,
     pace,
@@ -148,3 +150,69 @@ def test_may_react() -> None:
     assert may_react(23, allow_reactions=True, max_per_hour=24)
     assert not may_react(24, allow_reactions=True, max_per_hour=24)
     assert not may_react(0, allow_reactions=False, max_per_hour=24)
+
+
+# -- SendGate: the gap between actual sends --------------------------------------------------
+
+
+def test_a_held_send_keeps_the_next_waiting_until_it_reports() -> None:
+    gate = SendGate(SendLog(), lease=10.0)
+    first = gate.reserve(0.0, min_gap=1.0, cap=100)
+    assert first.granted and first.at == 0.0
+    # The first send is still on its way at 3 s (a bridge restarting): nobody else may go.
+    assert gate.reserve(3.0, min_gap=1.0, cap=100) == GateVerdict(granted=False, wait=1.0)
+    gate.release(first.token, reserved_at=0.0, sent_at=3.5)  # it went out at 3.5
+    assert not gate.held
+    # The gap counts from when it went out, not from when it was reserved.
+    assert gate.reserve(4.0, min_gap=1.0, cap=100) == GateVerdict(granted=False, wait=0.5)
+    second = gate.reserve(4.5, min_gap=1.0, cap=100)
+    assert second.granted and second.token != first.token
+    assert gate.log.state(4.5) == PacingState(last_send_at=4.5, sends_last_hour=2)
+
+
+def test_a_send_that_never_went_out_gives_back_its_reservation() -> None:
+    gate = SendGate(SendLog([5.0]), lease=10.0)
+    slot = gate.reserve(20.0, min_gap=1.0, cap=2)
+    assert slot.granted
+    assert gate.reserve(20.0, min_gap=0.0, cap=2).refused == "hourly_cap"  # it counts at once
+    gate.release(slot.token, reserved_at=20.0, sent_at=None)
+    assert gate.log.state(20.0) == PacingState(last_send_at=5.0, sends_last_hour=1)
+    assert gate.reserve(20.0, min_gap=1.0, cap=2).granted
+
+
+def test_a_holder_that_never_reports_loses_the_gate_at_its_lease() -> None:
+    gate = SendGate(SendLog(), lease=10.0)
+    stuck = gate.reserve(0.0, min_gap=1.0, cap=100)
+    assert not gate.reserve(9.999, min_gap=1.0, cap=100).granted
+    late = gate.reserve(10.0, min_gap=1.0, cap=100)
+    assert late.granted and late.at == 10.0
+    # The lapsed holder's late report still moves its record, and does not free the new hold.
+    gate.release(stuck.token, reserved_at=0.0, sent_at=None)
+    assert gate.held
+    assert gate.log.state(10.0) == PacingState(last_send_at=10.0, sends_last_hour=1)
+
+
+def test_with_no_gap_sends_do_not_hold_each_other() -> None:
+    gate = SendGate(SendLog(), lease=10.0)
+    assert gate.reserve(0.0, min_gap=0.0, cap=100).granted
+    assert gate.reserve(0.0, min_gap=0.0, cap=100).granted
+    assert not gate.held
+
+
+def test_the_gate_refuses_a_lease_that_is_not_positive() -> None:
+    with pytest.raises(ValueError, match="lease must be > 0"):
+        SendGate(SendLog(), lease=0.0)
+
+
+def test_a_fresh_gate_holds_for_a_send_an_earlier_gate_granted() -> None:
+    gate = SendGate(SendLog(), lease=10.0, first_token=1 << 32)
+    gate.assume_held(since=2.0)  # the crashed keeper's grant at 2 s may still be on its way
+    assert not gate.reserve(5.0, min_gap=1.0, cap=100).granted
+    gate.release(7, reserved_at=2.0, sent_at=5.5)  # a token of the earlier gate reports
+    assert not gate.held
+    assert gate.reserve(6.5, min_gap=1.0, cap=100).granted
+    # …and an old token cannot free a hold this gate granted.
+    gate.release(8, reserved_at=2.0, sent_at=None)
+    assert gate.held
+    with pytest.raises(ValueError, match="first_token"):
+        SendGate(SendLog(), lease=1.0, first_token=0)
