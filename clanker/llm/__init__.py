@@ -10,60 +10,143 @@ OpenAI-compatible local servers, with fallback, retries on trio time, and cost a
 See docs/llm.md.
 """
 
-from clanker.llm.actor import (
-    LLM_NAME,
-    Complete,
-    DescribeProviders,
-    Llm,
-    LlmClient,
-    LlmCompleted,
-    LlmFailed,
-    ProviderInfo,
-    ProvidersDescribed,
-    llm_child,
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from clanker._lazy import lazy_exports
+
+if TYPE_CHECKING:  # the same names, imported on first use at run time (clanker/_lazy.py)
+    from clanker.llm.actor import (
+        LLM_NAME,
+        Complete,
+        DescribeProviders,
+        Llm,
+        LlmClient,
+        LlmCompleted,
+        LlmFailed,
+        ProviderInfo,
+        ProvidersDescribed,
+        llm_child,
+    )
+    from clanker.llm.calllog import LLM_CALL, StoreCallLog, call_action
+    from clanker.llm.config import LlmConfig, ProviderConfig
+    from clanker.llm.errors import (
+        AllProvidersFailed,
+        AuthFailed,
+        BadRequest,
+        ConnectionFailed,
+        ErrorKind,
+        LlmConfigError,
+        LlmError,
+        LlmFailure,
+        LlmTimeout,
+        Overloaded,
+        ProviderError,
+        RateLimited,
+        ServerError,
+    )
+    from clanker.llm.model import (
+        CallContext,
+        ImagePart,
+        LlmMessage,
+        LlmRequest,
+        LlmResponse,
+        OutputSchema,
+        StreamDelta,
+        StreamDone,
+        SystemPart,
+        TextDelta,
+        TextPart,
+        ToolCall,
+        ToolCallDelta,
+        ToolCallDone,
+        ToolResultPart,
+        ToolSpec,
+        ToolUsePart,
+        Usage,
+        assistant,
+        user,
+    )
+    from clanker.llm.pricing import DEFAULT_PRICES, FREE, ModelPrice, PriceTable, cost_usd
+    from clanker.llm.retry import (
+        FallBack,
+        GiveUp,
+        RetryAt,
+        RetryConfig,
+        RetryPolicy,
+        parse_retry_after,
+    )
+    from clanker.llm.service import AttemptRecord, CallRecord, LlmService, LlmStream
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "LLM_NAME": "clanker.llm.actor",
+        "Complete": "clanker.llm.actor",
+        "DescribeProviders": "clanker.llm.actor",
+        "Llm": "clanker.llm.actor",
+        "LlmClient": "clanker.llm.actor",
+        "LlmCompleted": "clanker.llm.actor",
+        "LlmFailed": "clanker.llm.actor",
+        "ProviderInfo": "clanker.llm.actor",
+        "ProvidersDescribed": "clanker.llm.actor",
+        "llm_child": "clanker.llm.actor",
+        "LLM_CALL": "clanker.llm.calllog",
+        "StoreCallLog": "clanker.llm.calllog",
+        "call_action": "clanker.llm.calllog",
+        "LlmConfig": "clanker.llm.config",
+        "ProviderConfig": "clanker.llm.config",
+        "AllProvidersFailed": "clanker.llm.errors",
+        "AuthFailed": "clanker.llm.errors",
+        "BadRequest": "clanker.llm.errors",
+        "ConnectionFailed": "clanker.llm.errors",
+        "ErrorKind": "clanker.llm.errors",
+        "LlmConfigError": "clanker.llm.errors",
+        "LlmError": "clanker.llm.errors",
+        "LlmFailure": "clanker.llm.errors",
+        "LlmTimeout": "clanker.llm.errors",
+        "Overloaded": "clanker.llm.errors",
+        "ProviderError": "clanker.llm.errors",
+        "RateLimited": "clanker.llm.errors",
+        "ServerError": "clanker.llm.errors",
+        "CallContext": "clanker.llm.model",
+        "ImagePart": "clanker.llm.model",
+        "LlmMessage": "clanker.llm.model",
+        "LlmRequest": "clanker.llm.model",
+        "LlmResponse": "clanker.llm.model",
+        "OutputSchema": "clanker.llm.model",
+        "StreamDelta": "clanker.llm.model",
+        "StreamDone": "clanker.llm.model",
+        "SystemPart": "clanker.llm.model",
+        "TextDelta": "clanker.llm.model",
+        "TextPart": "clanker.llm.model",
+        "ToolCall": "clanker.llm.model",
+        "ToolCallDelta": "clanker.llm.model",
+        "ToolCallDone": "clanker.llm.model",
+        "ToolResultPart": "clanker.llm.model",
+        "ToolSpec": "clanker.llm.model",
+        "ToolUsePart": "clanker.llm.model",
+        "Usage": "clanker.llm.model",
+        "assistant": "clanker.llm.model",
+        "user": "clanker.llm.model",
+        "DEFAULT_PRICES": "clanker.llm.pricing",
+        "FREE": "clanker.llm.pricing",
+        "ModelPrice": "clanker.llm.pricing",
+        "PriceTable": "clanker.llm.pricing",
+        "cost_usd": "clanker.llm.pricing",
+        "FallBack": "clanker.llm.retry",
+        "GiveUp": "clanker.llm.retry",
+        "RetryAt": "clanker.llm.retry",
+        "RetryConfig": "clanker.llm.retry",
+        "RetryPolicy": "clanker.llm.retry",
+        "parse_retry_after": "clanker.llm.retry",
+        "AttemptRecord": "clanker.llm.service",
+        "CallRecord": "clanker.llm.service",
+        "LlmService": "clanker.llm.service",
+        "LlmStream": "clanker.llm.service",
+    },
 )
-from clanker.llm.calllog import LLM_CALL, StoreCallLog, call_action
-from clanker.llm.config import LlmConfig, ProviderConfig
-from clanker.llm.errors import (
-    AllProvidersFailed,
-    AuthFailed,
-    BadRequest,
-    ConnectionFailed,
-    ErrorKind,
-    LlmConfigError,
-    LlmError,
-    LlmFailure,
-    LlmTimeout,
-    Overloaded,
-    ProviderError,
-    RateLimited,
-    ServerError,
-)
-from clanker.llm.model import (
-    CallContext,
-    ImagePart,
-    LlmMessage,
-    LlmRequest,
-    LlmResponse,
-    OutputSchema,
-    StreamDelta,
-    StreamDone,
-    SystemPart,
-    TextDelta,
-    TextPart,
-    ToolCall,
-    ToolCallDelta,
-    ToolCallDone,
-    ToolResultPart,
-    ToolSpec,
-    ToolUsePart,
-    Usage,
-    assistant,
-    user,
-)
-from clanker.llm.pricing import DEFAULT_PRICES, FREE, ModelPrice, PriceTable, cost_usd
-from clanker.llm.retry import FallBack, GiveUp, RetryAt, RetryConfig, RetryPolicy, parse_retry_after
-from clanker.llm.service import AttemptRecord, CallRecord, LlmService, LlmStream
 
 __all__ = [
     "DEFAULT_PRICES",

@@ -4,47 +4,116 @@ Add ``store_child(path)`` to the supervision tree and talk to ``rt.lookup("store
 messages in `clanker.store.messages` (or through `StoreClient`). See docs/store.md.
 """
 
-from clanker.store.actor import STORE_NAME, Store, open_store, store_child
-from clanker.store.client import StoreClient, StoreRequestError
-from clanker.store.content import fold_content
-from clanker.store.messages import (
-    ActionAppended,
-    ActionCount,
-    ActionLogged,
-    ActionRow,
-    ActionRows,
-    ActionsQuery,
-    ActionTotals,
-    ActionTotalsRow,
-    ActionTotalsRows,
-    Claimed,
-    ClaimTrigger,
-    CountActions,
-    GetMessage,
-    GetSetting,
-    LinkTriggerAction,
-    LogAction,
-    MarkMessageDeleted,
-    MarkMessageEdited,
-    MessageIds,
-    MessageRow,
-    MessageRows,
-    PutSetting,
-    RecentMessages,
-    ResumeInterrupted,
-    RowsChanged,
-    SettingConflict,
-    SettingStored,
-    SettingValue,
-    StoreMessage,
-    StoreRejected,
-    StoreReply,
-    StoreRequest,
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from clanker._lazy import lazy_exports
+
+if TYPE_CHECKING:  # the same names, imported on first use at run time (clanker/_lazy.py)
+    from clanker.store.actor import STORE_NAME, Store, open_store, store_child
+    from clanker.store.client import StoreClient, StoreRequestError
+    from clanker.store.content import fold_content
+    from clanker.store.messages import (
+        ActionAppended,
+        ActionCount,
+        ActionLogged,
+        ActionRow,
+        ActionRows,
+        ActionsQuery,
+        ActionTotals,
+        ActionTotalsRow,
+        ActionTotalsRows,
+        Claimed,
+        ClaimTrigger,
+        CountActions,
+        GetMessage,
+        GetSetting,
+        LinkTriggerAction,
+        LogAction,
+        MarkMessageDeleted,
+        MarkMessageEdited,
+        MessageIds,
+        MessageRow,
+        MessageRows,
+        PutSetting,
+        RecentMessages,
+        ResumeInterrupted,
+        RowsChanged,
+        SettingConflict,
+        SettingStored,
+        SettingValue,
+        StoreMessage,
+        StoreRejected,
+        StoreReply,
+        StoreRequest,
+    )
+    from clanker.store.migrations import LATEST_VERSION, MigrationFailed, SchemaTooNew
+    from clanker.store.sqlite import StoreOpenError
+    from clanker.store.validation import MAX_LIMIT, to_json
+    from clanker.store.wallclock import (
+        calendar_now,
+        normalize_iso,
+        pin_calendar,
+        to_iso,
+        utc_now_iso,
+    )
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "STORE_NAME": "clanker.store.actor",
+        "Store": "clanker.store.actor",
+        "open_store": "clanker.store.actor",
+        "store_child": "clanker.store.actor",
+        "StoreClient": "clanker.store.client",
+        "StoreRequestError": "clanker.store.client",
+        "fold_content": "clanker.store.content",
+        "ActionAppended": "clanker.store.messages",
+        "ActionCount": "clanker.store.messages",
+        "ActionLogged": "clanker.store.messages",
+        "ActionRow": "clanker.store.messages",
+        "ActionRows": "clanker.store.messages",
+        "ActionsQuery": "clanker.store.messages",
+        "ActionTotals": "clanker.store.messages",
+        "ActionTotalsRow": "clanker.store.messages",
+        "ActionTotalsRows": "clanker.store.messages",
+        "Claimed": "clanker.store.messages",
+        "ClaimTrigger": "clanker.store.messages",
+        "CountActions": "clanker.store.messages",
+        "GetMessage": "clanker.store.messages",
+        "GetSetting": "clanker.store.messages",
+        "LinkTriggerAction": "clanker.store.messages",
+        "LogAction": "clanker.store.messages",
+        "MarkMessageDeleted": "clanker.store.messages",
+        "MarkMessageEdited": "clanker.store.messages",
+        "MessageIds": "clanker.store.messages",
+        "MessageRow": "clanker.store.messages",
+        "MessageRows": "clanker.store.messages",
+        "PutSetting": "clanker.store.messages",
+        "RecentMessages": "clanker.store.messages",
+        "ResumeInterrupted": "clanker.store.messages",
+        "RowsChanged": "clanker.store.messages",
+        "SettingConflict": "clanker.store.messages",
+        "SettingStored": "clanker.store.messages",
+        "SettingValue": "clanker.store.messages",
+        "StoreMessage": "clanker.store.messages",
+        "StoreRejected": "clanker.store.messages",
+        "StoreReply": "clanker.store.messages",
+        "StoreRequest": "clanker.store.messages",
+        "LATEST_VERSION": "clanker.store.migrations",
+        "MigrationFailed": "clanker.store.migrations",
+        "SchemaTooNew": "clanker.store.migrations",
+        "StoreOpenError": "clanker.store.sqlite",
+        "MAX_LIMIT": "clanker.store.validation",
+        "to_json": "clanker.store.validation",
+        "calendar_now": "clanker.store.wallclock",
+        "normalize_iso": "clanker.store.wallclock",
+        "pin_calendar": "clanker.store.wallclock",
+        "to_iso": "clanker.store.wallclock",
+        "utc_now_iso": "clanker.store.wallclock",
+    },
 )
-from clanker.store.migrations import LATEST_VERSION, MigrationFailed, SchemaTooNew
-from clanker.store.sqlite import StoreOpenError
-from clanker.store.validation import MAX_LIMIT, to_json
-from clanker.store.wallclock import calendar_now, normalize_iso, pin_calendar, to_iso, utc_now_iso
 
 __all__ = [
     "LATEST_VERSION",

@@ -10,52 +10,117 @@ bridge, connects clankvox, re-sends the join after a restart, and serves speech 
 `voice_link_spec` builds the whole connection. See docs/voice.md and docs/sandbox-voice.md.
 """
 
-from clanker.voice import commands, events
-from clanker.voice.clankvox import Clankvox, ClankvoxCrashed
-from clanker.voice.commands import AnyCommand, ClankvoxCommand
-from clanker.voice.events import AnyEvent, AnyJsonEvent, ClankvoxEvent, UserAudio
-from clanker.voice.framing import (
-    ClankvoxFrameDecoder,
-    FrameFormat,
-    FrameStats,
-    decode_command,
-    encode_command,
-    encode_event_frame,
-    encode_frame,
-)
-from clanker.voice.join import GatewayVoiceState, JoinPhase, Subscription, VoiceJoin
-from clanker.voice.link import VoiceLink, VoiceLinkConfig, VoiceLinkFailed
-from clanker.voice.link_messages import (
-    GetHeard,
-    GetVoiceLinkStatus,
-    GetVoiceLog,
-    Heard,
-    Listening,
-    ListenTo,
-    SpeakPcm,
-    SpeechQueued,
-    StopListening,
-    StopSpeaking,
-    VoiceLinkStatus,
-    VoiceLog,
-    VoiceLogEntry,
-)
-from clanker.voice.messages import (
-    ClankvoxExited,
-    ClankvoxStarted,
-    ClankvoxStatus,
-    GetClankvoxStatus,
-    GetPipeStats,
-    PipeClosed,
-    PipeStats,
-)
-from clanker.voice.pipe import ClankvoxPipe, PipeNotAttached
-from clanker.voice.pipe_reader import PipeBroken, PipeReader
-from clanker.voice.session_spec import (
-    DEFAULT_BINARY,
-    voice_link_spec,
-    voice_session_child,
-    voice_session_spec,
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from clanker._lazy import lazy_exports
+
+if TYPE_CHECKING:  # the same names, imported on first use at run time (clanker/_lazy.py)
+    from clanker.voice import commands, events
+    from clanker.voice.clankvox import Clankvox, ClankvoxCrashed
+    from clanker.voice.commands import AnyCommand, ClankvoxCommand
+    from clanker.voice.events import AnyEvent, AnyJsonEvent, ClankvoxEvent, UserAudio
+    from clanker.voice.framing import (
+        ClankvoxFrameDecoder,
+        FrameFormat,
+        FrameStats,
+        decode_command,
+        encode_command,
+        encode_event_frame,
+        encode_frame,
+    )
+    from clanker.voice.join import GatewayVoiceState, JoinPhase, Subscription, VoiceJoin
+    from clanker.voice.link import VoiceLink, VoiceLinkConfig, VoiceLinkFailed
+    from clanker.voice.link_messages import (
+        GetHeard,
+        GetVoiceLinkStatus,
+        GetVoiceLog,
+        Heard,
+        Listening,
+        ListenTo,
+        SpeakPcm,
+        SpeechQueued,
+        StopListening,
+        StopSpeaking,
+        VoiceLinkStatus,
+        VoiceLog,
+        VoiceLogEntry,
+    )
+    from clanker.voice.messages import (
+        ClankvoxExited,
+        ClankvoxStarted,
+        ClankvoxStatus,
+        GetClankvoxStatus,
+        GetPipeStats,
+        PipeClosed,
+        PipeStats,
+    )
+    from clanker.voice.pipe import ClankvoxPipe, PipeNotAttached
+    from clanker.voice.pipe_reader import PipeBroken, PipeReader
+    from clanker.voice.session_spec import (
+        DEFAULT_BINARY,
+        voice_link_spec,
+        voice_session_child,
+        voice_session_spec,
+    )
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "commands": "clanker.voice.commands",
+        "events": "clanker.voice.events",
+        "Clankvox": "clanker.voice.clankvox",
+        "ClankvoxCrashed": "clanker.voice.clankvox",
+        "AnyCommand": "clanker.voice.commands",
+        "ClankvoxCommand": "clanker.voice.commands",
+        "AnyEvent": "clanker.voice.events",
+        "AnyJsonEvent": "clanker.voice.events",
+        "ClankvoxEvent": "clanker.voice.events",
+        "UserAudio": "clanker.voice.events",
+        "ClankvoxFrameDecoder": "clanker.voice.framing",
+        "FrameFormat": "clanker.voice.framing",
+        "FrameStats": "clanker.voice.framing",
+        "decode_command": "clanker.voice.framing",
+        "encode_command": "clanker.voice.framing",
+        "encode_event_frame": "clanker.voice.framing",
+        "encode_frame": "clanker.voice.framing",
+        "GatewayVoiceState": "clanker.voice.join",
+        "JoinPhase": "clanker.voice.join",
+        "Subscription": "clanker.voice.join",
+        "VoiceJoin": "clanker.voice.join",
+        "VoiceLink": "clanker.voice.link",
+        "VoiceLinkConfig": "clanker.voice.link",
+        "VoiceLinkFailed": "clanker.voice.link",
+        "GetHeard": "clanker.voice.link_messages",
+        "GetVoiceLinkStatus": "clanker.voice.link_messages",
+        "GetVoiceLog": "clanker.voice.link_messages",
+        "Heard": "clanker.voice.link_messages",
+        "Listening": "clanker.voice.link_messages",
+        "ListenTo": "clanker.voice.link_messages",
+        "SpeakPcm": "clanker.voice.link_messages",
+        "SpeechQueued": "clanker.voice.link_messages",
+        "StopListening": "clanker.voice.link_messages",
+        "StopSpeaking": "clanker.voice.link_messages",
+        "VoiceLinkStatus": "clanker.voice.link_messages",
+        "VoiceLog": "clanker.voice.link_messages",
+        "VoiceLogEntry": "clanker.voice.link_messages",
+        "ClankvoxExited": "clanker.voice.messages",
+        "ClankvoxStarted": "clanker.voice.messages",
+        "ClankvoxStatus": "clanker.voice.messages",
+        "GetClankvoxStatus": "clanker.voice.messages",
+        "GetPipeStats": "clanker.voice.messages",
+        "PipeClosed": "clanker.voice.messages",
+        "PipeStats": "clanker.voice.messages",
+        "ClankvoxPipe": "clanker.voice.pipe",
+        "PipeNotAttached": "clanker.voice.pipe",
+        "PipeBroken": "clanker.voice.pipe_reader",
+        "PipeReader": "clanker.voice.pipe_reader",
+        "DEFAULT_BINARY": "clanker.voice.session_spec",
+        "voice_link_spec": "clanker.voice.session_spec",
+        "voice_session_child": "clanker.voice.session_spec",
+        "voice_session_spec": "clanker.voice.session_spec",
+    },
 )
 
 __all__ = [

@@ -27,7 +27,9 @@ from clanker.store import ActionTotalsRow
 TOKEN = "a-long-enough-token-for-tests"
 
 
-async def test_broadcast_drops_the_oldest_for_a_slow_subscriber_only() -> None:
+async def test_broadcast_drops_the_oldest_for_a_slow_subscriber_only(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     hub: Broadcast[int] = Broadcast(default_capacity=3)
     slow, fast = hub.open(), hub.open(capacity=100)
     for i in range(10):

@@ -132,30 +132,6 @@ async def test_ambient_chatter_reaches_the_model_which_skips_but_reacts(
         assert any(r.emoji.name == "🌤️" for r in sb.world.message(said.id).reactions)
 
 
-async def test_a_burst_yields_one_reply_to_the_latest(tmp_path: Path, sim: LlmSim) -> None:
-    # The default coalescing window (6 s): five messages within 3 s make one batch.
-    sim.script(JsonReply({"text": "that's a lot of messages", "skip": False}))
-    async with open_app(tmp_path, sim) as app:
-        sb, rt = app.sandbox, app.runtime
-        alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
-        posted = []
-        for n in range(5):
-            posted.append(sb.post_message(alice, general, f"clanker, message {n}"))
-            await trio.sleep(0.6)
-        with trio.fail_after(TIMEOUT):
-            reply = await sb.next_bot_message(general)
-        assert reply.content == "that's a lot of messages"
-        assert len(sim.requests) == 1
-        new_messages = sim.requests[0].user_text.split("NEW MESSAGES")[1]
-        assert [f"message {n}" in new_messages for n in range(5)] == [True] * 5
-        rows = await wait_for_actions(rt, "reply_decision", lambda r: "sent: sent" in decisions(r))
-        [started] = [r for r in rows if r.content.startswith("started")]
-        assert started.message_id == posted[-1].id  # the batch's trigger is the latest
-        assert json.loads(started.metadata)["message_ids"] == [str(p.id) for p in posted]
-        # Nobody spoke after the latest message, so a plain send answers it.
-        assert reply.reference_id is None
-
-
 async def test_a_429_then_success_is_retried(tmp_path: Path, sim: LlmSim) -> None:
     sim.script(rate_limited(retry_after=0.3), JsonReply({"text": "sorry, was busy"}))
     async with open_app(tmp_path, sim) as app:

@@ -3,12 +3,13 @@ a DM is addressed to the bot."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import trio
 import trio.testing
 
-from .tree import FAST, configure, decisions, message, post, product_tree
+from .tree import FAST, actions, configure, decisions, message, post, product_tree
 
 STRICT = {"allow_unsolicited_replies": False}  # only what is addressed is answered
 
@@ -53,3 +54,28 @@ async def test_a_dm_is_addressed_to_the_bot(
         assert world.texts(12) == []
         found = await decisions(rt)
         assert "admitted: addressed" in found and "skipped: unsolicited_disabled" in found
+
+
+async def test_a_burst_yields_one_reply_to_the_latest(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The default coalescing window (6 s, +0.25 s grace): five messages 0.6 s apart make one
+    # batch, answered once, with the latest as its trigger. (Moved here from the real-clock
+    # test_conversation.py, which passed only if five real posts landed inside a real window.)
+    async with product_tree(tmp_path) as (rt, world):
+        await configure(rt, {"activity": {"min_gap_seconds": 0}})
+        t0 = trio.current_time()
+        ids = []
+        for n in range(5):
+            ids.append(await post(rt, message(10, f"clanker, message {n}")))
+            await trio.sleep(0.6)
+        await trio.sleep(30)
+        assert world.llm_calls == 1
+        assert [f"message {n}" in world.prompts[0] for n in range(5)] == [True] * 5
+        [sent] = world.sent
+        assert sent.at - t0 == 6.25  # due 6 s after the first message, plus the grace
+        started = [
+            r for r in await actions(rt, "reply_decision") if r.content.startswith("started")
+        ]
+        assert [r.message_id for r in started] == [ids[-1]]
+        assert json.loads(started[0].metadata)["message_ids"] == [str(i) for i in ids]

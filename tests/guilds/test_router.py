@@ -1,6 +1,7 @@
 """The Guilds subtree on the runtime with a real Store: storing first, routing, isolation.
 
-The Store runs SQLite on a worker thread, so these use the real clock and wait on conditions.
+The Store runs inline (the same SQL on the trio thread), so these run on virtual time and wait
+on conditions.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 
 from clanker.discord.events import BridgeReady, DiscordMessage, MessageCreated, MessageDeleted
 from clanker.guilds import (
@@ -90,9 +92,11 @@ def message(mid: int, guild: int | None, content: str, channel: int = 7) -> Mess
 
 
 @pytest.fixture
-async def rt(tmp_path: Path) -> AsyncIterator[Runtime]:
+async def rt(tmp_path: Path, autojump_clock: trio.testing.MockClock) -> AsyncIterator[Runtime]:
     config = GuildsConfig(session_factory=ProbeSession, intensity=2, period=60.0)
-    spec = SupervisorSpec(children=[store_child(tmp_path / "c.db"), guilds_spec(config)])
+    spec = SupervisorSpec(
+        children=[store_child(tmp_path / "c.db", inline=True), guilds_spec(config)]
+    )
     async with open_runtime(spec) as runtime:
         yield runtime
 

@@ -1,7 +1,7 @@
 """The Settings actor with a real Store on tmp_path: load, serve, CAS writes, notify, restart.
 
-SQLite runs on worker threads, so these tests use the real clock and never assert on elapsed
-time: they wait on replies and on events the subscriber sets.
+The Store runs inline (the same SQL on the trio thread), so these tests run on virtual time
+(`MockClock`): they wait on replies and on events the subscriber sets.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 import trio
+import trio.testing
 
 from clanker.runtime import (
     Actor,
@@ -65,10 +66,14 @@ class Listener(Actor):
 
 
 def tree(path: Path, *extra: ChildSpec) -> SupervisorSpec:
-    return SupervisorSpec(Strategy.ONE_FOR_ONE, [store_child(path), settings_child(), *extra])
+    return SupervisorSpec(
+        Strategy.ONE_FOR_ONE, [store_child(path, inline=True), settings_child(), *extra]
+    )
 
 
-async def test_unset_settings_are_the_defaults_at_version_zero(tmp_path: Path) -> None:
+async def test_unset_settings_are_the_defaults_at_version_zero(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
     async with open_runtime(tree(tmp_path / "db")) as rt:
         current = await rt.lookup("settings").ask(GetSettings(), CurrentSettings)
     assert current.settings == Settings()
@@ -80,7 +85,9 @@ async def test_unset_settings_are_the_defaults_at_version_zero(tmp_path: Path) -
     )
 
 
-async def test_a_write_is_validated_stored_with_cas_and_survives_a_restart(tmp_path: Path) -> None:
+async def test_a_write_is_validated_stored_with_cas_and_survives_a_restart(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
     db = tmp_path / "db"
     async with open_runtime(tree(db)) as rt:
         settings = rt.lookup("settings")
@@ -118,7 +125,9 @@ async def test_a_write_is_validated_stored_with_cas_and_survives_a_restart(tmp_p
     assert current.version == 1 and current.settings.activity.min_gap_seconds == 8.0
 
 
-async def test_a_write_that_changes_nothing_keeps_the_version(tmp_path: Path) -> None:
+async def test_a_write_that_changes_nothing_keeps_the_version(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
     async with open_runtime(tree(tmp_path / "db")) as rt:
         settings = rt.lookup("settings")
         one = await settings.ask(
@@ -131,7 +140,9 @@ async def test_a_write_that_changes_nothing_keeps_the_version(tmp_path: Path) ->
     assert one.version == again.version == 1
 
 
-async def test_presets_switch_and_can_keep_the_overrides(tmp_path: Path) -> None:
+async def test_presets_switch_and_can_keep_the_overrides(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
     async with open_runtime(tree(tmp_path / "db")) as rt:
         settings = rt.lookup("settings")
         await settings.ask(
@@ -164,7 +175,9 @@ async def test_presets_switch_and_can_keep_the_overrides(tmp_path: Path) -> None
         )
 
 
-async def test_subscribers_get_every_change_and_can_leave(tmp_path: Path) -> None:
+async def test_subscribers_get_every_change_and_can_leave(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
     seen: list[SettingsChanged] = []
     got = [trio.Event() for _ in range(3)]
     listener = ChildSpec("listener", lambda: Listener(seen, got))
@@ -190,7 +203,9 @@ async def test_subscribers_get_every_change_and_can_leave(tmp_path: Path) -> Non
         assert len(seen) == 2
 
 
-async def test_a_write_behind_the_actors_back_is_a_conflict_then_adopted(tmp_path: Path) -> None:
+async def test_a_write_behind_the_actors_back_is_a_conflict_then_adopted(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
     seen: list[SettingsChanged] = []
     got = [trio.Event() for _ in range(2)]
     listener = ChildSpec("listener", lambda: Listener(seen, got))
@@ -219,9 +234,11 @@ async def test_a_write_behind_the_actors_back_is_a_conflict_then_adopted(tmp_pat
         assert retry.settings.activity.min_gap_seconds == 2.0  # still chatty underneath
 
 
-async def test_a_damaged_row_loads_what_it_can_and_reports_the_rest(tmp_path: Path) -> None:
+async def test_a_damaged_row_loads_what_it_can_and_reports_the_rest(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
     db = tmp_path / "db"
-    async with open_runtime(SupervisorSpec(children=[store_child(db)])) as rt:
+    async with open_runtime(SupervisorSpec(children=[store_child(db, inline=True)])) as rt:
         bad = PutSetting(
             key=SETTINGS_KEY,
             value='{"overrides": {"activity": {"min_gap_seconds": -1, "reactivity": 3}}}',
@@ -248,7 +265,9 @@ async def test_a_damaged_row_loads_what_it_can_and_reports_the_rest(tmp_path: Pa
         }
 
 
-async def test_a_gone_subscriber_is_dropped_quietly(tmp_path: Path) -> None:
+async def test_a_gone_subscriber_is_dropped_quietly(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
     async with open_runtime(tree(tmp_path / "db")) as rt:
         settings = rt.lookup("settings")
         await settings.ask(SubscribeSettings(subscriber="root/nobody"), CurrentSettings)
