@@ -197,6 +197,7 @@ class TerminalChat:
 
     def banner(self) -> None:
         world = self.sb.world
+        assert self.channel.guild_id is not None  # a text channel (checked on start)
         guild = world.guild(self.channel.guild_id)
         text = ", ".join(
             f"#{c.name}"

@@ -40,6 +40,7 @@ from clanker.discord.events import (
     BridgeNotReady,
     BridgeReady,
     BridgeStatus,
+    DmOpened,
     Done,
     EditMessage,
     FetchHistory,
@@ -53,6 +54,7 @@ from clanker.discord.events import (
     MessageCreated,
     MessageDeleted,
     MessageEdited,
+    OpenDm,
     ReactionChanged,
     SendGatewayOp,
     SendMessage,
@@ -500,6 +502,20 @@ class DiscordBridge(Actor):
         channel = self._messageable(cmd.channel_id)
         result = await self._call("StartTyping", channel._state.http.send_typing, cmd.channel_id)
         return result if isinstance(result, BridgeFailure) else Done()
+
+    @handles(OpenDm)
+    async def open_dm(self, cmd: OpenDm) -> BridgeFailure | None:
+        # Its own lane, keyed by the user (snowflakes never collide with a channel's).
+        return self._in_lane(cmd.user_id, "OpenDm", lambda: self._open_dm(cmd))
+
+    @_command("OpenDm")
+    async def _open_dm(self, cmd: OpenDm) -> DmOpened | BridgeFailure:
+        if self.client is None:
+            raise ConnectionError("not logged in to Discord yet")
+        result = await self._call("OpenDm", self.client.create_dm, discord.Object(id=cmd.user_id))
+        if isinstance(result, BridgeFailure):
+            return result
+        return DmOpened(user_id=cmd.user_id, channel_id=result.id)
 
     @handles(AddReaction)
     async def react(self, cmd: AddReaction) -> BridgeFailure | None:

@@ -222,6 +222,19 @@ class AddReaction(Message, frozen=True):
     emoji: str
 
 
+class OpenDm(Message, frozen=True):
+    """Open (or find) the DM channel with ``user_id``. Reply: `DmOpened` or `BridgeFailure`."""
+
+    user_id: int
+
+
+class DmOpened(Message, frozen=True):
+    """The DM channel with ``user_id``: send there with `SendMessage(channel_id=…)`."""
+
+    user_id: int
+    channel_id: int
+
+
 class FetchHistory(Message, frozen=True):
     """Up to ``limit`` messages before ``before_message_id`` (newest first), for context."""
 

@@ -30,6 +30,7 @@ class ChannelKind(enum.IntEnum):
     """Channel types the sandbox emulates (values are Discord's channel type numbers)."""
 
     TEXT = 0
+    DM = 1
     VOICE = 2
 
 
@@ -63,15 +64,16 @@ class User:
 
 @dataclass
 class Channel:
-    """A guild channel (text or voice)."""
+    """A guild channel (text or voice), or a DM between the bot and one user."""
 
     id: int
-    guild_id: int
+    guild_id: int | None  # None for a DM
     name: str
     kind: ChannelKind
     position: int
     topic: str | None = None
     last_message_id: int | None = None
+    recipient_ids: list[int] = field(default_factory=list)  # a DM's two ends (bot first)
 
 
 @dataclass
@@ -135,7 +137,7 @@ class Message:
 
     id: int
     channel_id: int
-    guild_id: int
+    guild_id: int | None  # None in a DM
     author_id: int
     content: str
     reference_id: int | None = None

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from clanker.sandbox import payloads
 from clanker.sandbox.gateway import GatewayAction, GatewayHub
-from clanker.sandbox.world import Emoji, Member, Message, World
+from clanker.sandbox.world import Channel, Emoji, Member, Message, World
 
 
 class SandboxPermissionError(Exception):
@@ -78,17 +78,15 @@ class SandboxOperations:
     def delete_message(self, message_id: int, *, deleter_id: int) -> Message:
         """Delete a message (its author or the guild owner may) and dispatch MESSAGE_DELETE."""
         message = self.world.message(message_id)
-        owner_id = self.world.guild(message.guild_id).owner_id
+        owner_id = None if message.guild_id is None else self.world.guild(message.guild_id).owner_id
         if deleter_id not in (message.author_id, owner_id):
             raise SandboxPermissionError(
                 f"user {deleter_id} may not delete message {message_id}", code=50013
             )
         self.world.delete_message(message_id)
-        data = {
-            "id": str(message.id),
-            "channel_id": str(message.channel_id),
-            "guild_id": str(message.guild_id),
-        }
+        data = {"id": str(message.id), "channel_id": str(message.channel_id)}
+        if message.guild_id is not None:
+            data["guild_id"] = str(message.guild_id)
         self._dispatch("MESSAGE_DELETE", data)
         return message
 
@@ -117,7 +115,12 @@ class SandboxOperations:
     def start_typing(self, channel_id: int, user_id: int) -> None:
         """A user starts typing; other users' clients get TYPING_START (never one's own)."""
         channel = self.world.channel(channel_id)
-        self.world.member(channel.guild_id, user_id)
+        if channel.guild_id is not None:
+            self.world.member(channel.guild_id, user_id)
+        elif user_id not in channel.recipient_ids:
+            raise SandboxPermissionError(
+                f"user {user_id} is not a recipient of DM channel {channel.id}", code=50001
+            )
         if user_id != self.world.bot.id:
             now_ms = self.world.snowflakes.unix_ms(self.world.snowflakes.next())
             data = payloads.typing_event(
@@ -132,6 +135,14 @@ class SandboxOperations:
         member = self.world.add_member(guild_id, user.id)
         self._dispatch("GUILD_MEMBER_ADD", payloads.member_add_event(self.world, member))
         return member
+
+    def open_dm(self, user_id: int) -> Channel:
+        """The DM channel between the bot and ``user_id``; a new one is announced to the bot
+        with CHANNEL_CREATE (as Discord does before its first message)."""
+        channel, created = self.world.open_dm(user_id)
+        if created:
+            self._dispatch("CHANNEL_CREATE", payloads.dm_channel(self.world, channel))
+        return channel
 
     def _message_payload(self, message: Message) -> payloads.JsonObject:
         return payloads.message(self.world, message, viewer_id=self.world.bot.id, for_gateway=True)

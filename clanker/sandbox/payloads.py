@@ -92,6 +92,24 @@ def member(world: World, m: Member, *, with_user: bool = True) -> JsonObject:
     return data
 
 
+def dm_channel(world: World, c: Channel, *, ready: bool = False) -> JsonObject:
+    """A DM channel object: its recipient is the user at the other end (READY lists them as
+    ``recipient_ids``, with the users in READY's ``users``)."""
+    others = [uid for uid in c.recipient_ids if uid != world.bot.id]
+    data: JsonObject = {
+        "id": str(c.id),
+        "type": int(ChannelKind.DM),
+        "last_message_id": str(c.last_message_id) if c.last_message_id else None,
+        "flags": 0,
+        "is_spam": False,
+    }
+    if ready:
+        data["recipient_ids"] = [str(uid) for uid in others]
+    else:
+        data["recipients"] = [user(world.user(uid)) for uid in others]
+    return data
+
+
 def channel(c: Channel, *, with_guild_id: bool = True) -> JsonObject:
     """A guild channel object (READY's guild channels omit `guild_id`)."""
     data: JsonObject = {
@@ -200,7 +218,7 @@ def ready(world: World, *, session_id: str, resume_gateway_url: str) -> JsonObje
         "country_code": "US",
         "users": [user(u) for u in others],
         "relationships": [],
-        "private_channels": [],
+        "private_channels": [dm_channel(world, c, ready=True) for c in world.dm_channels()],
         "guilds": [ready_guild(world, g) for g in guilds],
         # One list per guild holding our own member object; everyone else is in READY_SUPPLEMENTAL.
         "merged_members": [
@@ -305,15 +323,16 @@ def message(world: World, m: Message, *, viewer_id: int, for_gateway: bool = Fal
             "type": 0,
             "message_id": str(m.reference_id),
             "channel_id": str(m.channel_id),
-            "guild_id": str(m.guild_id),
         }
+        if m.guild_id is not None:
+            data["message_reference"]["guild_id"] = str(m.guild_id)
         referenced = world.messages.get(m.reference_id)
         data["referenced_message"] = (
             message(world, referenced, viewer_id=viewer_id)
             if referenced is not None and not referenced.deleted
             else None
         )
-    if for_gateway:
+    if for_gateway and m.guild_id is not None:  # a DM's dispatch has neither
         data["guild_id"] = str(m.guild_id)
         author_member = world.members.get((m.guild_id, m.author_id))
         if author_member is not None:
@@ -342,14 +361,15 @@ def reaction_event(world: World, m: Message, *, user_id: int, e: Emoji, added: b
         "user_id": str(user_id),
         "channel_id": str(m.channel_id),
         "message_id": str(m.id),
-        "guild_id": str(m.guild_id),
         "emoji": emoji(e),
         "burst": False,
         "type": 0,
     }
+    if m.guild_id is not None:
+        data["guild_id"] = str(m.guild_id)
     if added:
         data["message_author_id"] = str(m.author_id)
-        reactor = world.members.get((m.guild_id, user_id))
+        reactor = world.members.get((m.guild_id, user_id)) if m.guild_id is not None else None
         if reactor is not None:
             data["member"] = member(world, reactor)
     return data
@@ -363,13 +383,15 @@ def member_add_event(world: World, m: Member) -> JsonObject:
 def typing_event(world: World, *, channel_id: int, user_id: int, now_ms: int) -> JsonObject:
     """TYPING_START data."""
     c = world.channel(channel_id)
-    return {
+    data: JsonObject = {
         "channel_id": str(c.id),
-        "guild_id": str(c.guild_id),
         "user_id": str(user_id),
         "timestamp": now_ms // 1000,
-        "member": member(world, world.member(c.guild_id, user_id)),
     }
+    if c.guild_id is not None:
+        data["guild_id"] = str(c.guild_id)
+        data["member"] = member(world, world.member(c.guild_id, user_id))
+    return data
 
 
 def error(message_text: str, code: int, **extra: Any) -> JsonObject:

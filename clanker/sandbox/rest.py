@@ -24,7 +24,7 @@ from clanker.sandbox.faults import InjectedFailure, RestFaults
 from clanker.sandbox.forms import FormDecodeError, parse_multipart
 from clanker.sandbox.http_server import HttpRequest, HttpResponse
 from clanker.sandbox.operations import SandboxOperations, SandboxPermissionError
-from clanker.sandbox.world import Emoji, Message, SandboxLookupError
+from clanker.sandbox.world import ChannelKind, Emoji, Message, SandboxLookupError
 
 _log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ _OWN_TYPED_REACTION = (
 ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/gateway"),
     ("GET", "/users/@me"),
+    ("POST", "/users/@me/channels"),
     ("GET", "/channels/{channel_id}"),
     ("GET", "/channels/{channel_id}/messages"),
     ("POST", "/channels/{channel_id}/messages"),
@@ -143,6 +144,7 @@ class RestApi:
         handlers: dict[str, Handler] = {
             "GET /gateway": self._get_gateway,
             "GET /users/@me": self._get_me,
+            "POST /users/@me/channels": self._open_dm,
             "GET /channels/{channel_id}": self._get_channel,
             "GET /channels/{channel_id}/messages": self._get_messages,
             "POST /channels/{channel_id}/messages": self._post_message,
@@ -264,10 +266,28 @@ class RestApi:
     async def _get_me(self, r: HttpRequest, p: _Parsed, params: dict[str, str]) -> HttpResponse:
         return json_response(payloads.client_user(self.world.bot))
 
+    async def _open_dm(self, r: HttpRequest, p: _Parsed, params: dict[str, str]) -> HttpResponse:
+        # A user account sends {"recipients": [id]} (a bot: {"recipient_id": id}); one
+        # recipient opens (or returns) the DM; more would be a group DM, not emulated.
+        body = _object(p.json)
+        recipients = body.get("recipients")
+        if recipients is None and "recipient_id" in body:
+            recipients = [body["recipient_id"]]
+        if not isinstance(recipients, list) or len(recipients) != 1:
+            raise _BadRequest(
+                "recipients must list exactly one user (group DMs are not emulated), "
+                f"got {recipients!r}"
+            )
+        user_id = _snowflake(str(recipients[0]), "user", 10013)
+        channel = self.ops.open_dm(user_id)
+        return json_response(payloads.dm_channel(self.world, channel))
+
     async def _get_channel(
         self, r: HttpRequest, p: _Parsed, params: dict[str, str]
     ) -> HttpResponse:
         channel = self.world.channel(_snowflake(params["channel_id"], "channel", 10003))
+        if channel.kind is ChannelKind.DM:
+            return json_response(payloads.dm_channel(self.world, channel))
         return json_response(payloads.channel(channel))
 
     async def _get_messages(

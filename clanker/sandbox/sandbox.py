@@ -93,6 +93,11 @@ class Sandbox:
         reference = None if reply_to is None else _id(reply_to)
         return self.ops.post_message(_id(author), _id(channel), content, reference_id=reference)
 
+    def open_dm(self, user: User | int) -> Channel:
+        """The DM channel between `user` and the bot (CHANNEL_CREATE to the bot when new);
+        `post_message(user, dm, text)` then DMs the bot, and its replies land in `dm`."""
+        return self.ops.open_dm(_id(user))
+
     def edit_message(self, message: Message | int, content: str) -> Message:
         """Edit a message as its author (MESSAGE_UPDATE)."""
         mid = _id(message)

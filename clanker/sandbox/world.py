@@ -86,6 +86,29 @@ class World:
         guild.channel_ids.append(channel.id)
         return channel
 
+    def open_dm(self, user_id: int) -> tuple[Channel, bool]:
+        """The DM channel between the bot and ``user_id`` (made on first use, as Discord does
+        when either side opens it); ``True`` when it was made now."""
+        user = self.user(user_id)
+        if user.id == self.bot.id:
+            raise SandboxLookupError("the bot cannot open a DM with itself", code=50007)
+        for channel in self.channels.values():
+            if channel.kind is ChannelKind.DM and channel.recipient_ids == [self.bot.id, user.id]:
+                return channel, False
+        channel = Channel(
+            self.snowflakes.next(),
+            None,
+            "",
+            ChannelKind.DM,
+            0,
+            recipient_ids=[self.bot.id, user.id],
+        )
+        self.channels[channel.id] = channel
+        return channel, True
+
+    def dm_channels(self) -> list[Channel]:
+        return [c for c in self.channels.values() if c.kind is ChannelKind.DM]
+
     def add_member(self, guild_id: int, user_id: int, *, nick: str | None = None) -> Member:
         """Make `user_id` a member of `guild_id` (idempotent: an existing member is returned)."""
         guild = self.guild(guild_id)
@@ -193,7 +216,12 @@ class World:
     ) -> Message:
         """Store a new message; `attachments` are (filename, content type, bytes)."""
         channel = self.channel(channel_id)
-        self.member(channel.guild_id, author_id)
+        if channel.guild_id is not None:
+            self.member(channel.guild_id, author_id)
+        elif author_id not in channel.recipient_ids:
+            raise SandboxLookupError(
+                f"user {author_id} is not a recipient of DM channel {channel.id}", code=50001
+            )
         if reference_id is not None:
             referenced = self.message(reference_id)
             if referenced.channel_id != channel.id:

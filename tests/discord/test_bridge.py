@@ -19,6 +19,7 @@ from clanker.discord.events import (
     BridgeNotReady,
     BridgeReady,
     BridgeStatus,
+    DmOpened,
     Done,
     FetchHistory,
     FileUpload,
@@ -32,6 +33,7 @@ from clanker.discord.events import (
     MessageCreated,
     MessageDeleted,
     MessageEdited,
+    OpenDm,
     RawDispatch,
     ReactionChanged,
     SendGatewayOp,
@@ -51,7 +53,7 @@ from clanker.runtime import (
     handles,
     open_runtime,
 )
-from clanker.sandbox import Sandbox, demo_world, open_sandbox
+from clanker.sandbox import Sandbox, SandboxLookupError, demo_world, open_sandbox
 
 TIMEOUT = 30.0
 
@@ -156,6 +158,45 @@ async def test_inbound_events_reach_the_router(bridge_runtime: Runtime, sandbox:
     reactions = [e for e in got if isinstance(e, ReactionChanged)]
     assert [(e.message_id, e.content) for e in edits] == [(posted.id, "hello again")]
     assert [(e.user_id, e.emoji, e.added) for e in reactions] == [(alice.id, "👍", True)]
+
+
+async def test_dms_arrive_without_a_guild_and_replies_land_in_the_dm(
+    bridge_runtime: Runtime, sandbox: Sandbox
+) -> None:
+    rt = bridge_runtime
+    world = sandbox.world
+    alice, bob = world.user_named("alice"), world.user_named("bob")
+    dm = sandbox.open_dm(alice)  # alice opens it: CHANNEL_CREATE reaches the bot first
+    assert sandbox.open_dm(alice) is dm  # one DM per pair
+    posted = sandbox.post_message(alice, dm, "hey, got a minute?")
+    got = await events_until(
+        rt,
+        lambda ev: any(isinstance(e, MessageCreated) and e.message.channel_id == dm.id for e in ev),
+    )
+    [created] = [e for e in got if isinstance(e, MessageCreated) and e.message.channel_id == dm.id]
+    assert (created.message.message_id, created.message.guild_id) == (posted.id, None)
+    bridge = rt.lookup("bridge")
+    # The bot opens a DM the way discord.py-self does (POST /users/@me/channels): alice's is
+    # found, bob's is made.
+    found = await bridge.ask(OpenDm(user_id=alice.id), DmOpened, timeout=TIMEOUT)
+    assert found.channel_id == dm.id
+    made = await bridge.ask(OpenDm(user_id=bob.id), DmOpened, timeout=TIMEOUT)
+    assert made.channel_id != dm.id and world.channel(made.channel_id).recipient_ids == [
+        world.bot.id,
+        bob.id,
+    ]
+    sent = await bridge.ask(
+        SendMessage(channel_id=dm.id, content="sure", reply_to_message_id=posted.id),
+        Sent,
+        timeout=TIMEOUT,
+    )
+    assert (sent.message.channel_id, sent.message.guild_id) == (dm.id, None)
+    assert [m.content for m in sandbox.bot_messages(dm)] == ["sure"]
+    # Nobody else can post in alice's DM, and a user who does not exist gets a typed failure.
+    with pytest.raises(SandboxLookupError, match="not a recipient"):
+        sandbox.post_message(bob, dm, "let me in")
+    unknown = await bridge.ask(OpenDm(user_id=12345), BridgeFailure, timeout=TIMEOUT)
+    assert unknown.status == 404 and unknown.code == 10013
 
 
 async def test_outbound_commands_answer_with_typed_results(

@@ -132,6 +132,26 @@ async def test_ambient_chatter_reaches_the_model_which_skips_but_reacts(
         assert any(r.emoji.name == "🌤️" for r in sb.world.message(said.id).reactions)
 
 
+async def test_a_dm_is_answered_in_the_dm(tmp_path: Path, sim: LlmSim) -> None:
+    # A DM names nobody, yet it is speech to the bot: answered even with unsolicited replies
+    # off, and the reply lands in the DM (the sandbox's DMs work as Discord's do).
+    sim.script(JsonReply({"text": "sure, what's up?", "skip": False, "reaction": None}))
+    async with open_app(tmp_path, sim) as app:
+        sb, rt = app.sandbox, app.runtime
+        await configure(rt, {**FAST, "permissions": {"allow_unsolicited_replies": False}})
+        alice = sb.world.user_named("alice")
+        dm = sb.open_dm(alice)
+        said = sb.post_message(alice, dm, "hey, got a minute?")
+        with trio.fail_after(TIMEOUT):
+            reply = await sb.next_bot_message(dm)
+        assert reply.content == "sure, what's up?"
+        assert reply.guild_id is None
+        rows = await wait_for_actions(rt, "reply_decision", lambda r: "sent: sent" in decisions(r))
+        assert decisions(rows)[0] == "admitted: addressed"
+        assert rows[0].message_id == said.id and rows[0].guild_id is None
+        assert "Someone is talking to you directly" in sim.requests[0].user_text
+
+
 async def test_a_429_then_success_is_retried(tmp_path: Path, sim: LlmSim) -> None:
     sim.script(rate_limited(retry_after=0.3), JsonReply({"text": "sorry, was busy"}))
     async with open_app(tmp_path, sim) as app:

@@ -202,3 +202,26 @@ async def test_dispatches_and_rest_calls_are_stamped_with_trio_time(connect, san
         [call] = [c for c in sandbox.rest_calls if c.route == ROUTE_SEND]
         assert before_send <= call.at <= after_send
         assert all(c.at > 0 for c in sandbox.rest_calls)
+
+
+async def test_dms_as_the_library_sees_them(connect, sandbox, call_aio):
+    # A DM opened before the login is in READY's private_channels (recipient_ids + users);
+    # one opened later arrives as CHANNEL_CREATE; a message in either has no guild; the bot's
+    # own create_dm finds the existing channel.
+    world = sandbox.world
+    alice, bob = world.user_named("alice"), world.user_named("bob")
+    early = sandbox.open_dm(alice)
+    async with connect() as client:
+        known = client.get_channel(early.id)
+        assert isinstance(known, discord.DMChannel) and known.recipient.id == alice.id
+        late = sandbox.open_dm(bob)  # CHANNEL_CREATE, then the message's MESSAGE_CREATE
+        posted = sandbox.post_message(bob, late, "psst")
+        await client.wait_until(lambda: any(m.id == posted.id for m in client.messages()))
+        assert isinstance(client.get_channel(late.id), discord.DMChannel)
+        got = next(m for m in client.messages() if m.id == posted.id)
+        assert got.guild is None and isinstance(got.channel, discord.DMChannel)
+        assert isinstance(got.author, discord.User) and got.author.id == bob.id
+        again = await call_aio(client.create_dm, discord.Object(id=bob.id))
+        assert again.id == late.id
+        sent = await call_aio(got.channel.send, "hi bob")
+        assert (await sandbox.next_bot_message()).channel_id == late.id == sent.channel.id
