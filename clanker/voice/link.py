@@ -110,7 +110,11 @@ class VoiceLink(Actor):
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
-        await self._carry_out(self.join.start())
+        # The network part (op 4 through the bridge, then clankvox's connect) runs in the
+        # background after on_start returns, so a slow bridge holds up neither the voice
+        # supervisor nor the mailbox: `GetVoiceLinkStatus` reports where the join is meanwhile.
+        # A join that fails for good raises VoiceLinkFailed there, which crashes the link.
+        ctx.start_soon(self._carry_out, self.join.start())
 
     async def on_stop(self) -> None:
         leave: list[JoinAction] = [a for a in self.join.leave() if isinstance(a, GatewayVoiceState)]
