@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
+import pytest
 import trio
 
 from clanker.dashboard import DashboardAddress, DashboardConfig, GetAddress
@@ -400,3 +401,73 @@ async def test_a_taken_port_leaves_the_dashboard_idle_not_crashing(tmp_path: Pat
             # The rest of the tree is unaffected.
             assert await rt.lookup("worker").ask(Echo(text="hi"), Echo) == Echo(text="hi")
     assert announced == []
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1 (cert file, key file)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "clanker test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certfile, keyfile
+
+
+async def test_the_dashboard_serves_https_itself_with_secure_cookies(tmp_path: Path) -> None:
+    import ssl
+
+    import httpx
+
+    certfile, keyfile = self_signed(tmp_path)
+    config = DashboardConfig(port=0, certfile=certfile, keyfile=keyfile, graceful_timeout=5.0)
+    spec, parts = make_tree(tmp_path / "c.db", config, {}, [])
+    async with open_runtime(spec) as rt:
+        address = await rt.lookup("dashboard").ask(GetAddress(), DashboardAddress)
+        assert address.url.startswith("https://127.0.0.1:"), address.url
+        trusted = ssl.create_default_context(cafile=str(certfile))
+        async with httpx.AsyncClient(base_url=address.url, verify=trusted, timeout=30) as c:
+            r = await c.post("/api/auth/session", json={"token": parts.token})
+            assert r.status_code == 200
+            cookie = r.headers["set-cookie"]
+            assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+            assert (await c.get("/api/health")).status_code == 200
+        # Plain HTTP to the same port gets no dashboard, and a client that does not trust the
+        # certificate refuses it.
+        plain = address.url.replace("https://", "http://")
+        async with httpx.AsyncClient(timeout=30) as c:
+            try:
+                answered = await c.get(plain + "/api/health")
+            except httpx.HTTPError:
+                pass  # the TLS server drops a plain request: what it should do
+            else:
+                assert answered.status_code != 200, "the dashboard answered over plain HTTP"
+            with pytest.raises(httpx.ConnectError):
+                await c.get(address.url + "/api/health")
