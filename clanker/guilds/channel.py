@@ -343,6 +343,9 @@ class ChannelActor(Actor):
                 case CancelGeneration(job_id=job_id):
                     if job_id in self.jobs:
                         self.jobs.pop(job_id).cancel()
+                    # A cancelled job sends no GenerationFinished; its reservation (if granted)
+                    # was recorded and its SendDone told by the job itself.
+                    self._reserved.discard(job_id)
                 case AcknowledgeStop():
                     self.ctx.start_soon(self._acknowledge_stop, action)
         self._rearm.set()
