@@ -9,7 +9,7 @@ from pathlib import Path
 import trio
 import trio.testing
 
-from .tree import FAST, actions, configure, decisions, message, post, product_tree
+from .tree import FAST, World, actions, configure, decisions, message, post, product_tree
 
 STRICT = {"allow_unsolicited_replies": False}  # only what is addressed is answered
 
@@ -79,3 +79,21 @@ async def test_a_burst_yields_one_reply_to_the_latest(
         ]
         assert [r.message_id for r in started] == [ids[-1]]
         assert json.loads(started[0].metadata)["message_ids"] == [str(i) for i in ids]
+
+
+async def test_typing_shows_while_generating_and_a_stop_word_cancels_the_reply(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The model takes 20 s: typing shows when the job starts and is refreshed every 8 s
+    # until "clanker stop" at 12 s cancels the reply; nothing is sent but the acknowledgement.
+    world = World(llm_delay=20.0)
+    async with product_tree(tmp_path, world) as (rt, w):
+        await configure(rt, FAST)
+        t0 = trio.current_time()
+        await post(rt, message(10, "clanker, write me an essay"))
+        await trio.sleep(12)
+        await post(rt, message(10, "clanker stop"))
+        await trio.sleep(30)
+        assert [(at - t0, c) for at, c in w.typing] == [(1.25, 10), (9.25, 10)]
+        assert w.texts(10) == ["okay, stopping."]
+        assert "cancelled: stop_requested" in await decisions(rt)

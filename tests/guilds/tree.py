@@ -101,6 +101,7 @@ class World:
     # the real bridge does, and listed in ``expired``.
     send_delays: list[float] = field(default_factory=list)
     expired: list[SentMessage] = field(default_factory=list)
+    typing: list[tuple[float, int]] = field(default_factory=list)  # (trio time, channel)
     answer: Callable[[int], str] = lambda n: json.dumps({"text": f"answer {n}"})
     fail_subscribes: int = 0  # the settings actor crashes on this many SubscribeSettings
     logged_in: bool = False  # the first bridge start pushes READY; restarts do not (a RESUME)
@@ -179,8 +180,13 @@ class TestBridge(Actor):
             )
         )
 
-    @handles(StartTyping, AddReaction)
-    async def done(self, msg: StartTyping | AddReaction) -> Done:
+    @handles(StartTyping)
+    async def typing(self, msg: StartTyping) -> Done:
+        self.world.typing.append((trio.current_time(), msg.channel_id))
+        return Done()
+
+    @handles(AddReaction)
+    async def done(self, msg: AddReaction) -> Done:
         return Done()
 
     @handles(SendGatewayOp)
