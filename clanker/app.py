@@ -41,8 +41,9 @@ from clanker.dashboard.directory import RouterDirectory
 from clanker.dashboard.live_settings import ActorSettingsSource
 from clanker.discord.bridge import BridgeConfig, bridge_child
 from clanker.discord.watchdog import WatchdogConfig
-from clanker.guilds import ROUTER_NAME, GuildsConfig, guilds_spec
+from clanker.guilds import ROUTER_NAME, GuildsConfig, SessionConfig, guilds_spec
 from clanker.guilds.pacing import PACING_NAME, PacingKeeper
+from clanker.guilds.session import VoiceConfig
 from clanker.llm import LlmConfig, LlmConfigError, ProviderConfig, llm_child
 from clanker.runtime import Backoff, ChildSpec, Runtime, Strategy, SupervisorSpec
 from clanker.sandbox import Sandbox
@@ -70,6 +71,8 @@ class AppConfig:
     dashboard: DashboardConfig | None = None
     # Run the Store's SQL on the trio thread (tests on virtual time); see `Store`.
     store_inline: bool = False
+    # How guild sessions run voice (clankvox binary, its environment, a CA for the sandbox).
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppConfig:
@@ -189,7 +192,7 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
             settings_child(),
             llm_child(config.llm),
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
-            guilds_spec(GuildsConfig()),
+            guilds_spec(GuildsConfig(session=SessionConfig(voice=config.voice))),
             bridge_child(bridge_config),
             *last,
         ],

@@ -39,6 +39,7 @@ from clanker.app import (
 from clanker.cli import chat, demo_brain
 from clanker.dashboard import DashboardAddress, DashboardConfig, DashboardParts, GetAddress
 from clanker.discord.bridge import wait_for_login
+from clanker.guilds.session import VoiceConfig
 from clanker.llm import LlmConfig, ProviderConfig
 from clanker.llmsim import open_llmsim
 from clanker.logsetup import configure_logging
@@ -140,6 +141,7 @@ async def open_sandbox_app(
             llm=llm,
             rest_url=sb.rest_url,
             gateway_url=sb.gateway_url,
+            voice=VoiceConfig(ca_file=None if sb.voice is None else sb.voice.ca_file),
         )
         parts = None
         if dashboard is not None:

@@ -96,6 +96,15 @@ class VoiceConfig:
     bridge: str = "discord"  # registered name of the Discord bridge
     mode: str | None = None  # force a transport encryption mode (tests)
     record_audio: bool = False  # keep listened users' PCM in the link (tests, demos)
+    # A PEM CA for the voice gateway's TLS on top of the system roots (the sandbox's own CA;
+    # None against Discord). Given to clankvox as CLANKVOX_CA_FILE.
+    ca_file: str | None = None
+
+    def clankvox_env(self) -> dict[str, str] | None:
+        """The extra environment clankvox runs with."""
+        if self.ca_file is None:
+            return self.env
+        return {**(self.env or {}), "CLANKVOX_CA_FILE": self.ca_file}
 
 
 @dataclass(frozen=True)
@@ -237,7 +246,7 @@ class GuildSession(Actor):
             mode=voice.mode,
             record_audio=voice.record_audio,
         )
-        spec = voice_link_spec(link, config, command=voice.command, env=voice.env)
+        spec = voice_link_spec(link, config, command=voice.command, env=voice.clankvox_env())
         try:
             await self.ctx.lookup_supervisor(voices_name(self.key)).start_child(
                 ChildSpec("voice", spec, restart=Restart.TRANSIENT)

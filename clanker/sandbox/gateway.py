@@ -63,7 +63,45 @@ class CloseConnection:
     reason: str
 
 
-GatewayAction = SendFrame | CloseConnection
+@dataclass(frozen=True)
+class Deferred:
+    """Run `then()` after `delay` seconds of trio time and carry out the actions it returns
+    (how the hub spaces out what Discord sends a little later, e.g. the two voice updates).
+    `connection_id` is the connection that caused it (informational)."""
+
+    connection_id: int
+    delay: float
+    then: Callable[[], list[GatewayAction]]
+
+
+GatewayAction = SendFrame | CloseConnection | Deferred
+
+
+@dataclass(frozen=True)
+class VoiceUpdateTiming:
+    """When the answers to a voice op 4 go out, in seconds after the request.
+
+    Discord answers with VOICE_STATE_UPDATE and then VOICE_SERVER_UPDATE, each a network round
+    trip or so after the request and not in the same instant; a client must accept either
+    order. The default sends state then server, 15 ms and 30 ms after the request (a leave's
+    answer, the state alone, comes after `first_after`; a client that waits for it after
+    sending its leave would otherwise miss an answer that beat its wait). An op 4
+    that repeats the channel the session is already in (a client re-joining after its voice
+    socket dropped) re-allocates the voice server: server then state. `order="server_first"`
+    swaps both cases; `second_after == first_after` sends the two in one instant.
+    """
+
+    first_after: float = 0.015
+    second_after: float = 0.030
+    order: str = "state_first"
+
+    def __post_init__(self) -> None:
+        if self.order not in ("state_first", "server_first"):
+            raise ValueError(
+                f"voice update order must be 'state_first' or 'server_first', not {self.order!r}"
+            )
+        if not 0 <= self.first_after <= self.second_after:
+            raise ValueError("voice update delays must satisfy 0 <= first_after <= second_after")
 
 
 @dataclass
@@ -112,8 +150,10 @@ class GatewayHub:
         voice_endpoint: str,
         heartbeat_interval_ms: int = 41_250,
         replay_limit: int = 1_000,
+        voice_timing: VoiceUpdateTiming | None = None,
     ) -> None:
         self.world = world
+        self.voice_timing = voice_timing or VoiceUpdateTiming()
         self.gateway_url = ""
         self.voice_endpoint = voice_endpoint
         self.heartbeat_interval_ms = heartbeat_interval_ms
@@ -252,7 +292,22 @@ class GatewayHub:
         if guild_id not in self.world.guilds:
             return []
         if raw_channel is None and (guild_id, bot_id) not in self.world.voice_states:
-            return []  # leaving voice while not in voice: nothing changes
+            # Leaving while not in voice changes nothing, but the request is still answered
+            # with the (unchanged) state, so a client waiting for its leave to be confirmed
+            # hears it (discord.py's disconnect sends a second leave and waits).
+            update = payloads.voice_state(self.world, None, guild_id=guild_id, user_id=bot_id)
+            return self._after(
+                conn,
+                self.voice_timing.first_after,
+                lambda: self.dispatch("VOICE_STATE_UPDATE", update, session_id=session_id),
+            )
+        current = self.world.voice_states.get((guild_id, bot_id))
+        rejoin = (
+            current is not None
+            and raw_channel is not None
+            and current.channel_id == int(raw_channel)
+            and current.session_id == session_id
+        )
         try:
             state = self.world.set_voice_state(
                 guild_id,
@@ -265,11 +320,14 @@ class GatewayHub:
         except SandboxLookupError:
             return []  # Discord ignores voice requests for channels one cannot join
         update = payloads.voice_state(self.world, state, guild_id=guild_id, user_id=bot_id)
-        actions = self.dispatch("VOICE_STATE_UPDATE", update)
         if state is None:
             if self.on_voice_leave is not None:
                 self.on_voice_leave(str(guild_id), str(bot_id))
-            return actions
+            return self._after(
+                conn,
+                self.voice_timing.first_after,
+                lambda: self.dispatch("VOICE_STATE_UPDATE", update),
+            )
         self._voice_tokens += 1
         token = f"sandbox-voice-token-{self._voice_tokens}"
         if self.on_voice_grant is not None:
@@ -282,8 +340,37 @@ class GatewayHub:
             )
             self.on_voice_grant(grant)
         server = {"token": token, "guild_id": str(guild_id), "endpoint": self.voice_endpoint}
-        actions += self.dispatch("VOICE_SERVER_UPDATE", server, session_id=session_id)
+
+        def state_update() -> list[GatewayAction]:
+            return self.dispatch("VOICE_STATE_UPDATE", update)
+
+        def server_update() -> list[GatewayAction]:
+            if session_id not in self._sessions:
+                return []
+            return self.dispatch("VOICE_SERVER_UPDATE", server, session_id=session_id)
+
+        timing = self.voice_timing
+        first, second = state_update, server_update
+        if (timing.order == "server_first") != rejoin:
+            first, second = server_update, state_update
+        if timing.first_after == timing.second_after:
+
+            def both() -> list[GatewayAction]:
+                return first() + second()
+
+            steps = [(timing.first_after, both)]
+        else:
+            steps = [(timing.first_after, first), (timing.second_after, second)]
+        actions: list[GatewayAction] = []
+        for delay, step in steps:
+            actions += self._after(conn, delay, step)
         return actions
+
+    @staticmethod
+    def _after(
+        conn: _Connection, delay: float, step: Callable[[], list[GatewayAction]]
+    ) -> list[GatewayAction]:
+        return step() if delay == 0 else [Deferred(conn.id, delay, step)]
 
     # -- world events -------------------------------------------------------------------------
 

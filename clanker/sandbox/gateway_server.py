@@ -24,7 +24,7 @@ from clanker.sandbox.codec import (
     UnsupportedTransport,
     decode_client_frame,
 )
-from clanker.sandbox.gateway import CloseConnection, GatewayAction, GatewayHub, Op
+from clanker.sandbox.gateway import CloseConnection, Deferred, GatewayAction, GatewayHub, Op
 
 _log = logging.getLogger(__name__)
 
@@ -94,10 +94,18 @@ class GatewayServer:
         self.sent_dispatches: list[SentDispatch] = []
         self._on_change = on_change
         self._connections: dict[int, _ConnectionIO] = {}
+        # Where deferred actions wait (set by the serving code before any connection).
+        self.background: trio.Nursery | None = None
 
     def deliver(self, actions: list[GatewayAction]) -> None:
-        """Queue hub actions on their connections (actions for gone connections are dropped)."""
+        """Queue hub actions on their connections (actions for gone connections are dropped);
+        a `Deferred` runs later, in `background`."""
         for action in actions:
+            if isinstance(action, Deferred):
+                if self.background is None:
+                    raise RuntimeError("GatewayServer.background must be set before serving")
+                self.background.start_soon(self._later, action)
+                continue
             io = self._connections.get(action.connection_id)
             if io is None:
                 continue
@@ -106,6 +114,11 @@ class GatewayServer:
                 io.outbox_send.send_nowait(action)
             else:
                 io.outbox_send.send_nowait(action.payload)
+
+    async def _later(self, action: Deferred) -> None:
+        await trio.sleep(action.delay)
+        self.deliver(action.then())
+        self._on_change()
 
     async def handle(self, request: WebSocketRequest) -> None:
         """trio-websocket handler for one gateway connection."""

@@ -19,7 +19,7 @@ import trio_websocket
 
 from clanker.sandbox import payloads
 from clanker.sandbox.faults import RestFaults
-from clanker.sandbox.gateway import CloseCode, GatewayHub, GatewayStats
+from clanker.sandbox.gateway import CloseCode, GatewayHub, GatewayStats, VoiceUpdateTiming
 from clanker.sandbox.gateway_server import GatewayServer, SentDispatch
 from clanker.sandbox.http_server import serve_http
 from clanker.sandbox.operations import SandboxOperations
@@ -69,7 +69,7 @@ class Sandbox:
         """Use `voice` as this sandbox's voice server: op 4 answers point at it and it accepts
         the credentials they carry (`open_sandbox` does this unless told not to)."""
         self.voice = voice
-        self.hub.voice_endpoint = voice.url
+        self.hub.voice_endpoint = voice.endpoint
         self.hub.on_voice_grant = voice.grant
         self.hub.on_voice_leave = voice.revoke
         voice.on_change.append(self._notify)
@@ -270,24 +270,31 @@ async def open_sandbox(
     voice_endpoint: str | None = None,
     voice_modes: tuple[TransportMode, ...] = tuple(TransportMode),
     voice_seed: int = 0,
+    voice_tls: bool = True,
+    voice_timing: VoiceUpdateTiming | None = None,
     heartbeat_interval_ms: int = 41_250,
 ) -> AsyncIterator[Sandbox]:
     """Serve `world` as a local Discord on `host` (ephemeral ports) for the block's duration.
 
-    With `voice` (the default) a sandbox voice server runs too and VOICE_SERVER_UPDATE's
-    `endpoint` is its `ws://host:port` (`sb.voice`). `voice_modes` restricts the encryption
-    modes it offers. Passing `voice_endpoint` instead advertises that endpoint and starts no
-    voice server.
+    With `voice` (the default) a sandbox voice server runs too (`sb.voice`) and
+    VOICE_SERVER_UPDATE's `endpoint` is its bare `host:port`, as on Discord: clients connect
+    to `wss://host:port/?v=8` and must trust `sb.voice.ca_file`. `voice_modes` restricts the
+    encryption modes it offers; `voice_tls=False` serves plain `ws://` (and advertises that
+    URL) for clients that cannot be given a CA. `voice_timing` sets when and in which order the
+    two voice updates answer an op 4 (default: state then server, 15 and 30 ms later).
+    Passing `voice_endpoint` instead advertises that endpoint and starts no voice server.
     """
     sandbox = Sandbox(
         world,
         voice_endpoint=voice_endpoint or DEFAULT_VOICE_ENDPOINT,
         heartbeat_interval_ms=heartbeat_interval_ms,
     )
+    if voice_timing is not None:
+        sandbox.hub.voice_timing = voice_timing
     async with AsyncExitStack() as stack:
         if voice and voice_endpoint is None:
             server = await stack.enter_async_context(
-                open_voice_server(host=host, modes=voice_modes, seed=voice_seed)
+                open_voice_server(host=host, modes=voice_modes, seed=voice_seed, tls=voice_tls)
             )
             sandbox.attach_voice(server)
         async with _serve(sandbox, host):
@@ -297,6 +304,7 @@ async def open_sandbox(
 @asynccontextmanager
 async def _serve(sandbox: Sandbox, host: str) -> AsyncIterator[None]:
     async with trio.open_nursery() as nursery:
+        sandbox.gateway.background = nursery
         rest_port = await nursery.start(partial(serve_http, sandbox.rest.handle, host))
         sandbox.rest_url = f"http://{host}:{rest_port}"
         ws_server = await nursery.start(

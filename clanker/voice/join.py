@@ -18,10 +18,20 @@ with the actions to carry out:
 
 `Connect` is the protocol's one-shot join (docs/clankvox-protocol.md §2.1): we send op 4
 ourselves, so clankvox never has to ask for it with `adapter_send`.
+
+No join hangs. Each connect attempt must end in clankvox's `ready` within `ready_deadline`
+seconds; an `error` event while connecting (clankvox refused the command, or could not reach
+the voice server) or the deadline passing fails the attempt: `JoinFailed` (for the link to log
+and record) and a retry after a backoff (1 s, 2 s, 4 s ... at most 30 s), due when `poll()`
+is called at or after `next_deadline()`. A clankvox that does not know `connect` (the original
+system's speaks only `join` + `voice_state` + `voice_server`) answers it with `invalid_json`:
+from then on this join uses that three-command flow, and the op 4 that clankvox asks for with
+`adapter_send` is not sent again when it is the one already sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -30,11 +40,24 @@ from clanker.voice.commands import (
     ClankvoxCommand,
     Connect,
     Destroy,
+    Join,
     SubscribeUser,
     UnsubscribeUser,
     VoiceServer,
     VoiceServerData,
+    VoiceState,
+    VoiceStateData,
 )
+
+READY_DEADLINE = 30.0
+"""Seconds from a connect attempt to clankvox's `ready` before the attempt counts as failed
+(clankvox's own handshake steps time out after 10 s each)."""
+
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+"""Backoff before the 1st, 2nd ... retry of a failed connect attempt (the last one repeats)."""
+
+# clankvox error codes that mean it refused the connect command (while connecting).
+_REFUSALS = frozenset({"invalid_json", "invalid_request", "unsupported"})
 
 
 class JoinPhase(StrEnum):
@@ -44,6 +67,7 @@ class JoinPhase(StrEnum):
     ASKED = "asked"  # op 4 sent; waiting for the gateway's two updates
     CONNECTING = "connecting"  # Connect sent; waiting for clankvox's `ready`
     READY = "ready"  # clankvox reported `ready`
+    RETRYING = "retrying"  # an attempt failed; the next one is due at `retry_at`
     MOVED = "moved"  # the gateway put us in another channel (or none): we are not there
     LEFT = "left"  # leave() was called
 
@@ -55,7 +79,17 @@ class GatewayVoiceState:
     data: dict[str, Any]
 
 
-JoinAction = GatewayVoiceState | ClankvoxCommand
+@dataclass(frozen=True)
+class JoinFailed:
+    """A connect attempt failed (`reason` says why); the next one starts in `retry_in` s, or
+    on clankvox's own backoff when None (it retries a voice server that failed by itself)."""
+
+    reason: str
+    attempt: int  # failed attempts since the last `ready`
+    retry_in: float | None
+
+
+JoinAction = GatewayVoiceState | ClankvoxCommand | JoinFailed
 
 
 @dataclass(frozen=True)
@@ -87,7 +121,16 @@ class VoiceJoin:
         user_id: int,
         self_mute: bool = False,
         mode: str | None = None,
+        clock: Callable[[], float] = lambda: 0.0,
+        ready_deadline: float = READY_DEADLINE,
     ) -> None:
+        self.clock = clock
+        self.ready_deadline = ready_deadline
+        self.legacy = False  # clankvox refused `connect`: join with the three-command flow
+        self.failures = 0  # failed attempts since the last `ready`
+        self.last_error: str | None = None
+        self.deadline: float | None = None  # when the current attempt must have been ready
+        self.retry_at: float | None = None
         self.guild_id = guild_id
         self.channel_id = channel_id
         self.user_id = user_id
@@ -163,8 +206,69 @@ class VoiceJoin:
 
     def clankvox_ready(self) -> None:
         """clankvox reported `ready` (a connection finished its handshake)."""
-        if self.phase == JoinPhase.CONNECTING:
+        if self.phase in (JoinPhase.CONNECTING, JoinPhase.RETRYING):
             self.phase = JoinPhase.READY
+        self.deadline = self.retry_at = None
+        self.failures = 0
+
+    def clankvox_error(self, code: str, message: str) -> list[JoinAction]:
+        """clankvox reported an `error`. While connecting, a refusal of the command ends the
+        attempt (we retry after a backoff); a failed voice connection is counted and reported
+        while clankvox retries it on its own backoff (the deadline starts again)."""
+        if self.phase != JoinPhase.CONNECTING:
+            return []
+        if code == "voice_connect_failed":
+            self.failures += 1
+            self.last_error = f"clankvox could not connect to the voice server: {message}"
+            self.deadline = self.clock() + self.ready_deadline
+            return [JoinFailed(reason=self.last_error, attempt=self.failures, retry_in=None)]
+        if code not in _REFUSALS:
+            return []
+        if code == "invalid_json" and not self.legacy and "connect" in message:
+            # The original's clankvox has no `connect` ("unknown variant `connect`"): use its
+            # join flow from now on, at once (not a failure of the voice server).
+            self.legacy = True
+            self._sent = None
+            return self._connect_if_complete()
+        return self._fail(f"clankvox refused the join ({code}: {message})")
+
+    def next_deadline(self) -> float | None:
+        """When `poll` has something to do (the attempt's deadline or the retry)."""
+        if self.phase == JoinPhase.CONNECTING:
+            return self.deadline
+        if self.phase == JoinPhase.RETRYING:
+            return self.retry_at
+        return None
+
+    def poll(self) -> list[JoinAction]:
+        """Fail an attempt that is past its deadline; start a retry that is due."""
+        now = self.clock()
+        if self.phase == JoinPhase.CONNECTING and self.deadline is not None:
+            if now >= self.deadline:
+                return self._fail(
+                    f"clankvox was not ready {self.ready_deadline:g} s after the connect"
+                )
+        elif (
+            self.phase == JoinPhase.RETRYING and self.retry_at is not None and now >= self.retry_at
+        ):
+            self.retry_at = None
+            self.phase = JoinPhase.ASKED
+            self._sent = None
+            return self._connect_if_complete()
+        return []
+
+    def is_repeat_of_our_op4(self, data: dict[str, Any]) -> bool:
+        """Whether an `adapter_send` op 4 asks for what we already sent (the legacy flow's)."""
+        return self.legacy and data == self._op4(self.channel_id).data
+
+    def _fail(self, reason: str) -> list[JoinAction]:
+        self.failures += 1
+        self.last_error = reason
+        delay = RETRY_DELAYS[min(self.failures, len(RETRY_DELAYS)) - 1]
+        self.phase = JoinPhase.RETRYING
+        self.deadline = None
+        self.retry_at = self.clock() + delay
+        return [JoinFailed(reason=reason, attempt=self.failures, retry_in=delay)]
 
     def subscribe(self, subscription: Subscription) -> list[JoinAction]:
         """Listen to a user (remembered across clankvox restarts)."""
@@ -198,16 +302,39 @@ class VoiceJoin:
         command = self.connect_command()
         if command is None or command == self._sent or self.phase == JoinPhase.MOVED:
             return []
+        if self.phase == JoinPhase.RETRYING:
+            self._sent = None  # remembered for the retry, which sends the latest values
+            return []
         fresh = self._sent is None
         self._sent = command
         self.connects += 1
         if self.phase in (JoinPhase.ASKED, JoinPhase.READY):
             self.phase = JoinPhase.CONNECTING
-        actions: list[JoinAction] = [command]
+        self.deadline = self.clock() + self.ready_deadline
+        actions: list[JoinAction] = list(self._connect_lines(command))
         if fresh:
             # A process that never got a Connect has no subscriptions either.
             actions += [s.command() for s in self.subscriptions.values()]
         return actions
+
+    def _connect_lines(self, command: Connect) -> list[ClankvoxCommand]:
+        if not self.legacy:
+            return [command]
+        return [
+            Join(
+                guild_id=command.guild_id,
+                channel_id=command.channel_id,
+                self_mute=command.self_mute,
+            ),
+            VoiceState(
+                data=VoiceStateData(
+                    session_id=command.session_id,
+                    user_id=command.user_id,
+                    channel_id=command.channel_id,
+                )
+            ),
+            VoiceServer(data=VoiceServerData(endpoint=command.endpoint, token=command.token)),
+        ]
 
     def _op4(self, channel_id: int | None) -> GatewayVoiceState:
         return GatewayVoiceState(

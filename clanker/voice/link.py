@@ -16,6 +16,7 @@ events and, with `record_audio`, each listened user's PCM (what the tests read).
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -34,12 +35,20 @@ from clanker.voice.commands import Audio, ClankvoxCommand, StopTtsPlayback
 from clanker.voice.events import (
     AdapterSend,
     ClankvoxEvent,
+    Error,
     Ready,
     SpeakingStart,
     UserAudio,
     UserAudioEnd,
 )
-from clanker.voice.join import GatewayVoiceState, JoinAction, Subscription, VoiceJoin
+from clanker.voice.join import (
+    READY_DEADLINE,
+    GatewayVoiceState,
+    JoinAction,
+    JoinFailed,
+    Subscription,
+    VoiceJoin,
+)
 from clanker.voice.link_messages import (
     GetHeard,
     GetVoiceLinkStatus,
@@ -81,6 +90,8 @@ class VoiceLinkConfig:
     self_mute: bool = False
     mode: str | None = None  # force a transport encryption mode (tests)
     record_audio: bool = False
+    # Seconds a connect attempt may take to reach clankvox's `ready` (then: retry, backed off).
+    ready_deadline: float = READY_DEADLINE
 
 
 class VoiceLink(Actor):
@@ -97,7 +108,10 @@ class VoiceLink(Actor):
             user_id=config.user_id,
             self_mute=config.self_mute,
             mode=config.mode,
+            clock=trio.current_time,
+            ready_deadline=config.ready_deadline,
         )
+        self._timers_changed = trio.Event()
         self.clankvox_starts = 0
         self.readies = 0
         self.audio_frames = 0
@@ -115,6 +129,7 @@ class VoiceLink(Actor):
         # supervisor nor the mailbox: `GetVoiceLinkStatus` reports where the join is meanwhile.
         # A join that fails for good raises VoiceLinkFailed there, which crashes the link.
         ctx.start_soon(self._carry_out, self.join.start())
+        ctx.start_soon(self._timers)
 
     async def on_stop(self) -> None:
         leave: list[JoinAction] = [a for a in self.join.leave() if isinstance(a, GatewayVoiceState)]
@@ -176,10 +191,16 @@ class VoiceLink(Actor):
         if isinstance(msg, Ready):
             self.readies += 1
             self.join.clankvox_ready()
+            self._timers_changed.set()
+        elif isinstance(msg, Error):
+            log.warning("voice: clankvox error %s: %s", msg.code, msg.message)
+            await self._carry_out(self.join.clankvox_error(msg.code, msg.message))
         elif isinstance(msg, AdapterSend):
-            # Only sent after a `join` command; we use `connect`, but a gateway op clankvox
-            # asks for is always forwarded.
+            # Only sent after a `join` command (the legacy join flow): the op 4 it asks for is
+            # the one we already sent, unless clankvox is rejoining after a failure.
             data = msgspec.to_builtins(msg.payload.d)
+            if msg.payload.op == 4 and self.join.is_repeat_of_our_op4(data):
+                return
             await self._gateway(SendGatewayOp(op=msg.payload.op, data=data))
         elif isinstance(msg, SpeakingStart | UserAudioEnd):
             self._forward(msg.user_id, msg)
@@ -230,6 +251,10 @@ class VoiceLink(Actor):
             readies=self.readies,
             audio_frames=self.audio_frames,
             delivery_drops=self.delivery_drops,
+            failures=join.failures,
+            last_error=join.last_error,
+            retry_at=join.retry_at,
+            legacy_join=join.legacy,
         )
 
     @handles(GetVoiceLog)
@@ -255,8 +280,33 @@ class VoiceLink(Actor):
         for action in actions:
             if isinstance(action, GatewayVoiceState):
                 await self._gateway(SendGatewayOp(op=4, data=action.data))
+            elif isinstance(action, JoinFailed):
+                when = (
+                    "clankvox retries on its own backoff"
+                    if action.retry_in is None
+                    else f"retrying in {action.retry_in:g} s"
+                )
+                log.warning(
+                    "voice: join of guild %d failed (attempt %d): %s; %s",
+                    self.config.guild_id,
+                    action.attempt,
+                    action.reason,
+                    when,
+                )
+                self._record("join_failed", None, None, detail=f"{action.reason}; {when}")
             else:
                 await self._to_clankvox(action)
+        self._timers_changed.set()
+
+    async def _timers(self) -> None:
+        """Run the join's deadlines: a connect attempt that never got ready, a due retry."""
+        while True:
+            self._timers_changed = trio.Event()
+            deadline = self.join.next_deadline()
+            with trio.move_on_at(math.inf if deadline is None else deadline):
+                await self._timers_changed.wait()
+                continue
+            await self._carry_out(self.join.poll())
 
     async def _gateway(self, op: SendGatewayOp) -> None:
         problem = "not attempted"

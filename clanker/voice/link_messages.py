@@ -65,12 +65,16 @@ class VoiceLinkStatus(Message, frozen=True):
     readies: int  # `ready` events
     audio_frames: int  # user_audio frames received (all users)
     delivery_drops: int  # frames a `deliver_to` actor had no room for
+    failures: int = 0  # failed connect attempts since the last `ready`
+    last_error: str | None = None  # why the last attempt failed
+    retry_at: float | None = None  # trio time of the next attempt, while `retrying`
+    legacy_join: bool = False  # clankvox refused `connect`: joined with join/voice_*
 
 
 class VoiceLogEntry(Message, frozen=True):
     """One event the link saw. `kind` is the event's wire type (`speaking_start`,
     `user_audio`, ...) or a lifecycle notice (`clankvox_started`, `clankvox_exited`,
-    `pipe_closed`); `detail` is the event as JSON (audio bytes left out)."""
+    `pipe_closed`, `join_failed`); `detail` is the event as JSON (audio bytes left out)."""
 
     index: int
     at: float  # trio time

@@ -314,7 +314,9 @@ async def test_raw_voice_op_gets_voice_state_and_server_updates(
     assert state.session_id  # what the voice gateway's IDENTIFY needs
     assert server.guild_id == lounge.guild_id
     assert server.token.startswith("sandbox-voice-token-")
-    assert server.endpoint is not None and server.endpoint.startswith("ws://127.0.0.1:")
+    # As on Discord: a bare host:port, to which clients add wss://.
+    assert sandbox.voice is not None and server.endpoint == sandbox.voice.endpoint
+    assert server.endpoint.startswith("127.0.0.1:")
     assert sandbox.gateway_stats.voice_requests[-1]["channel_id"] == str(lounge.id)
 
     leave = SendGatewayOp(op=4, data={"guild_id": str(lounge.guild_id), "channel_id": None})

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from clanker.sandbox import demo_world
-from clanker.sandbox.gateway import CloseCode, CloseConnection, GatewayHub, Op, SendFrame
+from clanker.sandbox.gateway import (
+    CloseCode,
+    CloseConnection,
+    Deferred,
+    GatewayHub,
+    Op,
+    SendFrame,
+    VoiceUpdateTiming,
+)
 
 TOKEN = "sandbox-token"
 
@@ -24,6 +32,23 @@ def _identify(hub, token=TOKEN):
 
 def _events(actions):
     return [(a.payload["t"], a.payload["s"]) for a in actions if isinstance(a, SendFrame)]
+
+
+def _run(actions):
+    """Carry out deferred actions once, in time order: [(delay, frame payload)]."""
+    out = [(0.0, a.payload) for a in actions if isinstance(a, SendFrame)]
+    for d in sorted((a for a in actions if isinstance(a, Deferred)), key=lambda a: a.delay):
+        out += [(d.delay, a.payload) for a in d.then() if isinstance(a, SendFrame)]
+    return out
+
+
+def _settle(ran):
+    """[(delay, event, seq)] of what `_run` sent."""
+    return [(delay, frame["t"], frame["s"]) for delay, frame in ran]
+
+
+def _frames(ran):
+    return [frame for _, frame in ran]
 
 
 def test_hello_then_identify_gives_ready_and_supplemental():
@@ -151,27 +176,87 @@ def test_voice_join_and_leave():
     world, hub = _hub()
     conn, _, _ = _identify(hub)
     guild, lounge = world.guild_named("Sandbox"), world.channel_named("Lounge")
+    leave = {"guild_id": str(guild.id), "channel_id": None}
     assert hub.receive(conn, {"op": 4, "d": {"guild_id": None, "channel_id": None}}) == []
     join = {"guild_id": str(guild.id), "channel_id": str(lounge.id), "self_mute": True}
     actions = hub.receive(conn, {"op": 4, "d": join})
-    assert _events(actions) == [("VOICE_STATE_UPDATE", 3), ("VOICE_SERVER_UPDATE", 4)]
-    state, server = actions[0].payload["d"], actions[1].payload["d"]
-    assert (state["channel_id"], state["session_id"], state["self_mute"]) == (
+    # Not in the same instant: state after 15 ms, then server after 30 ms, as Discord spaces them.
+    assert [(type(a), a.delay) for a in actions] == [(Deferred, 0.015), (Deferred, 0.030)]
+    state = actions[0].then()[0].payload
+    server = actions[1].then()[0].payload
+    assert (state["t"], state["s"], server["t"], server["s"]) == (
+        "VOICE_STATE_UPDATE",
+        3,
+        "VOICE_SERVER_UPDATE",
+        4,
+    )
+    assert (state["d"]["channel_id"], state["d"]["session_id"], state["d"]["self_mute"]) == (
         str(lounge.id),
         "sandbox-session-1",
         True,
     )
-    assert server == {
+    assert server["d"] == {
         "token": "sandbox-voice-token-1",
         "guild_id": str(guild.id),
         "endpoint": "voice.test:443",
     }
     assert world.voice_states[(guild.id, world.bot.id)].channel_id == lounge.id
 
-    leave = hub.receive(conn, {"op": 4, "d": {"guild_id": str(guild.id), "channel_id": None}})
-    assert _events(leave) == [("VOICE_STATE_UPDATE", 5)]
-    assert leave[0].payload["d"]["channel_id"] is None
+    left = _run(hub.receive(conn, {"op": 4, "d": leave}))
     assert world.voice_states == {}
+    assert _settle(left) == [(0.015, "VOICE_STATE_UPDATE", 5)]
+    assert _frames(left)[0]["d"]["channel_id"] is None
+    # A second leave changes nothing but is still answered (clients wait for the confirmation).
+    again = _run(hub.receive(conn, {"op": 4, "d": leave}))
+    assert _settle(again) == [(0.015, "VOICE_STATE_UPDATE", 6)]
+    assert _frames(again)[0]["d"]["channel_id"] is None
+
+
+def test_a_repeated_join_reallocates_the_voice_server_first():
+    world, hub = _hub()
+    conn, _, _ = _identify(hub)
+    guild, lounge = world.guild_named("Sandbox"), world.channel_named("Lounge")
+    join = {"guild_id": str(guild.id), "channel_id": str(lounge.id)}
+    assert [e[1] for e in _settle(_run(hub.receive(conn, {"op": 4, "d": join})))] == [
+        "VOICE_STATE_UPDATE",
+        "VOICE_SERVER_UPDATE",
+    ]
+    again = _frames(_run(hub.receive(conn, {"op": 4, "d": join})))
+    assert [f["t"] for f in again] == ["VOICE_SERVER_UPDATE", "VOICE_STATE_UPDATE"]
+    assert again[0]["d"]["token"] == "sandbox-voice-token-2"
+
+
+@pytest.mark.parametrize(
+    ("timing", "expected"),
+    [
+        (
+            VoiceUpdateTiming(0.0, 0.0),
+            [(0.0, "VOICE_STATE_UPDATE", 3), (0.0, "VOICE_SERVER_UPDATE", 4)],
+        ),
+        (
+            VoiceUpdateTiming(0.01, 0.01, order="server_first"),
+            [(0.01, "VOICE_SERVER_UPDATE", 3), (0.01, "VOICE_STATE_UPDATE", 4)],
+        ),
+        (
+            VoiceUpdateTiming(0.0, 0.05, order="server_first"),
+            [(0.0, "VOICE_SERVER_UPDATE", 3), (0.05, "VOICE_STATE_UPDATE", 4)],
+        ),
+    ],
+)
+def test_voice_update_timing_is_configurable(timing, expected):
+    world, hub = _hub()
+    hub.voice_timing = timing
+    conn, _, _ = _identify(hub)
+    guild, lounge = world.guild_named("Sandbox"), world.channel_named("Lounge")
+    join = {"guild_id": str(guild.id), "channel_id": str(lounge.id)}
+    assert _settle(_run(hub.receive(conn, {"op": 4, "d": join}))) == expected
+
+
+def test_voice_update_timing_rejects_nonsense():
+    with pytest.raises(ValueError, match="'state_first' or 'server_first'"):
+        VoiceUpdateTiming(order="sideways")
+    with pytest.raises(ValueError, match="first_after <= second_after"):
+        VoiceUpdateTiming(0.05, 0.01)
 
 
 def test_voice_request_for_a_text_channel_is_ignored():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from voice_client import RawVoice, RawVoiceClient
 
 from clanker.sandbox import demo_world, open_sandbox
-from clanker.sandbox.gateway import GatewayHub
+from clanker.sandbox.gateway import GatewayHub, VoiceUpdateTiming
 from clanker.sandbox.voice import VoiceGrant, goertzel_power, tone
 from clanker.sandbox.voice.audio import Pcm
 from clanker.sandbox.voice.opus import OpusDecoder
@@ -14,7 +14,7 @@ from clanker.sandbox.voice.opus import OpusDecoder
 
 def test_the_gateway_hub_grants_what_it_announces_and_revokes_on_leave():
     world = demo_world()
-    hub = GatewayHub(world, voice_endpoint="ws://127.0.0.1:1")
+    hub = GatewayHub(world, voice_endpoint="127.0.0.1:1", voice_timing=VoiceUpdateTiming(0, 0))
     grants: list[VoiceGrant] = []
     leaves: list[tuple[str, str]] = []
     hub.on_voice_grant = grants.append
@@ -36,7 +36,7 @@ def test_the_gateway_hub_grants_what_it_announces_and_revokes_on_leave():
             token=server["token"],
         )
     ]
-    assert server["endpoint"] == "ws://127.0.0.1:1"
+    assert server["endpoint"] == "127.0.0.1:1"
     hub.receive(cid, {"op": 4, "d": {"guild_id": str(guild.id), "channel_id": None}})
     assert leaves == [(str(guild.id), str(world.bot.id))]
 
@@ -46,19 +46,22 @@ async def test_op_4_points_a_voice_client_at_the_voice_server_and_members_reach_
 ):
     world = sandbox.world
     lounge, alice = world.channel_named("Lounge"), world.user_named("alice")
-    assert sandbox.voice is not None and sandbox.hub.voice_endpoint == sandbox.voice.url
-    assert sandbox.voice.url.startswith("ws://127.0.0.1:")
+    assert sandbox.voice is not None and sandbox.hub.voice_endpoint == sandbox.voice.endpoint
+    # As on Discord: a bare host:port; clients add wss:// and trust the sandbox's CA.
+    assert sandbox.voice.endpoint == sandbox.voice.url.removeprefix("wss://")
+    assert sandbox.voice.endpoint.startswith("127.0.0.1:")
     async with connect() as client:
         channel = client.get_channel(lounge.id)
         voice = await call_aio(channel.connect, cls=RawVoice, timeout=30)
         server, state = voice.server_data, voice.state_data
-        assert server["endpoint"] == sandbox.voice.url
+        assert server["endpoint"] == sandbox.voice.endpoint
         raw = RawVoiceClient(
             server["endpoint"],
             server_id=server["guild_id"],
             user_id=state["user_id"],
             session_id=state["session_id"],
             token=server["token"],
+            ca_file=sandbox.voice.ca_file,
         )
         async with raw.running():
             await raw.connect()

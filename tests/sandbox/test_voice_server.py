@@ -27,7 +27,14 @@ ALICE = 40
 
 def client_for(server) -> RawVoiceClient:
     server.grant(GRANT)
-    return RawVoiceClient(server.url, GRANT.server_id, GRANT.user_id, GRANT.session_id, GRANT.token)
+    return RawVoiceClient(
+        server.endpoint,
+        GRANT.server_id,
+        GRANT.user_id,
+        GRANT.session_id,
+        GRANT.token,
+        ca_file=server.ca_file,
+    )
 
 
 def decode(payloads: list[bytes]) -> Pcm:
@@ -215,7 +222,7 @@ async def test_a_client_that_vanishes_does_not_stop_the_server():
             server_id="10", channel_id="20", user_id="31", session_id="s-2", token="t-2"
         )
         server.grant(other)
-        fresh = RawVoiceClient(server.url, "10", "31", "s-2", "t-2")
+        fresh = RawVoiceClient(server.endpoint, "10", "31", "s-2", "t-2", ca_file=server.ca_file)
         async with fresh.running():
             await fresh.connect()
             await server.wait_for_session("31")

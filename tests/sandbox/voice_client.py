@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,7 +39,9 @@ class Received:
 
 @dataclass
 class RawVoiceClient:
-    """Connects to a voice gateway URL with the given credentials."""
+    """Connects to a voice endpoint with the given credentials: a bare `host:port` (as
+    VOICE_SERVER_UPDATE carries it: `wss://host:port/?v=8`, trusting `ca_file`) or a
+    `ws://`/`wss://` URL."""
 
     url: str
     server_id: str
@@ -56,8 +59,11 @@ class RawVoiceClient:
     last_seq: int = -1
     nonce: int = 0
     undecryptable: int = 0
+    ca_file: str | None = None
 
     def __post_init__(self) -> None:
+        if "://" not in self.url:
+            self.url = f"wss://{self.url}/"
         self._changed = trio.Event()
         self._ws: trio_websocket.WebSocketConnection | None = None
         self._sockets: list[trio_websocket.WebSocketConnection] = []
@@ -104,7 +110,12 @@ class RawVoiceClient:
 
     async def _open_ws(self) -> trio_websocket.WebSocketConnection:
         assert self._nursery is not None, "use `async with client.running():`"
-        self._ws = await trio_websocket.connect_websocket_url(self._nursery, self.url + "?v=8")
+        context = None
+        if self.url.startswith("wss://"):
+            context = ssl.create_default_context(cafile=self.ca_file)
+        self._ws = await trio_websocket.connect_websocket_url(
+            self._nursery, self.url + "?v=8", ssl_context=context
+        )
         self._sockets.append(self._ws)
         return self._ws
 

@@ -79,7 +79,7 @@ async def test_the_bot_joins_voice_through_the_bridge_and_its_speech_arrives_int
         assert session.ready
         status = await app.status()
         assert (status.phase, status.connects, status.clankvox_starts) == ("ready", 1, 1)
-        assert status.endpoint == sb.voice.url and status.session_id
+        assert status.endpoint == sb.voice.endpoint and status.session_id
         assert joined.channel_id == world.channel_named("Lounge").id
         # The gateway knows the bot is in the channel (op 4 went through the real client).
         assert world.voice_states[(world.guild_named("Sandbox").id, world.bot.id)].channel_id == (

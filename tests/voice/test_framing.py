@@ -371,3 +371,20 @@ def test_commands_clankvox_would_reject_fail_at_construction_naming_the_field(bu
 def test_decoding_a_bad_command_line_raises_a_msgspec_error():
     with pytest.raises(msgspec.ValidationError, match="guildId"):
         decode_command(b'{"type":"join","channelId":"2"}')
+
+
+def test_user_video_state_decodes_without_its_optional_fields() -> None:
+    """The original's clankvox leaves out `audioSsrc`, `videoSsrc`, `codec` and per-stream
+    fields when it has none (issue 12 item 5)."""
+    decoder = ClankvoxFrameDecoder()
+    got = decoder.feed(
+        json_frame({"type": "user_video_state", "userId": "7"})
+        + json_frame({"type": "user_video_state", "userId": "8", "streams": [{"ssrc": 9}]})
+        + json_frame({"type": "user_video_state", "userId": "9", "videoSsrc": 4, "codec": "VP8"})
+    )
+    assert decoder.stats.skipped == 0, list(decoder.stats.recent_problems)
+    assert got == [
+        e.UserVideoState(user_id="7"),
+        e.UserVideoState(user_id="8", streams=[e.VideoStreamDescriptor(ssrc=9)]),
+        e.UserVideoState(user_id="9", video_ssrc=4, codec="VP8"),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from clanker.voice import GatewayVoiceState, JoinPhase, Subscription, VoiceJoin
 from clanker.voice import commands as c
+from clanker.voice.join import JoinFailed
 
 GUILD, CHANNEL, BOT, ALICE = 10, 20, 30, 40
 
@@ -141,3 +142,102 @@ def test_leave_sends_op_4_without_a_channel_then_destroy_once() -> None:
         c.Destroy(),
     ]
     assert j.leave() == [] and state(j) == [] and server(j) == [] and j.clankvox_started() == []
+
+
+# -- no join hangs ------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def connecting(ready_deadline: float = 30.0) -> tuple[VoiceJoin, Clock]:
+    clock = Clock()
+    j = join(clock=clock, ready_deadline=ready_deadline)
+    j.start()
+    state(j)
+    assert server(j) == [connect()]
+    return j, clock
+
+
+def test_no_ready_by_the_deadline_fails_the_attempt_and_retries_backed_off() -> None:
+    j, clock = connecting()
+    assert j.next_deadline() == 130.0
+    clock.now = 129.9
+    assert j.poll() == []
+    clock.now = 130.0
+    [failed] = j.poll()
+    assert isinstance(failed, JoinFailed)
+    assert (failed.attempt, failed.retry_in) == (1, 1.0)
+    assert "not ready 30 s after the connect" in failed.reason
+    assert j.phase == JoinPhase.RETRYING and j.next_deadline() == 131.0
+    assert j.last_error == failed.reason
+    clock.now = 131.0
+    assert j.poll() == [connect()]  # the retry sends the join again
+    assert j.phase == JoinPhase.CONNECTING and j.next_deadline() == 161.0
+    # Each further failure waits longer: 2 s, 4 s, 8 s, 16 s, then 30 s for good.
+    delays = []
+    for _ in range(6):
+        clock.now = j.next_deadline()
+        [failed] = j.poll()
+        delays.append(failed.retry_in)
+        clock.now = j.next_deadline()
+        assert j.poll() == [connect()]
+    assert delays == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    j.clankvox_ready()
+    assert (j.phase, j.failures, j.next_deadline()) == (JoinPhase.READY, 0, None)
+
+
+def test_a_refused_command_fails_the_attempt_at_once() -> None:
+    j, clock = connecting()
+    [failed] = j.clankvox_error("invalid_request", "guildId must be a u64")
+    assert isinstance(failed, JoinFailed) and failed.retry_in == 1.0
+    assert failed.reason == "clankvox refused the join (invalid_request: guildId must be a u64)"
+    # Values that change while waiting go into the retry.
+    assert server(j, endpoint="127.0.0.1:2", token="t2") == []
+    clock.now += 1.0
+    assert j.poll() == [connect(endpoint="127.0.0.1:2", token="t2")]
+
+
+def test_a_failed_voice_connection_is_reported_while_clankvox_retries_it() -> None:
+    j, clock = connecting()
+    clock.now = 110.0
+    [failed] = j.clankvox_error("voice_connect_failed", "timed out in ready")
+    assert failed.retry_in is None and failed.attempt == 1
+    assert j.phase == JoinPhase.CONNECTING and j.next_deadline() == 140.0  # armed again
+    assert j.clankvox_error("voice_runtime_error", "later") == []  # not a join error
+
+
+def test_errors_outside_a_join_attempt_change_nothing() -> None:
+    j, _ = connecting()
+    j.clankvox_ready()
+    assert j.clankvox_error("invalid_request", "bad base64") == []
+    assert j.phase == JoinPhase.READY
+
+
+def test_a_clankvox_without_connect_is_joined_with_the_original_flow() -> None:
+    j, _ = connecting()
+    actions = j.clankvox_error(
+        "invalid_json", "Invalid stdin JSON message: unknown variant `connect`"
+    )
+    assert actions == [
+        c.Join(guild_id=str(GUILD), channel_id=str(CHANNEL)),
+        c.VoiceState(
+            data=c.VoiceStateData(session_id="s1", user_id=str(BOT), channel_id=str(CHANNEL))
+        ),
+        c.VoiceServer(data=c.VoiceServerData(endpoint="ws://127.0.0.1:1", token="t1")),
+    ]
+    assert j.legacy and j.failures == 0
+    # The op 4 that clankvox asks for after `join` is the one already sent: not sent twice.
+    assert j.is_repeat_of_our_op4(
+        {"guild_id": str(GUILD), "channel_id": str(CHANNEL), "self_mute": False, "self_deaf": False}
+    )
+    assert not j.is_repeat_of_our_op4(
+        {"guild_id": str(GUILD), "channel_id": "99", "self_mute": False, "self_deaf": False}
+    )
+    # A new process gets the same flow.
+    assert [type(a) for a in j.clankvox_started()] == [c.Join, c.VoiceState, c.VoiceServer]

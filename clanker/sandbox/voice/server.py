@@ -1,7 +1,9 @@
-"""The sandbox voice server: a plain-websocket voice gateway and a UDP media socket on loopback.
+"""The sandbox voice server: a voice gateway over TLS and a UDP media socket on loopback.
 
-`open_voice_server()` serves `VoiceGateway` over trio-websocket at `ws://host:port` (clients
-append `?v=8`) and media on one UDP socket, and yields a `VoiceServer` to script: simulated
+`open_voice_server()` serves `VoiceGateway` over trio-websocket at `wss://host:port` (clients
+append `/?v=8`) with a certificate from a CA it makes at start (`server.ca_file`), and media on
+one UDP socket. `server.endpoint` is the bare `host:port` that VOICE_SERVER_UPDATE carries, as
+on Discord. It yields a `VoiceServer` to script: simulated
 members speak into the channel (`play`), and what a client sends is decrypted, decoded and kept
 (`received_pcm`, `recording`). `drop_socket()` closes every websocket so clients resume.
 """
@@ -13,8 +15,8 @@ import logging
 import math
 import random
 import socket
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
@@ -39,6 +41,7 @@ from clanker.sandbox.voice.session import (
     VoiceGatewayStats,
     VoiceSession,
 )
+from clanker.sandbox.voice.tls import LocalCa
 
 _log = logging.getLogger(__name__)
 
@@ -105,7 +108,9 @@ class VoiceServer:
             rng=random.Random(f"voice-keys/{seed}"),
         )
         self.seed = seed
-        self.url = ""
+        self.url = ""  # wss://host:port (ws:// when serving without TLS)
+        self.endpoint = ""  # host:port, as VOICE_SERVER_UPDATE carries it
+        self.ca: LocalCa | None = None
         self.members: dict[str, MemberStream] = {}
         self.on_change: list[Callable[[], None]] = []
         self._outboxes: dict[int, _Outbox] = {}
@@ -115,6 +120,11 @@ class VoiceServer:
         self._plays = 0
 
     # -- configuration and the sandbox gateway's hooks ----------------------------------------
+
+    @property
+    def ca_file(self) -> str | None:
+        """The PEM file of the CA that issued the server's certificate (None without TLS)."""
+        return None if self.ca is None else self.ca.ca_file
 
     @property
     def udp_address(self) -> tuple[str, int]:
@@ -362,6 +372,15 @@ def _as_pcm(audio: Pcm | str | bytes) -> Pcm:
     raise TypeError(f"play() takes a Pcm, a WAV path or s16le bytes, got {type(audio).__name__}")
 
 
+@contextmanager
+def _closing(ca: LocalCa | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if ca is not None:
+            ca.close()
+
+
 @asynccontextmanager
 async def open_voice_server(
     *,
@@ -369,12 +388,18 @@ async def open_voice_server(
     modes: tuple[TransportMode, ...] = tuple(TransportMode),
     heartbeat_interval_ms: int = 13_750,
     seed: int = 0,
+    tls: bool = True,
 ) -> AsyncIterator[VoiceServer]:
-    """Serve a sandbox voice gateway (`server.url`, `ws://host:port`) and UDP media socket on
-    `host` (ephemeral ports) for the block's duration."""
+    """Serve a sandbox voice gateway (`server.url`, `wss://host:port`; `server.endpoint` is
+    `host:port`) and UDP media socket on `host` (ephemeral ports) for the block's duration.
+
+    `tls=False` serves plain `ws://` and sets `endpoint` to the `ws://host:port` URL: not what
+    Discord does, only for clients that cannot be given a CA to trust.
+    """
     server = VoiceServer(modes=modes, heartbeat_interval_ms=heartbeat_interval_ms, seed=seed)
+    server.ca = LocalCa.generate() if tls else None
     sock = trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    with sock:
+    with sock, _closing(server.ca):
         await sock.bind((host, 0))
         server._media = MediaSocket(sock, server.gateway, server._notify)
         server.gateway.udp_address = (host, sock.getsockname()[1])
@@ -385,11 +410,13 @@ async def open_voice_server(
                     server.handle_websocket,
                     host,
                     0,
-                    ssl_context=None,
+                    ssl_context=None if server.ca is None else server.ca.server_context(),
                     handler_nursery=nursery,
                 )
             )
-            server.url = f"ws://{host}:{ws_server.port}"
+            address = f"[{host}]:{ws_server.port}" if ":" in host else f"{host}:{ws_server.port}"
+            server.url = f"{'ws' if server.ca is None else 'wss'}://{address}"
+            server.endpoint = address if server.ca is not None else server.url
             nursery.start_soon(server._media.serve)
             nursery.start_soon(server._heartbeat_watch)
             try:

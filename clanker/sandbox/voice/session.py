@@ -285,6 +285,7 @@ class VoiceGateway:
             "video_codec": "H264",
             "media_session_id": f"sandbox-media-{session.ssrc}",
         }
+        session.description = description
         actions: list[VoiceAction] = self._sequenced(
             session, VoiceOp.SESSION_DESCRIPTION, description
         )
@@ -314,7 +315,18 @@ class VoiceGateway:
         actions.append(self._send(conn.id, VoiceOp.RESUMED, None))
         missed = [SendJson(conn.id, frame) for frame in session.log if frame["seq"] > seq_ack]
         self.stats.replayed += len(missed)
-        return actions + missed
+        actions += missed
+        if grant is not None and grant.token != session.grant.token:
+            # The client re-joined on the main gateway and resumes with the token of that new
+            # allocation: describe the session again (same mode and key), for clients that
+            # only take a key from a session description on the new socket.
+            session.grant = grant
+            if session.description is not None:
+                self.stats.redescribed += 1
+                actions += self._sequenced(
+                    session, VoiceOp.SESSION_DESCRIPTION, session.description
+                )
+        return actions
 
     def _check_credentials(self, data: Any, keys: tuple[str, ...]) -> VoiceGrant | None:
         if not isinstance(data, dict):

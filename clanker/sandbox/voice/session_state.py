@@ -55,6 +55,7 @@ class VoiceSession:
     speaking: int = 0  # the client's own op 5 flags
     server_nonce: int = 0  # the server's AEAD counter for media it sends this client
     resumable: bool = True
+    description: dict[str, Any] | None = None  # the op 4 payload it was sent
 
     @property
     def ready(self) -> bool:
@@ -72,6 +73,7 @@ class VoiceGatewayStats:
     failed_resumes: int = 0
     heartbeats: int = 0
     replayed: int = 0
+    redescribed: int = 0  # session descriptions sent again after a resume with a new token
     versions: list[int | None] = field(default_factory=list)
     closes: list[tuple[int, str]] = field(default_factory=list)
     ignored_ops: list[int] = field(default_factory=list)
