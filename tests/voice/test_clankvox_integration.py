@@ -37,6 +37,7 @@ from clanker.guilds.messages import (
     session_name,
 )
 from clanker.runtime import NotRegistered
+from clanker.sandbox.gateway import VoiceUpdateTiming
 from clanker.sandbox.voice.audio import Pcm
 from clanker.sandbox.voice.recording import StreamRecording
 from clanker.voice import (
@@ -65,6 +66,26 @@ MIN_SNR_DB = 8.0
 MIN_CONCEALED_CORRELATION = 0.8
 MAX_DROPOUT_MS = 40.0
 TRANSPORT_KINDS = ("transport_state", "connection_state")
+
+
+@pytest.mark.parametrize(
+    "timing",
+    [
+        VoiceUpdateTiming(0.0, 0.0),  # both updates in the instant of the request
+        VoiceUpdateTiming(0.0, 0.05, order="server_first"),  # server first, state later
+    ],
+    ids=["same-instant", "server-first"],
+)
+async def test_the_join_takes_the_two_voice_updates_in_any_order_and_timing(
+    tmp_path: Path, timing: VoiceUpdateTiming
+) -> None:
+    async with open_voice_app(tmp_path, voice_timing=timing) as app:
+        assert app.sandbox.voice is not None
+        await app.join()
+        await app.wait_ready()
+        status = await app.status()
+        assert (status.phase, status.connects, status.failures) == ("ready", 1, 0)
+        assert status.endpoint == app.sandbox.voice.endpoint
 
 
 async def test_the_bot_joins_voice_through_the_bridge_and_its_speech_arrives_intact(
