@@ -118,7 +118,7 @@ async def start_vox(
         [str(binary)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        env={**os.environ, "CLANKVOX_LOG": "warn"},
+        env={**os.environ, "CLANKVOX_LOG": "warn", "CLANKVOX_CA_FILE": server.ca_file or ""},
     )
     if cpu is not None:
         os.sched_setaffinity(process.pid, {cpu})

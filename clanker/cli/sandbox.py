@@ -133,8 +133,7 @@ async def open_sandbox_app(
                     )
                 )
                 offline = True
-        # TODO(this session): TLS once clankvox trusts CLANKVOX_CA_FILE (helper at work).
-        sb = await stack.enter_async_context(open_sandbox(demo_world(), voice_tls=False))
+        sb = await stack.enter_async_context(open_sandbox(demo_world()))
         await stack.enter_async_context(trio_asyncio.open_loop())
         config = AppConfig(
             db_path=db_path,

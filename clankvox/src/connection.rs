@@ -144,11 +144,26 @@ pub async fn run(
     let mut resume = false;
     let mut resumes = 0u32;
     let url = gateway_url(&params.endpoint);
+    let tls = match crate::tls::client_config_from_env() {
+        Ok(config) => config,
+        Err(reason) => {
+            send(ConnEvent::Failed {
+                reason,
+                was_ready: false,
+            });
+            return;
+        }
+    };
     loop {
         let connected = tokio::time::timeout(
             STEP_TIMEOUT,
             // No Nagle: small gateway messages (speaking, heartbeats) must not wait.
-            tokio_tungstenite::connect_async_with_config(url.as_str(), None, true),
+            tokio_tungstenite::connect_async_tls_with_config(
+                url.as_str(),
+                None,
+                true,
+                Some(tokio_tungstenite::Connector::Rustls(tls.clone())),
+            ),
         )
         .await;
         let ws = match connected {

@@ -20,6 +20,7 @@ pub mod receive;
 pub mod resample;
 pub mod rtcp;
 pub mod rtp;
+pub mod tls;
 pub mod tts;
 pub mod udp;
 pub mod voice_gateway;

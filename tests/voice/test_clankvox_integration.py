@@ -40,6 +40,7 @@ from clanker.runtime import NotRegistered
 from clanker.sandbox.gateway import VoiceUpdateTiming
 from clanker.sandbox.voice.audio import Pcm
 from clanker.sandbox.voice.recording import StreamRecording
+from clanker.sandbox.voice.tls import LocalCa
 from clanker.voice import (
     GetHeard,
     Heard,
@@ -86,6 +87,23 @@ async def test_the_join_takes_the_two_voice_updates_in_any_order_and_timing(
         status = await app.status()
         assert (status.phase, status.connects, status.failures) == ("ready", 1, 0)
         assert status.endpoint == app.sandbox.voice.endpoint
+
+
+async def test_an_untrusted_voice_server_fails_the_join_with_a_clear_reason(
+    tmp_path: Path,
+) -> None:
+    """TLS is checked: with a CA file that is not the sandbox's, clankvox refuses the voice
+    server's certificate, and the link reports why (and keeps retrying, backed off)."""
+    other = tmp_path / "other-ca.pem"
+    ca = LocalCa.generate()
+    other.write_bytes(ca.ca_pem)
+    ca.close()
+    async with open_voice_app(tmp_path, ca_file=str(other)) as app:
+        await app.join()
+        await app.wait_status("a failed attempt", lambda s: s.failures >= 1)
+        status = await app.status()
+        assert status.phase == "connecting" and status.readies == 0
+        assert status.last_error is not None and "certificate" in status.last_error, status
 
 
 async def test_the_bot_joins_voice_through_the_bridge_and_its_speech_arrives_intact(

@@ -131,21 +131,21 @@ async def open_voice_app(
     record_audio: bool = True,
     env: dict[str, str] | None = None,
     voice_seed: int = 0,
+    ca_file: str | None = None,
     **sandbox_kw: Any,
 ) -> AsyncIterator[VoiceApp]:
     """The sandbox and the small tree logged into it (the bridge ready when this yields)."""
     binary = clankvox_binary()
     async with AsyncExitStack() as stack:
         sb = await stack.enter_async_context(
-            # TODO(this session): TLS once clankvox trusts CLANKVOX_CA_FILE (helper at work).
-            open_sandbox(demo_world(), voice_seed=voice_seed, **{"voice_tls": False, **sandbox_kw})
+            open_sandbox(demo_world(), voice_seed=voice_seed, **sandbox_kw)
         )
         await stack.enter_async_context(trio_asyncio.open_loop())
         voice = VoiceConfig(
             command=(str(binary),),
             env={"CLANKVOX_LOG": os.environ.get("CLANKVOX_LOG", "warn"), **(env or {})},
             record_audio=record_audio,
-            ca_file=None if sb.voice is None else sb.voice.ca_file,
+            ca_file=ca_file or (None if sb.voice is None else sb.voice.ca_file),
         )
         bridge = BridgeConfig(
             token=sb.token, route_to=ROUTER_NAME, rest_url=sb.rest_url, gateway_url=sb.gateway_url
