@@ -236,6 +236,27 @@ class ReceiveStats(ClankvoxEvent, frozen=True, tag="receive_stats"):
     jitter_depth_ms: int
 
 
+class DaveState(ClankvoxEvent, frozen=True, tag="dave_state"):
+    """[addition] The call's DAVE (end-to-end encryption) state, on every change and every 5 s
+    on a DAVE call. `status`: `inactive` (protocol 0: transport encryption only), `pending`
+    (a DAVE call without keys yet), `ready` (frames are end-to-end encrypted), `downgrading`.
+    `privacy_code` is the call's voice privacy code, the one members compare. Counters run
+    since the connection started."""
+
+    protocol_version: int
+    status: str
+    epoch: int | None = None
+    transition_id: int | None = None
+    privacy_code: str | None = None
+    encrypted_frames: int = 0
+    decrypted_frames: int = 0
+    decrypt_failures: int = 0
+    early_dropped: int = 0
+    passthrough_frames: int = 0
+    outbound_dropped: int = 0
+    last_error: str | None = None
+
+
 class UserAudio(ClankvoxEvent, frozen=True, tag="user_audio"):
     """Decoded audio of one subscribed user (a format 1 frame, never JSON on the pipe).
 
@@ -273,6 +294,7 @@ AnyJsonEvent = (
     | Error
     | Log
     | ReceiveStats
+    | DaveState
 )
 """Every event that travels as a format 0 (JSON) frame."""
 

@@ -35,6 +35,7 @@ from clanker.voice.commands import Audio, ClankvoxCommand, StopTtsPlayback
 from clanker.voice.events import (
     AdapterSend,
     ClankvoxEvent,
+    DaveState,
     Error,
     Ready,
     SpeakingStart,
@@ -112,6 +113,7 @@ class VoiceLink(Actor):
             ready_deadline=config.ready_deadline,
         )
         self._timers_changed = trio.Event()
+        self.dave: DaveState | None = None
         self.clankvox_starts = 0
         self.readies = 0
         self.audio_frames = 0
@@ -160,6 +162,7 @@ class VoiceLink(Actor):
     @handles(ClankvoxStarted)
     async def started(self, msg: ClankvoxStarted) -> None:
         self.clankvox_starts += 1
+        self.dave = None  # a new process has a new call state
         self._record("clankvox_started", None, msg)
         await self._carry_out(self.join.clankvox_started())
 
@@ -192,6 +195,8 @@ class VoiceLink(Actor):
             self.readies += 1
             self.join.clankvox_ready()
             self._timers_changed.set()
+        elif isinstance(msg, DaveState):
+            self.dave = msg
         elif isinstance(msg, Error):
             log.warning("voice: clankvox error %s: %s", msg.code, msg.message)
             await self._carry_out(self.join.clankvox_error(msg.code, msg.message))
@@ -255,6 +260,7 @@ class VoiceLink(Actor):
             last_error=join.last_error,
             retry_at=join.retry_at,
             legacy_join=join.legacy,
+            dave=self.dave,
         )
 
     @handles(GetVoiceLog)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from clanker.voice.events import DaveState
 from clanker.wire import Message
 
 
@@ -69,6 +70,8 @@ class VoiceLinkStatus(Message, frozen=True):
     last_error: str | None = None  # why the last attempt failed
     retry_at: float | None = None  # trio time of the next attempt, while `retrying`
     legacy_join: bool = False  # clankvox refused `connect`: joined with join/voice_*
+    # The call's end-to-end encryption (clankvox's last `dave_state`); None before one came.
+    dave: DaveState | None = None
 
 
 class VoiceLogEntry(Message, frozen=True):

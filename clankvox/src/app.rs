@@ -13,7 +13,8 @@ use tokio::net::UdpSocket;
 use crate::clock::Tick;
 use crate::codec::{Encoder, SILENCE_FRAME};
 use crate::connection::{ConnCommand, ConnEvent, ConnectParams};
-use crate::crypto::{FrameTransform, NonceCounter, Passthrough, TransportCipher};
+use crate::crypto::{NonceCounter, TransportCipher};
+use crate::dave::{DaveController, DaveOut};
 use crate::music::{MusicEffect, MusicPlayer, PipeMsg};
 use crate::playout::{MusicTick, OutFrame, Playout, PlayoutEvent};
 use crate::protocol::{AdapterPayload, Command, ErrorCode, Event};
@@ -26,6 +27,8 @@ use crate::voice_gateway::Credentials;
 pub const DEPTH_EVERY_TICKS: u64 = 25;
 /// Longest reconnect backoff.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(16);
+/// A DAVE call reports its `dave_state` at least this often (and on every change).
+pub const DAVE_REPORT_EVERY: Duration = Duration::from_secs(5);
 
 /// Something for `main` to do.
 #[derive(Debug)]
@@ -65,6 +68,10 @@ struct Conn {
     gen: u64,
     params: ConnectParams,
     ready: Option<ReadyState>,
+    /// DAVE for this connection (a new one per connection: the MLS group is per session).
+    dave: DaveController,
+    /// When the next periodic `dave_state` is due (every 5 s on a DAVE call).
+    dave_report_at: Option<Instant>,
 }
 
 /// The whole process state.
@@ -87,7 +94,6 @@ pub struct App {
     music: MusicPlayer,
     receiver: Receiver,
     encoder: Option<Encoder>,
-    transform: Box<dyn FrameTransform>,
     tts_resampler: Option<Resampler>,
     unmapped: UnmappedPackets,
     depth_reported_nonzero: bool,
@@ -169,7 +175,6 @@ impl App {
             music: MusicPlayer::new(),
             receiver: Receiver::new(0),
             encoder: None,
-            transform: Box::new(Passthrough),
             tts_resampler: None,
             unmapped: UnmappedPackets::default(),
             depth_reported_nonzero: false,
@@ -428,10 +433,16 @@ impl App {
                 params.endpoint, self.gen
             ),
         ));
+        let dave = DaveController::new(
+            params.creds.user_id,
+            self.channel_id.unwrap_or(params.creds.server_id),
+        );
         self.conn = Some(Conn {
             gen: self.gen,
             params: params.clone(),
             ready: None,
+            dave,
+            dave_report_at: None,
         });
         self.out.push(Effect::Connect {
             gen: self.gen,
@@ -485,6 +496,7 @@ impl App {
                 ssrc,
                 cipher,
                 socket,
+                dave_protocol_version,
             } => {
                 if self.encoder.is_none() {
                     match Encoder::new() {
@@ -528,6 +540,33 @@ impl App {
                 self.emit(Event::PlaybackArmed {
                     reason: "connection_ready",
                 });
+                let out = self
+                    .conn
+                    .as_mut()
+                    .map(|c| c.dave.on_session_description(dave_protocol_version))
+                    .unwrap_or_default();
+                self.dave_out(out, now);
+            }
+            ConnEvent::ClientsConnect { user_ids } => {
+                if let Some(c) = self.conn.as_mut() {
+                    c.dave.on_clients_connect(&user_ids);
+                }
+            }
+            ConnEvent::DaveJson { op, d } => {
+                let out = self
+                    .conn
+                    .as_mut()
+                    .map(|c| c.dave.on_json(op, &d, now))
+                    .unwrap_or_default();
+                self.dave_out(out, now);
+            }
+            ConnEvent::DaveBinary { op, payload } => {
+                let out = self
+                    .conn
+                    .as_mut()
+                    .map(|c| c.dave.on_binary(op, &payload, now))
+                    .unwrap_or_default();
+                self.dave_out(out, now);
             }
             ConnEvent::Resuming { reason } => self.emit(Event::TransportState {
                 role: "voice",
@@ -546,6 +585,9 @@ impl App {
                 }
             }
             ConnEvent::UserLeft { user_id } => {
+                if let Some(c) = self.conn.as_mut() {
+                    c.dave.on_client_disconnect(user_id);
+                }
                 let out = self.receiver.remove_user(user_id);
                 self.rx_outputs(out);
             }
@@ -619,11 +661,28 @@ impl App {
     }
 
     fn deliver(&mut self, ssrc: u32, user: u64, seq: u16, opus: Vec<u8>, at: Instant) {
-        let Some(frame) = self.transform.inbound(user, ssrc, opus) else {
+        let Some(frame) = self.conn.as_mut().and_then(|c| c.dave.decrypt(user, opus)) else {
             return;
         };
         let out = self.receiver.on_frame(ssrc, seq, frame, at);
         self.rx_outputs(out);
+    }
+
+    /// Carry out what DAVE wants sent, and report its state when it changed.
+    fn dave_out(&mut self, out: Vec<DaveOut>, now: Instant) {
+        for o in out {
+            self.out.push(Effect::Conn(match o {
+                DaveOut::Json(text) => ConnCommand::SendText(text),
+                DaveOut::Binary(bytes) => ConnCommand::SendBinary(bytes),
+            }));
+        }
+        let Some(c) = self.conn.as_mut() else { return };
+        let periodic = c.dave.protocol_version() > 0 && c.dave_report_at.is_none_or(|t| now >= t);
+        if c.dave.take_changed() || periodic {
+            c.dave_report_at = Some(now + DAVE_REPORT_EVERY);
+            let state = c.dave.state();
+            self.emit(Event::DaveState(state));
+        }
     }
 
     fn rx_outputs(&mut self, out: Vec<RxOutput>) {
@@ -652,6 +711,12 @@ impl App {
         }
         let out = self.receiver.on_tick(now);
         self.rx_outputs(out);
+        let dave = self
+            .conn
+            .as_mut()
+            .map(|c| c.dave.poll(now))
+            .unwrap_or_default();
+        self.dave_out(dave, now);
         if !self.is_ready() {
             return self.take();
         }
@@ -711,8 +776,13 @@ impl App {
                 None => return,
             },
         };
-        let payload = self.transform.outbound(opus);
-        let Some(ready) = self.conn.as_mut().and_then(|c| c.ready.as_mut()) else {
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let Some(payload) = conn.dave.encrypt(opus) else {
+            return; // a DAVE call without keys yet: never send the frame in the clear
+        };
+        let Some(ready) = conn.ready.as_mut() else {
             return;
         };
         let header = ready.rtp.next_header(tick_index, ready.ssrc);
@@ -769,6 +839,7 @@ mod tests {
                 ssrc: 42,
                 cipher,
                 socket: sock.clone(),
+                dave_protocol_version: 0,
             },
             t,
         );
@@ -778,7 +849,8 @@ mod tests {
                 "connection_state:ready",
                 "transport_state:ready",
                 "ready",
-                "playback_armed:connection_ready"
+                "playback_armed:connection_ready",
+                "dave_state:inactive"
             ]
         );
         (app, sock, server)

@@ -34,6 +34,21 @@ pub enum ConnEvent {
         ssrc: u32,
         cipher: TransportCipher,
         socket: Arc<UdpSocket>,
+        dave_protocol_version: u16,
+    },
+    /// Op 11: these users are in the call.
+    ClientsConnect {
+        user_ids: Vec<u64>,
+    },
+    /// A DAVE message from the voice server (JSON op 21/22/24 with its `d`).
+    DaveJson {
+        op: u8,
+        d: serde_json::Value,
+    },
+    /// A DAVE binary message (op 25/27/29/30 and its payload).
+    DaveBinary {
+        op: u8,
+        payload: Vec<u8>,
     },
     Resuming {
         reason: String,
@@ -62,6 +77,10 @@ pub enum ConnEvent {
 #[derive(Debug)]
 pub enum ConnCommand {
     Speaking(bool),
+    /// Send this JSON text frame (DAVE op 23, 31).
+    SendText(String),
+    /// Send this binary frame (DAVE op 26, 28).
+    SendBinary(Vec<u8>),
     Close,
 }
 
@@ -233,6 +252,7 @@ pub async fn run(
                         ssrc,
                         mode,
                         secret_key,
+                        dave_protocol_version,
                     } => {
                         let Some(u) = udp.as_ref() else {
                             break 'socket (false, "session description before UDP".into());
@@ -244,6 +264,7 @@ pub async fn run(
                                     ssrc,
                                     cipher,
                                     socket: u.socket.clone(),
+                                    dave_protocol_version,
                                 });
                             }
                             Err(e) => break 'socket (false, e),
@@ -257,6 +278,13 @@ pub async fn run(
                         send(ConnEvent::MapSsrc { ssrc, user_id })
                     }
                     GwAction::UserLeft { user_id } => send(ConnEvent::UserLeft { user_id }),
+                    GwAction::ClientsConnect { user_ids } => {
+                        send(ConnEvent::ClientsConnect { user_ids })
+                    }
+                    GwAction::DaveJson { op, d } => send(ConnEvent::DaveJson { op, d }),
+                    GwAction::DaveBinary { op, payload } => {
+                        send(ConnEvent::DaveBinary { op, payload })
+                    }
                     GwAction::Close { resume, reason } => break 'socket (resume, reason),
                 }
             }
@@ -267,7 +295,7 @@ pub async fn run(
             tokio::select! {
                 msg = stream.next() => match msg {
                     Some(Ok(Message::Text(t))) => queue.extend(session.on_text(t.as_str(), Instant::now())),
-                    Some(Ok(Message::Binary(b))) => session.on_binary(&b),
+                    Some(Ok(Message::Binary(b))) => queue.extend(session.on_binary(&b)),
                     Some(Ok(Message::Close(frame))) => {
                         match session.on_close(frame.map(|f| u16::from(f.code)), Instant::now()) {
                             GwAction::Close { resume, reason } => break 'socket (resume, reason),
@@ -284,6 +312,15 @@ pub async fn run(
                     Some(ConnCommand::Speaking(on)) => {
                         if let Some(p) = session.speaking(on) {
                             queue.push_back(GwAction::Send(p));
+                        }
+                    }
+                    Some(ConnCommand::SendText(text)) => queue.push_back(GwAction::Send(text)),
+                    Some(ConnCommand::SendBinary(bytes)) => {
+                        if sink.send(Message::binary(bytes)).await.is_err() {
+                            match session.on_close(None, Instant::now()) {
+                                GwAction::Close { resume, reason } => break 'socket (resume, reason),
+                                _ => unreachable!("on_close always closes"),
+                            }
                         }
                     }
                     Some(ConnCommand::Close) | None => {

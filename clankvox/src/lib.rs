@@ -10,6 +10,7 @@ pub mod clock;
 pub mod codec;
 pub mod connection;
 pub mod crypto;
+pub mod dave;
 pub mod frame;
 pub mod jitter;
 pub mod lines;

@@ -511,6 +511,8 @@ pub enum Event {
         reordered: u64,
         jitter_depth_ms: u64,
     },
+    /// [addition] DAVE state and counters of the call (`dave::DaveController::state`).
+    DaveState(serde_json::Value),
 }
 
 /// The main-gateway op 4 (voice state update) that `adapter_send` carries.

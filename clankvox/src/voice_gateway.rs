@@ -47,7 +47,14 @@ pub enum GwAction {
         ssrc: u32,
         mode: &'static str,
         secret_key: Vec<u8>,
+        dave_protocol_version: u16,
     },
+    /// Op 11: these users are in the call.
+    ClientsConnect { user_ids: Vec<u64> },
+    /// A DAVE JSON op (21, 22, 24) and its `d`.
+    DaveJson { op: u8, d: Value },
+    /// A DAVE binary op (25, 27, 29, 30) and its payload (after seq and opcode).
+    DaveBinary { op: u8, payload: Vec<u8> },
     /// A resume completed (op 9).
     Resumed,
     /// `ssrc` carries `user_id`'s audio.
@@ -152,7 +159,7 @@ impl GatewaySession {
             "user_id": self.creds.user_id.to_string(),
             "session_id": self.creds.session_id,
             "token": self.creds.token,
-            "max_dave_protocol_version": 0,
+            "max_dave_protocol_version": crate::dave::MAX_PROTOCOL_VERSION,
         }})
         .to_string()
     }
@@ -209,12 +216,21 @@ impl GatewaySession {
         self.on_op(op, &d, now)
     }
 
-    /// A binary frame arrived: `[seq u16 BE][opcode u8][payload]` (DAVE; only the seq is used
-    /// in this version).
-    pub fn on_binary(&mut self, data: &[u8]) {
-        if data.len() >= 3 {
-            let seq = i64::from(u16::from_be_bytes([data[0], data[1]]));
-            self.accept_seq(Some(seq));
+    /// A binary frame arrived: `[seq u16 BE][opcode u8][payload]` (DAVE ops 25, 27, 29, 30).
+    pub fn on_binary(&mut self, data: &[u8]) -> Vec<GwAction> {
+        if data.len() < 3 {
+            return Vec::new();
+        }
+        let seq = i64::from(u16::from_be_bytes([data[0], data[1]]));
+        if !self.accept_seq(Some(seq)) {
+            return Vec::new();
+        }
+        match data[2] {
+            op @ (25 | 27 | 29 | 30) => vec![GwAction::DaveBinary {
+                op,
+                payload: data[3..].to_vec(),
+            }],
+            _ => Vec::new(),
         }
     }
 
@@ -283,10 +299,16 @@ impl GatewaySession {
                     {
                         self.established = true;
                         self.enter(Phase::Ready, now);
+                        let dave = d
+                            .get("dave_protocol_version")
+                            .and_then(Value::as_u64)
+                            .unwrap_or(0)
+                            .min(u64::from(u16::MAX)) as u16;
                         out.push(GwAction::SessionReady {
                             ssrc: self.ssrc.unwrap_or_default(),
                             mode: chosen,
                             secret_key: key,
+                            dave_protocol_version: dave,
                         });
                     }
                     _ => {
@@ -331,6 +353,24 @@ impl GatewaySession {
                     });
                 }
             }
+            11 => {
+                let user_ids: Vec<u64> = d
+                    .get("user_ids")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|u| u.as_str().and_then(|u| u.parse().ok()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !user_ids.is_empty() {
+                    out.push(GwAction::ClientsConnect { user_ids });
+                }
+            }
+            21 | 22 | 24 => out.push(GwAction::DaveJson {
+                op: op as u8,
+                d: d.clone(),
+            }),
             13 => {
                 if let Some(user) = d
                     .get("user_id")
@@ -492,7 +532,7 @@ mod tests {
         assert_eq!(s[0]["d"]["server_id"], "1");
         assert_eq!(s[0]["d"]["user_id"], "2");
         assert_eq!(s[0]["d"]["session_id"], "sess");
-        assert_eq!(s[0]["d"]["max_dave_protocol_version"], 0);
+        assert_eq!(s[0]["d"]["max_dave_protocol_version"], 1);
         let a = g.on_text(
             &format!(
                 r#"{{"op":2,"d":{{"ssrc":77,"ip":"127.0.0.1","port":5000,"modes":{MODES}}}}}"#
@@ -698,9 +738,10 @@ mod tests {
         assert!(g
             .on_text(r#"{"op":18,"d":{"user_id":"5","audio_ssrc":0}}"#, t)
             .is_empty());
-        assert!(g
-            .on_text(r#"{"op":11,"d":{"user_ids":["5"]}}"#, t)
-            .is_empty());
+        assert_eq!(
+            g.on_text(r#"{"op":11,"d":{"user_ids":["5","x"]}}"#, t),
+            vec![GwAction::ClientsConnect { user_ids: vec![5] }]
+        );
         assert!(g.on_text("garbage", t).is_empty());
     }
 
