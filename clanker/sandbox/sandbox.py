@@ -272,6 +272,7 @@ async def open_sandbox(
     voice_seed: int = 0,
     voice_tls: bool = True,
     voice_timing: VoiceUpdateTiming | None = None,
+    voice_dave: bool = True,
     heartbeat_interval_ms: int = 41_250,
 ) -> AsyncIterator[Sandbox]:
     """Serve `world` as a local Discord on `host` (ephemeral ports) for the block's duration.
@@ -283,6 +284,8 @@ async def open_sandbox(
     URL) for clients that cannot be given a CA. `voice_timing` sets when and in which order the
     two voice updates answer an op 4 (default: state then server, 15 and 30 ms later).
     Passing `voice_endpoint` instead advertises that endpoint and starts no voice server.
+    `voice_dave` (default on) makes the voice server a DAVE (end-to-end encrypted) server;
+    `voice_dave=False` answers op 4 with protocol 0 and ignores DAVE ops.
     """
     sandbox = Sandbox(
         world,
@@ -294,7 +297,9 @@ async def open_sandbox(
     async with AsyncExitStack() as stack:
         if voice and voice_endpoint is None:
             server = await stack.enter_async_context(
-                open_voice_server(host=host, modes=voice_modes, seed=voice_seed, tls=voice_tls)
+                open_voice_server(
+                    host=host, modes=voice_modes, seed=voice_seed, tls=voice_tls, dave=voice_dave
+                )
             )
             sandbox.attach_voice(server)
         async with _serve(sandbox, host):

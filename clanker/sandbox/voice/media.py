@@ -124,7 +124,11 @@ class MediaSocket:
         if recording is None:
             recording = self.recordings[ssrc] = StreamRecording(session.grant.user_id, ssrc)
         arrival = trio.current_time()
-        if not recording.add(header, payload, nonce, arrival, self._kernel_arrival):
+        opus, dave = self.gateway.dave_open(session, payload)
+        added = recording.add(
+            header, payload, nonce, arrival, self._kernel_arrival, dave=dave, opus=opus
+        )
+        if not added:
             self.stats.dropped_late_or_duplicate += 1
 
     async def _discovery(self, data: bytes, address: tuple[str, int]) -> None:

@@ -21,11 +21,21 @@ class VoiceOp(IntEnum):
     RESUMED = 9
     CLIENTS_CONNECT = 11
     CLIENT_DISCONNECT = 13
+    DAVE_PREPARE_TRANSITION = 21
+    DAVE_EXECUTE_TRANSITION = 22
+    DAVE_READY_FOR_TRANSITION = 23
+    DAVE_PREPARE_EPOCH = 24
+    DAVE_INVALID_COMMIT_WELCOME = 31
 
 
-# Client opcodes that are real but not emulated (video, codecs, DAVE): accepted and recorded,
-# never answered. Anything else unknown closes the socket with 4001, as Discord does.
-IGNORED_CLIENT_OPS = frozenset({12, 14, 15, 16, 17, 18, 20, 23, 26, 28, 31})
+# Client opcodes that are real but not emulated (video, codecs): accepted and recorded, never
+# answered. Anything else unknown closes the socket with 4001, as Discord does.
+IGNORED_CLIENT_OPS = frozenset({12, 14, 15, 16, 17, 18, 20})
+# DAVE's client opcodes: JSON 23 READY_FOR_TRANSITION and 31 INVALID_COMMIT_WELCOME, binary
+# 26 KEY_PACKAGE and 28 COMMIT_WELCOME. They go to the DAVE delivery service; a gateway without
+# one (`dave=False`) records and ignores them like the ops above.
+DAVE_CLIENT_JSON_OPS = frozenset({23, 31})
+DAVE_CLIENT_BINARY_OPS = frozenset({26, 28})
 
 # Server messages that carry `seq` and are replayed on resume (v8 buffered resume).
 SEQUENCED_OPS = frozenset(
@@ -34,8 +44,14 @@ SEQUENCED_OPS = frozenset(
         VoiceOp.SPEAKING,
         VoiceOp.CLIENTS_CONNECT,
         VoiceOp.CLIENT_DISCONNECT,
+        VoiceOp.DAVE_PREPARE_TRANSITION,
+        VoiceOp.DAVE_EXECUTE_TRANSITION,
+        VoiceOp.DAVE_PREPARE_EPOCH,
     }
 )
+# Server binary DAVE opcodes (25 EXTERNAL_SENDER, 27 PROPOSALS, 29 ANNOUNCE_COMMIT, 30 WELCOME):
+# `u16 BE seq, u8 opcode, payload`, sequenced and replayed like the JSON messages above.
+SEQUENCED_BINARY_OPS = frozenset({25, 27, 29, 30})
 
 
 class VoiceCloseCode(IntEnum):

@@ -5,17 +5,29 @@ time, and the decoded 48 kHz stereo PCM. Packets are decoded as they arrive, the
 receiver without a jitter buffer would: duplicates and packets older than the last one are
 dropped and counted; a short gap (at most `max_concealed` packets) is filled with Opus packet
 loss concealment, a longer one (the sender paused) is not.
+
+With DAVE the frames a client sends are end-to-end encrypted and the server (the SFU) cannot
+read them; the media socket has a simulated member of the channel decrypt each one
+(`VoiceGateway.dave_open`) and hands the recording the Opus frame and what happened to it. A
+frame that did not decrypt is counted (`dave_failed`, `dave_early` before any key,
+`dave_undecryptable` with no member to try) and concealed like a lost packet; `raw_frames` keeps
+every frame as it arrived (after transport decryption), encrypted or not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from clanker.sandbox.voice.audio import SAMPLE_RATE, Pcm
 from clanker.sandbox.voice.opus import SILENCE_FRAME, OpusDecoder, OpusError
 from clanker.sandbox.voice.rtp import RtpHeader, sequence_distance
 
 _TICKS_PER_MS = SAMPLE_RATE // 1000
+
+DaveStatus = Literal[
+    "off", "silence", "decrypted", "passthrough", "failed", "early", "undecryptable"
+]
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,8 @@ class ReceivedPacket:
     # When the kernel received it (CLOCK_REALTIME seconds, SO_TIMESTAMPNS), free of the
     # server's own scheduling delays; None where the platform gives no timestamp.
     kernel_arrival: float | None = None
+    # What became of its DAVE layer (session.DaveFrameStatus): "off" when DAVE was not in play.
+    dave: str = "off"
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,17 @@ class StreamRecording:
         self._chunks: list[bytes] = []
         self._jitter = 0.0
         self._seen: set[int] = set()
+        self.raw_frames: list[bytes] = []  # every accepted frame as it arrived (maybe encrypted)
+        self.dave_decrypted = 0
+        self.dave_passthrough = 0  # arrived unencrypted and was let through (protocol 0 window)
+        self.dave_failed = 0  # the decrypting member had the sender's key; it did not decrypt
+        self.dave_early = 0  # before the decrypting member had any key for the sender
+        self.dave_undecryptable = 0  # no simulated member in the channel to decrypt with
+
+    @property
+    def dave_lost(self) -> int:
+        """Frames whose audio is gone because their DAVE layer could not be removed."""
+        return self.dave_failed + self.dave_early + self.dave_undecryptable
 
     def add(
         self,
@@ -75,8 +100,13 @@ class StreamRecording:
         nonce: int,
         arrival: float,
         kernel_arrival: float | None = None,
+        *,
+        dave: DaveStatus = "off",
+        opus: bytes | Literal["same"] | None = "same",
     ) -> bool:
-        """Accept one decrypted packet; False if it was dropped (duplicate or late)."""
+        """Accept one decrypted packet; False if it was dropped (duplicate or late). With DAVE,
+        `opus` is the frame inside `payload` (None: it did not decrypt) and `dave` says how."""
+        frame = payload if opus == "same" else opus
         if self.packets:
             last = self.packets[-1]
             distance = sequence_distance(header.sequence, last.sequence)
@@ -107,10 +137,22 @@ class StreamRecording:
                 payload_size=len(payload),
                 silence=payload == SILENCE_FRAME,
                 kernel_arrival=kernel_arrival,
+                dave=dave,
             )
         )
+        self.raw_frames.append(payload)
+        if dave == "decrypted":
+            self.dave_decrypted += 1
+        elif dave == "passthrough":
+            self.dave_passthrough += 1
+        elif dave == "failed":
+            self.dave_failed += 1
+        elif dave == "early":
+            self.dave_early += 1
+        elif dave == "undecryptable":
+            self.dave_undecryptable += 1
         try:
-            self._chunks.append(self._decoder.decode(payload))
+            self._chunks.append(self._decoder.decode(frame))  # None: concealed
         except OpusError:
             self.decode_errors += 1
         return True

@@ -6,6 +6,12 @@ one UDP socket. `server.endpoint` is the bare `host:port` that VOICE_SERVER_UPDA
 on Discord. It yields a `VoiceServer` to script: simulated
 members speak into the channel (`play`), and what a client sends is decrypted, decoded and kept
 (`received_pcm`, `recording`). `drop_socket()` closes every websocket so clients resume.
+
+DAVE (`dave=True`, the default): the server is the channel's DAVE delivery service and external
+sender (`dave_ds.DaveDeliveryService` over the `dave-sim` helper); simulated members are libdave
+`DaveMember`s that encrypt what they `play` and decrypt what clients send for the recording. The
+scripting side: `dave` (a `DaveReport`), `member(user)`, `downgrade(channel)` / `upgrade(channel)`,
+`dave_transitions(channel)`, `dave_participant(user)`. See docs/sandbox-dave.md.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ import math
 import random
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -28,12 +34,23 @@ from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketReque
 
 from clanker.sandbox.voice.audio import Pcm, read_wav
 from clanker.sandbox.voice.crypto import TransportMode
+from clanker.sandbox.voice.dave_ds import (
+    DEFAULT_TRANSITION_TIMEOUT,
+    DaveChannel,
+    DaveDeliveryService,
+    DaveStats,
+)
+from clanker.sandbox.voice.dave_member import DaveMember
 from clanker.sandbox.voice.media import MediaSocket, MediaStats
+from clanker.sandbox.voice.mls_sim import MlsExternalSender
 from clanker.sandbox.voice.ops import VoiceCloseCode, VoiceGrant
+from clanker.sandbox.voice.opus import SILENCE_FRAME
 from clanker.sandbox.voice.playback import FRAME_SECONDS, MemberStream, PlaybackPlan, Trouble
 from clanker.sandbox.voice.recording import JitterStats, StreamRecording
 from clanker.sandbox.voice.session import (
     Close,
+    DaveTransitionRecord,
+    SendBinary,
     SendJson,
     SessionReady,
     VoiceAction,
@@ -79,13 +96,81 @@ class PlaybackReport:
     reordered: list[int]
     started_at: float
     finished_at: float
+    dave_encrypted: int = 0  # packets DAVE-encrypted by the member (once each, for all sessions)
+    dave_plain: int = 0  # audio packets sent without DAVE (channel at 0, member not ready, no DAVE)
+
+
+@dataclass(frozen=True)
+class DaveParticipantReport:
+    """What the server knows of one DAVE participant (a client session or a simulated member).
+
+    The server never holds a participant's keys: `in_group` and `leaf` are the delivery
+    service's view (the last commit it accepted), `sent` is what a client sent it."""
+
+    user_id: str
+    channel_id: str
+    simulated: bool  # a DaveMember (in process) rather than a websocket client
+    max_dave_protocol_version: int  # a client's IDENTIFY value (1 for members)
+    participant: bool  # joined the delivery service (a DAVE-capable client after op 4)
+    leaf: int | None  # its leaf in the channel's group, None when not in it
+    epoch: int  # the channel group's epoch
+    protocol_version: int  # the channel's
+    sent: list[tuple[float, int]] = field(default_factory=list)  # (time, op) a client sent
+
+    @property
+    def in_group(self) -> bool:
+        """Whether the channel's group holds a current leaf for it."""
+        return self.leaf is not None
+
+    def sent_ops(self, op: int) -> int:
+        """How many of DAVE op `op` (23, 26, 28, 31) the client sent."""
+        return sum(1 for _, o in self.sent if o == op)
+
+
+@dataclass(frozen=True)
+class DaveReport:
+    """The server's DAVE state, for scripts: per channel and overall."""
+
+    service: DaveDeliveryService
+
+    @property
+    def stats(self) -> DaveStats:
+        """The delivery service's counters (commits, proposals, transitions, timeouts...)."""
+        return self.service.stats
+
+    def channel(self, channel_id: int | str) -> DaveChannel | None:
+        """The delivery service's view of a channel's group (None before anyone joined)."""
+        return self.service.channels.get(str(channel_id))
+
+    def epoch(self, channel_id: int | str) -> int:
+        """The channel group's MLS epoch (0: no group)."""
+        channel = self.channel(channel_id)
+        return 0 if channel is None else channel.epoch
+
+    def version(self, channel_id: int | str) -> int:
+        """The channel's DAVE protocol version (what op 4 reports)."""
+        return self.service.protocol_version(str(channel_id))
+
+    def pending(self, channel_id: int | str) -> int | None:
+        """The id of the channel's announced, not yet executed, transition."""
+        channel = self.channel(channel_id)
+        return (
+            None
+            if channel is None or channel.transition is None
+            else channel.transition.transition_id
+        )
+
+    @property
+    def transitions_executed(self) -> list[int]:
+        """Every transition id executed, in order (all channels)."""
+        return list(self.service.stats.transitions_executed)
 
 
 class _Outbox:
     def __init__(self) -> None:
-        self.send, self.receive = trio.open_memory_channel[dict[str, object] | Close | None](
-            math.inf
-        )
+        self.send, self.receive = trio.open_memory_channel[
+            dict[str, object] | bytes | Close | None
+        ](math.inf)
 
 
 class VoiceServer:
@@ -101,11 +186,13 @@ class VoiceServer:
         modes: tuple[TransportMode, ...] = tuple(TransportMode),
         heartbeat_interval_ms: int = 13_750,
         seed: int = 0,
+        dave: DaveDeliveryService | None = None,
     ) -> None:
         self.gateway = VoiceGateway(
             modes=modes,
             heartbeat_interval_ms=heartbeat_interval_ms,
             rng=random.Random(f"voice-keys/{seed}"),
+            dave=dave,
         )
         self.seed = seed
         self.url = ""  # wss://host:port (ws:// when serving without TLS)
@@ -153,16 +240,93 @@ class VoiceServer:
         self.gateway.grant(grant)
 
     def revoke(self, server_id: str, user_id: str) -> None:
-        """The user left voice: close its sessions with 4014."""
-        self._deliver(self.gateway.revoke(server_id, user_id))
+        """The user left voice: close its sessions with 4014 (it leaves the DAVE group)."""
+        self._deliver(self.gateway.revoke(server_id, user_id, _now()))
 
     def member_joined(self, channel_id: int | str, user: UserLike) -> None:
-        """A simulated member is now in `channel_id` (clients there get op 11)."""
-        self._deliver(self.gateway.member_joined(str(channel_id), _user_id(user)))
+        """A simulated member is now in `channel_id` (clients there get op 11); with DAVE it
+        joins the channel's group as a libdave `DaveMember` (see `member`)."""
+        uid = _user_id(user)
+        ssrc = self.member_stream(uid).ssrc
+        self._deliver(self.gateway.member_joined(str(channel_id), uid, ssrc=ssrc, now=_now()))
 
     def member_left(self, channel_id: int | str, user: UserLike) -> None:
-        """A simulated member left `channel_id` (clients there get op 13)."""
-        self._deliver(self.gateway.member_left(str(channel_id), _user_id(user)))
+        """A simulated member left `channel_id` (clients there get op 13; the group re-keys)."""
+        self._deliver(self.gateway.member_left(str(channel_id), _user_id(user), now=_now()))
+
+    # -- DAVE -----------------------------------------------------------------------------------
+
+    @property
+    def dave(self) -> DaveReport:
+        """The DAVE state: `epoch(ch)`, `version(ch)`, `pending(ch)`, `channel(ch)` (the
+        delivery service's group view: leaves, participants), `stats` (commits, transitions...).
+        Raises RuntimeError when the server runs with `dave=False`."""
+        if self.gateway.dave is None:
+            raise RuntimeError("this voice server runs without DAVE (dave=False)")
+        return DaveReport(self.gateway.dave)
+
+    def member(self, user: UserLike, channel_id: int | str | None = None) -> DaveMember:
+        """Simulated member `user`'s DAVE participant (libdave): `ready`, `group_users`,
+        `stats[sender]` (decrypted / failed / passthrough), `use_wrong_key()`,
+        `corrupt_next_welcome`... Raises KeyError when it is in no channel (or without DAVE)."""
+        uid = _user_id(user)
+        member = self.gateway.dave_member(uid, None if channel_id is None else str(channel_id))
+        if member is None:
+            raise KeyError(f"simulated member {uid} is in no voice channel with DAVE")
+        return member
+
+    def downgrade(self, channel_id: int | str) -> None:
+        """Take the channel to DAVE protocol 0 (op 21 {protocol_version: 0} ... op 22)."""
+        self._deliver(self.gateway.set_dave_protocol_version(str(channel_id), 0, _now()))
+
+    def upgrade(self, channel_id: int | str) -> None:
+        """Back to DAVE protocol 1 (a new group: op 24 epoch 1 + op 25 to everyone); the channel
+        then follows its members again (0 while a client without DAVE is there)."""
+        self._deliver(self.gateway.set_dave_protocol_version(str(channel_id), None, _now()))
+
+    def dave_transitions(self, channel_id: int | str | None = None) -> list[DaveTransitionRecord]:
+        """Every DAVE transition (of `channel_id`), with when it was prepared and executed (trio
+        time): the window in which frames may be lost."""
+        return [
+            r
+            for r in self.gateway.dave_transitions
+            if channel_id is None or r.channel_id == str(channel_id)
+        ]
+
+    def dave_participant(
+        self, user: UserLike, channel_id: int | str | None = None
+    ) -> DaveParticipantReport:
+        """What the server knows of `user`'s DAVE state (a client, e.g. the bot, or a member)."""
+        uid = _user_id(user)
+        service = self.dave.service
+        channel = None if channel_id is None else str(channel_id)
+        member = self.gateway.dave_member(uid, channel)
+        if member is not None:
+            ch, simulated, max_version, sent, joined = member.channel_id, True, 1, [], True
+        else:
+            found = [
+                s
+                for s in self.gateway.sessions.values()
+                if s.grant.user_id == uid and channel in (None, s.grant.channel_id)
+            ]
+            if not found:
+                raise NoVoiceSession(f"user {uid} has no voice session and is no member")
+            session = found[-1]
+            ch, simulated = session.grant.channel_id, False
+            max_version, sent = session.max_dave_protocol_version, list(session.dave_sent)
+            joined = session.dave_joined and session.dave
+        group = service.channels.get(ch)
+        return DaveParticipantReport(
+            user_id=uid,
+            channel_id=ch,
+            simulated=simulated,
+            max_dave_protocol_version=max_version,
+            participant=joined and group is not None and uid in group.participants,
+            leaf=None if group is None else group.leaf_of(uid),
+            epoch=0 if group is None else group.epoch,
+            protocol_version=service.protocol_version(ch),
+            sent=sent,
+        )
 
     # -- observing clients --------------------------------------------------------------------
 
@@ -242,7 +406,8 @@ class VoiceServer:
         plan = stream.plan(pcm, loss=loss, reorder=reorder, rng=rng, silence_frames=silence_frames)
         self._deliver(self.gateway.speaking(stream.user_id, stream.ssrc, 1, channel))
         started = trio.current_time()
-        sent = await self._send_plan(plan, targets, started)
+        counts = [0, 0]
+        sent = await self._send_plan(plan, targets, started, stream.user_id, channel, counts)
         self._deliver(self.gateway.speaking(stream.user_id, stream.ssrc, 0, channel))
         return PlaybackReport(
             user_id=stream.user_id,
@@ -254,20 +419,38 @@ class VoiceServer:
             reordered=plan.reordered,
             started_at=started,
             finished_at=trio.current_time(),
+            dave_encrypted=counts[0],
+            dave_plain=counts[1],
         )
 
     async def _send_plan(
-        self, plan: PlaybackPlan, targets: list[VoiceSession], started: float
+        self,
+        plan: PlaybackPlan,
+        targets: list[VoiceSession],
+        started: float,
+        user_id: str,
+        channel: str | None,
+        counts: list[int],
     ) -> int:
         media = self._media
         assert media is not None, "the server is not serving"
         sent = 0
         for packet in plan.packets:
             await trio.sleep_until(started + packet.at)
+            payload = packet.payload
+            if payload != SILENCE_FRAME:
+                # DAVE inside the transport AEAD: once per packet, the same frame to everyone.
+                member = self.gateway.dave_member(user_id, channel)
+                encrypted = member.encrypt(payload) if member is not None and member.ready else None
+                if encrypted is not None:
+                    payload = encrypted
+                    counts[0] += 1
+                else:
+                    counts[1] += 1
             for session in targets:
                 if not session.ready:
                     continue
-                await media.send(session, packet.header, packet.payload)
+                await media.send(session, packet.header, payload)
             sent += 1
         last = plan.packets[-1].at if plan.packets else 0.0
         await trio.sleep_until(started + last + FRAME_SECONDS)
@@ -294,10 +477,11 @@ class VoiceServer:
             outbox = self._outboxes.get(action.connection_id)
             if outbox is None:
                 continue
-            if isinstance(action, SendJson):
+            if isinstance(action, (SendJson, SendBinary)):
                 outbox.send.send_nowait(action.payload)
             else:
                 outbox.send.send_nowait(action)
+        self._deadlines.set()  # a DAVE transition may have started: its timeout is a deadline
         self._notify()
 
     async def handle_websocket(self, request: WebSocketRequest) -> None:
@@ -337,7 +521,7 @@ class VoiceServer:
             if isinstance(message, str):
                 actions = self.gateway.receive_text(cid, message, trio.current_time())
             else:
-                actions = self.gateway.receive_binary(cid, message)
+                actions = self.gateway.receive_binary(cid, message, trio.current_time())
             self._deliver(actions)
 
     async def _write(self, ws: WebSocketConnection, outbox: _Outbox) -> None:
@@ -349,7 +533,7 @@ class VoiceServer:
                     await ws.aclose(item.code, item.reason)
                 return
             try:
-                await ws.send_message(json.dumps(item))
+                await ws.send_message(item if isinstance(item, bytes) else json.dumps(item))
             except ConnectionClosed:
                 return
 
@@ -360,6 +544,10 @@ class VoiceServer:
             with trio.move_on_at(math.inf if deadline is None else deadline):
                 await self._deadlines.wait()
             self._deliver(self.gateway.poll(trio.current_time()))
+
+
+def _now() -> float:
+    return trio.current_time()
 
 
 def _as_pcm(audio: Pcm | str | bytes) -> Pcm:
@@ -389,14 +577,37 @@ async def open_voice_server(
     heartbeat_interval_ms: int = 13_750,
     seed: int = 0,
     tls: bool = True,
+    dave: bool = True,
+    dave_transition_timeout: float | None = None,
 ) -> AsyncIterator[VoiceServer]:
     """Serve a sandbox voice gateway (`server.url`, `wss://host:port`; `server.endpoint` is
     `host:port`) and UDP media socket on `host` (ephemeral ports) for the block's duration.
 
     `tls=False` serves plain `ws://` and sets `endpoint` to the `ws://host:port` URL: not what
     Discord does, only for clients that cannot be given a CA to trust.
+
+    `dave=True` (the default) makes it a DAVE server: a `DaveDeliveryService` on the `dave-sim`
+    helper (`clankvox/target/release/dave-sim`, built by scripts/bootstrap; missing, it raises
+    `DaveSimMissing`), with `dave_transition_timeout` seconds (default 2) before a transition
+    executes without everyone's op 23. `dave=False`: op 4 says protocol 0, DAVE ops are ignored.
     """
-    server = VoiceServer(modes=modes, heartbeat_interval_ms=heartbeat_interval_ms, seed=seed)
+    async with AsyncExitStack() as stack:
+        service = None
+        if dave:
+            sender = stack.enter_context(MlsExternalSender())
+            timeout = DEFAULT_TRANSITION_TIMEOUT
+            if dave_transition_timeout is not None:
+                timeout = dave_transition_timeout
+            service = DaveDeliveryService(sender, transition_timeout=timeout)
+        server = VoiceServer(
+            modes=modes, heartbeat_interval_ms=heartbeat_interval_ms, seed=seed, dave=service
+        )
+        async with _serving(server, host, tls) as running:
+            yield running
+
+
+@asynccontextmanager
+async def _serving(server: VoiceServer, host: str, tls: bool) -> AsyncIterator[VoiceServer]:
     server.ca = LocalCa.generate() if tls else None
     sock = trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     with sock, _closing(server.ca):

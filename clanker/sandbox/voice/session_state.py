@@ -20,6 +20,15 @@ class SendJson:
 
 
 @dataclass(frozen=True)
+class SendBinary:
+    """Send `payload` as a binary frame on `connection_id` (a DAVE frame: `u16 BE seq, u8
+    opcode, body`)."""
+
+    connection_id: int
+    payload: bytes
+
+
+@dataclass(frozen=True)
 class Close:
     """Close `connection_id` with a voice close code."""
 
@@ -35,7 +44,10 @@ class SessionReady:
     session_id: str
 
 
-VoiceAction = SendJson | Close | SessionReady
+VoiceAction = SendJson | SendBinary | Close | SessionReady
+
+LoggedFrame = dict[str, Any] | bytes
+"""A sequenced frame in a session's replay log: a JSON object or a binary DAVE frame."""
 
 
 @dataclass
@@ -45,7 +57,8 @@ class VoiceSession:
     grant: VoiceGrant
     ssrc: int
     seq: int = 0
-    log: collections.deque[dict[str, Any]] = field(default_factory=collections.deque)
+    # (seq, frame): what was sent and not yet acknowledged, JSON and binary alike.
+    log: collections.deque[tuple[int, LoggedFrame]] = field(default_factory=collections.deque)
     acked: int = -1
     lost_through: int = -1  # highest unacknowledged seq evicted from the log
     connection_id: int | None = None
@@ -56,6 +69,15 @@ class VoiceSession:
     server_nonce: int = 0  # the server's AEAD counter for media it sends this client
     resumable: bool = True
     description: dict[str, Any] | None = None  # the op 4 payload it was sent
+    max_dave_protocol_version: int = 0  # from IDENTIFY (absent: 0, no DAVE)
+    dave_joined: bool = False  # a participant of the DAVE delivery service (after op 4)
+    # DAVE messages the client sent, in order: (time, op) with binary ops 26/28, JSON 23/31.
+    dave_sent: list[tuple[float, int]] = field(default_factory=list)
+
+    @property
+    def dave(self) -> bool:
+        """Whether the client said it can do DAVE (max_dave_protocol_version >= 1)."""
+        return self.max_dave_protocol_version >= 1
 
     @property
     def ready(self) -> bool:
@@ -79,3 +101,5 @@ class VoiceGatewayStats:
     ignored_ops: list[int] = field(default_factory=list)
     selected_modes: list[str] = field(default_factory=list)
     client_speaking: list[dict[str, Any]] = field(default_factory=list)
+    dave_frames_sent: int = 0  # binary DAVE frames queued for clients (replays excluded)
+    dave_messages_received: int = 0  # DAVE ops from clients handed to the delivery service
