@@ -124,6 +124,11 @@ async def test_the_bot_joins_voice_through_the_bridge_and_its_speech_arrives_int
         assert world.voice_states[(world.guild_named("Sandbox").id, world.bot.id)].channel_id == (
             joined.channel_id
         )
+        # Alone in a DAVE call the bot holds no keys (protocol.md: nobody to hear it) and drops
+        # what it would say; a member joining makes a group, and the sandbox hears the bot
+        # through that member's libdave.
+        sb.join_voice(world.user_named("alice"), world.channel_named("Lounge"))
+        await app.wait_e2ee("alice")
 
         source = speechlike(3.0, 24_000)
         queued = await app.link().ask(SpeakPcm(pcm=to_pcm(source), sample_rate=24_000))
@@ -132,7 +137,10 @@ async def test_the_bot_joins_voice_through_the_bridge_and_its_speech_arrives_int
             "finished speaking",
             lambda log: any(e.kind == "tts_playback_state" and '"idle"' in e.detail for e in log),
         )
-        await wait_bot_packets(app, session.ssrc, 150)
+        stream = await wait_bot_packets(app, session.ssrc, 150)
+        # Every frame was end-to-end encrypted by clankvox's davey and opened by alice's libdave.
+        assert stream.dave_decrypted >= 150 and stream.dave_lost == 0, vars(stream)
+        assert stream.dave_passthrough == 0
         heard = sb.voice.received_pcm(world.bot)
         assert heard.rate == 48_000 and heard.channels == 2
         match = compare(resample(source, 24_000, 48_000), samples(heard.data, 2))
@@ -235,6 +243,7 @@ async def test_a_member_speaking_yields_speaking_start_their_audio_then_the_end(
         sb.join_voice(alice, world.channel_named("Lounge"))
         listening = await app.link().ask(ListenTo(user_id=alice.id, sample_rate=24_000))
         assert listening == Listening(user_id=alice.id)
+        await app.wait_e2ee("alice")
 
         source = await member_speaks(app, "alice", 3.0)
         log = await app.wait_log(
@@ -254,6 +263,16 @@ async def test_a_member_speaking_yields_speaking_start_their_audio_then_the_end(
         match = compare(resample(source, 48_000, 24_000), samples(heard.pcm))
         assert match.correlation >= MIN_CORRELATION, match
         assert match.snr_db >= MIN_SNR_DB, match
+        # What alice's libdave encrypted, clankvox's davey opened: none failed or passed through.
+        # (dave_state comes on a change and every 5 s: wait for the one that counts them)
+        await app.wait_status(
+            "counted alice's frames",
+            lambda s: s.dave is not None and s.dave.decrypted_frames >= 150,
+        )
+        dave = (await app.status()).dave
+        assert dave is not None
+        assert (dave.decrypt_failures, dave.passthrough_frames) == (0, 0), dave
+        assert dave.privacy_code is not None
         # Another member's speech is announced but not forwarded (nobody subscribed to bob).
         bob = world.user_named("bob")
         sb.join_voice(bob, world.channel_named("Lounge"))
@@ -274,6 +293,7 @@ async def test_loss_and_reordering_injected_by_the_sandbox_are_concealed(tmp_pat
         sb.join_voice(alice, world.channel_named("Lounge"))
         await app.link().ask(ListenTo(user_id=alice.id, sample_rate=48_000))
         assert sb.voice is not None
+        await app.wait_e2ee("alice")
         source = speechlike(6.0, 48_000, seed=5)
         # Explicit packet indices: isolated single losses and a two-packet burst, and swaps.
         lost = [40, 90, 91, 140, 200, 260]

@@ -123,6 +123,29 @@ class VoiceApp:
     async def wait_ready(self, readies: int = 1) -> None:
         await self.wait_status(f"ready x{readies}", lambda s: s.readies >= readies)
 
+    async def wait_e2ee(self, *members: str) -> None:
+        """Until clankvox and the simulated `members` all hold keys for the channel group's
+        current epoch: DAVE is ready both ways (a sole member never is: nobody can hear it)."""
+        voice = self.sandbox.voice
+        assert voice is not None
+        users = [self.sandbox.world.user_named(name) for name in members]
+
+        def members_ready() -> bool:
+            return all(voice.member(user).ready for user in users)
+
+        def bot_ready(status: VoiceLinkStatus) -> bool:
+            dave = status.dave
+            return (
+                dave is not None
+                and dave.status == "ready"
+                and members_ready()
+                and all(voice.dave_participant(user).in_group for user in users)
+                and all(voice.dave_participant(user).epoch == dave.epoch for user in users)
+                and voice.dave.pending(self.sandbox.world.channel_named("Lounge").id) is None
+            )
+
+        await self.wait_status(f"end-to-end encrypted with {members}", bot_ready)
+
 
 @asynccontextmanager
 async def open_voice_app(
