@@ -488,7 +488,14 @@ impl DaveController {
                 }
                 Some(plain)
             }
-            Err(davey::errors::DecryptError::NoDecryptorForUser) => {
+            Err(
+                davey::errors::DecryptError::NoDecryptorForUser
+                | davey::errors::DecryptError::DecryptionFailed(
+                    davey::errors::DecryptorDecryptError::MissingKeyRatchet,
+                ),
+            ) => {
+                // No key for this sender yet (it is not in our group, or we are not yet in its
+                // epoch): an early frame, not a failure.
                 if self.protocol_version == 0 && !marked {
                     self.counts.passthrough += 1;
                     return Some(frame);

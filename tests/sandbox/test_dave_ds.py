@@ -406,3 +406,39 @@ def test_deliver_returns_what_is_not_for_members(sender: MlsExternalSender) -> N
     assert [x.user_id for x in rest] == [B, B, B]
     # op 24 and 25 to start, then a's in-flight add proposal.
     assert [x.op if isinstance(x, DaveJson) else x.opcode for x in rest] == [24, 25, 27]
+
+
+def test_a_proposal_delay_holds_key_packages_back_until_poll(sender: MlsExternalSender) -> None:
+    room = Room(sender)
+    room.ds.proposal_delay = 0.5
+    a, b = room.join(A), room.join(B)
+    channel = room.ds.channels[CHANNEL]
+    # Both key packages are in, neither proposed yet: no group, and the deadline says when.
+    assert channel.epoch == 0 and channel.proposals == []
+    assert not a.ready and not b.ready
+    assert room.ds.next_deadline() == 0.5
+    room.tick(0.4)
+    assert channel.epoch == 0 and room.ds.next_deadline() == 0.5
+    room.tick(0.1)
+    assert channel.epoch == 1 and a.ready and b.ready
+    assert room.ds.next_deadline() is None  # nothing held, nothing pending
+    # A newcomer's add waits its own delay while the others already talk.
+    c = room.join(C)
+    assert channel.epoch == 1 and not c.ready
+    assert room.ds.next_deadline() == 1.0
+    room.tick(0.5)
+    assert channel.epoch == 2 and c.ready
+    assert_all_hear([a, b, c])
+    with pytest.raises(ValueError, match="negative"):
+        DaveDeliveryService(sender, proposal_delay=-1.0)
+
+
+def test_a_lone_member_with_a_delay_leaves_no_deadline_behind(sender: MlsExternalSender) -> None:
+    room = Room(sender)
+    room.ds.proposal_delay = 0.25
+    room.join(A)
+    assert room.ds.next_deadline() == 0.25
+    room.tick(0.25)
+    # Nobody to propose it to: the deadline is spent, not due again (no busy loop).
+    assert room.ds.next_deadline() is None
+    assert room.ds.channels[CHANNEL].epoch == 0

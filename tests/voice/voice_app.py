@@ -155,13 +155,19 @@ async def open_voice_app(
     env: dict[str, str] | None = None,
     voice_seed: int = 0,
     ca_file: str | None = None,
+    more_members: tuple[str, ...] = (),
     **sandbox_kw: Any,
 ) -> AsyncIterator[VoiceApp]:
-    """The sandbox and the small tree logged into it (the bridge ready when this yields)."""
+    """The sandbox and the small tree logged into it (the bridge ready when this yields).
+    `more_members` joins the demo guild beside alice and bob."""
     binary = clankvox_binary()
+    world = demo_world()
+    for name in more_members:
+        user = world.add_user(name, global_name=name.title())
+        world.add_member(world.guild_named("Sandbox").id, user.id)
     async with AsyncExitStack() as stack:
         sb = await stack.enter_async_context(
-            open_sandbox(demo_world(), voice_seed=voice_seed, **sandbox_kw)
+            open_sandbox(world, voice_seed=voice_seed, **sandbox_kw)
         )
         await stack.enter_async_context(trio_asyncio.open_loop())
         voice = VoiceConfig(

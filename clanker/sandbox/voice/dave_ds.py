@@ -36,6 +36,11 @@ proposals and protocol version changes wait; they go out when it executes. A tra
 when every participant it was announced to has sent op 23, or `transition_timeout` seconds
 (default 2 s, protocol.md's "roughly two seconds" of transition timeout) after it was announced,
 whichever is first (`poll`).
+
+Proposal delay: protocol.md lets the gateway delay an add proposal (to batch them).
+`proposal_delay` seconds (default 0) hold each key package back before it is proposed, and
+`poll` proposes it when the time comes; a script uses it to make a newcomer hear the others'
+frames before it has their keys.
 """
 
 from __future__ import annotations
@@ -167,6 +172,7 @@ class DaveParticipant:
 
     user_id: str
     key_package: bytes | None = None  # the latest one not yet used by a welcome
+    key_package_at: float = 0.0  # when it came (proposals wait `proposal_delay` after it)
 
 
 @dataclass
@@ -289,11 +295,16 @@ class DaveDeliveryService:
         *,
         transition_timeout: float = DEFAULT_TRANSITION_TIMEOUT,
         first_transition_id: int = 1,
+        proposal_delay: float = 0.0,
     ) -> None:
         if not 0 < first_transition_id <= _MAX_TRANSITION_ID:
             raise ValueError("transition ids are non-zero u16s")
+        if proposal_delay < 0:
+            raise ValueError(f"a proposal delay of {proposal_delay} s is negative")
         self.sender = sender
         self.transition_timeout = transition_timeout
+        self.proposal_delay = proposal_delay
+        self._now = 0.0  # the latest `now` it was given
         self.channels: dict[str, DaveChannel] = {}
         self.stats = DaveStats()
         self._next_transition_id = first_transition_id
@@ -312,6 +323,12 @@ class DaveDeliveryService:
     def next_deadline(self) -> float | None:
         """When `poll` may next have something to do."""
         deadlines = [c.transition.deadline for c in self.channels.values() if c.transition]
+        for channel in self.channels.values():
+            if channel.transition is None:
+                due = [
+                    p.key_package_at + self.proposal_delay for p in self._held_key_packages(channel)
+                ]
+                deadlines += [at for at in due if at > self._now]  # past ones were handled
         return min(deadlines, default=None)
 
     # -- channel events ----------------------------------------------------------------------------
@@ -366,12 +383,19 @@ class DaveDeliveryService:
         return self._reconcile(channel, now)
 
     def poll(self, now: float) -> list[DaveAction]:
-        """Execute transitions whose participants did not all answer in time."""
+        """Execute transitions whose participants did not all answer in time; propose key
+        packages whose delay is over."""
+        self._now = max(self._now, now)
         actions: list[DaveAction] = []
         for channel in list(self.channels.values()):
             if channel.transition is not None and now >= channel.transition.deadline:
                 self.stats.transition_timeouts += 1
                 actions += self._execute(channel, now)
+            elif channel.transition is None and any(
+                now >= p.key_package_at + self.proposal_delay
+                for p in self._held_key_packages(channel)
+            ):
+                actions += self._reconcile(channel, now)
         return actions
 
     # -- what participants send --------------------------------------------------------------------
@@ -420,6 +444,7 @@ class DaveDeliveryService:
         self, channel: DaveChannel, user_id: str, key_package: bytes, now: float
     ) -> list[DaveAction]:
         self.stats.key_packages += 1
+        self._now = max(self._now, now)
         op = DaveOp.KEY_PACKAGE
         if channel.protocol_version == 0:
             self.stats.rejected.append((user_id, op, "the channel is at protocol 0"))
@@ -444,6 +469,7 @@ class DaveDeliveryService:
         old = [p for p in channel.proposals if p.kind == "add" and p.user_id == user_id]
         actions += self._revoke(channel, old)
         channel.participants[user_id].key_package = key_package
+        channel.participants[user_id].key_package_at = now
         return actions + self._reconcile(channel, now)
 
     def _commit_welcome(
@@ -578,10 +604,27 @@ class DaveDeliveryService:
                 # Nobody left who can commit: start over with the pending members' groups.
                 channel._clear_group()
         if channel.established:
-            return actions + self._propose_changes(channel)
-        return actions + self._propose_creation(channel)
+            return actions + self._propose_changes(channel, now)
+        return actions + self._propose_creation(channel, now)
 
-    def _propose_changes(self, channel: DaveChannel) -> list[DaveAction]:
+    def _due(self, participant: DaveParticipant, now: float) -> bool:
+        """Whether its key package may be proposed now (its delay is over)."""
+        return now >= participant.key_package_at + self.proposal_delay
+
+    def _held_key_packages(self, channel: DaveChannel) -> list[DaveParticipant]:
+        """Participants whose key package waits for its delay to be proposed."""
+        if self.proposal_delay <= 0:
+            return []
+        proposed = {p.user_id for p in channel.proposals if p.kind == "add"}
+        return [
+            p
+            for p in channel.participants.values()
+            if p.key_package is not None
+            and p.user_id not in proposed
+            and channel.leaf_of(p.user_id) is None
+        ]
+
+    def _propose_changes(self, channel: DaveChannel, now: float) -> list[DaveAction]:
         pending_removes = {p.leaf for p in channel.proposals if p.kind == "remove"}
         removes = sorted(
             leaf
@@ -596,6 +639,7 @@ class DaveDeliveryService:
             if p.key_package is not None
             and channel.leaf_of(p.user_id) is None
             and p.user_id not in pending_adds
+            and self._due(p, now)
         ]
         if not removes and not adds:
             return []
@@ -621,12 +665,16 @@ class DaveDeliveryService:
             for user in channel.members()
         ]
 
-    def _propose_creation(self, channel: DaveChannel) -> list[DaveAction]:
+    def _propose_creation(self, channel: DaveChannel, now: float) -> list[DaveAction]:
         """No group yet: every pending participant gets every other's add proposal at epoch 0,
         so whoever commits first creates the group with everyone who had a key package."""
         proposed = {p.user_id for p in channel.proposals}
         for participant in channel.participants.values():
-            if participant.key_package is not None and participant.user_id not in proposed:
+            if (
+                participant.key_package is not None
+                and participant.user_id not in proposed
+                and self._due(participant, now)
+            ):
                 made = self.sender.proposals(channel.channel_id, 0, add=[participant.key_package])
                 channel.proposals.append(
                     _Proposal(

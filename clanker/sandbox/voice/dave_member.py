@@ -252,6 +252,17 @@ class DaveMember:
     # -- media -------------------------------------------------------------------------------------
 
     @property
+    def privacy_code(self) -> str | None:
+        """The call's voice privacy code as libdave computes it (the epoch authenticator as 30
+        digits; Discord's clients show it in groups of five); None without a group."""
+        if self.protocol_version == 0 or not self.session.has_established_group():
+            return None
+        authenticator = self.session.get_last_epoch_authenticator()
+        if not authenticator:
+            return None
+        return str(dave.generate_displayable_code(authenticator, 30, 5))
+
+    @property
     def ready(self) -> bool:
         """Whether frames it sends now are end-to-end encrypted."""
         return self.protocol_version != 0 and self.encryptor.has_key_ratchet()

@@ -407,12 +407,13 @@ class VoiceServer:
         self._deliver(self.gateway.speaking(stream.user_id, stream.ssrc, 1, channel))
         started = trio.current_time()
         counts = [0, 0]
-        sent = await self._send_plan(plan, targets, started, stream.user_id, channel, counts)
+        reached = {s.ssrc for s in targets}
+        sent = await self._send_plan(plan, reached, started, stream, channel, counts)
         self._deliver(self.gateway.speaking(stream.user_id, stream.ssrc, 0, channel))
         return PlaybackReport(
             user_id=stream.user_id,
             ssrc=stream.ssrc,
-            sessions=len(targets),
+            sessions=len(reached),
             frames=plan.frames,
             packets_sent=sent,
             dropped=plan.dropped,
@@ -426,17 +427,26 @@ class VoiceServer:
     async def _send_plan(
         self,
         plan: PlaybackPlan,
-        targets: list[VoiceSession],
+        reached: set[int],
         started: float,
-        user_id: str,
+        stream: MemberStream,
         channel: str | None,
         counts: list[int],
     ) -> int:
+        """Send the plan's packets on time to every session ready at that moment (one that
+        becomes ready mid-utterance gets op 5 first, then the rest of it); `reached` gathers
+        the SSRCs of the sessions it went to."""
         media = self._media
         assert media is not None, "the server is not serving"
+        user_id = stream.user_id
         sent = 0
         for packet in plan.packets:
             await trio.sleep_until(started + packet.at)
+            targets = self.gateway.ready_sessions(channel)
+            for session in targets:
+                if session.ssrc not in reached:
+                    reached.add(session.ssrc)
+                    self._deliver(self.gateway.speaking_to(session, user_id, stream.ssrc, 1))
             payload = packet.payload
             if payload != SILENCE_FRAME:
                 # DAVE inside the transport AEAD: once per packet, the same frame to everyone.
@@ -448,8 +458,6 @@ class VoiceServer:
                 else:
                     counts[1] += 1
             for session in targets:
-                if not session.ready:
-                    continue
                 await media.send(session, packet.header, payload)
             sent += 1
         last = plan.packets[-1].at if plan.packets else 0.0

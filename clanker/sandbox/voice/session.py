@@ -690,6 +690,14 @@ class VoiceGateway:
         data = {"user_id": user_id, "ssrc": ssrc, "speaking": flags}
         return self.broadcast(VoiceOp.SPEAKING, data, channel_id)
 
+    def speaking_to(
+        self, session: VoiceSession, user_id: str, ssrc: int, flags: int
+    ) -> list[VoiceAction]:
+        """A member's speaking state (op 5) for one session (one that became ready while the
+        member was already speaking)."""
+        data = {"user_id": user_id, "ssrc": ssrc, "speaking": flags}
+        return self._sequenced(session, VoiceOp.SPEAKING, data)
+
     def broadcast(
         self, op: VoiceOp, data: dict[str, Any], channel_id: str | None = None
     ) -> list[VoiceAction]:
