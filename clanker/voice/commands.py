@@ -184,6 +184,16 @@ class UnsubscribeUser(ClankvoxCommand, frozen=True, tag="unsubscribe_user"):
         self._ids("user_id")
 
 
+class DaveVerificationCode(ClankvoxCommand, frozen=True, tag="dave_verification_code"):
+    """[addition] Ask for the DAVE verification code of the pair (the bot, `user_id`): a
+    `dave_verification_code` event answers."""
+
+    user_id: str
+
+    def __post_init__(self) -> None:
+        self._ids("user_id")
+
+
 class SubscribeUserVideo(ClankvoxCommand, frozen=True, tag="subscribe_user_video"):
     """Watch `user_id`'s video or screen share."""
 
@@ -339,6 +349,7 @@ AnyCommand = (
     | StopTtsPlayback
     | SubscribeUser
     | UnsubscribeUser
+    | DaveVerificationCode
     | SubscribeUserVideo
     | UnsubscribeUserVideo
     | MusicPlay

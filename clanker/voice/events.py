@@ -257,6 +257,16 @@ class DaveState(ClankvoxEvent, frozen=True, tag="dave_state"):
     last_error: str | None = None
 
 
+class DaveVerificationCodeEvent(ClankvoxEvent, frozen=True, tag="dave_verification_code"):
+    """[addition] The answer to a `dave_verification_code` command: the 45-digit code of the
+    pair (the bot, `user_id`) that both can compare out of band, or `error` saying why there is
+    none (no DAVE session, the user is not in the group)."""
+
+    user_id: str
+    code: str | None = None
+    error: str | None = None
+
+
 class UserAudio(ClankvoxEvent, frozen=True, tag="user_audio"):
     """Decoded audio of one subscribed user (a format 1 frame, never JSON on the pipe).
 
@@ -295,6 +305,7 @@ AnyJsonEvent = (
     | Log
     | ReceiveStats
     | DaveState
+    | DaveVerificationCodeEvent
 )
 """Every event that travels as a format 0 (JSON) frame."""
 

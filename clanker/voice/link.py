@@ -31,11 +31,12 @@ from clanker.discord.events import (
     VoiceStateChanged,
 )
 from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
-from clanker.voice.commands import Audio, ClankvoxCommand, StopTtsPlayback
+from clanker.voice.commands import Audio, ClankvoxCommand, DaveVerificationCode, StopTtsPlayback
 from clanker.voice.events import (
     AdapterSend,
     ClankvoxEvent,
     DaveState,
+    DaveVerificationCodeEvent,
     Error,
     Ready,
     SpeakingStart,
@@ -52,15 +53,19 @@ from clanker.voice.join import (
 )
 from clanker.voice.link_messages import (
     GetHeard,
+    GetVerificationCode,
     GetVoiceLinkStatus,
     GetVoiceLog,
     Heard,
     Listening,
     ListenTo,
+    RequestVerificationCode,
     SpeakPcm,
     SpeechQueued,
     StopListening,
     StopSpeaking,
+    VerificationCode,
+    VerificationCodeRequested,
     VoiceLinkStatus,
     VoiceLog,
     VoiceLogEntry,
@@ -123,6 +128,8 @@ class VoiceLink(Actor):
         self._deliver: dict[str, str] = {}  # user id -> actor name
         self._heard: dict[str, bytearray] = {}
         self._heard_frames: dict[str, int] = {}
+        # user id -> the latest dave_verification_code answer (None: asked, not yet answered)
+        self._verification: dict[str, DaveVerificationCodeEvent | None] = {}
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -163,6 +170,7 @@ class VoiceLink(Actor):
     async def started(self, msg: ClankvoxStarted) -> None:
         self.clankvox_starts += 1
         self.dave = None  # a new process has a new call state
+        self._verification.clear()  # and new keys: earlier codes no longer hold
         self._record("clankvox_started", None, msg)
         await self._carry_out(self.join.clankvox_started())
 
@@ -197,6 +205,8 @@ class VoiceLink(Actor):
             self._timers_changed.set()
         elif isinstance(msg, DaveState):
             self.dave = msg
+        elif isinstance(msg, DaveVerificationCodeEvent):
+            self._verification[msg.user_id] = msg
         elif isinstance(msg, Error):
             log.warning("voice: clankvox error %s: %s", msg.code, msg.message)
             await self._carry_out(self.join.clankvox_error(msg.code, msg.message))
@@ -267,6 +277,24 @@ class VoiceLink(Actor):
     async def get_log(self, msg: GetVoiceLog) -> VoiceLog:
         return VoiceLog(
             entries=[e for e in self._log if e.index >= msg.after], next=self._next_index
+        )
+
+    @handles(RequestVerificationCode)
+    async def request_verification(self, msg: RequestVerificationCode) -> VerificationCodeRequested:
+        self._verification[str(msg.user_id)] = None
+        await self._to_clankvox(DaveVerificationCode(user_id=str(msg.user_id)))
+        return VerificationCodeRequested(user_id=msg.user_id)
+
+    @handles(GetVerificationCode)
+    async def verification(self, msg: GetVerificationCode) -> VerificationCode:
+        key = str(msg.user_id)
+        if key not in self._verification:
+            return VerificationCode(user_id=msg.user_id, requested=False)
+        answer = self._verification[key]
+        if answer is None:
+            return VerificationCode(user_id=msg.user_id, requested=True)
+        return VerificationCode(
+            user_id=msg.user_id, requested=True, code=answer.code, error=answer.error
         )
 
     @handles(GetHeard)

@@ -110,3 +110,31 @@ class Heard(Message, frozen=True):
     sample_rate: int
     pcm: bytes
     frames: int
+
+
+class RequestVerificationCode(Message, frozen=True):
+    """Ask clankvox for the DAVE verification code of the pair (the bot, `user_id`): the code
+    both can read out to each other to check nobody sits in the middle. It takes clankvox an
+    scrypt (tens of milliseconds, off its media loop); `GetVerificationCode` has the answer."""
+
+    user_id: int
+
+
+class VerificationCodeRequested(Message, frozen=True):
+    user_id: int
+
+
+class GetVerificationCode(Message, frozen=True):
+    """The latest answer to `RequestVerificationCode` for `user_id`."""
+
+    user_id: int
+
+
+class VerificationCode(Message, frozen=True):
+    """`code` (45 digits, shown in groups of five) or `error`; both None while the request is
+    pending, `requested` False when none was made (since clankvox last started)."""
+
+    user_id: int
+    requested: bool
+    code: str | None = None
+    error: str | None = None

@@ -52,6 +52,11 @@ pub enum Effect {
         url: String,
         direct: bool,
     },
+    /// Compute a DAVE verification code off the loop and emit `dave_verification_code`.
+    VerificationCode {
+        user_id: u64,
+        fingerprints: [Vec<u8>; 2],
+    },
     KillMusic,
     Exit,
 }
@@ -323,6 +328,23 @@ impl App {
             Command::UnsubscribeUser { user_id } => {
                 let out = self.receiver.unsubscribe(user_id);
                 self.rx_outputs(out);
+            }
+            Command::DaveVerificationCode { user_id } => {
+                let pair = match self.conn.as_ref() {
+                    None => Err("not connected to a voice call".to_string()),
+                    Some(c) => c.dave.verification_fingerprints(user_id),
+                };
+                match pair {
+                    Ok(fingerprints) => self.out.push(Effect::VerificationCode {
+                        user_id,
+                        fingerprints,
+                    }),
+                    Err(why) => self.emit(Event::DaveVerificationCode {
+                        user_id: user_id.to_string(),
+                        code: None,
+                        error: Some(why),
+                    }),
+                }
             }
             Command::Unsupported { kind } => self.emit(Event::error(
                 ErrorCode::Unsupported,

@@ -55,6 +55,14 @@ pub struct DaveCounts {
     pub outbound_dropped: u64,
 }
 
+/// The 45-digit verification code (Discord shows it in groups of five) of a pair of key
+/// fingerprints from `DaveController::verification_fingerprints`: scrypt (tens of
+/// milliseconds), so run it off the media loop.
+pub fn verification_code_of(fingerprints: [Vec<u8>; 2]) -> Result<String, String> {
+    let output = davey::pairwise_fingerprints_internal(fingerprints).map_err(|e| e.to_string())?;
+    davey::generate_displayable_code_internal(&output, 45, 5).map_err(|e| e.to_string())
+}
+
 /// The DAVE side of one voice connection.
 pub struct DaveController {
     user_id: u64,
@@ -145,13 +153,16 @@ impl DaveController {
         })
     }
 
-    /// The verification code of another member (to compare out of band).
-    pub fn verification_code(&self, user_id: u64) -> Result<String, String> {
+    /// The two key fingerprints (ours, `user_id`'s) that the pair's verification code is
+    /// made from. Cheap; the code itself is an scrypt away (`verification_code_of`), which
+    /// must not run on the media loop.
+    pub fn verification_fingerprints(&self, user_id: u64) -> Result<[Vec<u8>; 2], String> {
         let s = self
             .session
             .as_ref()
             .ok_or_else(|| "no DAVE session on this call".to_string())?;
-        s.get_verification_code(user_id).map_err(|e| e.to_string())
+        s.get_key_fingerprint_pair(0, user_id)
+            .map_err(|e| format!("no verification code for user {user_id}: {e}"))
     }
 
     // ---- the gateway ------------------------------------------------------------------------

@@ -200,6 +200,26 @@ impl Io {
                 Effect::SpawnMusic { url, direct } => {
                     self.music = Some(spawn_pipeline(url, direct));
                 }
+                Effect::VerificationCode {
+                    user_id,
+                    fingerprints,
+                } => {
+                    // scrypt takes tens of milliseconds: never on the media loop.
+                    let out = self.control_out.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let (code, error) = match clankvox::dave::verification_code_of(fingerprints)
+                        {
+                            Ok(code) => (Some(code), None),
+                            Err(why) => (None, Some(why)),
+                        };
+                        let event = Event::DaveVerificationCode {
+                            user_id: user_id.to_string(),
+                            code,
+                            error,
+                        };
+                        let _ = out.send(encode_json(&event.to_json()));
+                    });
+                }
                 Effect::KillMusic => self.music = None,
                 Effect::Exit => self.exit = true,
             }

@@ -53,6 +53,10 @@ pub enum Command {
     UnsubscribeUser {
         user_id: u64,
     },
+    /// [addition] Ask for the DAVE verification code of the pair (us, `user_id`).
+    DaveVerificationCode {
+        user_id: u64,
+    },
     /// A reserved command (video, Go Live) that this version answers with `unsupported`.
     Unsupported {
         kind: String,
@@ -192,6 +196,10 @@ enum RawCommand {
     },
     #[serde(rename_all = "camelCase")]
     UnsubscribeUser {
+        user_id: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    DaveVerificationCode {
         user_id: String,
     },
     SubscribeUserVideo,
@@ -407,6 +415,9 @@ fn convert(raw: RawCommand) -> Result<Command, ProtocolError> {
         RawCommand::UnsubscribeUser { user_id } => Command::UnsubscribeUser {
             user_id: parse_id("unsubscribe_user.userId", &user_id)?,
         },
+        RawCommand::DaveVerificationCode { user_id } => Command::DaveVerificationCode {
+            user_id: parse_id("dave_verification_code.userId", &user_id)?,
+        },
         other => Command::Unsupported {
             kind: reserved_name(&other).to_string(),
         },
@@ -513,6 +524,16 @@ pub enum Event {
     },
     /// [addition] DAVE state and counters of the call (`dave::DaveController::state`).
     DaveState(serde_json::Value),
+    /// [addition] The answer to `dave_verification_code`: the 45-digit code of the pair (us,
+    /// `user_id`), or why there is none (`code` absent, `error` set).
+    #[serde(rename_all = "camelCase")]
+    DaveVerificationCode {
+        user_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 /// The main-gateway op 4 (voice state update) that `adapter_send` carries.

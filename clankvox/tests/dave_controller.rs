@@ -323,3 +323,21 @@ fn transition_zero_executes_at_once_without_op_23() {
     assert!(json_ops(&out).is_empty());
     assert_eq!(a.state()["transitionId"], 0);
 }
+
+#[test]
+fn the_verification_code_of_a_pair_is_the_same_on_both_sides() {
+    let now = Instant::now();
+    let sim = sim();
+    let (a, b) = establish(&sim, now);
+    let a_sees_b = clankvox::dave::verification_code_of(a.verification_fingerprints(B).unwrap());
+    let b_sees_a = clankvox::dave::verification_code_of(b.verification_fingerprints(A).unwrap());
+    let code = a_sees_b.unwrap();
+    assert_eq!(code.len(), 45);
+    assert!(code.bytes().all(|c| c.is_ascii_digit()));
+    assert_eq!(Ok(code), b_sees_a);
+    // Nobody else is in the group; before a session there is nothing to verify.
+    let err = a.verification_fingerprints(999).unwrap_err();
+    assert!(err.contains("999"), "{err}");
+    let fresh = DaveController::new(A, CHANNEL);
+    assert!(fresh.verification_fingerprints(B).is_err());
+}

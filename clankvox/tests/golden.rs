@@ -164,6 +164,9 @@ fn normalise(c: &Command) -> Value {
         Command::UnsubscribeUser { user_id } => {
             json!({"type":"unsubscribe_user","userId":user_id.to_string()})
         }
+        Command::DaveVerificationCode { user_id } => {
+            json!({"type":"dave_verification_code","userId":user_id.to_string()})
+        }
         Command::Unsupported { kind } => json!({"type":"unsupported","kind":kind}),
     }
 }

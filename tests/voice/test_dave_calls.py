@@ -19,10 +19,18 @@ import os
 import signal
 from pathlib import Path
 
+import dave
 import trio
+import trio_asyncio
 
 from clanker.sandbox.voice.audio import Pcm
+from clanker.sandbox.voice.dave_member import DaveMember
 from clanker.voice import GetHeard, Heard, ListenTo, SpeakPcm
+from clanker.voice.link_messages import (
+    GetVerificationCode,
+    RequestVerificationCode,
+    VerificationCode,
+)
 from tests.voice.voice_app import (
     TIMEOUT,
     VoiceApp,
@@ -75,6 +83,29 @@ async def wait_audio_end(app: VoiceApp, user_id: int, count: int = 1) -> None:
     )
 
 
+async def clankvox_verification_code(app: VoiceApp, user_id: int) -> VerificationCode:
+    """Ask clankvox for the pair's verification code and wait for its answer."""
+    await app.link().ask(RequestVerificationCode(user_id=user_id))
+    with trio.fail_after(TIMEOUT):
+        while True:
+            answer = await app.link().ask(GetVerificationCode(user_id=user_id), VerificationCode)
+            if answer.code is not None or answer.error is not None:
+                return answer
+            await trio.sleep(0.02)
+
+
+async def libdave_verification_code(member: DaveMember, other: int) -> str:
+    """The same pair's code as Discord's libdave computes it (scrypt on its own thread,
+    answered through an asyncio future)."""
+
+    async def fingerprint() -> bytes | None:
+        return await member.session.get_pairwise_fingerprint(0, str(other))
+
+    found = await trio_asyncio.aio_as_trio(fingerprint)()
+    assert found, f"libdave made no fingerprint for {other}"
+    return str(dave.generate_displayable_code(found, 45, 5))
+
+
 def match_heard(source: Pcm, heard: Heard) -> None:
     reference = resample(samples(source.data), 48_000, heard.sample_rate)
     received = samples(heard.pcm)
@@ -103,6 +134,13 @@ async def test_a_dave_call_with_two_libdave_members_carries_audio_both_ways(tmp_
         assert code is not None and len(code) == 30 and code.isdigit()
         assert code == sb.voice.member(alice).privacy_code == sb.voice.member(bob).privacy_code
         assert len(sb.voice.dave.channel(lounge(app)).members()) == 3  # type: ignore[union-attr]
+        # The verification code of the pair (clanker, alice) is the same on both sides.
+        answer = await clankvox_verification_code(app, alice.id)
+        assert answer.error is None and answer.code is not None and len(answer.code) == 45
+        assert answer.code == await libdave_verification_code(sb.voice.member(alice), world.bot.id)
+        assert answer.code != (await clankvox_verification_code(app, bob.id)).code
+        stranger = await clankvox_verification_code(app, 4242)
+        assert stranger.code is None and stranger.error is not None and "4242" in stranger.error
 
         for user in (alice, bob):
             await app.link().ask(ListenTo(user_id=user.id, sample_rate=48_000))

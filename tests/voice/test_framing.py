@@ -315,6 +315,7 @@ def test_every_command_round_trips_through_its_line():
         c.StopTtsPlayback(),
         c.SubscribeUser(user_id="3", silence_duration_ms=500, sample_rate=16000),
         c.UnsubscribeUser(user_id="3"),
+        c.DaveVerificationCode(user_id="3"),
         c.SubscribeUserVideo(user_id="3", preferred_pixel_count=921600),
         c.UnsubscribeUserVideo(user_id="3"),
         c.MusicPlay(url="https://media.example/a.mp3", resolved_direct_url=True),

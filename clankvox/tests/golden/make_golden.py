@@ -227,6 +227,11 @@ COMMANDS: list[dict[str, Any]] = [
         "line": '{"type":"unsubscribe_user","userId":"7"}',
         "ok": {"type": "unsubscribe_user", "userId": "7"},
     },
+    {
+        "line": '{"type":"dave_verification_code","userId":"7"}',
+        "ok": {"type": "dave_verification_code", "userId": "7"},
+    },
+    {"line": '{"type":"dave_verification_code","userId":"seven"}', "error": "invalid_request"},
     {"line": '{"type":"destroy"}', "ok": {"type": "destroy"}},
     {"line": '{"type":"stream_watch_connect","endpoint":"e"}', "error": "unsupported"},
     {"line": '{"type":"subscribe_user_video","userId":"7"}', "error": "unsupported"},
