@@ -83,3 +83,46 @@ async def test_discord_py_self_voice_client_joins_talks_and_resumes(
         assert voice.sessions(world.bot)[0] is session
         await call_aio(vc.disconnect)
         assert not vc.is_connected()
+
+
+async def test_discord_py_self_voice_client_holds_a_dave_call_with_a_libdave_member(
+    connect, sandbox, call_aio, monkeypatch
+):
+    """The library's own DAVE (the `davey` 0.1 wheel) with a member on Discord's libdave, the
+    sandbox in between as delivery service: neither side is ours, so this checks the stand-in."""
+    world, voice = sandbox.world, sandbox.voice
+    _trust(monkeypatch, voice.ca_file)
+    lounge = world.channel_named("Lounge")
+    alice = world.user_named("alice")
+    async with connect() as client:
+        channel = client.get_channel(lounge.id)
+        vc = await call_aio(channel.connect, timeout=30)
+        with trio.fail_after(30):
+            session = await voice.wait_for_session(world.bot)
+        sandbox.join_voice(alice, lounge)
+        state = vc._connection
+
+        def in_one_group() -> bool:
+            group = voice.dave.channel(lounge.id)
+            return (
+                state.can_encrypt
+                and voice.member(alice).ready
+                and group is not None
+                and sorted(group.members()) == sorted([str(world.bot.id), str(alice.id)])
+                and voice.dave.pending(lounge.id) is None
+            )
+
+        with trio.fail_after(30):
+            await voice.wait_until(in_one_group)
+        # Both sides hold the same group: the library's davey and alice's libdave agree.
+        assert state.dave_session.epoch == voice.dave.epoch(lounge.id)
+        first = speechlike(1.0, RATE, seed=11)
+        await _speak(vc, first)
+        stream = voice.recording(world.bot)
+        await voice.wait_until(lambda: stream.dave_decrypted >= 45)
+        assert stream.dave_lost == 0 and stream.dave_passthrough == 0, vars(stream)
+        heard = np.frombuffer(voice.received_pcm(world.bot).data, "<i2")[::2].astype(float)
+        match = compare(first, heard)
+        assert match.correlation > 0.9, match
+        assert voice.sessions(world.bot)[0] is session
+        await call_aio(vc.disconnect)
