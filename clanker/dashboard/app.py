@@ -10,7 +10,13 @@ from quart import Response, request, send_from_directory
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from clanker.dashboard import routes_actions, routes_runtime, routes_sandbox, routes_settings
+from clanker.dashboard import (
+    routes_actions,
+    routes_runtime,
+    routes_sandbox,
+    routes_settings,
+    routes_voice,
+)
 from clanker.dashboard.auth import SESSION_COOKIE, cross_site_problem
 from clanker.dashboard.context import ApiContext, ApiProblem, problem_body
 from clanker.dashboard.shapes import ApiError
@@ -100,6 +106,7 @@ def create_app(ctx: ApiContext) -> QuartTrio:
     routes_actions.register(app, ctx)
     routes_settings.register(app, ctx)
     routes_sandbox.register(app, ctx)
+    routes_voice.register(app, ctx)
     _register_spa(app, ctx)
     return app
 

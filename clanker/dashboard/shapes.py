@@ -305,3 +305,39 @@ class PostBody(Struct, frozen=True):
     content: str
     author_id: str | None = None
     reply_to: str | None = None
+
+
+class VoiceEncryption(Struct, frozen=True):
+    """The end-to-end encryption of one voice call (clankvox's DAVE state)."""
+
+    end_to_end: bool  # frames are DAVE-encrypted now
+    protocol_version: int  # 0: transport encryption only
+    status: str  # inactive | pending | ready | downgrading
+    privacy_code: str | None  # the code members compare (shown grouped in fives)
+    epoch: int | None
+    encrypted_frames: int
+    decrypted_frames: int
+    decrypt_failures: int
+    early_dropped: int
+    passthrough_frames: int
+    outbound_dropped: int
+    last_error: str | None  # clankvox's last DAVE error (a failed commit, welcome, ...)
+
+
+class VoiceConnection(Struct, frozen=True):
+    """One guild's voice connection, as the link reports it."""
+
+    guild_id: str
+    channel_id: str
+    phase: str  # idle | asked | connecting | ready | retrying | moved | left
+    endpoint: str | None
+    readies: int
+    failures: int
+    last_error: str | None
+    encryption: VoiceEncryption | None  # None until clankvox reported its DAVE state
+
+
+class VoiceConnections(Struct, frozen=True):
+    """``GET /api/voice``: every running voice connection."""
+
+    connections: list[VoiceConnection]

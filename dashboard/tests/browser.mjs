@@ -4,7 +4,8 @@
 //
 //   DASHBOARD_URL=http://127.0.0.1:PORT DASHBOARD_TOKEN=... CHANNEL_ACTOR=root/... node tests/browser.mjs
 //
-// CHANNEL_ACTOR is the tree path of #general's channel actor (the one the test crashes).
+// CHANNEL_ACTOR is the tree path of #general's channel actor (the one the test crashes);
+// VOICE_PRIVACY_CODE the privacy code of the bot's call in the Lounge, grouped in fives.
 // Optional: SCREENSHOT_DIR (PNG per main view), CHROMIUM (default /usr/bin/chromium).
 // tests/dashboard/test_browser.py starts the stack and runs this; exit status 0 = all passed.
 
@@ -17,10 +18,11 @@ const url = process.env.DASHBOARD_URL;
 const token = process.env.DASHBOARD_TOKEN;
 const shots = process.env.SCREENSHOT_DIR;
 const channelActor = process.env.CHANNEL_ACTOR;
+const privacyCode = process.env.VOICE_PRIVACY_CODE;
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const WAIT = 30_000;
-if (!url || !token || !channelActor) {
-  console.error("set DASHBOARD_URL, DASHBOARD_TOKEN and CHANNEL_ACTOR");
+if (!url || !token || !channelActor || !privacyCode) {
+  console.error("set DASHBOARD_URL, DASHBOARD_TOKEN, CHANNEL_ACTOR and VOICE_PRIVACY_CODE");
   process.exit(2);
 }
 if (shots) mkdirSync(shots, { recursive: true });
@@ -212,6 +214,20 @@ try {
     await page.locator('[data-testid="cost-kinds"] tr', { hasText: "reply_decision" }).waitFor();
     await page.locator('[data-testid="cost-kinds"] tr', { hasText: "sent_message" }).waitFor();
     await shot("costs");
+  });
+
+  await step("the voice view shows the call end-to-end encrypted and its privacy code in fives", async () => {
+    await byId("tab-voice").click();
+    const call = page.locator('[data-testid="voice-connection"]', { hasText: "Lounge" });
+    await call.locator('[data-testid="voice-phase"]', { hasText: "ready" }).waitFor();
+    await call.locator('[data-testid="voice-e2ee"]', { hasText: "End-to-end encrypted: yes" }).waitFor();
+    await call.locator('[data-testid="voice-dave-status"]', { hasText: "ready, DAVE protocol 1" }).waitFor();
+    const shown = await call.locator('[data-testid="voice-privacy-code"]').innerText();
+    expect(shown === privacyCode, `privacy code shown: ${shown}, alice's libdave: ${privacyCode}`);
+    await call.locator('[data-testid="voice-counters"]', { hasText: "0 decrypt failures" }).waitFor();
+    await call.locator('[data-testid="voice-counters"]', { hasText: "0 passed through" }).waitFor();
+    expect((await call.innerText()).includes("Sandbox"), "the guild's name is shown");
+    await shot("voice");
   });
 
   await step("crashing the channel actor shows it crash and restart on the live tree", async () => {

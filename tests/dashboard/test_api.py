@@ -35,6 +35,7 @@ async def test_every_api_route_requires_the_token(dash: Dash) -> None:
         ("GET", "/api/guilds"),
         ("GET", "/api/sandbox"),
         ("POST", "/api/sandbox/messages"),
+        ("GET", "/api/voice"),
         ("POST", "/api/actors/crash"),
         ("GET", "/api/no-such-route"),
     ]

@@ -2,8 +2,9 @@
 Node) against the real product in sandbox wiring (`open_sandbox_app`: the sandbox Discord, the
 whole tree with the text brain, the model's far end scripted by llmsim): log in with the token,
 see the tree, talk to the bot from the chat panel and watch the reply and its decision trail
-appear, change settings (with a conflict) and see the change take effect, crash #general's
-channel actor and watch it restart and answer again.
+appear, change settings (with a conflict) and see the change take effect, see the bot's voice
+call in the Lounge end-to-end encrypted with the privacy code alice's libdave computes (grouped
+in fives), crash #general's channel actor and watch it restart and answer again.
 
 The steps are in ``dashboard/tests/browser.mjs``; this test runs the real server and the script,
 then checks the effects on the Python side. Set ``CLANKER_SCREENSHOTS=docs/screenshots`` to
@@ -21,7 +22,7 @@ import trio
 
 from clanker.dashboard.config import default_static_dir
 from clanker.settings import CurrentSettings, GetSettings
-from tests.dashboard.wiring import wired_sandbox
+from tests.dashboard.wiring import grouped, join_lounge_end_to_end, wired_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "dashboard" / "tests" / "browser.mjs"
@@ -36,6 +37,7 @@ VIEWS = (
     "settings",
     "settings-conflict",
     "costs",
+    "voice",
     "tree-restart",
 )
 
@@ -67,8 +69,10 @@ async def test_the_dashboard_in_a_real_browser(tmp_path: Path) -> None:
         channel_actor = (
             f"root/guilds/sessions/guild-{general.guild_id}/channels/channel-{general.id}"
         )
+        _, privacy_code = await join_lounge_end_to_end(wired, "alice")
         env = {
             "CHANNEL_ACTOR": channel_actor,
+            "VOICE_PRIVACY_CODE": grouped(privacy_code),
             **os.environ,
             "DASHBOARD_URL": wired.url,
             "DASHBOARD_TOKEN": wired.token,
@@ -85,7 +89,7 @@ async def test_the_dashboard_in_a_real_browser(tmp_path: Path) -> None:
         )
         output = result.stdout.decode() + result.stderr.decode()
         assert result.returncode == 0, f"browser steps failed:\n{output}"
-        assert "11 passed, 0 failed" in output, output
+        assert "12 passed, 0 failed" in output, output
 
         # What the browser did, seen from the Python side.
         replies = [m.content for m in wired.sandbox.bot_messages()]

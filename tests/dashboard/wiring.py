@@ -14,8 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+import trio
+
 from clanker.cli.sandbox import SandboxApp, open_sandbox_app
 from clanker.dashboard import DashboardConfig, DashboardParts
+from clanker.guilds.messages import JoinVoice, VoiceJoined, session_name
 from clanker.llm import LlmConfig, ProviderConfig, RetryConfig
 from clanker.llmsim import LlmSim, RecordedRequest, Text, Turn, open_llmsim
 from clanker.runtime import Runtime
@@ -171,6 +175,62 @@ async def wired_sandbox(
                 for action in history_actions(datetime.now(UTC)):
                     await store.log_action(action)
             yield wired
+
+
+VOICE_TIMEOUT = 60.0  # a real clankvox process, real sockets and an MLS group, loaded machine
+
+
+def libdave_privacy_code(wired: Wired, member: str) -> str | None:
+    """The call's privacy code as simulated member ``member``'s own libdave computes it (30
+    digits), None while it is in no MLS group."""
+    import dave  # libdave's bindings (the sandbox's simulated DAVE members)
+
+    assert wired.sandbox.voice is not None
+    session = wired.sandbox.voice.member(wired.sandbox.world.user_named(member)).session
+    if not session.has_established_group():
+        return None
+    authenticator = session.get_last_epoch_authenticator()
+    return str(dave.generate_displayable_code(authenticator, 30, 5)) if authenticator else None
+
+
+async def join_lounge_end_to_end(wired: Wired, member: str = "alice") -> tuple[Any, str]:
+    """The bot joins the sandbox's voice channel "Lounge" (the guild session's `JoinVoice`:
+    the real `VoiceLink` and clankvox), ``member`` joins as a libdave member; returns the
+    ``GET /api/voice`` body and the member's privacy code once the API shows the call
+    end-to-end encrypted with that code (polled, bounded by `VOICE_TIMEOUT`)."""
+    sb = wired.sandbox
+    lounge = sb.world.channel_named("Lounge")
+    session = wired.rt.lookup(session_name(str(lounge.guild_id)))
+    joined = await session.ask(JoinVoice(channel_id=lounge.id), timeout=VOICE_TIMEOUT)
+    assert isinstance(joined, VoiceJoined), joined
+    sb.join_voice(sb.world.user_named(member), lounge)
+    body: Any = None
+    code: str | None = None
+    async with httpx.AsyncClient(
+        base_url=wired.url,
+        headers={"Authorization": f"Bearer {wired.token}"},
+        timeout=VOICE_TIMEOUT,
+    ) as client:
+        try:
+            with trio.fail_after(VOICE_TIMEOUT):
+                while True:
+                    body = (await client.get("/api/voice")).json()
+                    code = libdave_privacy_code(wired, member)
+                    connections = body["connections"]
+                    e2ee = connections[0]["encryption"] if len(connections) == 1 else None
+                    if e2ee and e2ee["end_to_end"] and code and e2ee["privacy_code"] == code:
+                        return body, code
+                    await trio.sleep(0.05)  # polling a condition, bounded by VOICE_TIMEOUT
+        except trio.TooSlowError:
+            raise AssertionError(
+                f"/api/voice never showed the call end-to-end encrypted with {member}'s code "
+                f"{code}; last answer: {body}"
+            ) from None
+
+
+def grouped(code: str) -> str:
+    """``code`` in groups of five digits, as the SPA shows it."""
+    return " ".join(code[i : i + 5] for i in range(0, len(code), 5))
 
 
 def describe(wired: Wired) -> str:

@@ -225,3 +225,35 @@ export interface SandboxInfo {
   default_channel_id: Snowflake | null;
   default_author_id: Snowflake | null;
 }
+
+// -- voice ---------------------------------------------------------------------------------------
+
+export interface VoiceEncryption {
+  end_to_end: boolean;
+  protocol_version: number;
+  status: "inactive" | "pending" | "ready" | "downgrading";
+  privacy_code: string | null;
+  epoch: number | null;
+  encrypted_frames: number;
+  decrypted_frames: number;
+  decrypt_failures: number;
+  early_dropped: number;
+  passthrough_frames: number;
+  outbound_dropped: number;
+  last_error: string | null;
+}
+
+export interface VoiceConnection {
+  guild_id: Snowflake;
+  channel_id: Snowflake;
+  phase: "idle" | "asked" | "connecting" | "ready" | "retrying" | "moved" | "left";
+  endpoint: string | null;
+  readies: number;
+  failures: number;
+  last_error: string | null;
+  encryption: VoiceEncryption | null;
+}
+
+export interface VoiceConnections {
+  connections: VoiceConnection[];
+}
