@@ -17,7 +17,6 @@ from clanker.dashboard.actor import (
     GetAddress,
     dashboard_child,
 )
-from clanker.runtime import Broadcast, Subscriber
 from clanker.dashboard.config import DashboardConfig, DashboardConfigError
 from clanker.dashboard.directory import Directory, EmptyDirectory, WorldDirectory
 from clanker.dashboard.operator import OperatorCrash, OperatorRequestedCrash
@@ -33,6 +32,7 @@ from clanker.dashboard.settings_source import (
 )
 from clanker.dashboard.setup import DashboardParts, DashboardSetup, dashboard_children
 from clanker.dashboard.telemetry import TELEMETRY_NAME, Telemetry, TelemetryHub, telemetry_child
+from clanker.runtime import Broadcast, Subscriber
 
 __all__ = [
     "DASHBOARD_NAME",

@@ -18,13 +18,12 @@ from hypercorn.trio import serve
 from quart_trio import QuartTrio
 
 from clanker.dashboard.app import create_app
-from clanker.runtime import Broadcast
 from clanker.dashboard.context import ApiContext
 from clanker.dashboard.redaction import scrub_all_log_records, stop_scrubbing
 from clanker.dashboard.setup import DashboardSetup
 from clanker.dashboard.shapes import ChatMessage
 from clanker.dashboard.sse import OpenStreams
-from clanker.runtime import Actor, ActorContext, ChildSpec, MailboxSpec, Message, handles
+from clanker.runtime import Actor, ActorContext, Broadcast, ChildSpec, MailboxSpec, Message, handles
 
 log = logging.getLogger("clanker.dashboard")
 

@@ -11,9 +11,7 @@ import msgspec
 import trio
 from quart import Response, request
 
-from clanker.dashboard.throttle import LoginThrottle
 from clanker.dashboard.auth import TokenAuth
-from clanker.runtime import Broadcast
 from clanker.dashboard.config import DashboardConfig
 from clanker.dashboard.directory import Directory
 from clanker.dashboard.redaction import SecretFilter
@@ -22,7 +20,8 @@ from clanker.dashboard.settings_source import SettingsSource
 from clanker.dashboard.shapes import ApiError, ChatMessage, FieldError, parse_id
 from clanker.dashboard.sse import OpenStreams
 from clanker.dashboard.telemetry import TelemetryHub
-from clanker.runtime import ActorError, NotRegistered, Runtime
+from clanker.dashboard.throttle import LoginThrottle
+from clanker.runtime import ActorError, Broadcast, NotRegistered, Runtime
 from clanker.store import STORE_NAME, StoreClient, StoreRejected
 
 T = TypeVar("T")

@@ -23,9 +23,9 @@ from clanker.dashboard.settings_source import (
 )
 from clanker.dashboard.shapes import FieldError
 from clanker.runtime import ActorRef
-from clanker.store import StoreClient
 from clanker.settings import SETTINGS_KEY, Settings, settings_json_schema, settings_to_browser
 from clanker.settings import messages as sm
+from clanker.store import StoreClient
 
 SETTINGS_TIMEOUT = 10.0
 

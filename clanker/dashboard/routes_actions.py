@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import trio
 from quart import Response, request
@@ -23,16 +23,15 @@ from clanker.dashboard.sse import (
     sse_response,
 )
 from clanker.store import (
-    calendar_now,
     MAX_LIMIT,
     ActionRow,
     ActionRows,
     ActionsQuery,
     ActionTotals,
     ActionTotalsRows,
+    calendar_now,
     to_iso,
 )
-
 
 MAX_MESSAGE_IDS = 100
 

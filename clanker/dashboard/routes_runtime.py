@@ -15,9 +15,9 @@ from clanker.dashboard.auth import SESSION_COOKIE
 from clanker.dashboard.context import ApiContext, ApiProblem, read_body
 from clanker.dashboard.operator import ActorPathError, OperatorCrash, actor_at
 from clanker.dashboard.shapes import (
-    DiscordHealth,
     CrashAccepted,
     CrashBody,
+    DiscordHealth,
     Health,
     LoginBody,
     SessionState,

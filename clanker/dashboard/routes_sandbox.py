@@ -9,7 +9,6 @@ import trio
 from quart import Response
 from quart_trio import QuartTrio
 
-from clanker.runtime import Broadcast
 from clanker.dashboard.context import (
     ApiContext,
     ApiProblem,
@@ -28,6 +27,7 @@ from clanker.dashboard.sse import (
     receive_within,
     sse_response,
 )
+from clanker.runtime import Broadcast
 
 
 def register(app: QuartTrio, ctx: ApiContext) -> None:

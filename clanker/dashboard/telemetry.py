@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from clanker.runtime import Broadcast
-from clanker.runtime import Actor, ChildSpec, MailboxSpec, Overflow, handles
+from clanker.runtime import Actor, Broadcast, ChildSpec, MailboxSpec, Overflow, handles
 from clanker.store import ActionAppended, ActionRow
 
 TELEMETRY_NAME = "telemetry"

@@ -18,8 +18,8 @@ from clanker.cli.sandbox import sandbox_dashboard_config
 from clanker.llm import LlmConfig, ProviderConfig
 from clanker.runtime import ActorCrashed, ActorNode, OperatorCrash, SupervisorSpec
 from clanker.runtime import events as ev
-from clanker.store import GetMessage, MessageRows
 from clanker.settings import CurrentSettings, GetSettings, settings_json_schema
+from clanker.store import GetMessage, MessageRows
 from tests.dashboard.wiring import FAST, Wired, wired_sandbox
 
 TIMEOUT = 30.0

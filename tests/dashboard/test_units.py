@@ -3,10 +3,10 @@ cost summaries, secret scrubbing, configuration, SSE framing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import logging
+import re
 from datetime import date
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -221,7 +221,7 @@ def test_config_refuses_unsafe_or_broken_settings() -> None:
     with pytest.raises(DashboardConfigError, match="not a loopback address"):
         DashboardConfig(host="dashboard.example")
     # A token is not enough off loopback: without TLS it would cross the network in clear.
-    with pytest.raises(DashboardConfigError, match="plain HTTP on '0.0.0.0'"):
+    with pytest.raises(DashboardConfigError, match=re.escape("plain HTTP on '0.0.0.0'")):
         DashboardConfig(host="0.0.0.0", token="x" * 16)
     behind = DashboardConfig(host="0.0.0.0", token="x" * 16, behind_tls_proxy=True)
     assert behind.secure_cookies and not behind.tls
@@ -231,7 +231,11 @@ def test_config_refuses_unsafe_or_broken_settings() -> None:
     with pytest.raises(DashboardConfigError, match="no such TLS file"):
         DashboardConfig(certfile=Path("/nonexistent.pem"), keyfile=Path("/nonexistent.key"))
     from_env = DashboardConfig.from_env(
-        {"DASHBOARD_HOST": "0.0.0.0", "DASHBOARD_TOKEN": "t" * 20, "DASHBOARD_BEHIND_TLS_PROXY": "1"}
+        {
+            "DASHBOARD_HOST": "0.0.0.0",
+            "DASHBOARD_TOKEN": "t" * 20,
+            "DASHBOARD_BEHIND_TLS_PROXY": "1",
+        }
     )
     assert from_env.behind_tls_proxy
     with pytest.raises(DashboardConfigError, match="DASHBOARD_BEHIND_TLS_PROXY must be"):
