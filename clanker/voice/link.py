@@ -30,7 +30,15 @@ from clanker.discord.events import (
     VoiceServerChanged,
     VoiceStateChanged,
 )
-from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
+from clanker.runtime import (
+    Actor,
+    ActorContext,
+    ActorError,
+    MailboxSpec,
+    Message,
+    NotRegistered,
+    handles,
+)
 from clanker.voice.commands import Audio, ClankvoxCommand, DaveVerificationCode, StopTtsPlayback
 from clanker.voice.events import (
     AdapterSend,
@@ -118,6 +126,7 @@ class VoiceLink(Actor):
             ready_deadline=config.ready_deadline,
         )
         self._timers_changed = trio.Event()
+        self._stopping = False  # in on_stop: a bridge that is gone is not retried
         self.dave: DaveState | None = None
         self.clankvox_starts = 0
         self.readies = 0
@@ -142,6 +151,7 @@ class VoiceLink(Actor):
 
     async def on_stop(self) -> None:
         leave: list[JoinAction] = [a for a in self.join.leave() if isinstance(a, GatewayVoiceState)]
+        self._stopping = True
         with trio.move_on_after(5.0):
             await self._carry_out(leave)
 
@@ -347,6 +357,13 @@ class VoiceLink(Actor):
         for attempt in range(_BRIDGE_ATTEMPTS):
             try:
                 reply = await self.ctx.lookup(self.config.bridge).ask(op, timeout=10.0)
+            except NotRegistered as exc:
+                if self._stopping:
+                    # Shutting down after the bridge: its gateway session is gone, and Discord
+                    # ends the bot's voice state with it.
+                    log.info("voice: no bridge to send the leave (op %d) through: %s", op.op, exc)
+                    return
+                problem = str(exc)
             except ActorError as exc:
                 problem = str(exc)
             else:

@@ -148,3 +148,41 @@ async def test_a_ready_join_has_no_timers_left(autojump_clock: trio.testing.Mock
     got, status, failures, _ = await _run("ready", seconds=1000.0)
     assert got == [(1.0, "connect")]
     assert (status.phase, status.failures, status.retry_at, failures) == ("ready", 0, None, [])
+
+
+async def test_stopping_after_the_bridge_sends_no_retried_leave(
+    autojump_clock: trio.testing.MockClock, caplog
+) -> None:
+    # The bridge goes first (as in the product's shutdown): the link's leave finds no bridge,
+    # says so once, and the link stops at once (no retries, no warnings).
+    sent: list[tuple[float, int, dict[str, object]]] = []
+    got: list[tuple[float, str]] = []
+    config = VoiceLinkConfig(guild_id=GUILD, channel_id=CHANNEL, user_id=BOT, clankvox="kvox")
+    spec = SupervisorSpec(
+        children=[
+            ChildSpec("bridge", lambda: Bridge(sent), register="discord"),
+            ChildSpec("kvox", lambda: ScriptedClankvox("ready", got), register="kvox"),
+            ChildSpec(
+                "link", lambda: VoiceLink(config), register="link", mailbox=VoiceLink.mailbox
+            ),
+        ]
+    )
+    caplog.set_level("INFO", logger="clanker.voice")
+    async with open_runtime(spec) as rt:
+        link = rt.lookup("link")
+        await trio.sleep(1.0)
+        await link.tell(
+            VoiceStateChanged(guild_id=GUILD, channel_id=CHANNEL, user_id=BOT, session_id="s1")
+        )
+        await link.tell(
+            VoiceServerChanged(guild_id=GUILD, channel_id=None, token="t1", endpoint="h:1")
+        )
+        await trio.sleep(5.0)
+        await rt.root.terminate_child("bridge")
+        stopping = trio.current_time()
+        await rt.root.terminate_child("link")
+        assert trio.current_time() == stopping
+    assert [op for _, op, _ in sent] == [4]  # the join only: the leave had nowhere to go
+    voice = [r for r in caplog.records if r.name == "clanker.voice"]
+    assert [r.getMessage() for r in voice if r.levelname != "INFO"] == []
+    assert sum("no bridge to send the leave" in r.getMessage() for r in voice) == 1
