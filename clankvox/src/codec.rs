@@ -1,7 +1,11 @@
-//! Opus on Discord's terms: 48 kHz stereo, 20 ms frames (docs/clankvox-protocol.md §5).
+//! Opus on Discord's terms: 48 kHz, 20 ms frames (docs/clankvox-protocol.md §5).
 //!
-//! The media plane works in 48 kHz **mono**: the encoder duplicates a mono frame to both
-//! channels and the decoder downmixes `(L + R + 1) >> 1`.
+//! The media plane works in 48 kHz **mono**, and so does libopus here: the encoder codes mono
+//! Opus packets (the TOC's stereo flag clear) and the decoder outputs mono. An Opus stream may
+//! switch between mono and stereo packets at any time and a stereo decoder (Discord's, the
+//! sandbox's) plays a mono packet on both channels (RFC 6716 §3.1, RFC 7587 §3.4), so this is
+//! still Discord's 48 kHz Opus; it nearly halves the encoder's work against duplicating the
+//! frame into a stereo encoder. A stereo packet decodes to libopus's own downmix.
 
 /// Sample rate of Discord's Opus streams.
 pub const SAMPLE_RATE: u32 = 48_000;
@@ -31,20 +35,21 @@ impl From<opus::Error> for CodecError {
 /// The send-side encoder.
 pub struct Encoder {
     inner: opus::Encoder,
-    stereo: Vec<i16>,
     out: Vec<u8>,
 }
 
 impl Encoder {
     pub fn new() -> Result<Self, CodecError> {
+        // Complexity stays at libopus's default (10): below 7 the encoder drops its signal
+        // analysis and leans on SILK, which here costs more CPU than it saves (measured in
+        // docs/performance.md).
         let mut inner =
-            opus::Encoder::new(SAMPLE_RATE, opus::Channels::Stereo, opus::Application::Voip)?;
+            opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)?;
         // In-band FEC lets receivers rebuild a lost frame from the next one.
         inner.set_inband_fec(true)?;
         inner.set_packet_loss_perc(5)?;
         Ok(Self {
             inner,
-            stereo: vec![0; FRAME_SAMPLES * 2],
             out: vec![0; MAX_PACKET],
         })
     }
@@ -57,11 +62,7 @@ impl Encoder {
                 mono.len()
             )));
         }
-        for (i, &s) in mono.iter().enumerate() {
-            self.stereo[2 * i] = s;
-            self.stereo[2 * i + 1] = s;
-        }
-        let n = self.inner.encode(&self.stereo, &mut self.out)?;
+        let n = self.inner.encode(mono, &mut self.out)?;
         Ok(self.out[..n].to_vec())
     }
 }
@@ -69,37 +70,34 @@ impl Encoder {
 /// One receive-side decoder (one per SSRC: Opus decoders carry state between frames).
 pub struct Decoder {
     inner: opus::Decoder,
-    stereo: Vec<i16>,
+    pcm: Vec<i16>,
 }
 
 impl Decoder {
     pub fn new() -> Result<Self, CodecError> {
         Ok(Self {
-            inner: opus::Decoder::new(SAMPLE_RATE, opus::Channels::Stereo)?,
-            // Room for the longest Opus frame (120 ms) in stereo.
-            stereo: vec![0; 5760 * 2],
+            inner: opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono)?,
+            // Room for the longest Opus frame (120 ms).
+            pcm: vec![0; 5760],
         })
     }
 
-    fn downmix(&self, per_channel: usize) -> Vec<i16> {
-        self.stereo[..per_channel * 2]
-            .chunks_exact(2)
-            .map(|lr| ((i32::from(lr[0]) + i32::from(lr[1]) + 1) >> 1) as i16)
-            .collect()
+    fn take(&self, samples: usize) -> Vec<i16> {
+        self.pcm[..samples].to_vec()
     }
 
     /// Decode a packet into 48 kHz mono.
     pub fn decode(&mut self, packet: &[u8]) -> Result<Vec<i16>, CodecError> {
-        let n = self.inner.decode(packet, &mut self.stereo, false)?;
-        Ok(self.downmix(n))
+        let n = self.inner.decode(packet, &mut self.pcm, false)?;
+        Ok(self.take(n))
     }
 
     /// Packet-loss concealment for one missing 20 ms frame.
     pub fn conceal(&mut self) -> Result<Vec<i16>, CodecError> {
         let n = self
             .inner
-            .decode(&[], &mut self.stereo[..FRAME_SAMPLES * 2], false)?;
-        Ok(self.downmix(n))
+            .decode(&[], &mut self.pcm[..FRAME_SAMPLES], false)?;
+        Ok(self.take(n))
     }
 
     /// Rebuild the 20 ms frame *before* `next_packet` from its in-band FEC data (falls back to
@@ -107,8 +105,8 @@ impl Decoder {
     pub fn recover_from_fec(&mut self, next_packet: &[u8]) -> Result<Vec<i16>, CodecError> {
         let n = self
             .inner
-            .decode(next_packet, &mut self.stereo[..FRAME_SAMPLES * 2], true)?;
-        Ok(self.downmix(n))
+            .decode(next_packet, &mut self.pcm[..FRAME_SAMPLES], true)?;
+        Ok(self.take(n))
     }
 }
 

@@ -18,6 +18,32 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
+/// The filter's dot product in eight independent lanes: the compiler keeps them in SIMD
+/// registers, where one running sum would serialise every add (float addition does not
+/// reassociate). The order is fixed, so the output is as deterministic as before.
+fn dot(x: &[f32], h: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (xs, hs) = (x.chunks_exact(8), h.chunks_exact(8));
+    let (x_rest, h_rest) = (xs.remainder(), hs.remainder());
+    for (a, b) in xs.zip(hs) {
+        for k in 0..8 {
+            lanes[k] += a[k] * b[k];
+        }
+    }
+    let mut sum = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for (a, b) in x_rest.iter().zip(h_rest) {
+        sum += a * b;
+    }
+    sum
+}
+
+/// Round half away from zero and saturate, inline (`f32::round` is a libm call without SSE4.1).
+fn to_i16(x: f32) -> i16 {
+    let c = x.clamp(-32768.0, 32767.0);
+    (if c >= 0.0 { c + 0.5 } else { c - 0.5 }) as i16
+}
+
 /// Resampler state for one stream.
 pub struct Resampler {
     in_rate: u32,
@@ -125,16 +151,16 @@ impl Resampler {
             let first = self.pos - self.half + 1 - self.hist_start;
             let window = &self.hist[first as usize..first as usize + taps];
             let acc: f32 = match &self.table {
-                Some(t) => {
-                    let c = &t[self.phase as usize * taps..(self.phase as usize + 1) * taps];
-                    window.iter().zip(c).map(|(x, h)| x * h).sum()
-                }
-                None => {
-                    let c = self.coefficients(self.phase as f64 / self.l as f64);
-                    window.iter().zip(&c).map(|(x, h)| x * h).sum()
-                }
+                Some(t) => dot(
+                    window,
+                    &t[self.phase as usize * taps..(self.phase as usize + 1) * taps],
+                ),
+                None => dot(
+                    window,
+                    &self.coefficients(self.phase as f64 / self.l as f64),
+                ),
             };
-            out.push(acc.round().clamp(-32768.0, 32767.0) as i16);
+            out.push(to_i16(acc));
             self.phase += self.m;
             self.pos += (self.phase / self.l) as i64;
             self.phase %= self.l;
