@@ -20,6 +20,7 @@ swallowed the cancel.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import io
 import logging
@@ -60,6 +61,7 @@ from clanker.discord.events import (
     SendMessage,
     Sent,
     StartTyping,
+    TypingStarted,
 )
 from clanker.discord.inbound import Inbound
 from clanker.discord.lanes import Lanes
@@ -217,6 +219,25 @@ class _Client(discord.Client):
 
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
         await self._reaction(payload, False)
+
+    async def on_typing(
+        self,
+        channel: discord.abc.Messageable,
+        user: discord.User | discord.Member,
+        when: datetime.datetime,
+    ) -> None:
+        # discord.py-self dispatches this only for a channel and user it can resolve (the
+        # sandbox and Discord send the member with TYPING_START in guilds).
+        guild = getattr(channel, "guild", None)
+        await self._emit(
+            TypingStarted(
+                channel_id=cast(Any, channel).id,
+                guild_id=guild.id if guild is not None else None,
+                user_id=user.id,
+                is_bot=bool(user.bot),
+                at=when.timestamp(),
+            )
+        )
 
     async def on_member_join(self, member: discord.Member) -> None:
         await self._emit(

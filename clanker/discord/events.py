@@ -96,6 +96,19 @@ class ReactionChanged(Message, frozen=True):
     added: bool
 
 
+class TypingStarted(Message, frozen=True):
+    """TYPING_START: someone started typing in a channel. Discord shows it for about 10 s;
+    clients send another about every 8-10 s while the member keeps typing, and a member's
+    message ends it. ``at`` is Discord's own stamp (Unix seconds, whole seconds): the reply
+    queue times typing by when the event reached it instead."""
+
+    channel_id: int
+    guild_id: int | None
+    user_id: int
+    is_bot: bool
+    at: float
+
+
 class MemberJoined(Message, frozen=True):
     """GUILD_MEMBER_ADD."""
 
@@ -167,6 +180,7 @@ GatewayEvent = (
     | MessageEdited
     | MessageDeleted
     | ReactionChanged
+    | TypingStarted
     | MemberJoined
     | GuildAvailable
     | VoiceStateChanged

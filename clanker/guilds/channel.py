@@ -23,6 +23,7 @@ from clanker.discord.events import (
     SendMessage,
     Sent,
     StartTyping,
+    TypingStarted,
 )
 from clanker.guilds.generation import GenerationDeps, generate_reply
 from clanker.guilds.members import MemberDirectory
@@ -254,6 +255,14 @@ class ChannelActor(Actor):
     @handles(MessageDeleted)
     async def deleted(self, msg: MessageDeleted) -> None:
         await self._carry_out(self.brain.on_message_deleted(msg.message_id, trio.current_time()))
+
+    @handles(TypingStarted)
+    async def typing_started(self, msg: TypingStarted) -> None:
+        # Timed by when it reached us, like messages (Discord's stamp is whole seconds).
+        now = trio.current_time()
+        await self._carry_out(
+            self.brain.on_typing(msg.channel_id, msg.user_id, now, is_bot=msg.is_bot)
+        )
 
     @handles(Tick)
     async def tick(self, msg: Tick) -> None:

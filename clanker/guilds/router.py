@@ -39,6 +39,7 @@ from clanker.discord.events import (
     MessageEdited,
     RawDispatch,
     ReactionChanged,
+    TypingStarted,
     VoiceServerChanged,
     VoiceStateChanged,
 )
@@ -134,6 +135,7 @@ Routed = (
     MessageEdited
     | MessageDeleted
     | ReactionChanged
+    | TypingStarted
     | MemberJoined
     | VoiceStateChanged
     | VoiceServerChanged
@@ -376,7 +378,14 @@ class GuildRouter(Actor):
         await self._store(MarkMessageDeleted(message_id=msg.message_id))
         await self._deliver(msg.guild_id, msg)
 
-    @handles(ReactionChanged, VoiceStateChanged, VoiceServerChanged, RawDispatch, MemberJoined)
+    @handles(
+        ReactionChanged,
+        TypingStarted,
+        VoiceStateChanged,
+        VoiceServerChanged,
+        RawDispatch,
+        MemberJoined,
+    )
     async def other(self, msg: Routed) -> None:
         await self._deliver(msg.guild_id, msg)
 

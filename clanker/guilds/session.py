@@ -23,6 +23,7 @@ from clanker.discord.events import (
     MessageEdited,
     RawDispatch,
     ReactionChanged,
+    TypingStarted,
     VoiceServerChanged,
     VoiceStateChanged,
 )
@@ -206,6 +207,14 @@ class GuildSession(Actor):
         name = channel_name(msg.channel_id)
         with contextlib.suppress(NotRegistered, ActorStopped):
             await self.ctx.lookup(name).tell(msg)  # only a running channel cares
+
+    @handles(TypingStarted)
+    async def typing_started(self, msg: TypingStarted) -> None:
+        """To the channel's actor if it runs (it times its reply by who is typing); typing in
+        a channel with no actor yet starts none."""
+        self.seen += 1
+        with contextlib.suppress(NotRegistered, ActorStopped):
+            await self.ctx.lookup(channel_name(msg.channel_id)).tell(msg)
 
     @handles(VoiceStateChanged, VoiceServerChanged)
     async def voice_update(self, msg: VoiceStateChanged | VoiceServerChanged) -> None:

@@ -254,11 +254,24 @@ class Activity(_Section, frozen=True):
             ge=0,
             le=20,
             description=(
-                "After the first message of a burst, wait this long for more before "
-                "replying once to the latest. 0 replies at once. Default: 6."
+                "The longest a burst is held open for more messages, counted from its first "
+                "message (while someone is typing); then clanker replies once to the latest. "
+                "0 replies at once. Default: 6."
             ),
         ),
     ] = 6.0
+    coalesce_grace_seconds: Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=20,
+            description=(
+                "When nobody is typing, reply this long after the latest message of a burst "
+                "(never later than the window). Equal to the window: the fixed window of "
+                "before, typing ignored. Default: 1."
+            ),
+        ),
+    ] = 1.0
     coalesce_max_messages: Annotated[
         int,
         Meta(

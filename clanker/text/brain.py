@@ -9,15 +9,17 @@ The contract, for the actor that hosts it:
 * Feed every message seen in the channel, own messages included, to `on_message` (after it
   is stored). Feed `on_generation_finished` when a started job ends, `on_pacing` whenever the
   global pacing state changes, `on_settings` on `SettingsChanged`, `on_message_deleted` on a
-  delete.
+  delete, `on_typing` when someone starts typing in the channel (TYPING_START).
 * After **every** call, carry out the returned actions in order, then sleep until
   `next_wakeup()` (None: until the next event) and call `on_tick(now)` when it comes.
   Calling `on_tick` early or late is harmless: it acts on whatever is due at ``now``.
 * At most one job is in flight per channel. A `CancelGeneration` means: cancel it and do not
   report it back; a report for a job the brain no longer knows is ignored anyway.
 
-Timing rules (defaults from settings): a batch is due 6 s (+0.25 s grace) after its first
-message or at once with 6 messages; it starts when due, nothing is in flight, and pacing
+Timing rules (defaults from settings): a batch is due 1 s (+0.25 s edge grace) after its
+latest message when nobody is typing; a member typing (the author or anyone else human) keeps
+it open until their typing lapses, but never past 6 s (+0.25 s) after its first message; at
+once with 6 messages (see `coalescing`). It starts when due, nothing is in flight, and pacing
 allows (min gap: wait; hourly cap: drop, logged). While generating, the typing indicator is
 refreshed every 8 s, and a generation still running after 300 s is cancelled. A failed
 generation is retried twice, 2.5 s times the attempt later, merged with anything that arrived since.
@@ -93,7 +95,9 @@ class ChannelBrain:
         self.pacing = pacing or PacingState()
         activity = settings.activity
         self.queue = ReplyQueue(
-            window=activity.coalesce_window_seconds, max_messages=activity.coalesce_max_messages
+            window=activity.coalesce_window_seconds,
+            max_messages=activity.coalesce_max_messages,
+            grace=activity.coalesce_grace_seconds,
         )
         self.history: deque[MessageView] = deque(maxlen=HISTORY_SIZE)
         self.latest_message_id: int | None = None
@@ -129,6 +133,7 @@ class ChannelBrain:
         self._remember(msg)
         if own:
             return []
+        self.queue.message_from(msg.author_id)  # their typing ended with this message
         if self._is_stop(msg):
             stopped = self._stop(msg, now)
             if stopped:
@@ -141,6 +146,22 @@ class ChannelBrain:
         actions += [self._log(Decision.SKIPPED, "queue_full", now, d.message) for d in dropped]
         actions += self._try_start(now)
         return actions
+
+    def on_typing(
+        self, channel_id: int, user_id: int, now: float, *, is_bot: bool = False
+    ) -> list[Action]:
+        """Someone started typing (Discord's TYPING_START). A member typing keeps the pending
+        batch open (up to the coalescing window); the bot itself, other bots, blocked users and
+        another channel's typing are ignored."""
+        if (
+            channel_id != self.channel_id
+            or user_id == self.bot_user_id
+            or is_bot
+            or user_id in self.settings.permissions.blocked_user_ids
+        ):
+            return []
+        self.queue.typing(user_id, now)
+        return self._try_start(now)
 
     def on_tick(self, now: float) -> list[Action]:
         """Time passed: start a due batch, refresh typing, time out a stuck generation."""
@@ -219,7 +240,9 @@ class ChannelBrain:
         self.settings = settings
         activity = settings.activity
         self.queue.configure(
-            window=activity.coalesce_window_seconds, max_messages=activity.coalesce_max_messages
+            window=activity.coalesce_window_seconds,
+            max_messages=activity.coalesce_max_messages,
+            grace=activity.coalesce_grace_seconds,
         )
         self._pace_wait = None
         permissions = settings.permissions

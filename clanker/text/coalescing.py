@@ -1,10 +1,21 @@
 """One channel's reply queue: burst coalescing and idempotency per trigger message.
 
 People often say one thing in several quick messages. The queue holds admitted messages as one
-*batch*: the first message opens it, and the batch becomes **due** ``window`` seconds later
-(plus a 250 ms edge grace, so a message landing right on the edge still joins), or at once
-when it holds ``max_messages``. Then clanker answers once, to the latest message, with the
-whole batch in view. Messages arriving while a reply is being generated form the next batch.
+*batch*: the first message opens it, and clanker answers once, to the latest message, with the
+whole batch in view. When the batch is **due** depends on who is typing (Discord's
+TYPING_START, fed in with `typing`; a member's own message ends their typing, `message_from`):
+
+* nobody is typing: ``grace`` seconds after the batch's latest message;
+* someone is typing (a member whose latest TYPING_START came less than ``typing_seconds``
+  ago and who has not posted since): not before their typing lapses, so a member typing the
+  next part of a burst keeps the batch open;
+* either way never later than ``window`` seconds after the first message: the window is the
+  cap. Both deadlines get a 250 ms edge grace, so a message landing right on one still joins;
+* at once when the batch holds ``max_messages``.
+
+With ``grace`` equal to the window (or None) this is the fixed window of before: due
+``window`` + 0.25 s after the first message, typing or not. Messages arriving while a reply is
+being generated form the next batch.
 
 Every message id is accepted once: a second delivery of the same id (a gateway replay, a
 catch-up pass) is refused, so one trigger never gets two answers from this process. (Across
@@ -23,6 +34,13 @@ from clanker.text.views import MessageView
 
 EDGE_GRACE_SECONDS = 0.25
 """Slack after the coalesce window so a message landing on its edge still joins the batch."""
+
+TYPING_SECONDS = 10.0
+"""How long Discord shows a member typing after one TYPING_START (clients send another about
+every 8-10 s while the member keeps typing)."""
+
+TYPING_CAPACITY = 256
+"""The most members whose typing one channel's queue remembers (the oldest are forgotten)."""
 
 QUEUE_CAPACITY = 60
 """The most messages one channel's batch holds; older ones are dropped beyond that."""
@@ -47,14 +65,21 @@ class ReplyQueue:
         *,
         window: float,
         max_messages: int,
+        grace: float | None = None,
         edge_grace: float = EDGE_GRACE_SECONDS,
         capacity: int = QUEUE_CAPACITY,
         seen_capacity: int = SEEN_CAPACITY,
+        typing_seconds: float = TYPING_SECONDS,
+        typing_capacity: int = TYPING_CAPACITY,
     ) -> None:
         self.window = window
         self.max_messages = max_messages
+        self.grace = window if grace is None else grace
         self.edge_grace = edge_grace
         self.capacity = capacity
+        self.typing_seconds = typing_seconds
+        self._typing_capacity = typing_capacity
+        self._typing: OrderedDict[int, float] = OrderedDict()  # user id -> latest TYPING_START
         self._items: list[QueuedMessage] = []
         self._opened_at: float | None = None
         self._not_before: float | None = None
@@ -62,10 +87,34 @@ class ReplyQueue:
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._seen_capacity = seen_capacity
 
-    def configure(self, *, window: float, max_messages: int) -> None:
+    def configure(self, *, window: float, max_messages: int, grace: float | None = None) -> None:
         """Apply new settings; an open batch's due time follows at once."""
         self.window = window
         self.max_messages = max_messages
+        self.grace = window if grace is None else grace
+
+    # typing -----------------------------------------------------------------------------------
+
+    def typing(self, user_id: int, at: float) -> None:
+        """``user_id`` started typing at ``at`` (a member whose typing counts: the caller leaves
+        out the bot itself and other bots)."""
+        for uid, since in list(self._typing.items()):
+            if since + self.typing_seconds <= at:
+                del self._typing[uid]  # lapsed: it can no longer hold any batch open
+        self._typing.pop(user_id, None)
+        self._typing[user_id] = at
+        while len(self._typing) > self._typing_capacity:
+            self._typing.popitem(last=False)
+
+    def message_from(self, user_id: int) -> None:
+        """``user_id`` posted a message: their typing ended with it (as Discord clients show)."""
+        self._typing.pop(user_id, None)
+
+    def typing_until(self) -> float | None:
+        """When the latest-lapsing member's typing lapses (None: nobody typed since posting)."""
+        if not self._typing:
+            return None
+        return max(self._typing.values()) + self.typing_seconds
 
     # idempotency ------------------------------------------------------------------------------
 
@@ -118,7 +167,11 @@ class ReplyQueue:
         elif self.window <= 0:
             due = self._opened_at
         else:
-            due = self._opened_at + self.window + self.edge_grace
+            cap = self._opened_at + self.window + self.edge_grace
+            latest = max(item.queued_at for item in self._items)
+            quiet = latest + self.grace + self.edge_grace
+            typing = self.typing_until()
+            due = min(cap, quiet if typing is None else max(quiet, typing))
         if self._not_before is not None:
             due = max(due, self._not_before)
         return due

@@ -40,6 +40,7 @@ from clanker.discord.events import (
     SendMessage,
     Sent,
     StartTyping,
+    TypingStarted,
     VoiceServerChanged,
     VoiceStateChanged,
 )
@@ -83,6 +84,7 @@ class Router(Actor):
         VoiceStateChanged,
         VoiceServerChanged,
         RawDispatch,
+        TypingStarted,
     )
     async def keep(self, msg: object) -> None:
         self.events.append(msg)
@@ -340,6 +342,27 @@ async def test_raw_dispatches_pass_through_when_asked(sandbox: Sandbox) -> None:
         assert (typing.event, typing.guild_id) == ("TYPING_START", general.guild_id)
         assert int(typing.data["user_id"]) == alice.id
         assert int(typing.data["channel_id"]) == general.id
+
+
+async def test_typing_arrives_as_typing_started_in_a_guild_and_a_dm(
+    bridge_runtime: Runtime, sandbox: Sandbox
+) -> None:
+    world = sandbox.world
+    alice, general = world.user_named("alice"), world.channel_named("general")
+    dm = sandbox.open_dm(alice)
+    sandbox.start_typing(alice, general)
+    sandbox.start_typing(alice, dm)
+    sandbox.start_typing(world.bot, general)  # one's own typing never comes back
+    got = await events_until(
+        bridge_runtime, lambda ev: sum(isinstance(e, TypingStarted) for e in ev) >= 2
+    )
+    typed = [e for e in got if isinstance(e, TypingStarted)]
+    assert [(e.channel_id, e.guild_id, e.user_id, e.is_bot) for e in typed] == [
+        (general.id, general.guild_id, alice.id, False),
+        (dm.id, None, alice.id, False),
+    ]
+    stamps = [d.data["timestamp"] for d in sandbox.sent_dispatches if d.event == "TYPING_START"]
+    assert [e.at for e in typed] == stamps  # Discord's own stamp (Unix seconds)
 
 
 async def test_watchdog_logs_in_again_when_the_gateway_goes_silent() -> None:

@@ -59,9 +59,10 @@ async def test_a_dm_is_addressed_to_the_bot(
 async def test_a_burst_yields_one_reply_to_the_latest(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
-    # The default coalescing window (6 s, +0.25 s grace): five messages 0.6 s apart make one
-    # batch, answered once, with the latest as its trigger. (Moved here from the real-clock
-    # test_conversation.py, which passed only if five real posts landed inside a real window.)
+    # The default coalescing (nobody typing: 1 s grace after the latest message, +0.25 s):
+    # five messages 0.6 s apart make one batch, answered once, with the latest as its trigger.
+    # (Moved here from the real-clock test_conversation.py, which passed only if five real
+    # posts landed inside a real window.)
     async with product_tree(tmp_path) as (rt, world):
         await configure(rt, {"activity": {"min_gap_seconds": 0}})
         t0 = trio.current_time()
@@ -73,7 +74,7 @@ async def test_a_burst_yields_one_reply_to_the_latest(
         assert world.llm_calls == 1
         assert [f"message {n}" in world.prompts[0] for n in range(5)] == [True] * 5
         [sent] = world.sent
-        assert sent.at - t0 == 6.25  # due 6 s after the first message, plus the grace
+        assert sent.at - t0 == 3.65  # due 1.25 s after the latest message (at 2.4)
         started = [
             r for r in await actions(rt, "reply_decision") if r.content.startswith("started")
         ]

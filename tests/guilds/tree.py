@@ -95,6 +95,7 @@ class World:
     prompts: list[str] = field(default_factory=list)  # each call's user turns, joined
     gateway_ops: list[tuple[int, dict[str, Any] | None]] = field(default_factory=list)
     llm_calls: int = 0
+    llm_times: list[float] = field(default_factory=list)  # when each model call was asked
     llm_delay: float = 0.0  # seconds each model call takes
     # Seconds the bridge holds each send before its turn (one per send, first first): a slow
     # lane or a restarting bridge. A send whose ``start_by`` passed meanwhile is refused, as
@@ -204,6 +205,7 @@ class TestLlm(Actor):
     @handles(Complete)
     async def complete(self, msg: Complete) -> LlmCompleted:
         self.world.llm_calls += 1
+        self.world.llm_times.append(trio.current_time())
         if self.world.llm_delay:
             await trio.sleep(self.world.llm_delay)
         self.world.prompts.append(

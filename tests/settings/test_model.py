@@ -46,6 +46,7 @@ def test_defaults_are_the_documented_numbers() -> None:
     assert s.permissions.max_reactions_per_hour == 24
     assert s.activity.min_gap_seconds == 5.0
     assert s.activity.coalesce_window_seconds == 6.0
+    assert s.activity.coalesce_grace_seconds == 1.0
     assert s.activity.coalesce_max_messages == 6
     assert s.activity.ambient_reply_eagerness == 20
     assert s.activity.response_window_eagerness == 55
@@ -67,6 +68,14 @@ def test_defaults_are_the_documented_numbers() -> None:
         (
             {"activity": {"coalesce_window_seconds": 21}},
             "activity.coalesce_window_seconds: must be <= 20, got 21",
+        ),
+        (
+            {"activity": {"coalesce_grace_seconds": -0.5}},
+            "activity.coalesce_grace_seconds: must be >= 0, got -0.5",
+        ),
+        (
+            {"activity": {"coalesce_grace_seconds": 20.5}},
+            "activity.coalesce_grace_seconds: must be <= 20, got 20.5",
         ),
         (
             {"activity": {"coalesce_max_messages": 0}},
@@ -117,7 +126,8 @@ def test_defaults_are_the_documented_numbers() -> None:
             {"activity": {"min_gap_secs": 3}},
             "activity.min_gap_secs: is not a setting (did you mean 'min_gap_seconds'?); known "
             "here: ambient_reply_eagerness, response_window_eagerness, reactivity, "
-            "min_gap_seconds, coalesce_window_seconds, coalesce_max_messages",
+            "min_gap_seconds, coalesce_window_seconds, coalesce_grace_seconds, "
+            "coalesce_max_messages",
         ),
         ({"activity": []}, "activity: must be an object, got a list"),
         ([], "(settings): must be an object, got a list"),

@@ -68,6 +68,17 @@ class Driver:
             self.brain.on_generation_finished(job.job_id, outcome, self.now, reason=reason)
         )
 
+    def typing(
+        self,
+        user_id: int,
+        at: float | None = None,
+        *,
+        channel_id: int = CHANNEL,
+        is_bot: bool = False,
+    ) -> list[Action]:
+        self.advance(self.now if at is None else at)
+        return self._record(self.brain.on_typing(channel_id, user_id, self.now, is_bot=is_bot))
+
     def pacing(self, state: PacingState, at: float | None = None) -> list[Action]:
         self.advance(self.now if at is None else at)
         return self._record(self.brain.on_pacing(state, self.now))

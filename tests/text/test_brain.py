@@ -22,6 +22,9 @@ from clanker.text import (
 from .driver import Driver
 from .helpers import ALICE, BOB, BOT, CAROL, CHANNEL, msg, settings_with
 
+FIXED_WINDOW = settings_with(activity={"coalesce_grace_seconds": 6})
+"""The grace as long as the window: the fixed 6 s window of before, typing or not."""
+
 
 def test_a_burst_of_five_in_three_seconds_gets_one_reply_to_the_latest() -> None:
     d = Driver()
@@ -31,17 +34,28 @@ def test_a_burst_of_five_in_three_seconds_gets_one_reply_to_the_latest() -> None
     assert d.starts() == []
     d.advance(100)
     ((at, job),) = d.starts()
-    assert at == 6.25  # 6 s window from the first message + 0.25 s edge grace
+    assert at == 4.25  # nobody typing: 1 s grace after the latest (at 3) + 0.25 s edge grace
     assert job.trigger == burst[-1]
     assert job.message_ids == tuple(m.message_id for m in burst)
     assert job.reason is AdmissionReason.AMBIENT and job.reply_target is None
     # Admitted five times, started once, and the typing indicator went up with the start.
     assert len(d.decisions(Decision.ADMITTED)) == 5
-    assert [type(a).__name__ for t, a in d.log if t == 6.25] == [
+    assert [type(a).__name__ for t, a in d.log if t == 4.25] == [
         "LogDecision",
         "ShowTyping",
         "StartGeneration",
     ]
+
+
+def test_with_the_grace_as_long_as_the_window_the_burst_waits_the_whole_window() -> None:
+    d = Driver(FIXED_WINDOW)
+    burst = [msg(f"part {i}", author=ALICE) for i in range(5)]
+    for i, m in enumerate(burst):
+        d.message(m, at=i * 0.75)
+    d.advance(100)
+    ((at, job),) = d.starts()
+    assert at == 6.25  # 6 s window from the first message + 0.25 s edge grace
+    assert job.message_ids == tuple(m.message_id for m in burst)
 
 
 def test_the_sixth_message_closes_the_batch_at_once() -> None:
@@ -53,7 +67,7 @@ def test_the_sixth_message_closes_the_batch_at_once() -> None:
 
 
 def test_a_message_on_the_edge_of_the_window_still_joins() -> None:
-    d = Driver()
+    d = Driver(FIXED_WINDOW)
     first = msg("a")
     d.message(first, at=0.0)
     edge = msg("b")
@@ -89,11 +103,11 @@ def test_messages_during_generation_form_the_next_batch_after_the_min_gap() -> N
     d.message(msg("first"), at=0)
     d.advance(6.25)
     late = msg("while you type")
-    d.message(late, at=7)  # its window ends at 13.25
+    d.message(late, at=7)  # due at 8.25 (1 s grace + 0.25 s)
     d.finish(Outcome.SENT, at=12)
     d.advance(100)
     _, (at, second_job) = d.starts()
-    assert at == 17.0  # due at 13.25, but 5 s must pass after the send at 12
+    assert at == 17.0  # due at 8.25, but 5 s must pass after the send at 12
     assert second_job.message_ids == (late.message_id,)
     assert d.brain.next_wakeup() is not None  # typing refresh for the second job
 
@@ -104,7 +118,7 @@ def test_the_min_gap_counts_from_sends_anywhere() -> None:
     d.message(msg("clanker?"), at=0)
     d.advance(100)
     ((at, _),) = d.starts()
-    assert at == 9.0  # 4 + 5 s gap (later than the batch's 6.25)
+    assert at == 9.0  # 4 + 5 s gap (later than the batch's 1.25)
 
 
 def test_the_hourly_cap_drops_the_batch_and_logs_why() -> None:
@@ -116,7 +130,7 @@ def test_the_hourly_cap_drops_the_batch_and_logs_why() -> None:
     d.advance(100)
     assert d.starts() == []
     skipped = [(t, x.message_id, x.reason) for t, x in d.decisions(Decision.SKIPPED)]
-    assert skipped == [(6.25, a.message_id, "hourly_cap"), (6.25, b.message_id, "hourly_cap")]
+    assert skipped == [(2.25, a.message_id, "hourly_cap"), (2.25, b.message_id, "hourly_cap")]
     assert d.brain.next_wakeup() is None
 
 
@@ -197,7 +211,7 @@ def test_a_failed_generation_is_retried_twice_with_backoff_then_given_up() -> No
     d = Driver()
     m = msg("clanker?")
     d.message(m, at=0)
-    d.advance(6.25)
+    d.advance(1.25)
     d.finish(Outcome.FAILED, at=10, reason="llm_error")
     d.advance(100)
     d.finish(Outcome.FAILED, at=101)
@@ -206,7 +220,7 @@ def test_a_failed_generation_is_retried_twice_with_backoff_then_given_up() -> No
     d.advance(1000)
     starts = d.starts()
     assert [(t, j.attempt, j.message_ids) for t, j in starts] == [
-        (6.25, 1, (m.message_id,)),
+        (1.25, 1, (m.message_id,)),
         (12.5, 2, (m.message_id,)),  # 2.5 s x attempt 1
         (106.0, 3, (m.message_id,)),  # 2.5 s x attempt 2
     ]
@@ -230,12 +244,12 @@ def test_a_retry_takes_along_what_arrived_meanwhile() -> None:
 def test_typing_is_refreshed_while_generating_and_a_stuck_generation_times_out() -> None:
     d = Driver()
     d.message(msg("clanker?"), at=0)
-    d.advance(6.25 + 20)
+    d.advance(1.25 + 20)
     typing = [t for t, a in d.of_type(ShowTyping)]
-    assert typing == [6.25, 14.25, 22.25]
+    assert typing == [1.25, 9.25, 17.25]
     d.advance(1000)
     ((at, cancel),) = d.of_type(CancelGeneration)
-    assert at == 6.25 + GENERATION_TIMEOUT_SECONDS and cancel.reason == "timeout"
+    assert at == 1.25 + GENERATION_TIMEOUT_SECONDS and cancel.reason == "timeout"
     assert d.decisions(Decision.FAILED)[-1][1].reason == "timeout"
     assert d.brain.in_flight is None and d.brain.next_wakeup() is None
 
@@ -253,7 +267,7 @@ def test_skips_and_claims_lost_are_logged_with_their_reason() -> None:
     # Neither counts as a send: the next start is not held back by the min gap.
     d.message(msg("clanker??"), at=30)
     d.advance(100)
-    assert d.starts()[-1][0] == 36.25
+    assert d.starts()[-1][0] == 31.25
 
 
 def test_settings_that_block_the_channel_stop_everything_at_once() -> None:
@@ -270,9 +284,10 @@ def test_settings_that_block_the_channel_stop_everything_at_once() -> None:
 
 
 def test_a_shorter_coalesce_window_applies_to_the_open_batch() -> None:
-    d = Driver()
+    d = Driver(FIXED_WINDOW)
     d.message(msg("a"), at=0)
-    d.settings(settings_with(activity={"coalesce_window_seconds": 2}), at=1)
+    shorter = {"coalesce_window_seconds": 2, "coalesce_grace_seconds": 6}
+    d.settings(settings_with(activity=shorter), at=1)  # the window caps the longer grace
     d.advance(100)
     assert d.starts()[0][0] == 2.25
 
@@ -309,7 +324,7 @@ def test_pacing_updates_do_not_forget_this_channels_own_send() -> None:
     assert d.brain.pacing == PacingState(last_send_at=10.0, sends_last_hour=2)
     d.message(msg("clanker again"), at=11)
     d.advance(100)
-    assert d.starts()[-1][0] == 17.25
+    assert d.starts()[-1][0] == 15.0  # 5 s after the send at 10 (later than its 12.25)
 
 
 def test_own_messages_are_remembered_not_answered() -> None:

@@ -68,8 +68,9 @@ async def test_a_burst_answered_once_on_virtual_time(
         await trio.sleep_until(40)
         nursery.cancel_scope.cancel()
     starts = [(t, a) for t, a in done if isinstance(a, StartGeneration)]
-    assert [(t, a.job.trigger.message_id) for t, a in starts] == [(6.25, burst[-1].message_id)]
+    # Nobody typing: due 1 s (+0.25 s) after the latest message, at 3.0.
+    assert [(t, a.job.trigger.message_id) for t, a in starts] == [(4.25, burst[-1].message_id)]
     typing = [t for t, a in done if type(a).__name__ == "ShowTyping"]
-    assert typing == [6.25, 6.25 + TYPING_REFRESH_SECONDS, 6.25 + 2 * TYPING_REFRESH_SECONDS]
+    assert typing == [4.25, 4.25 + TYPING_REFRESH_SECONDS, 4.25 + 2 * TYPING_REFRESH_SECONDS]
     sent = [(t, a.decision) for t, a in done if type(a).__name__ == "LogDecision"]
-    assert sent[-1] == (26.25, "sent")
+    assert sent[-1] == (24.25, "sent")
