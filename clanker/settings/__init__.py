@@ -22,6 +22,7 @@ from clanker.settings.model import (
     Persona,
     ReplyGeneration,
     Settings,
+    Tools,
 )
 from clanker.settings.patch import apply_patch, diff_settings, merge_patch
 from clanker.settings.presets import DEFAULT_PRESET, PRESETS, Preset, preset_settings
@@ -104,6 +105,7 @@ __all__ = [
     "SettingsRejected",
     "SettingsUpdated",
     "SubscribeSettings",
+    "Tools",
     "UnsubscribeSettings",
     "Unsubscribed",
     "UpdateSettings",

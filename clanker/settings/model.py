@@ -327,6 +327,65 @@ class ReplyGeneration(_Section, frozen=True):
     ] = 35
 
 
+class Tools(_Section, frozen=True):
+    """The tools a reply may call (web search, pages, ...), and their budgets."""
+
+    enabled: Annotated[
+        bool,
+        Meta(description="Offer the registered tools to the model in replies. Default: true."),
+    ] = True
+    disabled_tools: Annotated[
+        list[str],
+        Meta(
+            max_length=64,
+            description="Tools by name that are never offered (e.g. web_search). Default: none.",
+        ),
+    ] = field(default_factory=list)
+    max_steps: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=8,
+            description=(
+                "Rounds of tool calls one reply may make before it must answer. Default: 2."
+            ),
+        ),
+    ] = 2
+    max_calls: Annotated[
+        int,
+        Meta(ge=0, le=16, description="Tool calls one reply may make in all. Default: 3."),
+    ] = 3
+    call_timeout_seconds: Annotated[
+        float,
+        Meta(
+            ge=1,
+            le=300,
+            description=(
+                "A tool call that takes longer is abandoned, and the model told so. Default: 20."
+            ),
+        ),
+    ] = 20.0
+    hourly_limits: Annotated[
+        list[Annotated[str, Meta(pattern=r"^[a-zA-Z0-9_-]{1,64}=[0-9]{1,6}$", max_length=72)]],
+        Meta(
+            max_length=64,
+            description=(
+                "Calls per hour by tool, across the bot, as name=count (e.g. web_search=20), "
+                "overriding each tool's own default. Default: each tool's own."
+            ),
+        ),
+    ] = field(default_factory=list)
+
+    def hourly_limit(self, name: str, default: int | None) -> int | None:
+        """The tool's hourly budget: the last `name=count` entry for it, else `default`."""
+        found = default
+        for entry in self.hourly_limits:
+            tool, _, count = entry.partition("=")
+            if tool == name:
+                found = int(count)
+        return found
+
+
 class Settings(_Section, frozen=True):
     """Everything an operator can change live. Every section has working defaults."""
 
@@ -335,3 +394,4 @@ class Settings(_Section, frozen=True):
     permissions: Permissions = field(default_factory=Permissions)
     activity: Activity = field(default_factory=Activity)
     reply_generation: ReplyGeneration = field(default_factory=ReplyGeneration)
+    tools: Tools = field(default_factory=Tools)

@@ -1,0 +1,92 @@
+"""The tools a reply may call: each a `ToolSpec` (what the model sees) and an async function.
+
+A tool is registered once, at start (`ToolRegistry.register`); the reply path offers the model
+the enabled ones (`Tools` settings) and runs the calls it makes through a `ToolLoop`. A tool's
+function takes the call's arguments and a `ToolContext` (where the reply is) and returns a
+`ToolOutput`: text for the model, whether it is an error the model should recover from, and what
+the call cost. Tools get whatever else they need (a store, an HTTP client, keys) when they are
+built, not per call.
+
+Nothing here imports trio: tools are awaited by the caller's loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from clanker.llm.model import ToolSpec
+
+__all__ = ["Tool", "ToolContext", "ToolOutput", "ToolRegistry", "ToolRun"]
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """Where the call comes from: the reply's guild (None in a DM), channel, trigger message and
+    its author."""
+
+    guild_id: int | None
+    channel_id: int
+    message_id: int
+    user_id: int
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    """What a tool returns: `content` for the model (an error it can act on when `is_error`),
+    and the call's cost in USD (0 for free tools)."""
+
+    content: str
+    is_error: bool = False
+    usd_cost: float = 0.0
+
+
+ToolRun = Callable[[Mapping[str, Any], ToolContext], Awaitable[ToolOutput]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool. `per_hour` is its default hourly budget across the bot (None: unlimited); the
+    `tools.hourly_limits` setting overrides it by name."""
+
+    spec: ToolSpec
+    run: ToolRun
+    per_hour: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+class ToolRegistry:
+    """The tools known to this process, by name."""
+
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            self.register(tool)
+
+    def register(self, tool: Tool) -> None:
+        """Add `tool`; a second tool with the same name is an error."""
+        if tool.name in self._tools:
+            raise ValueError(f"a tool named {tool.name!r} is already registered")
+        if tool.per_hour is not None and tool.per_hour < 0:
+            raise ValueError(f"tool {tool.name!r}: per_hour {tool.per_hour} is negative")
+        self._tools[tool.name] = tool
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    @property
+    def names(self) -> list[str]:
+        """Registered tool names, in registration order."""
+        return list(self._tools)
+
+    def enabled(self, disabled: Iterable[str] = ()) -> list[Tool]:
+        """The tools not named in `disabled`, in registration order."""
+        off = set(disabled)
+        return [tool for name, tool in self._tools.items() if name not in off]
+
+    def __len__(self) -> int:
+        return len(self._tools)
