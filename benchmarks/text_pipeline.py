@@ -1,6 +1,6 @@
 """Text pipeline benchmark: the time clanker itself adds to a reply, each way, in one run.
 
-    .venv/bin/python benchmarks/text_pipeline.py [--quick] [--messages N]
+    .venv/bin/python benchmarks/text_pipeline.py [--quick] [--messages N] [--turns N]
 
 The whole product tree (`open_sandbox_app`: discord.py-self in the bridge, router, Store,
 channel actor, Llm actor with the real Anthropic SDK) runs against the sandbox Discord and an
@@ -30,6 +30,16 @@ functions in this process only (trio time, no behaviour change):
 * outbound: llmsim → model call returned (HTTP, SDK, Llm actor) → send asked of the bridge
   (parse, plan) → sandbox (bridge, discord.py-self, curl).
 
+**Turns** (`run_turns`, a second tree and llmsim): the same inbound span for a single
+addressed message with nobody typing, at the default coalescing settings (minimum gap 0), twice:
+*before*, with ``activity.coalesce_grace_seconds`` set to the window (the fixed window clanker
+had before typing-aware coalescing: due 6.25 s after the message), and *after*, with the
+default grace (due 1.25 s after it). Then a **typed burst**: alice types (the sandbox's
+TYPING_START) and posts five parts 1.4 s apart, typing again 0.2 s after each (1.4 s is longer
+than the grace, so only her typing keeps the batch open): counted are the model requests and
+replies it got (target: one each) and the span from its last part's MESSAGE_CREATE to the
+request. One untimed warm-up turn goes first. Target: untyped p50 <= 1.5 s.
+
 The last line is one JSON object with the figures (milliseconds).
 """
 
@@ -55,7 +65,13 @@ from clanker.llm import LlmConfig, ProviderConfig, RetryConfig
 from clanker.llmsim import JsonReply, RecordedRequest, Turn, open_llmsim
 from clanker.runtime import Runtime
 from clanker.sandbox import RestCall, Sandbox, SentDispatch
-from clanker.settings import CurrentSettings, GetSettings, SettingsUpdated, UpdateSettings
+from clanker.settings import (
+    CurrentSettings,
+    GetSettings,
+    Settings,
+    SettingsUpdated,
+    UpdateSettings,
+)
 
 KEY = "bench"
 SEND_ROUTE = "POST /channels/{channel_id}/messages"
@@ -368,16 +384,146 @@ async def run(count: int, warmup: int) -> dict[str, float]:
     }
 
 
+_TURN = re.compile(r"turn (\d+)\b")
+BURST_PARTS = 5
+BURST_GAP = 1.4  # between two parts of the typed burst: longer than the grace
+TYPING_LEAD = 0.3  # alice types this long before her first part
+TYPING_AFTER = 0.2  # and goes on typing this long after each part
+
+
+def turn_answer(request: RecordedRequest) -> Turn:
+    """The model for the turns: "turned N" for turn N, "burst read" for the burst."""
+    new = request.user_text.split("NEW MESSAGES")[-1]
+    found = _TURN.findall(new)
+    text = f"turned {found[-1]}" if found else "burst read"
+    return JsonReply({"text": text, "skip": False, "reaction": None})
+
+
+def dispatched_at(sb: Sandbox, message_id: int) -> float:
+    """When the sandbox wrote ``message_id``'s MESSAGE_CREATE to the bot's socket."""
+    for d in sb.sent_dispatches:
+        if (
+            d.event == "MESSAGE_CREATE"
+            and isinstance(d.data, dict)
+            and int(d.data["id"]) == message_id
+        ):
+            return d.at
+    raise AssertionError(f"no MESSAGE_CREATE for message {message_id}")
+
+
+async def untyped_turns(
+    sb: Sandbox, requests: list[RecordedRequest], count: int, first: int
+) -> list[float]:
+    """Post ``count`` single addressed messages with nobody typing, each after the previous
+    reply; the spans MESSAGE_CREATE → model request (seconds)."""
+    alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
+    spans = []
+    for n in range(first, first + count):
+        before = len(requests)
+        posted = sb.post_message(alice, general, f"clanker, turn {n}?")
+        with trio.fail_after(TIMEOUT):
+            reply = await sb.next_bot_message(general)
+        if reply.content != f"turned {n}":
+            raise AssertionError(f"turn {n} got {reply.content!r}")
+        [request] = requests[before:]
+        spans.append(request.at - dispatched_at(sb, posted.id))
+        await trio.sleep(IDLE_PAUSE)
+    return spans
+
+
+async def typed_burst(sb: Sandbox, requests: list[RecordedRequest]) -> tuple[int, int, float]:
+    """Alice types and posts five parts; (model requests, replies, last part → request)."""
+    alice, random = sb.world.user_named("alice"), sb.world.channel_named("random")
+    before, replies_before = len(requests), len(sb.bot_messages(random.id))
+    start = trio.current_time()
+    last = None
+    sb.start_typing(alice, random)
+    for k in range(BURST_PARTS):
+        await trio.sleep_until(start + TYPING_LEAD + k * BURST_GAP)
+        last = sb.post_message(alice, random, f"clanker, burst part {k}")
+        if k < BURST_PARTS - 1:
+            await trio.sleep(TYPING_AFTER)
+            sb.start_typing(alice, random)  # her client, on the first key of the next part
+    with trio.fail_after(TIMEOUT):
+        await sb.next_bot_message(random)
+    await trio.sleep(2.0)  # time for a second reply, were there one
+    got = requests[before:]
+    assert last is not None and got
+    replies = len(sb.bot_messages(random.id)) - replies_before
+    return len(got), replies, got[-1].at - dispatched_at(sb, last.id)
+
+
+async def run_turns(turns: int) -> dict[str, float]:
+    """The turn latency before and after typing-aware coalescing, and a typed burst."""
+    async with open_llmsim(api_key=KEY, default=turn_answer) as sim:
+        llm = LlmConfig(
+            providers=(
+                ProviderConfig(
+                    name="anthropic",
+                    kind="anthropic",
+                    model="claude-sonnet-4-6",
+                    base_url=sim.anthropic_url,
+                    api_key=KEY,
+                ),
+            ),
+            retry=RetryConfig(max_attempts=1),
+        )
+        defaults = Settings().activity
+        fixed = defaults.coalesce_window_seconds  # grace = window: the fixed window of before
+        with tempfile.TemporaryDirectory() as tmp:
+            async with open_sandbox_app(Path(tmp) / "turns.db", llm=llm) as app:
+                sb = app.sandbox
+                await configure(
+                    app.runtime,
+                    {"activity": {"min_gap_seconds": 0}, "permissions": RELAXED["permissions"]},
+                )
+                await untyped_turns(sb, sim.requests, 1, first=0)  # one-time work, untimed
+                load = os.getloadavg()[0]
+                await configure(app.runtime, {"activity": {"coalesce_grace_seconds": fixed}})
+                old = await untyped_turns(sb, sim.requests, turns, first=1)
+                default = {"coalesce_grace_seconds": defaults.coalesce_grace_seconds}
+                await configure(app.runtime, {"activity": default})
+                new = await untyped_turns(sb, sim.requests, turns, first=1 + turns)
+                requests, replies, burst_span = await typed_burst(sb, sim.requests)
+    print(
+        f"turns: {turns} single addressed messages, nobody typing, MESSAGE_CREATE → LLM "
+        f"request (ms; load average {load:.2f}); window {defaults.coalesce_window_seconds:g} s"
+    )
+    print(f"{'':52} {'p50':>9} {'max':>9}")
+    for label, spans in (
+        (f"before: fixed window (grace = {fixed:g} s)", old),
+        (f"after: grace {defaults.coalesce_grace_seconds:g} s", new),
+    ):
+        print(f"{label:52} {pct(spans, 0.5) * 1e3:9.1f} {max(spans) * 1e3:9.1f}")
+    print(
+        f"typed burst of {BURST_PARTS} parts {BURST_GAP:g} s apart: {requests} model "
+        f"request(s), {replies} reply(ies); last part → request {burst_span * 1e3:.1f} ms"
+    )
+    return {
+        "untyped_turn_p50_ms": round(pct(new, 0.5) * 1e3, 1),
+        "untyped_turn_p50_ms_before": round(pct(old, 0.5) * 1e3, 1),
+        "typed_burst_requests": requests,
+        "typed_burst_replies": replies,
+        "typed_burst_last_to_request_ms": round(burst_span * 1e3, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="60 messages instead of 300")
     parser.add_argument("--messages", type=int, default=None, help="how many messages to time")
+    parser.add_argument(
+        "--turns", type=int, default=None, help="untyped turns each way (default 9, --quick 3)"
+    )
     args = parser.parse_args()
     count = args.messages or (60 if args.quick else 300)
+    turns = args.turns or (3 if args.quick else 9)
     warmup = 10
     if count + warmup > 500:
         parser.error("at most 490 messages: the hourly cap is at most 500")
-    print(json.dumps(trio.run(run, count, warmup)))
+    result = trio.run(run, count, warmup)
+    result.update(trio.run(run_turns, turns))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -105,3 +105,20 @@ async def test_a_tiny_run_measures_both_directions(capsys: pytest.CaptureFixture
     assert channel.generate_reply is generation.generate_reply
     actor = channel.ChannelActor
     assert actor._dispatch[MessageCreated] is actor._resolved[MessageCreated] is actor.message
+
+
+async def test_the_turns_measure_both_graces_and_a_typed_burst(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from clanker.settings import Settings
+
+    result = await bench.run_turns(1)
+    activity = Settings().activity
+    # No reply starts before it is due: the window (+0.25 s) before, the grace (+0.25 s) after.
+    before, after = result["untyped_turn_p50_ms_before"], result["untyped_turn_p50_ms"]
+    assert before >= (activity.coalesce_window_seconds + 0.25) * 1e3
+    assert (activity.coalesce_grace_seconds + 0.25) * 1e3 <= after < before
+    assert (result["typed_burst_requests"], result["typed_burst_replies"]) == (1, 1)
+    assert result["typed_burst_last_to_request_ms"] > 0
+    printed = capsys.readouterr().out
+    assert "before: fixed window" in printed and "typed burst of 5 parts" in printed
