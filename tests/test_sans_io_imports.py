@@ -55,7 +55,6 @@ CORES = [
     "clanker.settings.model",
     "clanker.settings.patch",
     "clanker.settings.validation",
-    "clanker.tools.netguard",
 ]
 PROBE = """
 import importlib, json, sys
