@@ -53,6 +53,16 @@ def lounge(app: VoiceApp) -> int:
     return app.sandbox.world.channel_named("Lounge").id
 
 
+async def start_call(app: VoiceApp, *members: str) -> None:
+    """clanker joins the Lounge, then `members` (libdave members) do; back when all of them
+    hold the group's keys."""
+    await app.join()
+    await app.wait_ready()
+    for name in members:
+        app.sandbox.join_voice(app.sandbox.world.user_named(name), lounge(app))
+    await app.wait_e2ee(*members)
+
+
 async def heard_frames(app: VoiceApp, user_id: int) -> int:
     return (await app.link().ask(GetHeard(user_id=user_id), Heard, timeout=TIMEOUT)).frames
 
@@ -122,11 +132,7 @@ async def test_a_dave_call_with_two_libdave_members_carries_audio_both_ways(tmp_
         sb, world = app.sandbox, app.sandbox.world
         assert sb.voice is not None
         alice, bob = world.user_named("alice"), world.user_named("bob")
-        await app.join()
-        await app.wait_ready()
-        sb.join_voice(alice, lounge(app))
-        sb.join_voice(bob, lounge(app))
-        await app.wait_e2ee("alice", "bob")
+        await start_call(app, "alice", "bob")
         # Everyone computes the same privacy code: clankvox's davey and both libdaves.
         status = await app.status()
         assert status.dave is not None and status.dave.protocol_version == 1
@@ -192,11 +198,7 @@ async def test_a_member_joining_and_one_leaving_mid_utterance_re_keys_without_lo
         assert sb.voice is not None
         alice, bob, carol = (world.user_named(n) for n in ("alice", "bob", "carol"))
         guild = world.guild_named("Sandbox")
-        await app.join()
-        await app.wait_ready()
-        sb.join_voice(alice, lounge(app))
-        sb.join_voice(bob, lounge(app))
-        await app.wait_e2ee("alice", "bob")
+        await start_call(app, "alice", "bob")
         first_code = (await app.status()).dave.privacy_code  # type: ignore[union-attr]
         await app.link().ask(ListenTo(user_id=alice.id, sample_rate=48_000))
         session = await sb.voice.wait_for_session(world.bot)
@@ -253,10 +255,7 @@ async def test_a_downgrade_to_protocol_0_and_the_upgrade_back_keep_the_audio(
         sb, world = app.sandbox, app.sandbox.world
         assert sb.voice is not None
         alice = world.user_named("alice")
-        await app.join()
-        await app.wait_ready()
-        sb.join_voice(alice, lounge(app))
-        await app.wait_e2ee("alice")
+        await start_call(app, "alice")
         await app.link().ask(ListenTo(user_id=alice.id, sample_rate=48_000))
 
         # alice speaks 6 s: the channel goes down to protocol 0 after 1.5 s, back up after 3.5 s.
@@ -295,12 +294,8 @@ async def test_a_member_on_a_wrong_key_costs_counted_failures_not_the_call(tmp_p
     async with open_voice_app(tmp_path) as app:
         sb, world = app.sandbox, app.sandbox.world
         assert sb.voice is not None
-        alice, bob = world.user_named("alice"), world.user_named("bob")
-        await app.join()
-        await app.wait_ready()
-        sb.join_voice(alice, lounge(app))
-        sb.join_voice(bob, lounge(app))
-        await app.wait_e2ee("alice", "bob")
+        alice = world.user_named("alice")
+        await start_call(app, "alice", "bob")
         await app.link().ask(ListenTo(user_id=alice.id, sample_rate=48_000))
         sb.voice.member(alice).use_wrong_key()
         await speak_as(app, "alice", 2.0, seed=41)
@@ -329,12 +324,8 @@ async def test_a_restarted_clankvox_rejoins_the_call_and_counts_frames_before_it
     async with open_voice_app(tmp_path) as app:
         sb, world = app.sandbox, app.sandbox.world
         assert sb.voice is not None
-        alice, bob = world.user_named("alice"), world.user_named("bob")
-        await app.join()
-        await app.wait_ready()
-        sb.join_voice(alice, lounge(app))
-        sb.join_voice(bob, lounge(app))
-        await app.wait_e2ee("alice", "bob")
+        alice = world.user_named("alice")
+        await start_call(app, "alice", "bob")
         await app.link().ask(ListenTo(user_id=alice.id, sample_rate=48_000))
         old = await app.clankvox_status()
         # The gateway may hold an add proposal back (protocol.md allows batching): half a

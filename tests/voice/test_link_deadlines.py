@@ -11,7 +11,15 @@ import trio
 import trio.testing
 
 from clanker.discord.events import Done, SendGatewayOp, VoiceServerChanged, VoiceStateChanged
-from clanker.runtime import Actor, ActorContext, ChildSpec, SupervisorSpec, handles, open_runtime
+from clanker.runtime import (
+    Actor,
+    ActorContext,
+    ActorRef,
+    ChildSpec,
+    SupervisorSpec,
+    handles,
+    open_runtime,
+)
 from clanker.voice import GetVoiceLinkStatus, GetVoiceLog, VoiceLinkStatus, VoiceLog
 from clanker.voice import commands as c
 from clanker.voice.events import AdapterSend, Error, GatewayVoiceStateUpdate, Ready
@@ -70,11 +78,14 @@ class ScriptedClankvox(Actor):
                 await link.tell(Ready())
 
 
-async def _run(behaviour: Behaviour, *, seconds: float):
-    sent: list[tuple[float, int, dict[str, object]]] = []
-    got: list[tuple[float, str]] = []
+def _spec(
+    behaviour: Behaviour,
+    sent: list[tuple[float, int, dict[str, object]]],
+    got: list[tuple[float, str]],
+) -> SupervisorSpec:
+    """The bridge, a clankvox of `behaviour` and the real link, in that order."""
     config = VoiceLinkConfig(guild_id=GUILD, channel_id=CHANNEL, user_id=BOT, clankvox="kvox")
-    spec = SupervisorSpec(
+    return SupervisorSpec(
         children=[
             ChildSpec("bridge", lambda: Bridge(sent), register="discord"),
             ChildSpec("kvox", lambda: ScriptedClankvox(behaviour, got), register="kvox"),
@@ -83,16 +94,25 @@ async def _run(behaviour: Behaviour, *, seconds: float):
             ),
         ]
     )
+
+
+async def _join(link: ActorRef) -> None:
+    """After 1 s, both voice updates the guild session would forward."""
+    await trio.sleep(1.0)
+    await link.tell(
+        VoiceStateChanged(guild_id=GUILD, channel_id=CHANNEL, user_id=BOT, session_id="s1")
+    )
+    await link.tell(VoiceServerChanged(guild_id=GUILD, channel_id=None, token="t1", endpoint="h:1"))
+
+
+async def _run(behaviour: Behaviour, *, seconds: float):
+    sent: list[tuple[float, int, dict[str, object]]] = []
+    got: list[tuple[float, str]] = []
+    spec = _spec(behaviour, sent, got)
     t0 = trio.current_time()
     async with open_runtime(spec) as rt:
         link = rt.lookup("link")
-        await trio.sleep(1.0)
-        await link.tell(
-            VoiceStateChanged(guild_id=GUILD, channel_id=CHANNEL, user_id=BOT, session_id="s1")
-        )
-        await link.tell(
-            VoiceServerChanged(guild_id=GUILD, channel_id=None, token="t1", endpoint="h:1")
-        )
+        await _join(link)
         await trio.sleep(seconds)
         status = await link.ask(GetVoiceLinkStatus(), VoiceLinkStatus)
         log = await link.ask(GetVoiceLog(), VoiceLog)
@@ -157,26 +177,11 @@ async def test_stopping_after_the_bridge_sends_no_retried_leave(
     # says so once, and the link stops at once (no retries, no warnings).
     sent: list[tuple[float, int, dict[str, object]]] = []
     got: list[tuple[float, str]] = []
-    config = VoiceLinkConfig(guild_id=GUILD, channel_id=CHANNEL, user_id=BOT, clankvox="kvox")
-    spec = SupervisorSpec(
-        children=[
-            ChildSpec("bridge", lambda: Bridge(sent), register="discord"),
-            ChildSpec("kvox", lambda: ScriptedClankvox("ready", got), register="kvox"),
-            ChildSpec(
-                "link", lambda: VoiceLink(config), register="link", mailbox=VoiceLink.mailbox
-            ),
-        ]
-    )
+    spec = _spec("ready", sent, got)
     caplog.set_level("INFO", logger="clanker.voice")
     async with open_runtime(spec) as rt:
         link = rt.lookup("link")
-        await trio.sleep(1.0)
-        await link.tell(
-            VoiceStateChanged(guild_id=GUILD, channel_id=CHANNEL, user_id=BOT, session_id="s1")
-        )
-        await link.tell(
-            VoiceServerChanged(guild_id=GUILD, channel_id=None, token="t1", endpoint="h:1")
-        )
+        await _join(link)
         await trio.sleep(5.0)
         await rt.root.terminate_child("bridge")
         stopping = trio.current_time()
