@@ -1,0 +1,1 @@
+"""The voice brain's models: local (default, no key) behind the protocols in `base`."""
