@@ -59,7 +59,7 @@ class TurnDetector(Protocol):
 
 
 class Transcriber(Protocol):
-    name: str  # for logs and the dashboard: "faster-whisper tiny.en", "openai gpt-4o-mini-transcribe"
+    name: str  # for logs and the dashboard, e.g. "faster-whisper tiny.en"
 
     async def transcribe(self, pcm: bytes, sample_rate: int, *, prompt: str = "") -> Transcript:
         """Recognise one finished clip. `prompt` may carry names the recogniser should know."""
