@@ -24,11 +24,12 @@ import trio
 from clanker.llm.calllog import StoreCallLog
 from clanker.llm.config import LlmConfig
 from clanker.llm.errors import LlmError, LlmFailure
-from clanker.llm.model import LlmRequest, LlmResponse
+from clanker.llm.model import LlmRequest, LlmResponse, StreamDone, TextDelta
 from clanker.llm.service import LlmService
 from clanker.runtime import (
     Actor,
     ActorContext,
+    ActorError,
     ActorRef,
     ChildSpec,
     MailboxSpec,
@@ -60,6 +61,39 @@ class LlmFailed(Message, frozen=True):
     """Reply: no provider answered; ``failure`` names the kind, provider and cause."""
 
     failure: LlmFailure
+
+
+class StreamTo(Message, frozen=True):
+    """Stream ``request`` to the actor registered as ``deliver_to``: it is told one
+    `LlmStreamText` per text delta, then one `LlmStreamEnded` (the response, or the failure).
+    Reply: `LlmStreamStarted`. `CancelStream(stream_id)` (or ``deliver_to`` going away) cancels
+    the call. ``stream_id`` is the caller's own label, echoed on every delta."""
+
+    request: LlmRequest
+    deliver_to: str
+    stream_id: int
+
+
+class LlmStreamStarted(Message, frozen=True):
+    stream_id: int
+
+
+class LlmStreamText(Message, frozen=True):
+    stream_id: int
+    text: str
+
+
+class LlmStreamEnded(Message, frozen=True):
+    stream_id: int
+    response: LlmResponse | None = None
+    failure: LlmFailure | None = None
+
+
+class CancelStream(Message, frozen=True):
+    """Cancel the stream ``stream_id`` of ``deliver_to`` (told; unknown ids are ignored)."""
+
+    deliver_to: str
+    stream_id: int
 
 
 class DescribeProviders(Message, frozen=True):
@@ -96,6 +130,7 @@ class Llm(Actor):
         self.config = config
         self.store_name = store
         self._service: LlmService | None = None
+        self._streams: dict[tuple[str, int], trio.CancelScope] = {}
 
     async def on_start(self, ctx: ActorContext) -> None:
         """Build the SDK clients; fails (a start crash) if no provider has a key."""
@@ -150,6 +185,55 @@ class Llm(Actor):
             except LlmError as exc:
                 reply.send(LlmFailed(failure=exc.failure))
             nursery.cancel_scope.cancel()
+
+    @handles(StreamTo)
+    async def stream_to(self, msg: StreamTo) -> LlmStreamStarted:
+        """Start the stream in a task of its own (see `StreamTo`)."""
+        scope = trio.CancelScope()
+        key = (msg.deliver_to, msg.stream_id)
+        old = self._streams.pop(key, None)
+        if old is not None:
+            old.cancel()
+        self._streams[key] = scope
+        self.ctx.start_soon(self._stream, msg, scope)
+        return LlmStreamStarted(stream_id=msg.stream_id)
+
+    @handles(CancelStream)
+    async def cancel_stream(self, msg: CancelStream) -> None:
+        scope = self._streams.pop((msg.deliver_to, msg.stream_id), None)
+        if scope is not None:
+            scope.cancel()
+
+    async def _stream(self, msg: StreamTo, scope: trio.CancelScope) -> None:
+        key = (msg.deliver_to, msg.stream_id)
+
+        async def tell(item: Message) -> bool:
+            try:
+                await self.ctx.lookup(msg.deliver_to).tell(item)
+            except ActorError:
+                return False  # the receiver is gone: nobody listens, stop the call
+            return True
+
+        try:
+            with scope:
+                try:
+                    async with self.service.stream(msg.request) as deltas:
+                        async for delta in deltas:
+                            if isinstance(delta, TextDelta) and delta.text:
+                                if not await tell(
+                                    LlmStreamText(stream_id=msg.stream_id, text=delta.text)
+                                ):
+                                    return
+                            elif isinstance(delta, StreamDone):
+                                await tell(
+                                    LlmStreamEnded(stream_id=msg.stream_id, response=delta.response)
+                                )
+                                return
+                except LlmError as exc:
+                    await tell(LlmStreamEnded(stream_id=msg.stream_id, failure=exc.failure))
+        finally:
+            if self._streams.get(key) is scope:
+                del self._streams[key]
 
     @handles(DescribeProviders)
     async def describe(self, msg: DescribeProviders) -> ProvidersDescribed:
