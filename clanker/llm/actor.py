@@ -18,6 +18,7 @@ that wants streaming can use an `LlmService` directly with the same `StoreCallLo
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import trio
 
@@ -25,6 +26,7 @@ from clanker.llm.calllog import StoreCallLog
 from clanker.llm.config import LlmConfig
 from clanker.llm.errors import LlmError, LlmFailure
 from clanker.llm.model import LlmRequest, LlmResponse, StreamDone, TextDelta
+from clanker.llm.providers import ProviderClient
 from clanker.llm.service import LlmService
 from clanker.runtime import (
     Actor,
@@ -126,8 +128,15 @@ class Llm(Actor):
 
     mailbox = MailboxSpec(capacity=256, overflow=Overflow.BLOCK)
 
-    def __init__(self, config: LlmConfig, *, store: str | None = "store") -> None:
+    def __init__(
+        self,
+        config: LlmConfig,
+        *,
+        store: str | None = "store",
+        providers: Sequence[ProviderClient] | None = None,
+    ) -> None:
         self.config = config
+        self.providers = providers  # None: built from config (a test gives its own far end)
         self.store_name = store
         self._service: LlmService | None = None
         self._streams: dict[tuple[str, int], trio.CancelScope] = {}
@@ -143,7 +152,9 @@ class Llm(Actor):
                 log_prompts=self.config.log_prompts,
                 text_chars=self.config.log_text_chars,
             )
-        self._service = LlmService(self.config, on_call=sink, rng=ctx.random)
+        self._service = LlmService(
+            self.config, providers=self.providers, on_call=sink, rng=ctx.random
+        )
         ctx.start_soon(self._close_on_exit)
 
     async def _close_on_exit(self) -> None:

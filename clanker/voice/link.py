@@ -42,12 +42,19 @@ from clanker.runtime import (
 from clanker.voice.commands import Audio, ClankvoxCommand, DaveVerificationCode, StopTtsPlayback
 from clanker.voice.events import (
     AdapterSend,
+    BufferDepth,
     ClankvoxEvent,
+    ClientDisconnect,
     DaveState,
     DaveVerificationCodeEvent,
     Error,
+    MusicError,
+    MusicIdle,
+    PlayerState,
     Ready,
+    SpeakingEnd,
     SpeakingStart,
+    TtsPlaybackState,
     UserAudio,
     UserAudioEnd,
 )
@@ -67,6 +74,8 @@ from clanker.voice.link_messages import (
     Heard,
     Listening,
     ListenTo,
+    ObserveVoice,
+    Observing,
     RequestVerificationCode,
     SpeakPcm,
     SpeechQueued,
@@ -84,6 +93,17 @@ log = logging.getLogger("clanker.voice")
 
 _CHUNK_SECONDS = 1.0  # SpeakPcm is split into audio lines of at most this much speech
 _LOG_SIZE = 20_000
+# What an ObserveVoice observer is told, besides speaking_start and user_audio_end.
+_OBSERVED = (
+    SpeakingEnd,
+    ClientDisconnect,
+    TtsPlaybackState,
+    BufferDepth,
+    PlayerState,
+    Ready,
+    MusicIdle,
+    MusicError,
+)
 _MAX_RECORDED_BYTES = 64 * 1024 * 1024  # per user; older audio is dropped beyond it
 _BRIDGE_ATTEMPTS = 5
 
@@ -135,6 +155,7 @@ class VoiceLink(Actor):
         self._log: deque[VoiceLogEntry] = deque(maxlen=_LOG_SIZE)
         self._next_index = 0
         self._deliver: dict[str, str] = {}  # user id -> actor name
+        self._observer: str | None = None  # gets the room's events (ObserveVoice)
         self._heard: dict[str, bytearray] = {}
         self._heard_frames: dict[str, int] = {}
         # user id -> the latest dave_verification_code answer (None: asked, not yet answered)
@@ -227,8 +248,12 @@ class VoiceLink(Actor):
             if msg.payload.op == 4 and self.join.is_repeat_of_our_op4(data):
                 return
             await self._gateway(SendGatewayOp(op=msg.payload.op, data=data))
-        elif isinstance(msg, SpeakingStart | UserAudioEnd):
+        if isinstance(msg, SpeakingStart | UserAudioEnd):
             self._forward(msg.user_id, msg)
+            if self._observer is not None and self._observer != self._deliver.get(msg.user_id):
+                self._tell_observer(msg)
+        elif isinstance(msg, _OBSERVED):
+            self._tell_observer(msg)
 
     # -- the session's requests -----------------------------------------------------------------
 
@@ -256,6 +281,11 @@ class VoiceLink(Actor):
             self._deliver[str(msg.user_id)] = msg.deliver_to
         await self._carry_out(self.join.subscribe(subscription))
         return Listening(user_id=msg.user_id)
+
+    @handles(ObserveVoice)
+    async def observe(self, msg: ObserveVoice) -> Observing:
+        self._observer = msg.deliver_to
+        return Observing(deliver_to=msg.deliver_to)
 
     @handles(StopListening)
     async def stop_listening(self, msg: StopListening) -> None:
@@ -387,6 +417,17 @@ class VoiceLink(Actor):
 
     def _forward(self, user_id: str, msg: Message) -> None:
         name = self._deliver.get(user_id)
+        if name is None:
+            return
+        try:
+            delivered = self.ctx.lookup(name).try_tell(msg)
+        except ActorError:
+            delivered = False
+        if not delivered:
+            self.delivery_drops += 1
+
+    def _tell_observer(self, msg: Message) -> None:
+        name = self._observer
         if name is None:
             return
         try:

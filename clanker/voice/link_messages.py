@@ -43,6 +43,19 @@ class Listening(Message, frozen=True):
     user_id: int
 
 
+class ObserveVoice(Message, frozen=True):
+    """Tell the actor registered as `deliver_to` every room event of the call (`try_tell`;
+    drops counted): `speaking_start`/`speaking_end` of anyone, `user_audio_end`,
+    `client_disconnect`, `tts_playback_state`, `buffer_depth`, `player_state`, `ready` and
+    the music events. One observer per link (a new one replaces it). Reply: `Observing`."""
+
+    deliver_to: str
+
+
+class Observing(Message, frozen=True):
+    deliver_to: str
+
+
 class StopListening(Message, frozen=True):
     """Stop forwarding `user_id`'s audio. Told, not asked."""
 

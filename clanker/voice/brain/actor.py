@@ -1,0 +1,824 @@
+"""`VoiceBrain`: the cascaded voice brain of one voice connection, a thin actor around the
+sans-IO policies in this package.
+
+    clankvox ─▶ VoiceLink ─(ObserveVoice, ListenTo)─▶ VoiceBrain
+      speaking_start → subscribe at 16 kHz → VAD per frame (inline) → CaptureDesk
+      silence → CheckTurn (smart-turn, worker thread) → Finalized → recognition (worker)
+      → noise gate → RoomDesk (coalescing) → admit → reply: Llm StreamTo → sentences
+      → synthesis (worker) → SpeakPcm → clankvox; telemetry → OutputState
+      a member talking over the bot → check_barge_in → StopSpeaking, cancel, remember
+
+What a fresh incarnation knows: nothing of earlier captures or replies (they are lost with
+the crash); on start it loads (or reuses) the models, tells the link to deliver the room's
+events to it, and subscribes again to each member as they start speaking. The voice
+transcript lives in the Store (as messages of the voice channel), so the next prompt still
+has the conversation. Every step is logged as a `voice_*` action.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import trio
+
+from clanker.llm import (
+    CallContext,
+    CancelStream,
+    LlmRequest,
+    LlmStreamEnded,
+    LlmStreamText,
+    StreamTo,
+    SystemPart,
+    user,
+)
+from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, handles
+from clanker.store import LogAction, RecentMessages, StoreMessage, to_iso, to_json
+from clanker.store.messages import MessageRows
+from clanker.voice.brain.bargein import check_barge_in
+from clanker.voice.brain.capture import (
+    CaptureAction,
+    CaptureDesk,
+    CheckTurn,
+    Dropped,
+    Finalized,
+    Promoted,
+)
+from clanker.voice.brain.config import VoiceBrainConfig, VoiceModels
+from clanker.voice.brain.output import OutputState, Phase
+from clanker.voice.brain.prompt import (
+    Interruption,
+    Line,
+    skip_state,
+    system_prompt,
+    user_prompt,
+)
+from clanker.voice.brain.sentences import SentenceSplitter
+from clanker.voice.brain.turns import (
+    DeferredTurns,
+    RoomDesk,
+    RoomTurn,
+    Utterance,
+    Verdict,
+    admit,
+    noise_gate,
+)
+from clanker.voice.events import (
+    BufferDepth,
+    ClientDisconnect,
+    PlayerState,
+    Ready,
+    SpeakingStart,
+    TtsPlaybackState,
+    UserAudio,
+    UserAudioEnd,
+)
+from clanker.voice.link_messages import ListenTo, ObserveVoice, SpeakPcm, StopSpeaking
+from clanker.voice.models.base import ModelError, VoiceActivity
+from clanker.wire import Message
+
+log = logging.getLogger("clanker.voice.brain")
+
+DISCORD_EPOCH_MS = 1_420_070_400_000
+
+
+class _Tick(Message, frozen=True):
+    pass
+
+
+class _TurnChecked(Message, frozen=True):
+    user_id: int
+    check_id: int
+    probability: float
+
+
+class _Transcribed(Message, frozen=True):
+    user_id: int
+    capture_id: int
+    text: str
+    avg_logprob: float | None
+    no_speech_prob: float | None
+    started_at: float
+    ended_at: float
+    decided_at: float
+    speech_seconds: float
+    banked: bool
+    reason: str
+    error: str | None = None
+
+
+class _AudioQueued(Message, frozen=True):
+    reply_id: int
+    text: str
+    samples: int
+    rate: int
+
+
+class _SpeechFinished(Message, frozen=True):
+    reply_id: int
+    error: str | None = None
+
+
+class GetVoiceBrainStatus(Message, frozen=True):
+    """Ask the brain what it is doing. Reply: `VoiceBrainStatus`."""
+
+
+class TurnRecord(Message, frozen=True):
+    """One answered (or skipped) turn, with its latency stages in seconds."""
+
+    reply_id: int
+    speakers: list[str]
+    said: str
+    reply: str
+    outcome: str  # spoken | skipped | failed | interrupted | superseded
+    speech_end_to_decided: float | None = None
+    decided_to_transcript: float | None = None
+    transcript_to_first_token: float | None = None
+    first_token_to_first_audio: float | None = None
+    speech_end_to_first_audio: float | None = None
+
+
+class VoiceBrainStatus(Message, frozen=True):
+    phase: str
+    speaking: list[int]
+    listening: list[int]
+    deferred: int
+    turns: list[TurnRecord]
+    barge_ins: int
+    dropped: dict[str, int]
+
+
+@dataclass
+class _Reply:
+    reply_id: int
+    turn: RoomTurn
+    started_at: float
+    text: str = ""
+    spoken: list[str] = field(default_factory=list)
+    first_token_at: float | None = None
+    first_audio_at: float | None = None
+    skip: bool | None = None
+    generation_done: bool = False
+    splitter: SentenceSplitter = field(default_factory=SentenceSplitter)
+    send: trio.MemorySendChannel[str] | None = None
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    loud: dict[int, float] = field(default_factory=dict)  # user -> loud speech seconds
+
+
+class VoiceBrain(Actor):
+    mailbox = MailboxSpec(capacity=4096)
+
+    def __init__(self, config: VoiceBrainConfig) -> None:
+        self.config = config
+        self.desk = CaptureDesk(config.capture)
+        self.room = RoomDesk(names=config.bot_names, hold_max=config.hold_max)
+        self.output = OutputState()
+        self.deferred = DeferredTurns()
+        self._vads: dict[int, VoiceActivity] = {}
+        self._frames: dict[int, bytearray] = {}
+        self._listening: set[int] = set()
+        self._transcribing: set[int] = set()
+        self._reply: _Reply | None = None
+        self._next_reply = 1
+        self._interrupted: Interruption | None = None
+        self._music_playing = False
+        self._turns: deque[TurnRecord] = deque(maxlen=50)
+        self._barge_ins = 0
+        self._dropped: dict[str, int] = {}
+        self._wake = trio.Event()
+        self._timer_at = math.inf
+        self._seq = 0
+        self.models: VoiceModels | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def on_start(self, ctx: ActorContext) -> None:
+        self.ctx = ctx
+        self.models = await trio.to_thread.run_sync(self.config.models)
+        await ctx.lookup(self.config.link).ask(ObserveVoice(deliver_to=self.config.name))
+        ctx.start_soon(self._timer)
+
+    def _next_deadline(self, now: float) -> float:
+        deadlines = [
+            d
+            for d in (
+                self.desk.next_deadline(),
+                self.room.next_deadline(),
+                self.output.next_change(now),
+            )
+            if d is not None
+        ]
+        return min(deadlines, default=now + 3600.0)
+
+    async def _timer(self) -> None:
+        """Tell the actor `_Tick` at the next deadline of its policies (woken when one moves
+        earlier)."""
+        while True:
+            wake = self._wake = trio.Event()
+            self._timer_at = self._next_deadline(trio.current_time())
+            with trio.move_on_at(self._timer_at):
+                await wake.wait()
+                continue
+            self._timer_at = math.inf
+            await self.ctx.ref.tell(_Tick())
+
+    def _changed(self) -> None:
+        """Something moved: the timer re-reads the deadlines if one may now be earlier."""
+        if self._next_deadline(trio.current_time()) < self._timer_at:
+            self._wake.set()
+
+    @property
+    def _models(self) -> VoiceModels:
+        assert self.models is not None
+        return self.models
+
+    # -- the room -------------------------------------------------------------------------------
+
+    @handles(SpeakingStart)
+    async def speaking_start(self, msg: SpeakingStart) -> None:
+        uid = int(msg.user_id)
+        if uid == self.config.bot_user_id:
+            return
+        if uid not in self._listening:
+            self._listening.add(uid)
+            await self.ctx.lookup(self.config.link).ask(
+                ListenTo(
+                    user_id=uid,
+                    sample_rate=self.config.input_rate,
+                    silence_duration_ms=self.config.silence_duration_ms,
+                    deliver_to=self.config.name,
+                )
+            )
+        await self._carry_out(self.desk.start(uid, trio.current_time()))
+
+    @handles(UserAudio)
+    async def user_audio(self, msg: UserAudio) -> None:
+        uid = int(msg.user_id)
+        if uid == self.config.bot_user_id or self.models is None:
+            return
+        vad = self._vads.get(uid)
+        if vad is None:
+            vad = self._vads[uid] = self._models.vad_factory()
+        buffer = self._frames.setdefault(uid, bytearray())
+        buffer += msg.pcm
+        step = vad.frame_samples * 2
+        probabilities: list[float] = []
+        while len(buffer) >= step:
+            probabilities.append(vad.probability(bytes(buffer[:step])))
+            del buffer[:step]
+        now = trio.current_time()
+        await self._carry_out(self.desk.audio(uid, now, msg.pcm, probabilities))
+        self._changed()
+        await self._maybe_barge_in(uid, probabilities, now)
+
+    @handles(UserAudioEnd)
+    async def user_audio_end(self, msg: UserAudioEnd) -> None:
+        uid = int(msg.user_id)
+        self._reset_vad(uid)
+        await self._carry_out(self.desk.stream_end(uid, trio.current_time()))
+
+    @handles(ClientDisconnect)
+    async def client_disconnect(self, msg: ClientDisconnect) -> None:
+        uid = int(msg.user_id)
+        self._reset_vad(uid)
+        self._listening.discard(uid)
+        self.room.forget(uid)
+        await self._carry_out(self.desk.left(uid, trio.current_time()))
+
+    def _reset_vad(self, uid: int) -> None:
+        vad = self._vads.get(uid)
+        if vad is not None:
+            vad.reset()
+        self._frames.pop(uid, None)
+
+    # -- clankvox's playback telemetry -----------------------------------------------------------
+
+    @handles(TtsPlaybackState)
+    async def tts_state(self, msg: TtsPlaybackState) -> None:
+        self.output.tts_state(msg.status == "buffered", trio.current_time())
+        await self._output_changed()
+
+    @handles(BufferDepth)
+    async def buffer_depth(self, msg: BufferDepth) -> None:
+        self.output.buffer_depth(msg.tts_samples, trio.current_time())
+        await self._output_changed()
+
+    @handles(PlayerState)
+    async def player_state(self, msg: PlayerState) -> None:
+        self._music_playing = msg.status == "playing"
+        await self._output_changed()
+
+    @handles(Ready)
+    async def ready(self, msg: Ready) -> None:
+        """clankvox (re)connected: its buffers start empty."""
+        self.output.tts_state(False, trio.current_time())
+        await self._output_changed()
+
+    @handles(_Tick)
+    async def tick(self, msg: _Tick) -> None:
+        now = trio.current_time()
+        await self._carry_out(self.desk.tick(now))
+        turn = self.room.tick(now)
+        if turn is not None:
+            await self._handle_turn(turn)
+        await self._output_changed()
+
+    async def _output_changed(self) -> None:
+        now = trio.current_time()
+        if not self.output.busy(now, music_playing=self._music_playing) and len(self.deferred):
+            turn = self.deferred.take(now)
+            if turn is not None:
+                await self._log("voice_turn_readmitted", turn.last.user_id, turn.last.text)
+                await self._handle_turn(turn)
+        self._changed()
+
+    # -- capture actions ------------------------------------------------------------------------
+
+    async def _carry_out(self, actions: list[CaptureAction]) -> None:
+        for a in actions:
+            if isinstance(a, CheckTurn):
+                self.ctx.start_soon(self._check_turn, a)
+            elif isinstance(a, Finalized):
+                self._transcribing.add(a.user_id)
+                self.ctx.start_soon(self._transcribe, a)
+            elif isinstance(a, Dropped):
+                self._dropped[a.reason.value] = self._dropped.get(a.reason.value, 0) + 1
+                if a.promoted:
+                    await self._room_changed()
+            elif isinstance(a, Promoted):
+                pass  # barge-in and coalescing read `desk.speaking()`
+        if actions:
+            self._changed()
+
+    async def _check_turn(self, check: CheckTurn) -> None:
+        try:
+            p = await self._models.turn.complete_probability(check.pcm)
+        except ModelError as exc:
+            log.warning("voice: end-of-turn model failed: %s", exc)
+            return  # the silence fallback decides
+        await self.ctx.ref.tell(
+            _TurnChecked(user_id=check.user_id, check_id=check.check_id, probability=p)
+        )
+
+    @handles(_TurnChecked)
+    async def turn_checked(self, msg: _TurnChecked) -> None:
+        now = trio.current_time()
+        await self._carry_out(
+            self.desk.turn_checked(msg.user_id, msg.check_id, msg.probability, now)
+        )
+
+    async def _transcribe(self, f: Finalized) -> None:
+        text, logprob, no_speech, error = "", None, None, None
+        try:
+            names = ", ".join(self.config.bot_names)
+            t = await self._models.transcriber.transcribe(
+                f.pcm, self.config.input_rate, prompt=names
+            )
+            text, logprob, no_speech = t.text, t.avg_logprob, t.no_speech_prob
+        except ModelError as exc:
+            error = str(exc)
+        await self.ctx.ref.tell(
+            _Transcribed(
+                user_id=f.user_id,
+                capture_id=f.capture_id,
+                text=text,
+                avg_logprob=logprob,
+                no_speech_prob=no_speech,
+                started_at=f.started_at,
+                ended_at=f.ended_at,
+                decided_at=f.decided_at,
+                speech_seconds=f.speech_seconds,
+                banked=f.banked,
+                reason=f.reason.value,
+                error=error,
+            )
+        )
+
+    @handles(_Transcribed)
+    async def transcribed(self, msg: _Transcribed) -> None:
+        now = trio.current_time()
+        self._transcribing.discard(msg.user_id)
+        if msg.error is not None:
+            await self._log("voice_asr_failed", msg.user_id, msg.error)
+            await self._room_changed()
+            return
+        u = Utterance(
+            user_id=msg.user_id,
+            name=self._name(msg.user_id),
+            text=msg.text.strip(),
+            started_at=msg.started_at,
+            ended_at=msg.ended_at,
+            decided_at=msg.decided_at,
+            transcribed_at=now,
+            speech_seconds=msg.speech_seconds,
+            capture_id=msg.capture_id,
+            avg_logprob=msg.avg_logprob,
+            no_speech_prob=msg.no_speech_prob,
+            banked=msg.banked,
+        )
+        reason = noise_gate(u)
+        meta = {
+            "capture_id": msg.capture_id,
+            "end_reason": msg.reason,
+            "speech_seconds": round(msg.speech_seconds, 3),
+            "avg_logprob": msg.avg_logprob,
+            "asr_seconds": round(now - msg.decided_at, 3),
+            "gate": reason,
+        }
+        await self._log("voice_transcript", msg.user_id, u.text, meta)
+        if reason is not None:
+            self._dropped[reason] = self._dropped.get(reason, 0) + 1
+            await self._room_changed()
+            return
+        await self._store_line(msg.user_id, u.name, u.text, is_bot=False)
+        if u.banked:
+            self.room.bank(u)
+            await self._room_changed()
+            return
+        turn = self.room.add(u, now, busy=self._busy())
+        if turn is not None:
+            await self._handle_turn(turn)
+        self._changed()
+
+    def _busy(self) -> set[int]:
+        return self.desk.speaking() | self._transcribing
+
+    async def _room_changed(self) -> None:
+        turn = self.room.room_changed(trio.current_time(), busy=self._busy())
+        if turn is not None:
+            await self._handle_turn(turn)
+
+    # -- turns and replies ----------------------------------------------------------------------
+
+    async def _handle_turn(self, turn: RoomTurn) -> None:
+        now = trio.current_time()
+        r = self._reply
+        if (
+            r is not None
+            and self.output.phase(now) is Phase.RESPONSE_PENDING
+            and set(turn.speakers) & set(r.turn.speakers)
+        ):
+            # supersede: the same speaker said more before we answered; answer both
+            await self._cancel_reply(r, "superseded")
+            turn = r.turn.merged(turn)
+        verdict = admit(
+            turn,
+            output_busy=self.output.busy(now),
+            music_playing=self._music_playing,
+            command_only=self.config.command_only,
+        )
+        meta = {"verdict": verdict.verdict.value, "reason": verdict.reason}
+        await self._log("voice_admission", turn.last.user_id, turn.last.text, meta)
+        if verdict.verdict is Verdict.DEFER:
+            self.deferred.push(turn)
+        elif verdict.verdict is Verdict.ADMIT:
+            await self._start_reply(turn)
+
+    async def _start_reply(self, turn: RoomTurn) -> None:
+        now = trio.current_time()
+        reply = _Reply(reply_id=self._next_reply, turn=turn, started_at=now)
+        self._next_reply += 1
+        self._reply = reply
+        self.output.reply_started(reply.reply_id, now)
+        history, text_lines = await self._context()
+        interrupted, self._interrupted = self._interrupted, None
+        bot_name = self.config.bot_names[0] if self.config.bot_names else "clanker"
+        request = LlmRequest(
+            system=(
+                SystemPart(
+                    text=system_prompt(
+                        bot_name=bot_name,
+                        channel_name=self.config.channel_name,
+                        persona=self.config.persona,
+                        speakers=len(self._listening) or len(turn.speakers),
+                    )
+                ),
+            ),
+            messages=(
+                user(
+                    user_prompt(
+                        turn=turn,
+                        history=history,
+                        text_channel=text_lines,
+                        interrupted=interrupted,
+                    )
+                ),
+            ),
+            max_tokens=self.config.reply_max_tokens,
+            timeout=self.config.reply_timeout,
+            context=CallContext(
+                purpose="voice_reply",
+                guild_id=self.config.guild_id,
+                channel_id=self.config.channel_id,
+                user_id=turn.last.user_id,
+            ),
+        )
+        send, receive = trio.open_memory_channel[str](64)
+        reply.send = send
+        self.ctx.start_soon(self._speak, reply, receive)
+        try:
+            await self.ctx.lookup(self.config.llm).ask(
+                StreamTo(request=request, deliver_to=self.config.name, stream_id=reply.reply_id)
+            )
+        except ActorError as exc:
+            await self._reply_failed(reply, f"the Llm actor is unavailable: {exc}")
+
+    @handles(LlmStreamText)
+    async def stream_text(self, msg: LlmStreamText) -> None:
+        r = self._reply
+        if r is None or r.reply_id != msg.stream_id or r.skip:
+            return
+        if r.first_token_at is None:
+            r.first_token_at = trio.current_time()
+        r.text += msg.text
+        if r.skip is None:
+            r.skip = skip_state(r.text)
+            if r.skip is None:
+                return
+            if r.skip:
+                await self._finish_skip(r)
+                return
+            sentences = r.splitter.feed(r.text)
+        else:
+            sentences = r.splitter.feed(msg.text)
+        await self._queue_sentences(r, sentences)
+
+    @handles(LlmStreamEnded)
+    async def stream_ended(self, msg: LlmStreamEnded) -> None:
+        r = self._reply
+        if r is None or r.reply_id != msg.stream_id:
+            return
+        if msg.failure is not None:
+            await self._reply_failed(r, f"{msg.failure.kind}: {msg.failure.message}")
+            return
+        if r.skip is None:
+            r.skip = skip_state(r.text) is not False
+            if r.skip:
+                await self._finish_skip(r)
+                return
+            await self._queue_sentences(r, r.splitter.feed(r.text))
+        if r.skip:
+            return
+        r.generation_done = True
+        await self._queue_sentences(r, r.splitter.finish())
+        if r.send is not None:
+            await r.send.aclose()
+
+    async def _queue_sentences(self, r: _Reply, sentences: list[str]) -> None:
+        if r.send is None:
+            return
+        for s in sentences:
+            await r.send.send(s)
+
+    async def _speak(self, r: _Reply, sentences: trio.MemoryReceiveChannel[str]) -> None:
+        """Synthesize each sentence as it comes and queue its audio to clankvox."""
+        error: str | None = None
+        link = self.ctx.lookup(self.config.link)
+        synth = self._models.synth
+        with r.scope:
+            try:
+                async with sentences:
+                    async for sentence in sentences:
+                        async for pcm in synth.synthesize(sentence):
+                            if not pcm:
+                                continue
+                            await link.ask(SpeakPcm(pcm=pcm, sample_rate=synth.sample_rate))
+                            await self.ctx.ref.tell(
+                                _AudioQueued(
+                                    reply_id=r.reply_id,
+                                    text=sentence,
+                                    samples=len(pcm) // 2,
+                                    rate=synth.sample_rate,
+                                )
+                            )
+                            sentence = ""  # later chunks of the same sentence add no text
+            except (ModelError, ActorError) as exc:
+                error = str(exc)
+            await self.ctx.ref.tell(_SpeechFinished(reply_id=r.reply_id, error=error))
+
+    @handles(_AudioQueued)
+    async def audio_queued(self, msg: _AudioQueued) -> None:
+        r = self._reply
+        if r is None or r.reply_id != msg.reply_id:
+            return
+        now = trio.current_time()
+        self.output.audio_queued(msg.reply_id, msg.text, msg.samples, msg.rate, now)
+        if msg.text:
+            r.spoken.append(msg.text)
+        if r.first_audio_at is None:
+            r.first_audio_at = now
+            r.loud.clear()
+            await self._log_turn(r, "first_audio")
+        self._changed()
+
+    @handles(_SpeechFinished)
+    async def speech_finished(self, msg: _SpeechFinished) -> None:
+        r = self._reply
+        if r is None or r.reply_id != msg.reply_id:
+            return
+        now = trio.current_time()
+        if msg.error is not None:
+            await self._log("voice_tts_failed", r.turn.last.user_id, msg.error)
+        self.output.reply_made(r.reply_id, now)
+        spoken = " ".join(r.spoken)
+        if spoken:
+            bot_name = self.config.bot_names[0] if self.config.bot_names else "clanker"
+            await self._store_line(self.config.bot_user_id, bot_name, spoken, is_bot=True)
+        self._record(r, "spoken" if msg.error is None else "failed")
+        await self._output_changed()
+
+    async def _finish_skip(self, r: _Reply) -> None:
+        await self._stop_stream(r)
+        r.scope.cancel()
+        self.output.reply_made(r.reply_id, trio.current_time())
+        self._reply = None
+        self._record(r, "skipped")
+        await self._log("voice_skip", r.turn.last.user_id, r.turn.last.text)
+        await self._output_changed()
+
+    async def _reply_failed(self, r: _Reply, why: str) -> None:
+        r.scope.cancel()
+        self.output.reply_made(r.reply_id, trio.current_time())
+        self._reply = None
+        self._record(r, "failed")
+        await self._log("voice_reply_failed", r.turn.last.user_id, why)
+        await self._output_changed()
+
+    async def _cancel_reply(self, r: _Reply, outcome: str) -> None:
+        await self._stop_stream(r)
+        r.scope.cancel()
+        self._reply = None
+        self._record(r, outcome)
+
+    async def _stop_stream(self, r: _Reply) -> None:
+        if not r.generation_done:
+            with contextlib.suppress(ActorError):
+                await self.ctx.lookup(self.config.llm).tell(
+                    CancelStream(deliver_to=self.config.name, stream_id=r.reply_id)
+                )
+
+    # -- barge-in -------------------------------------------------------------------------------
+
+    async def _maybe_barge_in(self, uid: int, probabilities: list[float], now: float) -> None:
+        r = self._reply
+        if r is None or r.first_audio_at is None or uid not in self.desk.speaking():
+            return
+        cfg = self.config.barge_in
+        loud = sum(1 for p in probabilities if p >= cfg.vad_threshold)
+        r.loud[uid] = r.loud.get(uid, 0.0) + loud * self.config.capture.frame_seconds
+        phase = self.output.phase(now)
+        check = check_barge_in(
+            cfg,
+            user_id=uid,
+            bot_audio_out=phase in (Phase.SPEAKING_LIVE, Phase.SPEAKING_BUFFERED),
+            bot_audio_started_at=r.first_audio_at,
+            reply_targets=r.turn.speakers,
+            speech_seconds=r.loud[uid],
+            named_bot=False,
+            now=now,
+        )
+        if not check.interrupt:
+            return
+        await self.ctx.lookup(self.config.link).tell(StopSpeaking())
+        await self._stop_stream(r)
+        r.scope.cancel()
+        _, seconds, heard = self.output.stopped(now)
+        self._reply = None
+        self._barge_ins += 1
+        meant = " ".join(r.spoken) or r.text
+        self._interrupted = Interruption(heard=heard, meant=meant, by=self._name(uid))
+        self._record(r, "interrupted")
+        if heard:
+            bot_name = self.config.bot_names[0] if self.config.bot_names else "clanker"
+            await self._store_line(self.config.bot_user_id, bot_name, heard, is_bot=True)
+        meta = {"reason": check.reason, "played_seconds": round(seconds, 3), "heard": heard}
+        await self._log("voice_barge_in", uid, meant, meta)
+        self._changed()
+
+    # -- status, context, logging ---------------------------------------------------------------
+
+    @handles(GetVoiceBrainStatus)
+    async def status(self, msg: GetVoiceBrainStatus) -> VoiceBrainStatus:
+        return VoiceBrainStatus(
+            phase=self.output.phase(trio.current_time()).value,
+            speaking=sorted(self.desk.speaking()),
+            listening=sorted(self._listening),
+            deferred=len(self.deferred),
+            turns=list(self._turns),
+            barge_ins=self._barge_ins,
+            dropped=dict(self._dropped),
+        )
+
+    def _name(self, uid: int) -> str:
+        return self.config.member_names.get(uid, f"member {uid}")
+
+    def _record(self, r: _Reply, outcome: str) -> None:
+        u = r.turn.last
+        stages = _stages(r, u)
+        self._turns.append(
+            TurnRecord(
+                reply_id=r.reply_id,
+                speakers=[self._name(s) for s in r.turn.speakers],
+                said=" / ".join(x.text for x in r.turn.utterances),
+                reply=r.text,
+                outcome=outcome,
+                **stages,
+            )
+        )
+
+    async def _log_turn(self, r: _Reply, what: str) -> None:
+        u = r.turn.last
+        meta: dict[str, object] = {"reply_id": r.reply_id, **_stages(r, u)}
+        await self._log("voice_turn", u.user_id, u.text, meta)
+
+    async def _context(self) -> tuple[list[Line], list[Line]]:
+        if self.config.store is None:
+            return [], []
+        history = await self._recent(self.config.channel_id, self.config.history_lines)
+        text: list[Line] = []
+        if self.config.text_channel_id is not None:
+            text = await self._recent(self.config.text_channel_id, self.config.text_lines)
+        # the turn itself is in the history already (stored as it came): leave it to the turn
+        return history[:-1] if history else history, text
+
+    async def _recent(self, channel_id: int, limit: int) -> list[Line]:
+        assert self.config.store is not None
+        try:
+            rows = await self.ctx.lookup(self.config.store).ask(
+                RecentMessages(channel_id=channel_id, limit=limit), MessageRows, timeout=5.0
+            )
+        except (ActorError, trio.TooSlowError) as exc:
+            log.info("voice: no context from the store: %s", exc)
+            return []
+        return [
+            Line(
+                speaker="You" if r.author_id == self.config.bot_user_id else r.author_name,
+                text=r.content,
+            )
+            for r in rows.rows
+        ]
+
+    async def _store_line(self, uid: int, name: str, text: str, *, is_bot: bool) -> None:
+        if self.config.store is None or not text:
+            return
+        self._seq = (self._seq + 1) % 4096
+        ms = int(time.time() * 1000)
+        # A snowflake-shaped id for a spoken line: the time, then a bit no Discord id has set
+        # in that place for us (worker 31, process 31), then a counter.
+        message_id = ((ms - DISCORD_EPOCH_MS) << 22) | (0x3FF << 12) | self._seq
+        try:
+            await self.ctx.lookup(self.config.store).tell(
+                StoreMessage(
+                    message_id=message_id,
+                    guild_id=self.config.guild_id,
+                    channel_id=self.config.channel_id,
+                    author_id=uid,
+                    author_name=name,
+                    content=text,
+                    created_at=to_iso(datetime.now(UTC)),
+                    is_bot=is_bot,
+                )
+            )
+        except ActorError as exc:
+            log.info("voice: transcript not stored: %s", exc)
+
+    async def _log(
+        self, kind: str, uid: int | None, content: str, meta: Mapping[str, object] | None = None
+    ) -> None:
+        if self.config.store is None:
+            return
+        try:
+            await self.ctx.lookup(self.config.store).tell(
+                LogAction(
+                    kind=kind,
+                    guild_id=self.config.guild_id,
+                    channel_id=self.config.channel_id,
+                    user_id=uid,
+                    content=content[:2000],
+                    metadata=to_json(dict(meta or {})),
+                )
+            )
+        except ActorError as exc:
+            log.info("voice: %s not logged: %s", kind, exc)
+
+
+def _stages(r: _Reply, u: Utterance) -> dict[str, float | None]:
+    def gap(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else round(b - a, 4)
+
+    return {
+        "speech_end_to_decided": gap(u.ended_at, u.decided_at),
+        "decided_to_transcript": gap(u.decided_at, u.transcribed_at),
+        "transcript_to_first_token": gap(u.transcribed_at, r.first_token_at),
+        "first_token_to_first_audio": gap(r.first_token_at, r.first_audio_at),
+        "speech_end_to_first_audio": gap(u.ended_at, r.first_audio_at),
+    }
+
+
+__all__ = ["GetVoiceBrainStatus", "TurnRecord", "VoiceBrain", "VoiceBrainStatus"]

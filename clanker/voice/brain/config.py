@@ -1,0 +1,52 @@
+"""How a voice brain is set up: its models, names, policies and peers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from clanker.voice.brain.bargein import BargeInConfig
+from clanker.voice.brain.capture import CaptureConfig
+from clanker.voice.models.base import SpeechSynth, Transcriber, TurnDetector, VadFactory
+
+
+@dataclass(frozen=True)
+class VoiceModels:
+    """The four models a voice brain uses (local by default; see clanker.voice.models)."""
+
+    vad_factory: VadFactory
+    turn: TurnDetector
+    transcriber: Transcriber
+    synth: SpeechSynth
+
+
+def voice_brain_name(guild_key: str) -> str:
+    """The registered name of a guild's voice brain."""
+    return f"voice_brain:{guild_key}"
+
+
+@dataclass(frozen=True)
+class VoiceBrainConfig:
+    guild_id: int
+    channel_id: int  # the voice channel
+    bot_user_id: int
+    link: str  # the VoiceLink's registered name
+    name: str  # this brain's registered name (where the link and the Llm deliver)
+    models: Callable[[], VoiceModels]  # loads (or returns the cached) models; called on start
+    bot_names: tuple[str, ...] = ("clanker",)  # the name and aliases that address the bot
+    member_names: Mapping[int, str] = field(default_factory=dict)
+    channel_name: str = "voice"
+    persona: str = ""
+    llm: str = "llm"
+    store: str | None = "store"
+    text_channel_id: int | None = None  # the linked text channel (its recent text is context)
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
+    barge_in: BargeInConfig = field(default_factory=BargeInConfig)
+    command_only: bool = False
+    hold_max: float = 4.0  # seconds an utterance waits for others to finish
+    reply_max_tokens: int = 300
+    reply_timeout: float = 30.0
+    history_lines: int = 24  # voice transcript lines in the prompt
+    text_lines: int = 10  # lines of the linked text channel in the prompt
+    input_rate: int = 16_000  # what clankvox is asked to deliver (the models' rate)
+    silence_duration_ms: int = 1500  # clankvox's own user_audio_end, behind our end of turn

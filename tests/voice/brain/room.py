@@ -1,0 +1,311 @@
+"""A voice room on virtual time for the voice brain's tests.
+
+Real: the `VoiceBrain`, the `VoiceLink` and the `Llm` actor (its service, retries and stream
+relay). Stand-ins, each at the far end only:
+* `PlayoutClankvox` answers the link's commands as clankvox does: `ready` on `connect`, TTS
+  `audio` into a buffer that plays out at 48 kHz of trio time with the protocol's telemetry
+  (`tts_playback_state buffered/idle`, `buffer_depth` every 500 ms and a final 0),
+  `stop_tts_playback` clears it. `member_says` plays a member's speech in as clankvox would
+  deliver it: `speaking_start`, then a 20 ms `user_audio` frame every 20 ms.
+* `RoomProvider` is the LLM provider (the `ProviderClient` boundary): it records each request
+  and streams the answer its `answer` function gives, in pieces `gap` seconds apart.
+* `StubModels`: VAD by loudness, end of turn, recognition and synthesis with fixed delays and
+  scripted results, so every virtual time in a test is exact.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import trio
+
+from clanker.discord.events import Done, SendGatewayOp, VoiceServerChanged, VoiceStateChanged
+from clanker.llm import LlmConfig, LlmRequest, ProviderConfig
+from clanker.llm.actor import Llm
+from clanker.llm.model import ProviderOutput, TextDelta, TextPart, Usage
+from clanker.llm.providers import Emit
+from clanker.runtime import Actor, ActorContext, ChildSpec, Runtime, SupervisorSpec, handles
+from clanker.voice import commands as c
+from clanker.voice.brain.actor import VoiceBrain
+from clanker.voice.brain.config import VoiceBrainConfig, VoiceModels
+from clanker.voice.events import (
+    BufferDepth,
+    Ready,
+    SpeakingStart,
+    TtsPlaybackState,
+    UserAudio,
+    UserAudioEnd,
+)
+from clanker.voice.link import VoiceLink, VoiceLinkConfig
+from clanker.voice.models.base import Transcript
+
+GUILD, CHANNEL, BOT = 10, 20, 30
+ALICE, BOB = 101, 102
+NAMES = {ALICE: "Alice", BOB: "Bob"}
+RATE = 16_000
+FRAME = RATE // 50  # 20 ms
+LOUD = (3000).to_bytes(2, "little", signed=True) * FRAME
+QUIET = b"\x00\x00" * FRAME
+
+
+# -- the far end: clankvox ---------------------------------------------------------------------
+
+
+@dataclass
+class Playout:
+    """What the stand-in clankvox played, and when."""
+
+    audio: list[tuple[float, int]] = field(default_factory=list)  # (time, samples at 48 kHz)
+    stops: list[float] = field(default_factory=list)
+    subscriptions: dict[str, int] = field(default_factory=dict)  # user -> sample rate
+    buffered: int = 0  # samples at 48 kHz not yet played
+    changed: trio.Event = field(default_factory=trio.Event)
+
+    def poke(self) -> None:
+        self.changed.set()
+        self.changed = trio.Event()
+
+
+class PlayoutClankvox(Actor):
+    def __init__(self, playout: Playout) -> None:
+        self.playout = playout
+        self._playing = False
+
+    async def on_start(self, ctx: ActorContext) -> None:
+        self.ctx = ctx
+
+    @handles(c.ClankvoxCommand)
+    async def command(self, cmd: c.ClankvoxCommand) -> None:
+        link = self.ctx.lookup("link")
+        p = self.playout
+        now = trio.current_time()
+        if isinstance(cmd, c.Connect):
+            await link.tell(Ready())
+        elif isinstance(cmd, c.SubscribeUser):
+            p.subscriptions[cmd.user_id] = cmd.sample_rate
+        elif isinstance(cmd, c.Audio):
+            n = len(cmd.pcm_base64) // 2 * 48_000 // cmd.sample_rate
+            p.audio.append((now, n))
+            if p.buffered == 0:
+                await link.tell(TtsPlaybackState(status="buffered"))
+            p.buffered += n
+            if not self._playing:
+                self._playing = True
+                self.ctx.start_soon(self._play)
+        elif isinstance(cmd, c.StopTtsPlayback):
+            p.stops.append(now)
+            if p.buffered:
+                p.buffered = 0
+                await link.tell(TtsPlaybackState(status="idle"))
+        p.poke()
+
+    async def _play(self) -> None:
+        """Drain 960 samples per 20 ms tick; buffer_depth every 25 ticks, then a final 0."""
+        link = self.ctx.lookup("link")
+        ticks = 0
+        while self.playout.buffered > 0:
+            await trio.sleep(0.02)
+            ticks += 1
+            self.playout.buffered = max(0, self.playout.buffered - 960)
+            if self.playout.buffered and ticks % 25 == 0:
+                await link.tell(BufferDepth(tts_samples=self.playout.buffered, music_samples=0))
+        self._playing = False
+        await link.tell(BufferDepth(tts_samples=0, music_samples=0))
+        await link.tell(TtsPlaybackState(status="idle"))
+        self.playout.poke()
+
+
+class Bridge(Actor):
+    @handles(SendGatewayOp)
+    async def op(self, msg: SendGatewayOp) -> Done:
+        return Done()
+
+
+# -- the far end: the LLM provider -------------------------------------------------------------
+
+
+class RoomProvider:
+    def __init__(
+        self, answer: Callable[[str], str], *, delay: float = 0.2, gap: float = 0.05
+    ) -> None:
+        self.config = ProviderConfig(
+            name="room",
+            kind="anthropic",
+            model="room-model",
+            api_key="k",
+            base_url="http://127.0.0.1:1/v1",  # never dialled
+        )
+        self.answer = answer
+        self.delay = delay
+        self.gap = gap
+        self.prompts: list[str] = []
+        self.asked_at: list[float] = []
+
+    async def _play(self, request: LlmRequest, emit: Emit | None) -> ProviderOutput:
+        prompt = "\n".join(
+            part.text for m in request.messages for part in m.parts if isinstance(part, TextPart)
+        )
+        self.prompts.append(prompt)
+        self.asked_at.append(trio.current_time())
+        text = self.answer(prompt)
+        await trio.sleep(self.delay)
+        words = text.split(" ")
+        for i, w in enumerate(words):
+            if emit is not None:
+                await emit(TextDelta(w + (" " if i < len(words) - 1 else "")))
+            await trio.sleep(self.gap)
+        return ProviderOutput(text=text, usage=Usage(input_tokens=10, output_tokens=5))
+
+    async def complete(self, request: LlmRequest) -> ProviderOutput:
+        return await self._play(request, None)
+
+    async def stream(self, request: LlmRequest, emit: Emit) -> ProviderOutput:
+        return await self._play(request, emit)
+
+    async def aclose(self) -> None:
+        pass
+
+
+# -- the far end: the models -------------------------------------------------------------------
+
+
+class LoudnessVad:
+    frame_samples = 512
+
+    def probability(self, frame: bytes) -> float:
+        peak = max(
+            abs(int.from_bytes(frame[i : i + 2], "little", signed=True))
+            for i in range(0, len(frame), 64)
+        )
+        return 0.95 if peak > 1000 else 0.02
+
+    def reset(self) -> None:
+        pass
+
+
+@dataclass
+class StubModels:
+    turn_delay: float = 0.03
+    complete: float = 0.9  # P(complete) the end-of-turn model answers
+    asr_delay: float = 0.1
+    tts_delay: float = 0.05
+    tts_rate: int = 24_000
+    tts_seconds_per_char: float = 0.05
+    transcripts: deque[str] = field(default_factory=deque)
+    turn_checks: list[float] = field(default_factory=list)
+    transcribed: list[tuple[float, int]] = field(default_factory=list)  # (time, samples)
+    spoken: list[tuple[float, str]] = field(default_factory=list)
+
+    def bundle(self) -> VoiceModels:
+        return VoiceModels(
+            vad_factory=LoudnessVad,
+            turn=self,
+            transcriber=self,
+            synth=self,  # type: ignore[arg-type]
+        )
+
+    # TurnDetector
+    async def complete_probability(self, pcm: bytes) -> float:
+        self.turn_checks.append(trio.current_time())
+        await trio.sleep(self.turn_delay)
+        return self.complete
+
+    # Transcriber
+    name = "stub"
+
+    async def transcribe(self, pcm: bytes, sample_rate: int, *, prompt: str = "") -> Transcript:
+        self.transcribed.append((trio.current_time(), len(pcm) // 2))
+        await trio.sleep(self.asr_delay)
+        text = self.transcripts.popleft() if self.transcripts else "something"
+        return Transcript(text=text, avg_logprob=-0.2, no_speech_prob=0.01)
+
+    # SpeechSynth
+    @property
+    def sample_rate(self) -> int:
+        return self.tts_rate
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        await trio.sleep(self.tts_delay)
+        self.spoken.append((trio.current_time(), text))
+        n = int(len(text) * self.tts_seconds_per_char * self.tts_rate)
+        yield b"\x10\x00" * n
+
+
+# -- the tree ----------------------------------------------------------------------------------
+
+
+def room_spec(
+    models: StubModels, provider: RoomProvider, playout: Playout, **brain: object
+) -> SupervisorSpec:
+    link_config = VoiceLinkConfig(guild_id=GUILD, channel_id=CHANNEL, user_id=BOT, clankvox="kvox")
+    config = VoiceBrainConfig(
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        bot_user_id=BOT,
+        link="link",
+        name="brain",
+        models=models.bundle,
+        member_names=NAMES,
+        store=None,
+        **brain,  # type: ignore[arg-type]
+    )
+    llm_config = LlmConfig(providers=(provider.config,))
+    return SupervisorSpec(
+        children=[
+            ChildSpec("bridge", Bridge, register="discord"),
+            ChildSpec(
+                "llm",
+                lambda: Llm(llm_config, store=None, providers=[provider]),
+                register="llm",
+                mailbox=Llm.mailbox,
+            ),
+            ChildSpec("kvox", lambda: PlayoutClankvox(playout), register="kvox"),
+            ChildSpec(
+                "link", lambda: VoiceLink(link_config), register="link", mailbox=VoiceLink.mailbox
+            ),
+            ChildSpec(
+                "brain", lambda: VoiceBrain(config), register="brain", mailbox=VoiceBrain.mailbox
+            ),
+        ]
+    )
+
+
+async def connect(rt: Runtime) -> None:
+    link = rt.lookup("link")
+    await link.tell(
+        VoiceStateChanged(guild_id=GUILD, channel_id=CHANNEL, user_id=BOT, session_id="s1")
+    )
+    await link.tell(VoiceServerChanged(guild_id=GUILD, channel_id=None, token="t", endpoint="h:1"))
+    await trio.sleep(0.01)
+
+
+async def member_says(
+    rt: Runtime, user_id: int, seconds: float, *, trailing_silence: float = 0.1
+) -> float:
+    """`user_id` speaks for `seconds` (loud frames), then `trailing_silence` of decoded silence
+    frames (as the five Opus silence frames give), then nothing. Returns when speech ended."""
+    link = rt.lookup("link")
+    uid = str(user_id)
+    await link.tell(SpeakingStart(user_id=uid))
+    await trio.sleep(0)
+    for pcm, count in ((LOUD, round(seconds * 50)), (QUIET, round(trailing_silence * 50))):
+        for _ in range(count):
+            await trio.sleep(0.02)
+            await link.tell(
+                UserAudio(
+                    user_id=uid,
+                    signal_peak_abs=3000 if pcm is LOUD else 0,
+                    signal_active_sample_count=FRAME if pcm is LOUD else 0,
+                    signal_sample_count=FRAME,
+                    pcm=pcm,
+                )
+            )
+        if pcm is LOUD:
+            ended = trio.current_time()
+    return ended
+
+
+async def stream_ends(rt: Runtime, user_id: int) -> None:
+    await rt.lookup("link").tell(UserAudioEnd(user_id=str(user_id)))
