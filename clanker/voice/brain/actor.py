@@ -50,7 +50,7 @@ from clanker.voice.brain.capture import (
     Finalized,
     Promoted,
 )
-from clanker.voice.brain.config import VoiceBrainConfig, VoiceModels
+from clanker.voice.brain.config import VoiceBrainConfig
 from clanker.voice.brain.output import OutputState, Phase
 from clanker.voice.brain.prompt import (
     Interruption,
@@ -194,13 +194,12 @@ class VoiceBrain(Actor):
         self._wake = trio.Event()
         self._timer_at = math.inf
         self._seq = 0
-        self.models: VoiceModels | None = None
+        self.models = config.models
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
-        self.models = await trio.to_thread.run_sync(self.config.models)
         await ctx.lookup(self.config.link).ask(ObserveVoice(deliver_to=self.config.name))
         ctx.start_soon(self._timer)
 
@@ -233,11 +232,6 @@ class VoiceBrain(Actor):
         if self._next_deadline(trio.current_time()) < self._timer_at:
             self._wake.set()
 
-    @property
-    def _models(self) -> VoiceModels:
-        assert self.models is not None
-        return self.models
-
     # -- the room -------------------------------------------------------------------------------
 
     @handles(SpeakingStart)
@@ -260,11 +254,11 @@ class VoiceBrain(Actor):
     @handles(UserAudio)
     async def user_audio(self, msg: UserAudio) -> None:
         uid = int(msg.user_id)
-        if uid == self.config.bot_user_id or self.models is None:
+        if uid == self.config.bot_user_id:
             return
         vad = self._vads.get(uid)
         if vad is None:
-            vad = self._vads[uid] = self._models.vad_factory()
+            vad = self._vads[uid] = self.models.vad_factory()
         buffer = self._frames.setdefault(uid, bytearray())
         buffer += msg.pcm
         step = vad.frame_samples * 2
@@ -345,9 +339,11 @@ class VoiceBrain(Actor):
             if isinstance(a, CheckTurn):
                 self.ctx.start_soon(self._check_turn, a)
             elif isinstance(a, Finalized):
+                self._reset_vad(a.user_id)  # the next capture starts frame-aligned, fresh
                 self._transcribing.add(a.user_id)
                 self.ctx.start_soon(self._transcribe, a)
             elif isinstance(a, Dropped):
+                self._reset_vad(a.user_id)
                 self._dropped[a.reason.value] = self._dropped.get(a.reason.value, 0) + 1
                 if a.promoted:
                     await self._room_changed()
@@ -358,7 +354,7 @@ class VoiceBrain(Actor):
 
     async def _check_turn(self, check: CheckTurn) -> None:
         try:
-            p = await self._models.turn.complete_probability(check.pcm)
+            p = await self.models.turn.complete_probability(check.pcm)
         except ModelError as exc:
             log.warning("voice: end-of-turn model failed: %s", exc)
             return  # the silence fallback decides
@@ -377,7 +373,7 @@ class VoiceBrain(Actor):
         text, logprob, no_speech, error = "", None, None, None
         try:
             names = ", ".join(self.config.bot_names)
-            t = await self._models.transcriber.transcribe(
+            t = await self.models.transcriber.transcribe(
                 f.pcm, self.config.input_rate, prompt=names
             )
             text, logprob, no_speech = t.text, t.avg_logprob, t.no_speech_prob
@@ -580,7 +576,7 @@ class VoiceBrain(Actor):
         """Synthesize each sentence as it comes and queue its audio to clankvox."""
         error: str | None = None
         link = self.ctx.lookup(self.config.link)
-        synth = self._models.synth
+        synth = self.models.synth
         with r.scope:
             try:
                 async with sentences:
@@ -653,6 +649,7 @@ class VoiceBrain(Actor):
     async def _cancel_reply(self, r: _Reply, outcome: str) -> None:
         await self._stop_stream(r)
         r.scope.cancel()
+        self.output.reply_made(r.reply_id, trio.current_time())
         self._reply = None
         self._record(r, outcome)
 
@@ -667,11 +664,13 @@ class VoiceBrain(Actor):
 
     async def _maybe_barge_in(self, uid: int, probabilities: list[float], now: float) -> None:
         r = self._reply
-        if r is None or r.first_audio_at is None or uid not in self.desk.speaking():
+        if r is None or r.first_audio_at is None:
             return
         cfg = self.config.barge_in
         loud = sum(1 for p in probabilities if p >= cfg.vad_threshold)
         r.loud[uid] = r.loud.get(uid, 0.0) + loud * self.config.capture.frame_seconds
+        if uid not in self.desk.speaking():
+            return
         phase = self.output.phase(now)
         check = check_barge_in(
             cfg,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from clanker.voice.brain.bargein import BargeInConfig
@@ -32,7 +32,7 @@ class VoiceBrainConfig:
     bot_user_id: int
     link: str  # the VoiceLink's registered name
     name: str  # this brain's registered name (where the link and the Llm deliver)
-    models: Callable[[], VoiceModels]  # loads (or returns the cached) models; called on start
+    models: VoiceModels  # loaded before the brain starts (once per process; restarts reuse them)
     bot_names: tuple[str, ...] = ("clanker",)  # the name and aliases that address the bot
     member_names: Mapping[int, str] = field(default_factory=dict)
     channel_name: str = "voice"

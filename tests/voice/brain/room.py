@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import trio
+import trio.lowlevel
 
 from clanker.discord.events import Done, SendGatewayOp, VoiceServerChanged, VoiceStateChanged
 from clanker.llm import LlmConfig, LlmRequest, ProviderConfig
@@ -59,6 +60,7 @@ class Playout:
 
     audio: list[tuple[float, int]] = field(default_factory=list)  # (time, samples at 48 kHz)
     stops: list[float] = field(default_factory=list)
+    idle_at: list[float] = field(default_factory=list)  # the buffer drained
     subscriptions: dict[str, int] = field(default_factory=dict)  # user -> sample rate
     buffered: int = 0  # samples at 48 kHz not yet played
     changed: trio.Event = field(default_factory=trio.Event)
@@ -112,6 +114,7 @@ class PlayoutClankvox(Actor):
             if self.playout.buffered and ticks % 25 == 0:
                 await link.tell(BufferDepth(tts_samples=self.playout.buffered, music_samples=0))
         self._playing = False
+        self.playout.idle_at.append(trio.current_time())
         await link.tell(BufferDepth(tts_samples=0, music_samples=0))
         await link.tell(TtsPlaybackState(status="idle"))
         self.playout.poke()
@@ -246,7 +249,7 @@ def room_spec(
         bot_user_id=BOT,
         link="link",
         name="brain",
-        models=models.bundle,
+        models=models.bundle(),
         member_names=NAMES,
         store=None,
         **brain,  # type: ignore[arg-type]
@@ -284,13 +287,18 @@ async def connect(rt: Runtime) -> None:
 async def member_says(
     rt: Runtime, user_id: int, seconds: float, *, trailing_silence: float = 0.1
 ) -> float:
-    """`user_id` speaks for `seconds` (loud frames), then `trailing_silence` of decoded silence
-    frames (as the five Opus silence frames give), then nothing. Returns when speech ended."""
+    """`user_id` speaks for `seconds` (loud 20 ms chunks, one every 20 ms), then
+    `trailing_silence` of decoded silence (as the five Opus silence frames give), then nothing.
+
+    Returns when speech ended *for the brain*: the arrival of the chunk that completes the
+    512-sample VAD frame holding the last loud sample."""
     link = rt.lookup("link")
     uid = str(user_id)
     await link.tell(SpeakingStart(user_id=uid))
-    await trio.sleep(0)
-    for pcm, count in ((LOUD, round(seconds * 50)), (QUIET, round(trailing_silence * 50))):
+    await trio.lowlevel.checkpoint()
+    start = trio.current_time()
+    loud = round(seconds * 50)
+    for pcm, count in ((LOUD, loud), (QUIET, round(trailing_silence * 50))):
         for _ in range(count):
             await trio.sleep(0.02)
             await link.tell(
@@ -302,9 +310,10 @@ async def member_says(
                     pcm=pcm,
                 )
             )
-        if pcm is LOUD:
-            ended = trio.current_time()
-    return ended
+    vad_frame = 512
+    frames = -(-loud * FRAME // vad_frame)  # frames holding loud samples
+    chunk = -(-frames * vad_frame // FRAME)  # the chunk that completes the last of them
+    return start + chunk * 0.02
 
 
 async def stream_ends(rt: Runtime, user_id: int) -> None:

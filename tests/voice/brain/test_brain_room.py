@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from clanker.runtime import open_runtime
+from clanker.runtime import OperatorCrash, open_runtime
 from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
 
 from .room import ALICE, BOB, Playout, RoomProvider, StubModels, connect, member_says, room_spec
@@ -32,13 +32,12 @@ async def test_a_question_is_answered_with_exact_stage_times(
     async with open_runtime(room_spec(models, provider, playout)) as rt:
         await connect(rt)
         t0 = trio.current_time()
-        ended = await member_says(rt, ALICE, 1.0)
+        speech_end = await member_says(rt, ALICE, 1.0)
         assert playout.subscriptions == {str(ALICE): 16_000}
         await trio.sleep(5.0)
         st = await status(rt)
     # The last loud 20 ms chunk (sample 16 000) lies in the VAD frame of samples 15 872-16 384,
-    # complete two chunks later (+40 ms): that is where speech ends for the brain.
-    speech_end = ended + 0.04
+    # complete two chunks later: member_says returns that time (speech end for the brain).
     # VAD stop 0.2 s, then the 30 ms model check, then 0.1 s recognition
     assert models.turn_checks == [near(speech_end + 0.2)]
     assert models.transcribed[0][0] == near(speech_end + 0.23)
@@ -54,4 +53,166 @@ async def test_a_question_is_answered_with_exact_stage_times(
     assert turn.decided_to_transcript == near(0.1)
     assert turn.speech_end_to_first_audio == near(first_audio - speech_end)
     assert st.phase == "idle"
-    assert t0 < ended
+    assert speech_end - t0 == near(1.04)
+
+
+async def test_an_incomplete_turn_ends_at_the_silence_fallback(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(complete=0.1, transcripts=deque(["so what I mean is"]))
+    provider = RoomProvider(lambda p: "Go on.")
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout)) as rt:
+        await connect(rt)
+        speech_end = await member_says(rt, ALICE, 1.0)
+        await trio.sleep(4.0)
+    assert models.turn_checks == [near(speech_end + 0.2)]
+    # "not done" from the model: recognition waits for 1.2 s of silence (incomplete_wait)
+    assert models.transcribed[0][0] == near(speech_end + 1.2)
+    assert provider.asked_at == [near(speech_end + 1.3)]
+
+
+async def test_two_members_talking_over_each_other_get_one_turn_with_both(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(transcripts=deque(["pizza tonight", "no way, tacos"]))
+    provider = RoomProvider(lambda p: "Why not both?")
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout)) as rt:
+        await connect(rt)
+        ends: dict[int, float] = {}
+
+        async def say(uid: int, after: float, seconds: float) -> None:
+            await trio.sleep(after)
+            ends[uid] = await member_says(rt, uid, seconds)
+
+        async with trio.open_nursery() as n:
+            n.start_soon(say, ALICE, 0.0, 1.0)
+            n.start_soon(say, BOB, 0.5, 1.6)
+        await trio.sleep(4.0)
+    # Alice's transcript came while Bob was still talking: held, then one call for both
+    assert len(models.transcribed) == 2
+    assert models.transcribed[0][0] == near(ends[ALICE] + 0.23)
+    assert len(provider.prompts) == 1
+    assert provider.asked_at[0] == near(ends[BOB] + 0.33)
+    prompt = provider.prompts[0]
+    assert prompt.index("Alice: pizza tonight") < prompt.index("Bob: no way, tacos")
+
+
+async def test_a_skip_says_nothing_and_frees_the_output(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(transcripts=deque(["bob did you feed the cat"]))
+    provider = RoomProvider(lambda p: "[SKIP]")
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout)) as rt:
+        await connect(rt)
+        await member_says(rt, ALICE, 1.0)
+        await trio.sleep(3.0)
+        st = await status(rt)
+    assert playout.audio == [] and models.spoken == []
+    assert [t.outcome for t in st.turns] == ["skipped"]
+    assert st.phase == "idle"
+
+
+LONG = "This is a long answer that goes on. " * 6
+
+
+async def test_the_reply_target_barges_in_and_the_next_prompt_knows_what_was_heard(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(transcripts=deque(["tell me a story", "stop, wait"]))
+    answers = deque([LONG, "Sorry, go ahead."])
+    provider = RoomProvider(lambda p: answers.popleft())
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout)) as rt:
+        await connect(rt)
+        await member_says(rt, ALICE, 1.0)
+        with trio.fail_after(10):
+            while not playout.audio:
+                await playout.changed.wait()
+            first_audio = playout.audio[0][0]
+        await trio.sleep(1.5)  # past the 1.0 s echo guard
+        started = trio.current_time()
+        await member_says(rt, ALICE, 0.8)
+        await trio.sleep(3.0)
+        st = await status(rt)
+    # 0.5 s of loud speech = 16 VAD frames = 8 192 samples, complete with the 26th chunk
+    assert playout.stops == [near(started + 26 * 0.02)]
+    assert st.barge_ins == 1
+    assert [t.outcome for t in st.turns] == ["interrupted", "spoken"]
+    second = provider.prompts[1]
+    assert "You were cut off by Alice" in second
+    # heard: 2.02 s of playback at 0.05 s per character = the first sentence (35 characters,
+    # 1.75 s) and 5 characters of the next, cut back to a whole word
+    assert started + 26 * 0.02 - first_audio == near(2.02)
+    assert "They heard only: 'This is a long answer that goes on. This —'" in second
+    assert "Alice: stop, wait" in second
+
+
+async def test_another_member_is_deferred_until_the_bot_is_done(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(
+        transcripts=deque(["tell me a story", "what about me"]), tts_seconds_per_char=0.015
+    )
+    answers = deque([LONG, "You are next, Bob."])
+    provider = RoomProvider(lambda p: answers.popleft())
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout)) as rt:
+        await connect(rt)
+        await member_says(rt, ALICE, 1.0)
+        with trio.fail_after(10):
+            while not playout.audio:
+                await playout.changed.wait()
+        await trio.sleep(1.2)
+        await member_says(rt, BOB, 0.8)  # not the reply's target: no barge-in
+        await trio.sleep(6.0)
+        st = await status(rt)
+    assert playout.stops == []
+    assert len(provider.asked_at) == 2
+    # Bob's turn waited for the playback to drain (clankvox's idle), then went in
+    assert provider.asked_at[1] == near(playout.idle_at[0])
+    assert "Bob: what about me" in provider.prompts[1]
+    assert [t.outcome for t in st.turns] == ["spoken", "spoken"]
+
+
+async def test_more_from_the_same_speaker_supersedes_a_pending_reply(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(transcripts=deque(["what is the capital", "of France"]))
+    provider = RoomProvider(lambda p: "Paris.", delay=1.5)
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout)) as rt:
+        await connect(rt)
+        await member_says(rt, ALICE, 1.0)
+        await trio.sleep(0.6)  # the first reply is still being generated
+        await member_says(rt, ALICE, 0.6)
+        await trio.sleep(4.0)
+        st = await status(rt)
+    assert len(provider.prompts) == 2
+    assert "Alice: what is the capital\nAlice: of France" in provider.prompts[1]
+    assert [t.outcome for t in st.turns] == ["superseded", "spoken"]
+    assert [t for _, t in models.spoken] == ["Paris."]
+
+
+async def test_a_crashed_brain_comes_back_listening(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(transcripts=deque(["hello", "are you back"]))
+    provider = RoomProvider(lambda p: "Yes.")
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout)) as rt:
+        await connect(rt)
+        await member_says(rt, ALICE, 1.0)
+        await trio.sleep(2.0)
+        await rt.lookup("brain").tell(OperatorCrash())
+        await trio.sleep(1.0)
+        st = await status(rt)
+        assert st.turns == [] and st.listening == []  # a fresh incarnation
+        await member_says(rt, ALICE, 1.0)
+        await trio.sleep(2.0)
+        st = await status(rt)
+    assert len(provider.prompts) == 2
+    assert [t.outcome for t in st.turns] == ["spoken"]
+    assert st.listening == [ALICE]
