@@ -98,9 +98,11 @@ class JoinVoice(Message, frozen=True):
     """Ask a guild session to join a voice channel (leaving the one it is in, if another).
     Answered with `VoiceJoined` once the voice connection's actors run (the connection itself
     becomes ready later: ask the link, `voice_link_name(key)`, for its status), or
-    `VoiceRefused`."""
+    `VoiceRefused`. `text_channel_id`: the text channel the request came from (its recent
+    text is context for the voice brain)."""
 
     channel_id: int
+    text_channel_id: int | None = None
 
 
 class LeaveVoice(Message, frozen=True):

@@ -68,6 +68,8 @@ from clanker.runtime import (
 from clanker.store import LogAction, StoreClient, StoreRequestError, to_json
 from clanker.text import DECISION_ACTION_KIND
 from clanker.voice import VoiceLinkConfig, voice_link_spec
+from clanker.voice.brain.config import VoiceBrainConfig, VoiceBrainOptions, voice_brain_name
+from clanker.voice.models.base import ModelError
 from clanker.voice.session_spec import DEFAULT_BINARY
 
 log = logging.getLogger("clanker.guilds")
@@ -100,6 +102,8 @@ class VoiceConfig:
     # A PEM CA for the voice gateway's TLS on top of the system roots (the sandbox's own CA;
     # None against Discord). Given to clankvox as CLANKVOX_CA_FILE.
     ca_file: str | None = None
+    # The voice brain (hear, decide, speak); None: the connection only moves audio.
+    brain: VoiceBrainOptions | None = None
 
     def clankvox_env(self) -> dict[str, str] | None:
         """The extra environment clankvox runs with."""
@@ -255,7 +259,10 @@ class GuildSession(Actor):
             mode=voice.mode,
             record_audio=voice.record_audio,
         )
-        spec = voice_link_spec(link, config, command=voice.command, env=voice.clankvox_env())
+        brain = await self._brain_child(msg, identity, link)
+        spec = voice_link_spec(
+            link, config, command=voice.command, env=voice.clankvox_env(), brain=brain
+        )
         try:
             await self.ctx.lookup_supervisor(voices_name(self.key)).start_child(
                 ChildSpec("voice", spec, restart=Restart.TRANSIENT)
@@ -264,6 +271,43 @@ class GuildSession(Actor):
             return VoiceRefused(reason=f"could not start the voice connection: {exc}")
         self.voice_channel = msg.channel_id
         return VoiceJoined(channel_id=msg.channel_id, link=link)
+
+    async def _brain_child(self, msg: JoinVoice, identity: Identity, link: str) -> ChildSpec | None:
+        """The voice brain's child spec, its models loaded (cached) off the trio loop; None
+        when no brain is configured or its models cannot load (then voice only moves audio)."""
+        options = self.config.voice.brain
+        if options is None:
+            return None
+        from clanker.voice.brain.actor import VoiceBrain
+
+        try:
+            models = await trio.to_thread.run_sync(options.load_models)
+        except ModelError as exc:
+            log.warning("voice: joining without the voice brain: %s", exc)
+            return None
+        info = self.channels.get(msg.channel_id)
+        name = voice_brain_name(self.key)
+        config = VoiceBrainConfig(
+            guild_id=int(self.key),
+            channel_id=msg.channel_id,
+            bot_user_id=identity.user_id,
+            link=link,
+            name=name,
+            models=models,
+            bot_names=(identity.user_name, *options.aliases),
+            member_names={m.user_id: m.name for m in self.members.members()},
+            channel_name=info.name if info is not None else "voice",
+            persona=options.persona,
+            llm=options.llm,
+            store=options.store,
+            text_channel_id=msg.text_channel_id,
+            capture=options.capture,
+            barge_in=options.barge_in,
+            command_only=options.command_only,
+        )
+        return ChildSpec(
+            "brain", lambda: VoiceBrain(config), register=name, mailbox=VoiceBrain.mailbox
+        )
 
     @handles(LeaveVoice)
     async def leave_voice(self, msg: LeaveVoice) -> VoiceLeft:

@@ -90,12 +90,15 @@ def voice_link_spec(
     intensity: int = 3,
     period: float = 30.0,
     backoff: Backoff | None = DEFAULT_BACKOFF,
+    brain: ChildSpec | None = None,
 ) -> SupervisorSpec:
-    """A whole voice connection: the `VoiceLink` (registered `link_name`) then the pipe
-    supervisor (`voice_session_spec`, its `Clankvox` registered as `config.clankvox`), under
-    rest_for_one. A killed clankvox restarts only the pipe, and the link, which keeps the join's
-    values, sends them to the new process; a crashed link restarts both and joins afresh. Stop
-    order is the reverse: clankvox is destroyed first, then the link sends op 4 to leave.
+    """A whole voice connection: the `VoiceLink` (registered `link_name`), the pipe
+    supervisor (`voice_session_spec`, its `Clankvox` registered as `config.clankvox`), then
+    `brain` if given (the voice brain), under rest_for_one. A killed clankvox restarts the pipe
+    and the brain (a fresh brain: in-flight turns die with the process's buffers), and the
+    link, which keeps the join's values, sends them to the new process; a crashed link restarts
+    everything and joins afresh; a crashed brain restarts alone. Stop order is the reverse: the
+    brain, then clankvox is destroyed, then the link sends op 4 to leave.
     """
     pipe = voice_session_spec(
         target=link_name,
@@ -117,6 +120,7 @@ def voice_link_spec(
                 shutdown=10.0,
             ),
             ChildSpec("pipe", pipe),
+            *([brain] if brain is not None else []),
         ],
         intensity=intensity,
         period=period,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from clanker.voice.brain.bargein import BargeInConfig
@@ -50,3 +50,21 @@ class VoiceBrainConfig:
     text_lines: int = 10  # lines of the linked text channel in the prompt
     input_rate: int = 16_000  # what clankvox is asked to deliver (the models' rate)
     silence_duration_ms: int = 1500  # clankvox's own user_audio_end, behind our end of turn
+
+
+@dataclass(frozen=True)
+class VoiceBrainOptions:
+    """What a guild session needs to give each voice connection a brain (`VoiceConfig.brain`).
+
+    `load_models` is blocking (seconds on first use) and must cache: the session calls it in a
+    worker thread on every join, and restarts of the brain reuse what it returned.
+    """
+
+    load_models: Callable[[], VoiceModels]
+    llm: str = "llm"
+    store: str | None = "store"
+    persona: str = ""
+    aliases: tuple[str, ...] = ()  # more names that address the bot, besides its user name
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
+    barge_in: BargeInConfig = field(default_factory=BargeInConfig)
+    command_only: bool = False
