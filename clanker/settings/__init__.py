@@ -22,7 +22,10 @@ from clanker.settings.model import (
     Persona,
     ReplyGeneration,
     Settings,
+    SpeechRecognition,
+    SpeechSynthesis,
     Tools,
+    Voice,
 )
 from clanker.settings.patch import apply_patch, diff_settings, merge_patch
 from clanker.settings.presets import DEFAULT_PRESET, PRESETS, Preset, preset_settings
@@ -104,11 +107,14 @@ __all__ = [
     "SettingsProblem",
     "SettingsRejected",
     "SettingsUpdated",
+    "SpeechRecognition",
+    "SpeechSynthesis",
     "SubscribeSettings",
     "Tools",
     "UnsubscribeSettings",
     "Unsubscribed",
     "UpdateSettings",
+    "Voice",
     "apply_patch",
     "diff_settings",
     "encode_document",

@@ -11,7 +11,7 @@ validate); constructing the structs directly in code skips the bounds checks.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from msgspec import Meta, Struct, field
 
@@ -386,6 +386,127 @@ class Tools(_Section, frozen=True):
         return found
 
 
+class SpeechRecognition(_Section, frozen=True):
+    """Who turns voice-channel speech into text: the local model or a cloud provider."""
+
+    provider: Annotated[
+        Literal["local", "openai"],
+        Meta(
+            description=(
+                "local: the bundled Whisper model, no key, nothing leaves the machine. "
+                "openai: OpenAI's transcription API (needs OPENAI_API_KEY). Default: local."
+            )
+        ),
+    ] = "local"
+    openai_model: Annotated[
+        str,
+        Meta(
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$",
+            description=(
+                "OpenAI transcription model (gpt-4o-mini-transcribe, gpt-4o-transcribe, "
+                "whisper-1 ...). Default: gpt-4o-mini-transcribe."
+            ),
+        ),
+    ] = "gpt-4o-mini-transcribe"
+    timeout_seconds: Annotated[
+        float,
+        Meta(
+            ge=1,
+            le=120,
+            description=(
+                "A cloud transcription that sends nothing back for this long (connect, send "
+                "or read) fails; the SDK tries once more. Default: 10."
+            ),
+        ),
+    ] = 10.0
+
+
+class SpeechSynthesis(_Section, frozen=True):
+    """Who speaks clanker's voice replies: the local voice or a cloud provider."""
+
+    provider: Annotated[
+        Literal["local", "openai", "elevenlabs"],
+        Meta(
+            description=(
+                "local: the bundled Piper voice, no key. openai: OpenAI's speech API (needs "
+                "OPENAI_API_KEY). elevenlabs: ElevenLabs (needs ELEVENLABS_API_KEY). "
+                "Default: local."
+            )
+        ),
+    ] = "local"
+    openai_model: Annotated[
+        str,
+        Meta(
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$",
+            description="OpenAI speech model. Default: gpt-4o-mini-tts.",
+        ),
+    ] = "gpt-4o-mini-tts"
+    openai_voice: Annotated[
+        str,
+        Meta(
+            pattern=r"^[A-Za-z0-9_-]{1,64}$",
+            description=(
+                "OpenAI voice (alloy, ash, ballad, coral, echo, fable, nova, onyx, sage, "
+                "shimmer, verse, marin, cedar). Default: coral."
+            ),
+        ),
+    ] = "coral"
+    openai_instructions: Annotated[
+        str,
+        Meta(
+            max_length=1000,
+            description=(
+                "How the OpenAI voice should sound (tone, pace), sent with every sentence; "
+                "gpt-4o-mini-tts only. Default: none."
+            ),
+        ),
+    ] = ""
+    elevenlabs_voice_id: Annotated[
+        str,
+        Meta(
+            pattern=r"^[A-Za-z0-9]{1,64}$",
+            description=(
+                "ElevenLabs voice id (from the voice library). Default: JBFqnCBsd6RMkjVDRZzb "
+                "(George, a premade voice)."
+            ),
+        ),
+    ] = "JBFqnCBsd6RMkjVDRZzb"
+    elevenlabs_model: Annotated[
+        str,
+        Meta(
+            pattern=r"^[a-z0-9_]{1,64}$",
+            description=(
+                "ElevenLabs model id (eleven_flash_v2_5 is the fastest). Default: "
+                "eleven_flash_v2_5."
+            ),
+        ),
+    ] = "eleven_flash_v2_5"
+    timeout_seconds: Annotated[
+        float,
+        Meta(
+            ge=1,
+            le=120,
+            description=(
+                "A cloud voice that sends nothing for this long (connect, first audio or any "
+                "gap in the stream) fails. Default: 10."
+            ),
+        ),
+    ] = 10.0
+
+
+class Voice(_Section, frozen=True):
+    """Voice channels: which engines hear and speak."""
+
+    asr: Annotated[
+        SpeechRecognition,
+        Meta(description="Speech recognition (voice.asr)."),
+    ] = field(default_factory=SpeechRecognition)
+    tts: Annotated[
+        SpeechSynthesis,
+        Meta(description="Speech synthesis (voice.tts)."),
+    ] = field(default_factory=SpeechSynthesis)
+
+
 class Settings(_Section, frozen=True):
     """Everything an operator can change live. Every section has working defaults."""
 
@@ -395,3 +516,4 @@ class Settings(_Section, frozen=True):
     activity: Activity = field(default_factory=Activity)
     reply_generation: ReplyGeneration = field(default_factory=ReplyGeneration)
     tools: Tools = field(default_factory=Tools)
+    voice: Voice = field(default_factory=Voice)

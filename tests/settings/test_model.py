@@ -181,7 +181,8 @@ def test_json_schema_serves_a_form_with_bounds_defaults_help_and_string_ids() ->
     assert ids["items"]["type"] == "string" and ids["items"]["pattern"] == "^[1-9][0-9]{0,18}$"
     assert defs["Settings"]["additionalProperties"] is False
     # Every field of every section carries help text for the form.
-    for name in ("Identity", "Persona", "Permissions", "Activity", "ReplyGeneration"):
+    sections = ("Identity", "Persona", "Permissions", "Activity", "ReplyGeneration", "Tools")
+    for name in (*sections, "Voice", "SpeechRecognition", "SpeechSynthesis"):
         for field, spec in defs[name]["properties"].items():
             assert spec.get("description"), f"{name}.{field} has no description"
     msgspec.json.encode(schema)  # it is JSON
@@ -332,18 +333,22 @@ def test_the_reference_page_documents_every_knob_and_preset() -> None:
     from pathlib import Path
 
     page = (Path(__file__).parents[2] / "docs" / "settings.md").read_text()
-    data = settings_data(Settings())
-    for section, values in data.items():
-        for key, value in values.items():
-            row = next(
-                (line for line in page.splitlines() if line.startswith(f"| `{section}.{key}` |")),
-                None,
-            )
-            assert row is not None, f"docs/settings.md has no row for {section}.{key}"
-            short = isinstance(value, str) and len(value) < 40
-            if isinstance(value, (bool, int, float)) or short:
-                shown = msgspec.json.encode(value).decode()
-                assert f"`{shown}`" in row, f"{section}.{key}: the default {shown} is not in {row}"
+
+    def knobs(node: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
+        # Sections may nest (voice.asr.provider): every leaf is a knob.
+        out: list[tuple[str, Any]] = []
+        for key, value in node.items():
+            path = f"{prefix}.{key}" if prefix else key
+            out += knobs(value, path) if isinstance(value, dict) else [(path, value)]
+        return out
+
+    for path, value in knobs(settings_data(Settings()), ""):
+        row = next((line for line in page.splitlines() if line.startswith(f"| `{path}` |")), None)
+        assert row is not None, f"docs/settings.md has no row for {path}"
+        short = isinstance(value, str) and len(value) < 40
+        if isinstance(value, (bool, int, float)) or short:
+            shown = msgspec.json.encode(value).decode()
+            assert f"`{shown}`" in row, f"{path}: the default {shown} is not in {row}"
     for name in PRESETS:
         assert f"| `{name}` |" in page
 
