@@ -154,6 +154,7 @@ class VoiceStateChanged(Message, frozen=True):
     session_id: str
     self_mute: bool = False
     self_deaf: bool = False
+    user_name: str | None = None  # from the update's member (nick, global name, username)
 
 
 class VoiceServerChanged(Message, frozen=True):

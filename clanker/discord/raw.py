@@ -41,7 +41,20 @@ def voice_state(data: dict[str, Any]) -> VoiceStateChanged:
         session_id=str(data.get("session_id") or ""),
         self_mute=bool(data.get("self_mute")),
         self_deaf=bool(data.get("self_deaf")),
+        user_name=_member_name(data.get("member")),
     )
+
+
+def _member_name(member: object) -> str | None:
+    """The name a guild member goes by: nick, else global name, else username."""
+    if not isinstance(member, dict):
+        return None
+    user = member.get("user")
+    user = user if isinstance(user, dict) else {}
+    for name in (member.get("nick"), user.get("global_name"), user.get("username")):
+        if isinstance(name, str) and name:
+            return name
+    return None
 
 
 def voice_server(data: dict[str, Any]) -> VoiceServerChanged:

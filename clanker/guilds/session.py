@@ -222,12 +222,26 @@ class GuildSession(Actor):
 
     @handles(VoiceStateChanged, VoiceServerChanged)
     async def voice_update(self, msg: VoiceStateChanged | VoiceServerChanged) -> None:
-        """Forwarded to the voice connection, if one runs (it picks what concerns it)."""
+        """Forwarded to the voice connection, if one runs (it picks what concerns it). A voice
+        state names its member: learned, and told to the voice brain."""
         self.seen += 1
+        if isinstance(msg, VoiceStateChanged) and msg.user_name:
+            await self._voice_member(msg.user_id, msg.user_name)
         if self.voice_channel is None:
             return
         with contextlib.suppress(NotRegistered, ActorStopped):
             await self.ctx.lookup(voice_link_name(self.key)).tell(msg)
+
+    async def _voice_member(self, user_id: int, name: str) -> None:
+        ours = self.identity is not None and user_id == self.identity.user_id
+        if ours or not self.members.learn(user_id, name):
+            return
+        news = [Member(user_id=user_id, name=name)]
+        await self._learned(news)
+        with contextlib.suppress(NotRegistered, ActorStopped, ActorError):
+            self.ctx.lookup(voice_brain_name(self.key)).try_tell(
+                MembersLearned(members=tuple(news))
+            )
 
     @handles(JoinVoice)
     async def join_voice(self, msg: JoinVoice) -> VoiceJoined | VoiceRefused | None:

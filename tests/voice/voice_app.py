@@ -32,6 +32,7 @@ from clanker.guilds import (
 )
 from clanker.guilds.messages import JoinVoice, VoiceJoined, clankvox_name, voice_link_name
 from clanker.guilds.session import VoiceConfig
+from clanker.llm import LlmConfig, llm_child
 from clanker.runtime import ActorRef, ChildSpec, Runtime, Strategy, SupervisorSpec, open_runtime
 from clanker.sandbox import Sandbox, demo_world, open_sandbox
 from clanker.store import store_child
@@ -45,6 +46,7 @@ from clanker.voice import (
     VoiceLog,
     VoiceLogEntry,
 )
+from clanker.voice.brain.config import VoiceBrainOptions
 
 TIMEOUT = 60.0  # generous: a loaded 2-core machine, real sockets, a real child process
 
@@ -156,10 +158,13 @@ async def open_voice_app(
     voice_seed: int = 0,
     ca_file: str | None = None,
     more_members: tuple[str, ...] = (),
+    brain: VoiceBrainOptions | None = None,
+    llm: LlmConfig | None = None,
     **sandbox_kw: Any,
 ) -> AsyncIterator[VoiceApp]:
     """The sandbox and the small tree logged into it (the bridge ready when this yields).
-    `more_members` joins the demo guild beside alice and bob."""
+    `more_members` joins the demo guild beside alice and bob. With `brain` (and `llm`, the
+    Llm actor's config) each voice connection gets the voice brain."""
     binary = clankvox_binary()
     world = demo_world()
     for name in more_members:
@@ -175,6 +180,7 @@ async def open_voice_app(
             env={"CLANKVOX_LOG": os.environ.get("CLANKVOX_LOG", "warn"), **(env or {})},
             record_audio=record_audio,
             ca_file=ca_file or (None if sb.voice is None else sb.voice.ca_file),
+            brain=brain,
         )
         bridge = BridgeConfig(
             token=sb.token, route_to=ROUTER_NAME, rest_url=sb.rest_url, gateway_url=sb.gateway_url
@@ -183,6 +189,7 @@ async def open_voice_app(
             Strategy.ONE_FOR_ONE,
             [
                 store_child(tmp_path / "voice.db"),
+                *([llm_child(llm)] if llm is not None else []),
                 guilds_spec(GuildsConfig(session=SessionConfig(voice=voice))),
                 ChildSpec("discord", lambda: DiscordBridge(bridge), register="discord"),
             ],

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 import trio
 
+from clanker.guilds.messages import MembersLearned
 from clanker.llm import (
     CallContext,
     CancelStream,
@@ -74,6 +75,7 @@ from clanker.voice.events import (
     ClientDisconnect,
     PlayerState,
     Ready,
+    SpeakingEnd,
     SpeakingStart,
     TtsPlaybackState,
     UserAudio,
@@ -195,6 +197,7 @@ class VoiceBrain(Actor):
         self._timer_at = math.inf
         self._seq = 0
         self.models = config.models
+        self._names: dict[int, str] = dict(config.member_names)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -307,6 +310,15 @@ class VoiceBrain(Actor):
     async def player_state(self, msg: PlayerState) -> None:
         self._music_playing = msg.status == "playing"
         await self._output_changed()
+
+    @handles(MembersLearned)
+    async def members_learned(self, msg: MembersLearned) -> None:
+        for m in msg.members:
+            self._names[m.user_id] = m.name
+
+    @handles(SpeakingEnd)
+    async def speaking_end(self, msg: SpeakingEnd) -> None:
+        """Not used: the brain's own end of turn (VAD, model, silence) decides."""
 
     @handles(Ready)
     async def ready(self, msg: Ready) -> None:
@@ -715,7 +727,7 @@ class VoiceBrain(Actor):
         )
 
     def _name(self, uid: int) -> str:
-        return self.config.member_names.get(uid, f"member {uid}")
+        return self._names.get(uid, f"member {uid}")
 
     def _record(self, r: _Reply, outcome: str) -> None:
         u = r.turn.last
