@@ -21,6 +21,7 @@ pub mod receive;
 pub mod resample;
 pub mod rtcp;
 pub mod rtp;
+pub mod stdout_lanes;
 pub mod tls;
 pub mod tts;
 pub mod udp;

@@ -2,6 +2,7 @@
 //! pumps commands, connection events, decoder output and the 20 ms clock through [`App`].
 
 use std::io::Write as _;
+use std::os::fd::AsFd as _;
 use std::time::Instant;
 
 use clankvox::app::{App, Effect};
@@ -11,12 +12,16 @@ use clankvox::frame::{encode_json, encode_user_audio};
 use clankvox::lines::{Line, LineSplitter};
 use clankvox::music::{spawn_pipeline, PipeMsg, Pipeline, CHUNK_SAMPLES};
 use clankvox::protocol::{parse_line, Command, ErrorCode, Event, MAX_LINE_BYTES};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
+use clankvox::stdout_lanes::{self, Lanes};
+use tokio::io::AsyncReadExt;
+use tokio::sync::{mpsc, oneshot};
 
 /// Bounded lanes (docs/clankvox-protocol.md §3.3).
 const AUDIO_OUT_LANE: usize = 512;
 const AUDIO_IN_LANE: usize = 256;
+/// Connection events (mostly UDP packets) handled in one loop turn before the writer is woken:
+/// packets that arrived together leave in one stdout write.
+const CONN_EVENTS_PER_TURN: usize = 32;
 
 /// stderr verbosity from `CLANKVOX_LOG` (or `AUDIO_DEBUG`).
 fn stderr_level() -> u8 {
@@ -104,34 +109,55 @@ async fn read_stdin(control: mpsc::UnboundedSender<Inbound>, audio: mpsc::Sender
     }
 }
 
-async fn write_stdout(
-    mut control: mpsc::UnboundedReceiver<Vec<u8>>,
-    mut audio: mpsc::Receiver<Vec<u8>>,
-) {
-    let mut out = tokio::io::BufWriter::new(tokio::io::stdout());
-    loop {
-        let frame = tokio::select! {
-            biased;
-            f = control.recv() => match f {
-                Some(f) => f,
-                None => break, // shutting down: control lane closed and drained
-            },
-            Some(f) = audio.recv() => f,
-        };
-        if out.write_all(&frame).await.is_err() {
-            return;
-        }
-        if control.is_empty() && audio.is_empty() && out.flush().await.is_err() {
-            return;
-        }
+/// Whether fd 1 and fd 2 are the same file (a `2>&1` into one pipe): then stdout must stay
+/// blocking, because `O_NONBLOCK` would also reach stderr, where `eprintln!` panics on `EAGAIN`.
+fn stderr_shares(stdout: &std::fs::File) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(err) = std::io::stderr().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    match (stdout.metadata(), std::fs::File::from(err).metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => true,
     }
-    let _ = out.flush().await;
+}
+
+/// Start the stdout writer on a duplicate of fd 1. A pipe (the normal case) is written by a task
+/// on this runtime, non-blocking, so handing it a batch costs no thread switch; anything else by
+/// a thread with blocking writes (a plain `File`: no line buffering splits a batch). `done` fires
+/// when the writer ends: the lanes were closed, or a write failed.
+fn start_stdout_writer(done: oneshot::Sender<()>) -> Lanes {
+    use std::os::unix::fs::FileTypeExt as _;
+    let file = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from);
+    let is_pipe = |f: &std::fs::File| f.metadata().is_ok_and(|m| m.file_type().is_fifo());
+    let on_exit = move || {
+        let _ = done.send(());
+    };
+    let started = match file {
+        Ok(file) if is_pipe(&file) && !stderr_shares(&file) => {
+            match tokio::net::unix::pipe::Sender::from_file(file) {
+                Ok(mut pipe) => {
+                    let (lanes, drain) = stdout_lanes::task_lanes(AUDIO_OUT_LANE);
+                    tokio::spawn(async move {
+                        let _ = drain.write_to(&mut pipe).await;
+                        on_exit();
+                    });
+                    return lanes;
+                }
+                Err(_) => stdout_lanes::spawn_writer(std::io::stdout(), AUDIO_OUT_LANE, on_exit),
+            }
+        }
+        Ok(file) => stdout_lanes::spawn_writer(file, AUDIO_OUT_LANE, on_exit),
+        Err(_) => stdout_lanes::spawn_writer(std::io::stdout(), AUDIO_OUT_LANE, on_exit),
+    };
+    started.expect("cannot start the stdout writer thread")
 }
 
 struct Io {
-    control_out: mpsc::UnboundedSender<Vec<u8>>,
-    audio_out: mpsc::Sender<Vec<u8>>,
-    audio_dropped: u64,
+    out: Lanes,
     log_level: u8,
     conn_events: mpsc::UnboundedSender<Tagged>,
     conn_cmds: Option<mpsc::UnboundedSender<ConnCommand>>,
@@ -149,7 +175,7 @@ impl Io {
         if let Event::Error { code, message } = e {
             eprintln!("clankvox [error] {}: {message}", code.as_str());
         }
-        let _ = self.control_out.send(encode_json(&e.to_json()));
+        self.out.push_control(&encode_json(&e.to_json()));
     }
 
     fn apply(&mut self, app: &App, effects: Vec<Effect>) {
@@ -157,16 +183,11 @@ impl Io {
             match fx {
                 Effect::Emit(e) => self.emit(&e),
                 Effect::UserAudio { user_id, pcm } => {
-                    if self
-                        .audio_out
-                        .try_send(encode_user_audio(user_id, &pcm))
-                        .is_err()
-                    {
-                        self.audio_dropped += 1;
-                        if self.audio_dropped % 100 == 1 {
+                    if !self.out.push_audio(&encode_user_audio(user_id, &pcm)) {
+                        let dropped = self.out.audio_dropped();
+                        if dropped % 100 == 1 {
                             eprintln!(
-                                "clankvox [warn] stdout audio lane full; {} frames dropped",
-                                self.audio_dropped
+                                "clankvox [warn] stdout audio lane full; {dropped} frames dropped"
                             );
                         }
                     }
@@ -205,7 +226,7 @@ impl Io {
                     fingerprints,
                 } => {
                     // scrypt takes tens of milliseconds: never on the media loop.
-                    let out = self.control_out.clone();
+                    let out = self.out.clone();
                     tokio::task::spawn_blocking(move || {
                         let (code, error) = match clankvox::dave::verification_code_of(fingerprints)
                         {
@@ -217,7 +238,8 @@ impl Io {
                             code,
                             error,
                         };
-                        let _ = out.send(encode_json(&event.to_json()));
+                        out.push_control(&encode_json(&event.to_json()));
+                        out.wake();
                     });
                 }
                 Effect::KillMusic => self.music = None,
@@ -252,10 +274,9 @@ async fn run() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (control_in_tx, mut control_in) = mpsc::unbounded_channel();
     let (audio_in_tx, mut audio_in) = mpsc::channel(AUDIO_IN_LANE);
-    let (control_out_tx, control_out_rx) = mpsc::unbounded_channel();
-    let (audio_out_tx, audio_out_rx) = mpsc::channel(AUDIO_OUT_LANE);
     let (conn_tx, mut conn_rx) = mpsc::unbounded_channel::<Tagged>();
-    let mut writer = tokio::spawn(write_stdout(control_out_rx, audio_out_rx));
+    let (writer_done_tx, mut writer_done_rx) = oneshot::channel();
+    let out = start_stdout_writer(writer_done_tx);
     let mut writer_done = false;
     tokio::spawn(read_stdin(control_in_tx, audio_in_tx));
 
@@ -265,9 +286,7 @@ async fn run() {
             .filter(|m| !m.is_empty()),
     );
     let mut io = Io {
-        control_out: control_out_tx,
-        audio_out: audio_out_tx,
-        audio_dropped: 0,
+        out,
         log_level: stderr_level(),
         conn_events: conn_tx,
         conn_cmds: None,
@@ -275,13 +294,21 @@ async fn run() {
         exit: false,
     };
     let mut clock = SendClock::new(Instant::now());
-    let far = || tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
+    // Two timers re-armed only when their deadline moves, not re-registered every turn.
+    let tick_sleep =
+        tokio::time::sleep_until(tokio::time::Instant::from_std(clock.next_deadline()));
+    let reconnect_sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
+    tokio::pin!(tick_sleep, reconnect_sleep);
+    let mut conn_batch = Vec::with_capacity(CONN_EVENTS_PER_TURN);
     while !io.exit {
         let tick_at = tokio::time::Instant::from_std(clock.next_deadline());
-        let reconnect_at = app
-            .reconnect_deadline()
-            .map(tokio::time::Instant::from_std)
-            .unwrap_or_else(far);
+        if tick_sleep.deadline() != tick_at {
+            tick_sleep.as_mut().reset(tick_at);
+        }
+        let reconnect_at = app.reconnect_deadline().map(tokio::time::Instant::from_std);
+        if let Some(at) = reconnect_at.filter(|at| reconnect_sleep.deadline() != *at) {
+            reconnect_sleep.as_mut().reset(at);
+        }
         let effects = tokio::select! {
             biased;
             inbound = control_in.recv() => match inbound {
@@ -289,8 +316,15 @@ async fn run() {
                 Some(Inbound::Error(e)) => { io.emit(&e); Vec::new() }
                 Some(Inbound::Eof) | None => app.on_command(Command::Destroy, Instant::now()),
             },
-            Some((gen, ev)) = conn_rx.recv() => app.on_conn_event(gen, ev, Instant::now()),
-            _ = tokio::time::sleep_until(tick_at) => {
+            n @ 1.. = conn_rx.recv_many(&mut conn_batch, CONN_EVENTS_PER_TURN) => {
+                // Each event's effects are carried out before the next event, as one at a time.
+                for (gen, ev) in conn_batch.drain(..n) {
+                    let effects = app.on_conn_event(gen, ev, Instant::now());
+                    io.apply(&app, effects);
+                }
+                Vec::new()
+            }
+            () = &mut tick_sleep => {
                 let mut effects = io.pull_music(&mut app);
                 let now = Instant::now();
                 while let Some(tick) = clock.poll(now) {
@@ -298,24 +332,29 @@ async fn run() {
                 }
                 effects
             }
-            _ = tokio::time::sleep_until(reconnect_at) => app.on_reconnect_timer(Instant::now()),
+            () = &mut reconnect_sleep, if reconnect_at.is_some() => {
+                app.on_reconnect_timer(Instant::now())
+            }
             Some(c) = audio_in.recv() => app.on_command(c, Instant::now()),
             // The reader of stdout went away: nobody hears us, so shut down.
-            _ = &mut writer, if !writer_done => {
+            _ = &mut writer_done_rx, if !writer_done => {
                 writer_done = true;
                 app.on_command(Command::Destroy, Instant::now())
             }
         };
         io.apply(&app, effects);
+        // One hand-over to the writer per loop turn: what this turn produced leaves in one write.
+        io.out.wake();
     }
     io.music = None;
     if let Some(c) = io.conn_cmds.take() {
         let _ = c.send(ConnCommand::Close);
     }
-    // Closing the control lane lets the writer drain it, flush and finish.
+    // Closing the lanes lets the writer write the control lane, flush and finish.
+    io.out.close();
     drop(io);
     if !writer_done {
-        let _ = writer.await;
+        let _ = writer_done_rx.await;
     }
 }
 
