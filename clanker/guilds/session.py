@@ -17,6 +17,7 @@ import trio
 
 from clanker.discord.events import (
     ChannelInfo,
+    DiscordMessage,
     MemberJoined,
     MessageCreated,
     MessageDeleted,
@@ -49,6 +50,7 @@ from clanker.guilds.messages import (
     voices_name,
 )
 from clanker.guilds.pull import pull_session_state
+from clanker.guilds.voice_commands import Addressee, VoiceRequest, voice_request
 from clanker.runtime import (
     Actor,
     ActorContext,
@@ -135,6 +137,7 @@ class GuildSession(Actor):
         self.voice_channel: int | None = None  # the channel of the running voice connection
         self.handoff: Handoff[MessageCreated] = Handoff()
         self.members = MemberDirectory()
+        self.member_voice: dict[int, int] = {}  # user id -> the voice channel they are in
         self.pulling = True  # asking for identity and guild (see `pull`)
         self.waiting_joins: list[tuple[JoinVoice, Reply]] = []
         self._rearm = trio.Event()
@@ -203,7 +206,53 @@ class GuildSession(Actor):
         ours = self.identity is not None and m.author_id == self.identity.user_id
         if not ours and self.members.learn(m.author_id, m.author_name):
             await self._learned([Member(user_id=m.author_id, name=m.author_name)])
+        if not ours and not m.author_is_bot and await self._voice_request(m):
+            return  # a voice request is carried out here; the text brain does not answer it
         await self._to_channel(msg.message.channel_id, msg.message.guild_id, msg)
+
+    async def _voice_request(self, m: DiscordMessage) -> bool:
+        """ "clanker, come to voice" / "leave voice": True when `m` was one (and was done)."""
+        identity = self.identity
+        if identity is None or not self.key.isdigit():
+            return False
+        aliases = () if self.config.voice.brain is None else self.config.voice.brain.aliases
+        request = voice_request(
+            m.content, Addressee(user_id=identity.user_id, names=(identity.user_name, *aliases))
+        )
+        if request is None:
+            return False
+        if request is VoiceRequest.LEAVE:
+            left = self.voice_channel
+            await self._stop_voice()
+            await self._log_voice_request("voice_leave_requested", m, left, "left")
+            return True
+        channel = self.member_voice.get(m.author_id) or next(
+            (c.channel_id for c in self.channels.values() if c.kind in ("voice", "stage_voice")),
+            None,
+        )
+        if channel is None:
+            await self._log_voice_request("voice_join_requested", m, None, "no voice channel")
+            return True
+        result = await self._join_voice(JoinVoice(channel_id=channel, text_channel_id=m.channel_id))
+        outcome = "joined" if isinstance(result, VoiceJoined) else result.reason
+        await self._log_voice_request("voice_join_requested", m, channel, outcome)
+        return True
+
+    async def _log_voice_request(
+        self, kind: str, m: DiscordMessage, channel: int | None, outcome: str
+    ) -> None:
+        with contextlib.suppress(NotRegistered, ActorStopped, ActorError):
+            await self.ctx.lookup(self.config.channel.store).tell(
+                LogAction(
+                    kind=kind,
+                    guild_id=int(self.key),
+                    channel_id=m.channel_id,
+                    message_id=m.message_id,
+                    user_id=m.author_id,
+                    content=m.content[:500],
+                    metadata=to_json({"voice_channel_id": channel, "outcome": outcome}),
+                )
+            )
 
     @handles(MessageDeleted)
     async def deleted(self, msg: MessageDeleted) -> None:
@@ -225,8 +274,13 @@ class GuildSession(Actor):
         """Forwarded to the voice connection, if one runs (it picks what concerns it). A voice
         state names its member: learned, and told to the voice brain."""
         self.seen += 1
-        if isinstance(msg, VoiceStateChanged) and msg.user_name:
-            await self._voice_member(msg.user_id, msg.user_name)
+        if isinstance(msg, VoiceStateChanged):
+            if msg.channel_id is None:
+                self.member_voice.pop(msg.user_id, None)
+            else:
+                self.member_voice[msg.user_id] = msg.channel_id
+            if msg.user_name:
+                await self._voice_member(msg.user_id, msg.user_name)
         if self.voice_channel is None:
             return
         with contextlib.suppress(NotRegistered, ActorStopped):

@@ -33,7 +33,15 @@ from clanker.guilds import (
 from clanker.guilds.messages import JoinVoice, VoiceJoined, clankvox_name, voice_link_name
 from clanker.guilds.session import VoiceConfig
 from clanker.llm import LlmConfig, llm_child
-from clanker.runtime import ActorRef, ChildSpec, Runtime, Strategy, SupervisorSpec, open_runtime
+from clanker.runtime import (
+    ActorRef,
+    ChildSpec,
+    NotRegistered,
+    Runtime,
+    Strategy,
+    SupervisorSpec,
+    open_runtime,
+)
 from clanker.sandbox import Sandbox, demo_world, open_sandbox
 from clanker.store import store_child
 from clanker.voice import (
@@ -121,6 +129,16 @@ class VoiceApp:
         except trio.TooSlowError:
             kinds = [e.kind for e in entries if e.kind not in ("user_audio", "log")][-40:]
             raise AssertionError(f"never {what}; last events: {kinds}") from None
+
+    async def wait_link(self) -> None:
+        """Until a voice connection runs (e.g. after a join asked for in text)."""
+        with trio.fail_after(TIMEOUT):
+            while True:
+                try:
+                    self.link()
+                    return
+                except NotRegistered:
+                    await trio.sleep(0.05)
 
     async def wait_ready(self, readies: int = 1) -> None:
         await self.wait_status(f"ready x{readies}", lambda s: s.readies >= readies)

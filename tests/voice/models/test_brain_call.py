@@ -65,11 +65,15 @@ async def test_a_member_asks_aloud_and_hears_the_answer(
             sb = app.sandbox
             assert sb.voice is not None
             world = sb.world
-            await app.join()
+            # alice is in the Lounge and asks in #general; the bot joins her channel
+            alice = world.user_named("alice")
+            sb.join_voice(alice, world.channel_named("Lounge"))
+            sb.post_message(alice, world.channel_named("general"), "clanker, come to voice")
+            await app.wait_link()
             await app.wait_ready()
             await sb.voice.wait_for_session(world.bot)
-            # A DAVE call: alice joins, and once the group holds keys both ways she is heard
-            sb.join_voice(world.user_named("alice"), world.channel_named("Lounge"))
+            assert (await app.status()).channel_id == world.channel_named("Lounge").id
+            # a DAVE call: once the group holds keys both ways, she is heard
             await app.wait_e2ee("alice")
             question = Pcm(piper.speak_chunk("What is the capital of France?"), piper.sample_rate)
             await sb.voice.play(world.user_named("alice"), question.resample(48_000))
