@@ -49,6 +49,7 @@ from clanker.runtime import Backoff, ChildSpec, Runtime, Strategy, SupervisorSpe
 from clanker.sandbox import Sandbox
 from clanker.settings import SETTINGS_NAME, settings_child
 from clanker.store import STORE_NAME, StoreClient, store_child
+from clanker.voice.brain.config import default_brain_options
 
 
 class ConfigError(ValueError):
@@ -72,7 +73,8 @@ class AppConfig:
     # Run the Store's SQL on the trio thread (tests on virtual time); see `Store`.
     store_inline: bool = False
     # How guild sessions run voice (clankvox binary, its environment, a CA for the sandbox).
-    voice: VoiceConfig = field(default_factory=VoiceConfig)
+    # The voice brain is on by default, on the local models.
+    voice: VoiceConfig = field(default_factory=lambda: VoiceConfig(brain=default_brain_options()))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppConfig:

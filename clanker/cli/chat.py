@@ -2,8 +2,9 @@
 
 A line is either something to say (posted as the current member in the current channel) or a
 command: ``/as NAME`` (speak as another member), ``/in CHANNEL`` (move to another text channel),
-``/who`` (list members and channels), ``/help``, ``/quit``. ``@name`` in what you say becomes a
-real mention, as Discord's own client does.
+``/who`` (list members and channels), ``/say TEXT`` (say it aloud in the voice channel, as
+the current member: Piper speech into the call), ``/help``, ``/quit``. ``@name`` in what you
+say becomes a real mention, as Discord's own client does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ HELP = (
     "  /as NAME      speak as another member (e.g. /as bob)\n"
     "  /in CHANNEL   move to another text channel (e.g. /in random)\n"
     "  /who          list members and channels\n"
+    "  /say TEXT     say it aloud in the Lounge (voice); 'clanker, come to voice' brings the bot\n"
     "  /quit         stop (so does end of input, Ctrl-D)"
 )
 
@@ -33,6 +35,11 @@ class SwitchUser:
 @dataclass(frozen=True)
 class SwitchChannel:
     name: str
+
+
+@dataclass(frozen=True)
+class SayAloud:
+    text: str
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ class Invalid:
     problem: str
 
 
-ChatInput = Say | SwitchUser | SwitchChannel | Who | Help | Quit | Invalid
+ChatInput = Say | SayAloud | SwitchUser | SwitchChannel | Who | Help | Quit | Invalid
 
 
 def parse_line(line: str) -> ChatInput | None:
@@ -74,6 +81,8 @@ def parse_line(line: str) -> ChatInput | None:
             return SwitchChannel(arg.lstrip("#")) if arg else Invalid("/in needs a channel's name")
         case "/who":
             return Who()
+        case "/say":
+            return SayAloud(arg) if arg else Invalid("/say needs something to say")
         case "/help" | "/?":
             return Help()
         case "/quit" | "/exit":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from clanker.llmsim import RecordedRequest, Text, Turn
+from clanker.voice.brain.prompt import VOICE_MARKER
 
 PROVIDER_NAME = "offline-demo"
 MODEL = "offline-demo-brain"
@@ -60,6 +61,26 @@ def answer(prompt: str) -> dict[str, object]:
     return {"text": "", "skip": True, "reaction": None}
 
 
+def voice_answer(prompt: str) -> str:
+    """The demo brain's spoken answer to a voice prompt (plain sentences, no JSON)."""
+    said = _section(prompt, "Just said")
+    lines = [line for line in said if ": " in line]
+    if not lines:
+        return "[SKIP]"
+    speaker, _, text = lines[-1].partition(": ")
+    addressed = "They are talking to you directly." in prompt
+    if not addressed and len(lines) > 1:
+        return "[SKIP]"  # members talking among themselves
+    text = text.strip()
+    echo = text if len(text) <= 120 else text[:119].rsplit(" ", 1)[0]
+    return (
+        f"This is the offline demo brain. {speaker}, I heard you say: {echo}. "
+        "Configure a language model to talk with a real one."
+    )
+
+
 def respond(request: RecordedRequest) -> Turn:
     """llmsim responder: the demo brain's answer to one request."""
+    if VOICE_MARKER in json.dumps(request.body, ensure_ascii=False):
+        return Text(voice_answer(request.user_text), model=MODEL)
     return Text(json.dumps(answer(request.user_text), ensure_ascii=False), model=MODEL)

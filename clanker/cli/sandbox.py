@@ -39,13 +39,20 @@ from clanker.app import (
 from clanker.cli import chat, demo_brain
 from clanker.dashboard import DashboardAddress, DashboardConfig, DashboardParts, GetAddress
 from clanker.discord.bridge import wait_for_login
+from clanker.guilds.messages import voice_link_name
 from clanker.guilds.session import VoiceConfig
 from clanker.llm import LlmConfig, ProviderConfig
 from clanker.llmsim import open_llmsim
 from clanker.logsetup import configure_logging
-from clanker.runtime import Runtime, open_runtime
+from clanker.runtime import ActorError, NotRegistered, Runtime, open_runtime
 from clanker.sandbox import ChannelKind, Sandbox, SandboxLookupError, demo_world, open_sandbox
 from clanker.sandbox import Message as SandboxMessage
+from clanker.sandbox.voice.audio import Pcm
+from clanker.sandbox.voice.server import NoVoiceSession
+from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
+from clanker.voice.brain.config import default_brain_options, local_voice_models, voice_brain_name
+from clanker.voice.link_messages import GetVoiceLinkStatus, VoiceLinkStatus
+from clanker.voice.models.base import ModelError
 
 Output = Callable[[str], None]
 
@@ -141,7 +148,10 @@ async def open_sandbox_app(
             llm=llm,
             rest_url=sb.rest_url,
             gateway_url=sb.gateway_url,
-            voice=VoiceConfig(ca_file=None if sb.voice is None else sb.voice.ca_file),
+            voice=VoiceConfig(
+                ca_file=None if sb.voice is None else sb.voice.ca_file,
+                brain=default_brain_options(),
+            ),
         )
         parts = None
         if dashboard is not None:
@@ -170,6 +180,14 @@ async def open_sandbox_app(
         )
 
 
+async def speech_of(text: str) -> Pcm:
+    """`text` in the local Piper voice, at the sandbox's 48 kHz (models load once)."""
+    models = await trio.to_thread.run_sync(local_voice_models)
+    synth = models.synth
+    chunks = [chunk async for chunk in synth.synthesize(text)]
+    return Pcm(b"".join(chunks), synth.sample_rate).resample(48_000)
+
+
 def sandbox_dashboard_config(env: Mapping[str, str]) -> DashboardConfig | None:
     """The sandbox's dashboard: from the environment, but on any free port unless
     ``DASHBOARD_PORT`` says which, and with the operator's crash button on."""
@@ -182,8 +200,18 @@ def sandbox_dashboard_config(env: Mapping[str, str]) -> DashboardConfig | None:
 class TerminalChat:
     """Carries out typed lines against the sandbox and prints what the bot says."""
 
-    def __init__(self, sb: Sandbox, out: Output, *, user: str, channel: str) -> None:
+    def __init__(
+        self,
+        sb: Sandbox,
+        out: Output,
+        *,
+        user: str,
+        channel: str,
+        runtime: Runtime | None = None,
+    ) -> None:
         self.sb = sb
+        self.runtime = runtime
+        self._aloud_send, self._aloud = trio.open_memory_channel[tuple[int, str]](16)
         self.out = out
         world = sb.world
         self.user = world.user_named(user)
@@ -233,6 +261,10 @@ class TerminalChat:
                         raise ChatError(f"#{name} is a {channel.kind.name.lower()} channel")
                     self.channel = channel
                     self.out(f"you are now in #{channel.name}")
+                case chat.SayAloud(text=text):
+                    if self.sb.voice is None:
+                        raise ChatError("this sandbox has no voice server")
+                    self._aloud_send.send_nowait((self.user.id, text))
                 case chat.Who():
                     members = ", ".join(f"@{u.username}" for u in world.users.values())
                     self.out(f"members: {members}")
@@ -245,6 +277,78 @@ class TerminalChat:
         except (ChatError, SandboxLookupError) as exc:
             self.out(f"! {exc}")
         return True
+
+    async def speak_aloud(self) -> None:
+        """Carry out /say: the member joins the Lounge (if not in voice) and says the text, in
+        Piper's voice, into the call."""
+        voice = self.sb.voice
+        async for user_id, text in self._aloud:
+            if voice is None:
+                continue
+            world = self.sb.world
+            user = world.user(user_id)
+            lounge = next(c for c in world.channels.values() if c.kind == ChannelKind.VOICE)
+            assert lounge.guild_id is not None
+            state = world.voice_states.get((lounge.guild_id, user.id))
+            if state is None or state.channel_id is None:
+                self.sb.join_voice(user, lounge)
+            try:
+                pcm = await speech_of(text)
+            except ModelError as exc:
+                self.out(f"! /say: no speech: {exc}")
+                continue
+            self.out(f"(voice #{lounge.name}) @{user.username} says: {text}")
+            try:
+                await voice.play(user, pcm)
+            except NoVoiceSession:
+                self.out("! /say: nobody is connected to the call to hear it")
+
+    async def print_voice_turns(self) -> None:
+        """What the bot says (or decides not to) in voice, from its voice brain."""
+        if self.runtime is None:
+            return
+        shown = 0
+        listening = False
+        key = str(self.sb.world.guild_named("Sandbox").id)
+        while True:
+            await trio.sleep(0.25)
+            ready = await self._voice_ready(key)
+            if ready != listening:
+                listening = ready
+                self.out(
+                    f"(voice) {self.sb.world.bot.username} is listening in the call"
+                    if ready
+                    else f"(voice) {self.sb.world.bot.username} is not in a call"
+                )
+            try:
+                status = await self.runtime.lookup(voice_brain_name(key)).ask(
+                    GetVoiceBrainStatus(), VoiceBrainStatus, timeout=5.0
+                )
+            except (NotRegistered, ActorError, trio.TooSlowError):
+                shown = 0
+                continue
+            for turn in status.turns[shown:]:
+                name = self.sb.world.bot.username
+                if turn.outcome == "skipped":
+                    self.out(f"(voice) {name} stayed quiet")
+                else:
+                    note = "" if turn.outcome == "spoken" else f" [{turn.outcome}]"
+                    self.out(f"(voice) {name}: {turn.reply.strip()}{note}")
+            shown = len(status.turns)
+
+    async def _voice_ready(self, key: str) -> bool:
+        """The bot's voice connection is up and, in a DAVE call, holds keys (it can hear)."""
+        assert self.runtime is not None
+        try:
+            status = await self.runtime.lookup(voice_link_name(key)).ask(
+                GetVoiceLinkStatus(), VoiceLinkStatus, timeout=5.0
+            )
+        except (NotRegistered, ActorError, trio.TooSlowError):
+            return False
+        dave = status.dave
+        return status.phase == "ready" and (
+            dave is None or dave.protocol_version == 0 or dave.status == "ready"
+        )
 
     def show(self, message: SandboxMessage) -> None:
         world = self.sb.world
@@ -329,7 +433,9 @@ async def run_chat(
         async with open_sandbox_app(
             db_path, seed=options.seed, env=options.env, dashboard=dash
         ) as app:
-            term = TerminalChat(app.sandbox, out, user=options.user, channel=options.channel)
+            term = TerminalChat(
+                app.sandbox, out, user=options.user, channel=options.channel, runtime=app.runtime
+            )
             term.banner()
             out(app.describe_brain())
             if app.dashboard_link is not None:
@@ -339,6 +445,8 @@ async def run_chat(
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(term.print_bot_messages)
                 nursery.start_soon(term.print_bot_reactions)
+                nursery.start_soon(term.speak_aloud)
+                nursery.start_soon(term.print_voice_turns)
                 quit_asked = False
                 async with lines:
                     async for line in lines:

@@ -179,3 +179,39 @@ async def test_sigterm_shuts_the_sandbox_down_in_order(tmp_path: Path) -> None:
     assert proc.returncode == 0, output
     assert "SIGTERM: shutting down" in output
     assert output.rstrip().endswith("bye.")  # the ordered shutdown ran to its end
+
+
+async def test_a_voice_conversation_in_the_sandbox_with_no_keys(tmp_path: Path) -> None:
+    """Ask the bot to voice in text, say something aloud with /say: the offline demo brain
+    answers in voice (real clankvox, a DAVE call, the local models), shown in the chat."""
+    printed: list[str] = []
+    changed = trio.Event()
+
+    def out(text: str) -> None:
+        nonlocal changed
+        printed.append(text)
+        changed.set()
+        changed = trio.Event()
+
+    async def until(prefix: str) -> str:
+        while True:
+            for line in printed:
+                if line.startswith(prefix):
+                    return line
+            await changed.wait()
+
+    send, receive = trio.open_memory_channel[str](16)
+    options = SandboxOptions(db_path=tmp_path / "v.db", linger=0.0, env={}, dashboard=False)
+    with trio.fail_after(TIMEOUT * 2):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_chat, options, receive, out)
+            await send.send("/say hello\n")  # alice joins the Lounge; nobody hears her yet
+            await until("! /say: nobody is connected")
+            await send.send("clanker, come to voice\n")
+            await until("(voice) clanker is listening in the call")
+            await send.send("/say clanker, can you hear me?\n")
+            reply = await until("(voice) clanker:")
+            await send.send("/quit\n")
+    assert "(voice #Lounge) @alice says: clanker, can you hear me?" in printed
+    assert reply.startswith("(voice) clanker: This is the offline demo brain. Alice, I heard")
+    assert "hear me" in reply.lower()

@@ -68,3 +68,19 @@ class VoiceBrainOptions:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     barge_in: BargeInConfig = field(default_factory=BargeInConfig)
     command_only: bool = False
+
+
+def local_voice_models() -> VoiceModels:
+    """The local models (silero, smart-turn, Whisper tiny.en, Piper) as the brain's bundle;
+    blocking and cached (loads once per process)."""
+    from clanker.voice.models.local import load_local_models
+
+    m = load_local_models()
+    return VoiceModels(
+        vad_factory=m.vad_factory, turn=m.turn, transcriber=m.transcriber, synth=m.synth
+    )
+
+
+def default_brain_options() -> VoiceBrainOptions:
+    """The product's voice brain: local models, no key needed."""
+    return VoiceBrainOptions(load_models=local_voice_models)

@@ -12,6 +12,7 @@ so after each request we send a sentinel word and read until its known IPA comes
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -78,6 +79,9 @@ class EspeakProcess:
         self._pending = b""
         self._sentinel_ipa = ""
         self._start()
+        # Cached for the process's life: end it (and close its pipes) when we exit, so no
+        # "subprocess still running" warning is left for the interpreter's shutdown.
+        atexit.register(self.close)
 
     def phonemize(self, text: str) -> str:
         """IPA of one clause or sentence (no separators between phonemes, words spaced)."""
