@@ -46,6 +46,7 @@ from clanker.guilds.messages import (
     channel_name,
     channels_name,
     clankvox_name,
+    session_name,
     voice_link_name,
     voices_name,
 )
@@ -372,6 +373,9 @@ class GuildSession(Actor):
             capture=options.capture,
             barge_in=options.barge_in,
             command_only=options.command_only,
+            session=session_name(self.key),
+            idle_leave=options.idle_leave,
+            max_duration=options.max_duration,
         )
         return ChildSpec(
             "brain", lambda: VoiceBrain(config), register=name, mailbox=VoiceBrain.mailbox

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 import trio
 
-from clanker.guilds.messages import MembersLearned
+from clanker.guilds.messages import LeaveVoice, MembersLearned
 from clanker.llm import (
     CallContext,
     CancelStream,
@@ -195,6 +195,8 @@ class VoiceBrain(Actor):
         self._dropped: dict[str, int] = {}
         self._wake = trio.Event()
         self._timer_at = math.inf
+        self._started_at = self._active_at = 0.0
+        self._leaving = False
         self._seq = 0
         self.models = config.models
         self._names: dict[int, str] = dict(config.member_names)
@@ -203,6 +205,7 @@ class VoiceBrain(Actor):
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
+        self._started_at = self._active_at = trio.current_time()
         await ctx.lookup(self.config.link).ask(ObserveVoice(deliver_to=self.config.name))
         ctx.start_soon(self._timer)
 
@@ -216,7 +219,33 @@ class VoiceBrain(Actor):
             )
             if d is not None
         ]
+        deadlines += [d for d in self._leave_deadlines() if d is not None]
         return min(deadlines, default=now + 3600.0)
+
+    def _leave_deadlines(self) -> tuple[float | None, float | None]:
+        c = self.config
+        if c.session is None or self._leaving:
+            return None, None
+        idle = None if c.idle_leave is None else self._active_at + c.idle_leave
+        longest = None if c.max_duration is None else self._started_at + c.max_duration
+        return idle, longest
+
+    async def _maybe_leave(self, now: float) -> None:
+        idle, longest = self._leave_deadlines()
+        reason = None
+        if longest is not None and now >= longest - 1e-9:
+            reason = "max_duration"
+        elif idle is not None and now >= idle - 1e-9:
+            if self.desk.speaking() or self.output.busy(now) or self._transcribing:
+                self._active_at = now  # not idle after all
+                return
+            reason = "idle"
+        if reason is None or self.config.session is None:
+            return
+        self._leaving = True
+        await self._log("voice_leave", None, reason, {"reason": reason})
+        with contextlib.suppress(ActorError):
+            await self.ctx.lookup(self.config.session).tell(LeaveVoice())
 
     async def _timer(self) -> None:
         """Tell the actor `_Tick` at the next deadline of its policies (woken when one moves
@@ -329,6 +358,7 @@ class VoiceBrain(Actor):
     @handles(_Tick)
     async def tick(self, msg: _Tick) -> None:
         now = trio.current_time()
+        await self._maybe_leave(now)
         await self._carry_out(self.desk.tick(now))
         turn = self.room.tick(now)
         if turn is not None:
@@ -360,7 +390,7 @@ class VoiceBrain(Actor):
                 if a.promoted:
                     await self._room_changed()
             elif isinstance(a, Promoted):
-                pass  # barge-in and coalescing read `desk.speaking()`
+                self._active_at = trio.current_time()  # barge-in, coalescing: desk.speaking()
         if actions:
             self._changed()
 
@@ -617,6 +647,7 @@ class VoiceBrain(Actor):
             return
         now = trio.current_time()
         self.output.audio_queued(msg.reply_id, msg.text, msg.samples, msg.rate, now)
+        self._active_at = now
         if msg.text:
             r.spoken.append(msg.text)
         if r.first_audio_at is None:

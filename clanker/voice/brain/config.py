@@ -50,6 +50,9 @@ class VoiceBrainConfig:
     text_lines: int = 10  # lines of the linked text channel in the prompt
     input_rate: int = 16_000  # what clankvox is asked to deliver (the models' rate)
     silence_duration_ms: int = 1500  # clankvox's own user_audio_end, behind our end of turn
+    session: str | None = None  # the guild session, asked to leave (None: never leaves)
+    idle_leave: float | None = 300.0  # seconds with nobody speaking and the bot quiet: leave
+    max_duration: float | None = 3600.0  # seconds in a call at most
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class VoiceBrainOptions:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     barge_in: BargeInConfig = field(default_factory=BargeInConfig)
     command_only: bool = False
+    idle_leave: float | None = 300.0
+    max_duration: float | None = 3600.0
 
 
 def local_voice_models() -> VoiceModels:

@@ -23,6 +23,7 @@ import trio
 import trio.lowlevel
 
 from clanker.discord.events import Done, SendGatewayOp, VoiceServerChanged, VoiceStateChanged
+from clanker.guilds.messages import LeaveVoice
 from clanker.llm import LlmConfig, LlmRequest, ProviderConfig
 from clanker.llm.actor import Llm
 from clanker.llm.model import ProviderOutput, TextDelta, TextPart, Usage
@@ -118,6 +119,17 @@ class PlayoutClankvox(Actor):
         await link.tell(BufferDepth(tts_samples=0, music_samples=0))
         await link.tell(TtsPlaybackState(status="idle"))
         self.playout.poke()
+
+
+class SessionStandIn(Actor):
+    """Where the brain asks to leave (the guild session's place in the tree)."""
+
+    def __init__(self, leaves: list[float]) -> None:
+        self.leaves = leaves
+
+    @handles(LeaveVoice)
+    async def leave(self, msg: LeaveVoice) -> None:
+        self.leaves.append(trio.current_time())
 
 
 class Bridge(Actor):
@@ -240,7 +252,11 @@ class StubModels:
 
 
 def room_spec(
-    models: StubModels, provider: RoomProvider, playout: Playout, **brain: object
+    models: StubModels,
+    provider: RoomProvider,
+    playout: Playout,
+    leaves: list[float] | None = None,
+    **brain: object,
 ) -> SupervisorSpec:
     link_config = VoiceLinkConfig(guild_id=GUILD, channel_id=CHANNEL, user_id=BOT, clankvox="kvox")
     config = VoiceBrainConfig(
@@ -252,12 +268,18 @@ def room_spec(
         models=models.bundle(),
         member_names=NAMES,
         store=None,
+        session="session" if leaves is not None else None,
         **brain,  # type: ignore[arg-type]
     )
     llm_config = LlmConfig(providers=(provider.config,))
     return SupervisorSpec(
         children=[
             ChildSpec("bridge", Bridge, register="discord"),
+            *(
+                [ChildSpec("session", lambda: SessionStandIn(leaves), register="session")]
+                if leaves is not None
+                else []
+            ),
             ChildSpec(
                 "llm",
                 lambda: Llm(llm_config, store=None, providers=[provider]),

@@ -216,3 +216,31 @@ async def test_a_crashed_brain_comes_back_listening(
     assert len(provider.prompts) == 2
     assert [t.outcome for t in st.turns] == ["spoken"]
     assert st.listening == [ALICE]
+
+
+async def test_it_leaves_when_the_call_goes_quiet_and_at_the_longest(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(transcripts=deque(["hi"]))
+    provider = RoomProvider(lambda p: "Hello.")
+    playout = Playout()
+    leaves: list[float] = []
+    spec = room_spec(models, provider, playout, leaves, idle_leave=30.0, max_duration=600.0)
+    async with open_runtime(spec) as rt:
+        await connect(rt)
+        t0 = trio.current_time()
+        await member_says(rt, ALICE, 1.0)
+        with trio.fail_after(10):
+            while not playout.idle_at:
+                await playout.changed.wait()
+        last_audio = playout.audio[-1][0]  # the bot's last activity: its audio queued
+        await trio.sleep(40.0)
+    assert leaves == [near(last_audio + 30.0)]
+    assert t0 < last_audio
+
+    leaves.clear()
+    spec = room_spec(models, provider, playout, leaves, idle_leave=None, max_duration=600.0)
+    async with open_runtime(spec) as rt:
+        start = trio.current_time()
+        await trio.sleep(700.0)
+    assert leaves == [near(start + 600.0)]
