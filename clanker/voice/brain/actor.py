@@ -154,6 +154,7 @@ class VoiceBrainStatus(Message, frozen=True):
     turns: list[TurnRecord]
     barge_ins: int
     dropped: dict[str, int]
+    names: dict[str, str] = {}  # user id -> name, for the members speaking or listening
 
 
 @dataclass
@@ -755,6 +756,11 @@ class VoiceBrain(Actor):
             turns=list(self._turns),
             barge_ins=self._barge_ins,
             dropped=dict(self._dropped),
+            names={
+                str(uid): self._names[uid]
+                for uid in {*self.desk.speaking(), *self._listening}
+                if uid in self._names
+            },
         )
 
     def _name(self, uid: int) -> str:
