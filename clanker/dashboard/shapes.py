@@ -324,6 +324,47 @@ class VoiceEncryption(Struct, frozen=True):
     last_error: str | None  # clankvox's last DAVE error (a failed commit, welcome, ...)
 
 
+class VoiceMember(Struct, frozen=True):
+    """A member in the call: id, and name when the brain has learned it."""
+
+    id: str
+    name: str | None
+
+
+class VoiceStages(Struct, frozen=True):
+    """Where a turn's time went, in milliseconds (None: the stage never happened, e.g. no
+    audio for a skipped turn)."""
+
+    speech_end_to_decided: int | None
+    decided_to_transcript: int | None
+    transcript_to_first_token: int | None
+    first_token_to_first_audio: int | None
+
+
+class VoiceTurn(Struct, frozen=True):
+    """One answered (or skipped) turn of the voice brain."""
+
+    reply_id: int
+    speakers: list[str]
+    said: str
+    reply: str
+    outcome: str  # spoken | skipped | failed | interrupted | superseded
+    speech_end_to_first_audio_ms: int | None
+    stages_ms: VoiceStages
+
+
+class VoiceBrainView(Struct, frozen=True):
+    """What a connection's voice brain is doing."""
+
+    phase: str  # idle | response_pending | speaking_live | speaking_buffered
+    speaking: list[VoiceMember]  # members talking now
+    listening: list[VoiceMember]  # members whose audio the brain receives
+    deferred: int  # turns waiting for the bot to finish speaking
+    turns: list[VoiceTurn]  # newest first, at most 20
+    barge_ins: int
+    dropped: dict[str, int]  # what the brain dropped, by reason
+
+
 class VoiceConnection(Struct, frozen=True):
     """One guild's voice connection, as the link reports it."""
 
@@ -335,9 +376,32 @@ class VoiceConnection(Struct, frozen=True):
     failures: int
     last_error: str | None
     encryption: VoiceEncryption | None  # None until clankvox reported its DAVE state
+    brain: VoiceBrainView | None = None  # None: no voice brain (or it did not answer)
 
 
 class VoiceConnections(Struct, frozen=True):
     """``GET /api/voice``: every running voice connection."""
 
     connections: list[VoiceConnection]
+
+
+class VoiceJoinBody(Struct, frozen=True):
+    """``POST /api/voice/join``: join a voice channel of a guild (operator action)."""
+
+    guild_id: str
+    channel_id: str
+
+
+class VoiceGuildBody(Struct, frozen=True):
+    """``POST /api/voice/leave`` and ``POST /api/voice/stop-speaking``."""
+
+    guild_id: str
+
+
+class VoiceActionDone(Struct, frozen=True):
+    """A voice operator action was carried out. ``channel_id``: the channel joined, or left
+    (None when the bot was in none); None for stop-speaking."""
+
+    guild_id: str
+    action: Literal["join", "leave", "stop_speaking"]
+    channel_id: str | None
