@@ -22,7 +22,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -39,7 +39,7 @@ from clanker.llm import (
     SystemPart,
     user,
 )
-from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, handles
+from clanker.runtime import Actor, ActorContext, ActorError, ActorRef, MailboxSpec, handles
 from clanker.store import LogAction, RecentMessages, StoreMessage, to_iso, to_json
 from clanker.store.messages import MessageRows
 from clanker.voice.brain.bargein import check_barge_in
@@ -82,7 +82,7 @@ from clanker.voice.events import (
     UserAudioEnd,
 )
 from clanker.voice.link_messages import ListenTo, ObserveVoice, SpeakPcm, StopSpeaking
-from clanker.voice.models.base import ModelError, VoiceActivity
+from clanker.voice.models.base import ModelError, SpeechSynth, VoiceActivity
 from clanker.wire import Message
 
 log = logging.getLogger("clanker.voice.brain")
@@ -624,22 +624,35 @@ class VoiceBrain(Actor):
             try:
                 async with sentences:
                     async for sentence in sentences:
-                        async for pcm in synth.synthesize(sentence):
-                            if not pcm:
-                                continue
-                            await link.ask(SpeakPcm(pcm=pcm, sample_rate=synth.sample_rate))
-                            await self.ctx.ref.tell(
-                                _AudioQueued(
-                                    reply_id=r.reply_id,
-                                    text=sentence,
-                                    samples=len(pcm) // 2,
-                                    rate=synth.sample_rate,
-                                )
-                            )
-                            sentence = ""  # later chunks of the same sentence add no text
+                        # aclosing: a barge-in cancels mid-sentence; the generator is closed
+                        # at once (no synthesis left running, no unfinished generator to GC)
+                        async with contextlib.aclosing(synth.synthesize(sentence)) as chunks:
+                            await self._speak_chunks(r, link, synth, sentence, chunks)
             except (ModelError, ActorError) as exc:
                 error = str(exc)
             await self.ctx.ref.tell(_SpeechFinished(reply_id=r.reply_id, error=error))
+
+    async def _speak_chunks(
+        self,
+        r: _Reply,
+        link: ActorRef,
+        synth: SpeechSynth,
+        sentence: str,
+        chunks: AsyncIterator[bytes],
+    ) -> None:
+        async for pcm in chunks:
+            if not pcm:
+                continue
+            await link.ask(SpeakPcm(pcm=pcm, sample_rate=synth.sample_rate))
+            await self.ctx.ref.tell(
+                _AudioQueued(
+                    reply_id=r.reply_id,
+                    text=sentence,
+                    samples=len(pcm) // 2,
+                    rate=synth.sample_rate,
+                )
+            )
+            sentence = ""  # later chunks of the same sentence add no text
 
     @handles(_AudioQueued)
     async def audio_queued(self, msg: _AudioQueued) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -124,7 +124,7 @@ class ElevenLabsSpeech:
     def _error(self, **fields: Any) -> CloudSpeechError:
         return CloudSpeechError(PROVIDER, self.model, **fields)
 
-    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str) -> AsyncGenerator[bytes, None]:
         """Speak ``text``: s16le chunks at `sample_rate` as they arrive (none for blank
         text). Leaving the iteration early closes the response."""
         import httpx

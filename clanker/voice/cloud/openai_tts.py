@@ -9,7 +9,7 @@ once it is cut back to whole samples (`SampleAligner`).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from clanker.voice.cloud import _openai
 from clanker.voice.cloud._audio import SampleAligner
@@ -58,7 +58,7 @@ class OpenAiSpeech:
             api_key, base_url, timeout=timeout, max_retries=max_retries
         )
 
-    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str) -> AsyncGenerator[bytes, None]:
         """Speak ``text``: 24 kHz s16le chunks as they arrive (none for blank text).
         Leaving the iteration early closes the response."""
         from openai import omit

@@ -8,7 +8,7 @@ Audio is always s16le mono `bytes`; each call states its sample rate.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -70,7 +70,7 @@ class SpeechSynth(Protocol):
     name: str
     sample_rate: int  # of the PCM `synthesize` yields
 
-    def synthesize(self, text: str) -> AsyncIterator[bytes]:
+    def synthesize(self, text: str) -> AsyncGenerator[bytes, None]:
         """Speak one sentence: s16le mono chunks at `sample_rate`, yielded as they are made (the
         first chunk as early as the engine allows). Cancelling the iteration stops the work."""
         ...

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -125,7 +125,7 @@ class PiperVoice:
         self.name = name
         self.sample_rate = config.sample_rate
 
-    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str) -> AsyncGenerator[bytes, None]:
         """Speak `text`: one s16le chunk per sentence or long clause, each yielded once made.
 
         Text with nothing to say (empty, only punctuation) yields nothing. Cancelling stops the

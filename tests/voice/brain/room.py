@@ -16,7 +16,7 @@ relay). Stand-ins, each at the far end only:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
 import trio
@@ -241,7 +241,7 @@ class StubModels:
     def sample_rate(self) -> int:
         return self.tts_rate
 
-    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str) -> AsyncGenerator[bytes, None]:
         await trio.sleep(self.tts_delay)
         self.spoken.append((trio.current_time(), text))
         n = int(len(text) * self.tts_seconds_per_char * self.tts_rate)

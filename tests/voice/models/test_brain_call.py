@@ -1,11 +1,14 @@
-"""The voice brain end to end with the real local models: a sandbox member asks a question
-aloud (Piper speech played into the call), the real clankvox hears it, the brain recognises
-it (Whisper), asks the model (llmsim through the real SDK), speaks the answer (Piper) and the
-sandbox receives it; Whisper transcribes what the bot said back. The real clock: sockets, a
-child process and model threads."""
+"""The voice brain end to end with the real local models: a sandbox member asks the bot in
+text to come to voice, asks a question aloud (Piper speech played into the call), the real
+clankvox hears it, the brain recognises it (Whisper), asks the model (llmsim through the real
+SDK), speaks the answer (Piper) and the sandbox receives it; Whisper transcribes what the bot
+said back. And she interrupts a long answer: the bot stops and the next prompt knows what she
+heard. The real clock: sockets, a child process and model threads."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
@@ -13,8 +16,9 @@ import trio
 from clanker.llm import LlmConfig, ProviderConfig
 from clanker.llmsim import RecordedRequest, Text, open_llmsim
 from clanker.sandbox.voice.audio import Pcm
+from clanker.sandbox.voice.server import NoVoiceSession
 from clanker.store import ActionRows, ActionsQuery
-from clanker.voice.brain.actor import GetVoiceBrainStatus
+from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
 from clanker.voice.brain.config import VoiceBrainOptions, VoiceModels, voice_brain_name
 from clanker.voice.models._audio import float_to_pcm, pcm_to_float, to_vad_rate
 from clanker.voice.models.local import LocalModels
@@ -43,15 +47,11 @@ def bundle(local: LocalModels) -> VoiceModels:
     )
 
 
-async def test_a_member_asks_aloud_and_hears_the_answer(
-    tmp_path: Path, local: LocalModels, piper: PiperVoice, whisper: WhisperTranscriber
-) -> None:
-    prompts: list[str] = []
-
-    def respond(request: RecordedRequest) -> Text:
-        prompts.append(request.user_text)
-        return Text(ANSWER)
-
+@asynccontextmanager
+async def in_a_call(
+    tmp_path: Path, local: LocalModels, respond: Callable[[RecordedRequest], Text]
+) -> AsyncIterator[VoiceApp]:
+    """alice in the Lounge asks in #general for the bot; it joins her DAVE call, hears her."""
     async with open_llmsim(default=respond) as sim:
         llm = LlmConfig(
             providers=(
@@ -62,10 +62,8 @@ async def test_a_member_asks_aloud_and_hears_the_answer(
         )
         brain = VoiceBrainOptions(load_models=lambda: bundle(local), store="store")
         async with open_voice_app(tmp_path, brain=brain, llm=llm, record_audio=False) as app:
-            sb = app.sandbox
+            sb, world = app.sandbox, app.sandbox.world
             assert sb.voice is not None
-            world = sb.world
-            # alice is in the Lounge and asks in #general; the bot joins her channel
             alice = world.user_named("alice")
             sb.join_voice(alice, world.channel_named("Lounge"))
             sb.post_message(alice, world.channel_named("general"), "clanker, come to voice")
@@ -75,29 +73,56 @@ async def test_a_member_asks_aloud_and_hears_the_answer(
             assert (await app.status()).channel_id == world.channel_named("Lounge").id
             # a DAVE call: once the group holds keys both ways, she is heard
             await app.wait_e2ee("alice")
-            question = Pcm(piper.speak_chunk("What is the capital of France?"), piper.sample_rate)
-            await sb.voice.play(world.user_named("alice"), question.resample(48_000))
+            yield app
 
-            def bot_said(seconds: float) -> bool:
-                try:
-                    return sb.voice.received_pcm(world.bot).duration >= seconds  # type: ignore[union-attr]
-                except Exception:
-                    return False
 
-            with trio.move_on_after(TIMEOUT):
-                await sb.voice.wait_until(lambda: bot_said(1.0))
-            if not bot_said(1.0):
-                raise AssertionError(f"the bot said nothing: {await diagnose(app)}")
-            with trio.fail_after(TIMEOUT):
-                # the rest of the answer: until the bot's stream stops growing
-                last = -1.0
-                while True:
-                    await trio.sleep(0.5)
-                    now = sb.voice.received_pcm(world.bot).duration
-                    if now == last:
-                        break
-                    last = now
-            heard = sb.voice.received_pcm(world.bot).to_mono()
+async def alice_says(app: VoiceApp, piper: PiperVoice, text: str) -> None:
+    assert app.sandbox.voice is not None
+    speech = Pcm(piper.speak_chunk(text), piper.sample_rate).resample(48_000)
+    await app.sandbox.voice.play(app.sandbox.world.user_named("alice"), speech)
+
+
+def bot_said(app: VoiceApp) -> float:
+    """Seconds of the bot's speech the sandbox received so far."""
+    assert app.sandbox.voice is not None
+    try:
+        return app.sandbox.voice.received_pcm(app.sandbox.world.bot).duration
+    except NoVoiceSession:
+        return 0.0
+
+
+async def wait_bot_said(app: VoiceApp, seconds: float) -> None:
+    assert app.sandbox.voice is not None
+    with trio.move_on_after(TIMEOUT):
+        await app.sandbox.voice.wait_until(lambda: bot_said(app) >= seconds)
+    if bot_said(app) < seconds:
+        raise AssertionError(f"the bot said {bot_said(app):.2f} s: {await diagnose(app)}")
+
+
+async def wait_bot_quiet(app: VoiceApp) -> None:
+    """Until the bot's stream stops growing (its answer and the trailing silence are in)."""
+    with trio.fail_after(TIMEOUT):
+        last = -1.0
+        while bot_said(app) != last:
+            last = bot_said(app)
+            await trio.sleep(0.5)
+
+
+async def test_a_member_asks_aloud_and_hears_the_answer(
+    tmp_path: Path, local: LocalModels, piper: PiperVoice, whisper: WhisperTranscriber
+) -> None:
+    prompts: list[str] = []
+
+    def respond(request: RecordedRequest) -> Text:
+        prompts.append(request.user_text)
+        return Text(ANSWER)
+
+    async with in_a_call(tmp_path, local, respond) as app:
+        await alice_says(app, piper, "What is the capital of France?")
+        await wait_bot_said(app, 1.0)
+        await wait_bot_quiet(app)
+        assert app.sandbox.voice is not None
+        heard = app.sandbox.voice.received_pcm(app.sandbox.world.bot).to_mono()
     assert len(prompts) == 1
     # who spoke and what Whisper heard, in the prompt's "just said" part
     just_said = prompts[0].split("Just said")[1]
@@ -107,3 +132,43 @@ async def test_a_member_asks_aloud_and_hears_the_answer(
     said = await whisper.transcribe(pcm16, 16_000)
     words = "".join(c for c in said.text.lower() if c.isalpha() or c == " ").split()
     assert words == ["paris", "is", "the", "capital", "of", "france"], said.text
+
+
+STORY = " ".join(f"This is sentence number {n} of a long story about a cat." for n in range(1, 9))
+
+
+async def test_a_member_interrupts_and_the_bot_stops_and_knows_where(
+    tmp_path: Path, local: LocalModels, piper: PiperVoice
+) -> None:
+    prompts: list[str] = []
+    second_asked = trio.Event()
+
+    def respond(request: RecordedRequest) -> Text:
+        prompts.append(request.user_text)
+        if len(prompts) == 2:
+            second_asked.set()
+        return Text(STORY if len(prompts) == 1 else "Sorry, go ahead.")
+
+    async with in_a_call(tmp_path, local, respond) as app:
+        full = sum(len(c) for c in piper_chunks(piper, STORY)) / 2 / piper.sample_rate
+        await alice_says(app, piper, "Tell me a long story please.")
+        await wait_bot_said(app, 2.5)  # past the 1 s echo guard
+        await alice_says(app, piper, "Wait, stop, I have a question.")
+        with trio.fail_after(TIMEOUT):
+            await second_asked.wait()
+        await wait_bot_quiet(app)
+        status = await app.runtime.lookup(voice_brain_name(app.guild_key)).ask(
+            GetVoiceBrainStatus(), VoiceBrainStatus
+        )
+        total = bot_said(app)
+    assert status.barge_ins == 1
+    assert [t.outcome for t in status.turns] == ["interrupted", "spoken"]
+    # the story was cut: the bot said far less than the story's own length (~25 s)
+    assert total < full / 2, (total, full)
+    second = prompts[1]
+    assert "You were cut off by Alice. They heard only: 'This is sentence number 1" in second
+    assert "Alice: Wait, stop" in second.split("Just said")[1]
+
+
+def piper_chunks(piper: PiperVoice, text: str) -> list[bytes]:
+    return [piper.speak_chunk(text)]
