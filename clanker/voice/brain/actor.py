@@ -506,6 +506,21 @@ class VoiceBrain(Actor):
             # supersede: the same speaker said more before we answered; answer both
             await self._cancel_reply(r, "superseded")
             turn = r.turn.merged(turn)
+        if r is not None and turn.addressed and r.first_audio_at is not None:
+            # named while speaking: a wake word interrupts (unless the policy is nobody)
+            check = check_barge_in(
+                self.config.barge_in,
+                user_id=turn.last.user_id,
+                bot_audio_out=self.output.phase(now)
+                in (Phase.SPEAKING_LIVE, Phase.SPEAKING_BUFFERED),
+                bot_audio_started_at=r.first_audio_at,
+                reply_targets=r.turn.speakers,
+                speech_seconds=turn.last.speech_seconds,
+                named_bot=True,
+                now=now,
+            )
+            if check.interrupt:
+                await self._barge_in(r, turn.last.user_id, check.reason, now)
         verdict = admit(
             turn,
             output_busy=self.output.busy(now),
@@ -741,6 +756,11 @@ class VoiceBrain(Actor):
         )
         if not check.interrupt:
             return
+        await self._barge_in(r, uid, check.reason, now)
+
+    async def _barge_in(self, r: _Reply, uid: int, reason: str, now: float) -> None:
+        """Cut the bot off: clankvox's TTS cleared, generation and synthesis cancelled, what
+        was heard stored and kept for the next prompt."""
         await self.ctx.lookup(self.config.link).tell(StopSpeaking())
         await self._stop_stream(r)
         r.scope.cancel()
@@ -753,7 +773,7 @@ class VoiceBrain(Actor):
         if heard:
             bot_name = self.config.bot_names[0] if self.config.bot_names else "clanker"
             await self._store_line(self.config.bot_user_id, bot_name, heard, is_bot=True)
-        meta = {"reason": check.reason, "played_seconds": round(seconds, 3), "heard": heard}
+        meta = {"reason": reason, "played_seconds": round(seconds, 3), "heard": heard}
         await self._log("voice_barge_in", uid, meant, meta)
         self._changed()
 
@@ -780,8 +800,12 @@ class VoiceBrain(Actor):
         return self._names.get(uid, f"member {uid}")
 
     def _record(self, r: _Reply, outcome: str) -> None:
+        """Keep the turn's record (a later outcome of the same reply replaces the earlier one:
+        all of it queued, then cut off while clankvox still played it)."""
         u = r.turn.last
         stages = _stages(r, u)
+        for old in [t for t in self._turns if t.reply_id == r.reply_id]:
+            self._turns.remove(old)
         self._turns.append(
             TurnRecord(
                 reply_id=r.reply_id,

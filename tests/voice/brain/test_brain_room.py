@@ -244,3 +244,30 @@ async def test_it_leaves_when_the_call_goes_quiet_and_at_the_longest(
         start = trio.current_time()
         await trio.sleep(700.0)
     assert leaves == [near(start + 600.0)]
+
+
+async def test_another_member_naming_the_bot_cuts_it_off(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(
+        transcripts=deque(["tell me a story", "clanker, stop for a second"]),
+        tts_seconds_per_char=0.03,
+    )
+    answers = deque([LONG, "Sure, Bob."])
+    provider = RoomProvider(lambda p: answers.popleft())
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout)) as rt:
+        await connect(rt)
+        await member_says(rt, ALICE, 1.0)
+        with trio.fail_after(10):
+            while not playout.audio:
+                await playout.changed.wait()
+        await trio.sleep(1.2)
+        end = await member_says(rt, BOB, 1.0)  # not the reply's target: no acoustic barge-in
+        await trio.sleep(4.0)
+        st = await status(rt)
+    # his transcript names the bot: the wake word cuts in when it arrives (end + 0.23 + 0.1)
+    assert playout.stops == [near(end + 0.33)]
+    assert [t.outcome for t in st.turns] == ["interrupted", "spoken"]
+    assert "You were cut off by Bob" in provider.prompts[1]
+    assert "Bob: clanker, stop for a second" in provider.prompts[1]
