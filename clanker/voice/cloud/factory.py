@@ -11,7 +11,7 @@ it is not a live setting, because whoever sets it decides where the key is sent.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 
 from clanker.llm.config import DEFAULT_BASE_URLS, DEFAULT_KEY_ENV
 from clanker.settings.model import Settings
@@ -35,6 +35,10 @@ def _key(env: Mapping[str, str], var: str, setting: str, provider: str) -> str:
             f"as {var}, or set {setting} to 'local'"
         )
     return key
+
+
+def _read(env: Mapping[str, str], *variables: str) -> tuple[str, ...]:
+    return tuple(env.get(var, "").strip() for var in variables)
 
 
 def _base_url(env: Mapping[str, str], var: str, default: str) -> str:
@@ -89,3 +93,28 @@ def cloud_synth(
         model=tts.elevenlabs_model,
         timeout=tts.timeout_seconds,
     )
+
+
+def transcriber_choice(
+    settings: Settings, env: Mapping[str, str] | None = None
+) -> tuple[Hashable, ...]:
+    """Everything `cloud_transcriber` builds from (the ``voice.asr`` section, the key and the
+    base URL), or ``("local",)``: equal choices build equal providers, so a caller can keep
+    one provider per choice."""
+    env = os.environ if env is None else env
+    asr = settings.voice.asr
+    if asr.provider == "local":
+        return ("local",)
+    return (asr, *_read(env, OPENAI_KEY_ENV, OPENAI_BASE_URL_ENV))
+
+
+def synth_choice(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[Hashable, ...]:
+    """Everything `cloud_synth` builds from (the ``voice.tts`` section and the chosen
+    provider's key and base URL), or ``("local",)``; see `transcriber_choice`."""
+    env = os.environ if env is None else env
+    tts = settings.voice.tts
+    if tts.provider == "local":
+        return ("local",)
+    if tts.provider == "openai":
+        return (tts, *_read(env, OPENAI_KEY_ENV, OPENAI_BASE_URL_ENV))
+    return (tts, *_read(env, ELEVENLABS_KEY_ENV, ELEVENLABS_BASE_URL_ENV))
