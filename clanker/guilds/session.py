@@ -68,6 +68,8 @@ from clanker.runtime import (
     Restart,
     handles,
 )
+from clanker.settings import SETTINGS_NAME, Settings
+from clanker.settings.messages import CurrentSettings, GetSettings
 from clanker.store import LogAction, StoreClient, StoreRequestError, to_json
 from clanker.text import DECISION_ACTION_KIND
 from clanker.voice import VoiceLinkConfig, voice_link_spec
@@ -349,8 +351,9 @@ class GuildSession(Actor):
             return None
         from clanker.voice.brain.actor import VoiceBrain
 
+        settings = await self._live_settings()
         try:
-            models = await trio.to_thread.run_sync(options.load_models)
+            models = await trio.to_thread.run_sync(options.load_models, settings)
         except ModelError as exc:
             log.warning("voice: joining without the voice brain: %s", exc)
             return None
@@ -363,10 +366,14 @@ class GuildSession(Actor):
             link=link,
             name=name,
             models=models,
-            bot_names=(identity.user_name, *options.aliases),
+            bot_names=(
+                identity.user_name,
+                *options.aliases,
+                *(settings.identity.aliases if settings is not None else ()),
+            ),
             member_names={m.user_id: m.name for m in self.members.members()},
             channel_name=info.name if info is not None else "voice",
-            persona=options.persona,
+            persona=options.persona or (settings.persona.flavor if settings is not None else ""),
             llm=options.llm,
             store=options.store,
             text_channel_id=msg.text_channel_id,
@@ -380,6 +387,16 @@ class GuildSession(Actor):
         return ChildSpec(
             "brain", lambda: VoiceBrain(config), register=name, mailbox=VoiceBrain.mailbox
         )
+
+    async def _live_settings(self) -> Settings | None:
+        """The settings in force (None when the settings actor is not running)."""
+        try:
+            reply = await self.ctx.lookup(SETTINGS_NAME).ask(
+                GetSettings(), CurrentSettings, timeout=5.0
+            )
+        except (ActorError, trio.TooSlowError):
+            return None
+        return reply.settings
 
     @handles(LeaveVoice)
     async def leave_voice(self, msg: LeaveVoice) -> VoiceLeft:

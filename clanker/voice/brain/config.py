@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from clanker.settings import Settings
 from clanker.voice.brain.bargein import BargeInConfig
 from clanker.voice.brain.capture import CaptureConfig
 from clanker.voice.models.base import SpeechSynth, Transcriber, TurnDetector, VadFactory
@@ -60,10 +61,13 @@ class VoiceBrainOptions:
     """What a guild session needs to give each voice connection a brain (`VoiceConfig.brain`).
 
     `load_models` is blocking (seconds on first use) and must cache: the session calls it in a
-    worker thread on every join, and restarts of the brain reuse what it returned.
+    worker thread on every join, with the live settings then in force (None when the settings
+    actor is not running), and restarts of the brain reuse what it returned. The live settings
+    also give the brain its persona (`persona.flavor`) and the bot's aliases
+    (`identity.aliases`), added to `persona` and `aliases` here.
     """
 
-    load_models: Callable[[], VoiceModels]
+    load_models: Callable[[Settings | None], VoiceModels]
     llm: str = "llm"
     store: str | None = "store"
     persona: str = ""
@@ -86,6 +90,16 @@ def local_voice_models() -> VoiceModels:
     )
 
 
+def settings_voice_models(settings: Settings | None) -> VoiceModels:
+    """The models the live settings choose (`voice.asr` / `voice.tts`: local by default, or a
+    cloud provider with its key from the environment); local when there are no settings."""
+    if settings is None:
+        return local_voice_models()
+    from clanker.voice.models.select import load_voice_models
+
+    return load_voice_models(settings)
+
+
 def default_brain_options() -> VoiceBrainOptions:
-    """The product's voice brain: local models, no key needed."""
-    return VoiceBrainOptions(load_models=local_voice_models)
+    """The product's voice brain: the models the settings choose (local, no key, by default)."""
+    return VoiceBrainOptions(load_models=settings_voice_models)

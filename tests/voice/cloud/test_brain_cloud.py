@@ -102,7 +102,7 @@ async def test_the_brain_hears_and_speaks_through_the_cloud_sims(
             "CLANKER_ELEVENLABS_BASE_URL": sim.elevenlabs_url,
         }
         settings = cloud_settings(tts)
-        brain = VoiceBrainOptions(load_models=lambda: load_voice_models(settings, env))
+        brain = VoiceBrainOptions(load_models=lambda _live: load_voice_models(settings, env))
         provider = ProviderConfig(
             name="sim", kind="openai_compatible", model="m", base_url=llmsim.openai_url
         )

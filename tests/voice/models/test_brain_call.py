@@ -60,7 +60,7 @@ async def in_a_call(
                 ),
             )
         )
-        brain = VoiceBrainOptions(load_models=lambda: bundle(local), store="store")
+        brain = VoiceBrainOptions(load_models=lambda _settings: bundle(local), store="store")
         async with open_voice_app(tmp_path, brain=brain, llm=llm, record_audio=False) as app:
             sb, world = app.sandbox, app.sandbox.world
             assert sb.voice is not None
