@@ -417,19 +417,16 @@ class VoiceLink(Actor):
 
     def _forward(self, user_id: str, msg: Message) -> None:
         name = self._deliver.get(user_id)
-        if name is None:
-            return
-        try:
-            delivered = self.ctx.lookup(name).try_tell(msg)
-        except ActorError:
-            delivered = False
-        if not delivered:
-            self.delivery_drops += 1
+        if name is not None:
+            self._try_deliver(name, msg)
 
     def _tell_observer(self, msg: Message) -> None:
-        name = self._observer
-        if name is None:
-            return
+        if self._observer is not None:
+            self._try_deliver(self._observer, msg)
+
+    def _try_deliver(self, name: str, msg: Message) -> None:
+        """`try_tell` the actor registered as `name`; a full mailbox or a missing actor is a
+        counted drop, never a wait (audio keeps flowing for everyone else)."""
         try:
             delivered = self.ctx.lookup(name).try_tell(msg)
         except ActorError:
