@@ -243,6 +243,39 @@ export interface VoiceEncryption {
   last_error: string | null;
 }
 
+export interface VoiceMember {
+  id: Snowflake;
+  name: string | null;
+}
+
+/** Where a turn's time went, in milliseconds (null: that stage never happened). */
+export interface VoiceStages {
+  speech_end_to_decided: number | null;
+  decided_to_transcript: number | null;
+  transcript_to_first_token: number | null;
+  first_token_to_first_audio: number | null;
+}
+
+export interface VoiceTurn {
+  reply_id: number;
+  speakers: string[];
+  said: string;
+  reply: string;
+  outcome: "spoken" | "skipped" | "failed" | "interrupted" | "superseded" | string;
+  speech_end_to_first_audio_ms: number | null;
+  stages_ms: VoiceStages;
+}
+
+export interface VoiceBrainView {
+  phase: "idle" | "response_pending" | "speaking_live" | "speaking_buffered" | string;
+  speaking: VoiceMember[];
+  listening: VoiceMember[];
+  deferred: number;
+  turns: VoiceTurn[]; // newest first, at most 20
+  barge_ins: number;
+  dropped: Record<string, number>;
+}
+
 export interface VoiceConnection {
   guild_id: Snowflake;
   channel_id: Snowflake;
@@ -252,8 +285,15 @@ export interface VoiceConnection {
   failures: number;
   last_error: string | null;
   encryption: VoiceEncryption | null;
+  brain: VoiceBrainView | null;
 }
 
 export interface VoiceConnections {
   connections: VoiceConnection[];
+}
+
+export interface VoiceActionDone {
+  guild_id: Snowflake;
+  action: "join" | "leave" | "stop_speaking";
+  channel_id: Snowflake | null;
 }
