@@ -9,10 +9,7 @@
 // Optional: SCREENSHOT_DIR (PNG per main view), CHROMIUM (default /usr/bin/chromium).
 // tests/dashboard/test_browser.py starts the stack and runs this; exit status 0 = all passed.
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { expect, runBrowser } from "./harness.mjs";
 
 const url = process.env.DASHBOARD_URL;
 const token = process.env.DASHBOARD_TOKEN;
@@ -20,72 +17,12 @@ const shots = process.env.SCREENSHOT_DIR;
 const channelActor = process.env.CHANNEL_ACTOR;
 const privacyCode = process.env.VOICE_PRIVACY_CODE;
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const WAIT = 30_000;
 if (!url || !token || !channelActor || !privacyCode) {
   console.error("set DASHBOARD_URL, DASHBOARD_TOKEN, CHANNEL_ACTOR and VOICE_PRIVACY_CODE");
   process.exit(2);
 }
-if (shots) mkdirSync(shots, { recursive: true });
 
-const steps = [];
-async function step(name, fn) {
-  const started = Date.now();
-  try {
-    await fn();
-    steps.push(name);
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    console.log(`FAIL ${name}: ${error?.stack ?? error}`);
-    throw error;
-  }
-}
-
-async function api(method, path, body) {
-  const response = await fetch(url + path, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-function expect(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-const profile = mkdtempSync(join(tmpdir(), "clanker-chromium-"));
-// A persistent context is how playwright takes a fresh --user-data-dir of our own.
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  viewport: { width: 1360, height: 860 },
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-const pageErrors = [];
-const consoleErrors = [];
-let failed = false;
-let page;
-try {
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(WAIT);
-  page.on("pageerror", (error) => pageErrors.push(String(error)));
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  const shot = async (name) => {
-    if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
-  };
-  const byId = (id) => page.locator(`[data-testid="${id}"]`);
-
+await runBrowser({ url, token, shots, executablePath }, async ({ page, context, step, shot, byId, api }) => {
   await step("the dashboard asks for the token, refuses a wrong one", async () => {
     await page.goto(url);
     await byId("login-form").waitFor();
@@ -253,20 +190,4 @@ try {
     const status = await page.evaluate(async () => (await fetch("/api/health")).status);
     expect(status === 401, `after logout /api/health answered ${status}`);
   });
-
-  expect(pageErrors.length === 0, `uncaught page errors: ${pageErrors.join("; ")}`);
-} catch {
-  failed = true;
-  if (page) {
-    const where = join(shots ?? tmpdir(), "failure.png");
-    await page.screenshot({ path: where, fullPage: true }).catch(() => undefined);
-    console.log(`screenshot of the failure: ${where}`);
-    console.log(`page errors: ${JSON.stringify(pageErrors)}`);
-    console.log(`console errors: ${JSON.stringify(consoleErrors)}`);
-  }
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-console.log(`${steps.length} passed, ${failed ? 1 : 0} failed`);
-process.exit(failed ? 1 : 0);
+});
