@@ -39,7 +39,7 @@ from clanker.guilds.messages import (
 from clanker.runtime import ActorError, ActorRef, NotRegistered
 from clanker.store import LogAction, to_json
 from clanker.voice import GetVoiceLinkStatus, StopSpeaking, VoiceLinkStatus
-from clanker.voice.brain.actor import GetVoiceBrainStatus, TurnRecord, VoiceBrainStatus
+from clanker.voice.brain.actor import CutOff, GetVoiceBrainStatus, TurnRecord, VoiceBrainStatus
 from clanker.voice.brain.config import voice_brain_name
 from clanker.voice.events import DaveState
 
@@ -272,7 +272,11 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
                 409, f"guild_id: the bot is in no voice call in guild {guild_id}"
             ) from None
         try:
-            await link.tell(StopSpeaking())
+            # the brain cuts its reply off (generation too); without a brain, only playback
+            try:
+                await ctx.runtime.lookup(voice_brain_name(str(guild_id))).tell(CutOff())
+            except NotRegistered:
+                await link.tell(StopSpeaking())
         except ActorError as exc:
             raise ApiProblem(503, f"the voice link did not take the request: {exc}") from None
         await _log_operator_action(ctx, "operator_stop_speaking", guild_id, None, "told")

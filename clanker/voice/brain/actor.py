@@ -127,6 +127,13 @@ class _SpeechFinished(Message, frozen=True):
     error: str | None = None
 
 
+class CutOff(Message, frozen=True):
+    """Stop the bot speaking now (the operator's "stop speaking"): playback cleared, the reply's
+    generation and synthesis cancelled, what was heard kept for the next prompt (told)."""
+
+    by: str = "the operator"
+
+
 class GetVoiceBrainStatus(Message, frozen=True):
     """Ask the brain what it is doing. Reply: `VoiceBrainStatus`."""
 
@@ -758,7 +765,17 @@ class VoiceBrain(Actor):
             return
         await self._barge_in(r, uid, check.reason, now)
 
-    async def _barge_in(self, r: _Reply, uid: int, reason: str, now: float) -> None:
+    @handles(CutOff)
+    async def cut_off(self, msg: CutOff) -> None:
+        r = self._reply
+        if r is None:
+            await self.ctx.lookup(self.config.link).tell(StopSpeaking())
+            return
+        await self._barge_in(r, None, "cut_off", trio.current_time(), by=msg.by)
+
+    async def _barge_in(
+        self, r: _Reply, uid: int | None, reason: str, now: float, *, by: str | None = None
+    ) -> None:
         """Cut the bot off: clankvox's TTS cleared, generation and synthesis cancelled, what
         was heard stored and kept for the next prompt."""
         await self.ctx.lookup(self.config.link).tell(StopSpeaking())
@@ -768,7 +785,8 @@ class VoiceBrain(Actor):
         self._reply = None
         self._barge_ins += 1
         meant = " ".join(r.spoken) or r.text
-        self._interrupted = Interruption(heard=heard, meant=meant, by=self._name(uid))
+        who = by if by is not None else self._name(uid) if uid is not None else "someone"
+        self._interrupted = Interruption(heard=heard, meant=meant, by=who)
         self._record(r, "interrupted")
         if heard:
             bot_name = self.config.bot_names[0] if self.config.bot_names else "clanker"

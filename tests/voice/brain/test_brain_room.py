@@ -10,7 +10,7 @@ import trio
 import trio.testing
 
 from clanker.runtime import OperatorCrash, open_runtime
-from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
+from clanker.voice.brain.actor import CutOff, GetVoiceBrainStatus, VoiceBrainStatus
 
 from .room import ALICE, BOB, Playout, RoomProvider, StubModels, connect, member_says, room_spec
 
@@ -271,3 +271,30 @@ async def test_another_member_naming_the_bot_cuts_it_off(
     assert [t.outcome for t in st.turns] == ["interrupted", "spoken"]
     assert "You were cut off by Bob" in provider.prompts[1]
     assert "Bob: clanker, stop for a second" in provider.prompts[1]
+
+
+async def test_the_operator_cuts_the_bot_off_generation_and_all(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(transcripts=deque(["tell me a story", "go on"]))
+    answers = deque([LONG, "Where was I."])
+    provider = RoomProvider(lambda p: answers.popleft(), gap=0.2)  # still generating
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout)) as rt:
+        await connect(rt)
+        await member_says(rt, ALICE, 1.0)
+        with trio.fail_after(10):
+            while not playout.audio:
+                await playout.changed.wait()
+        cut_at = trio.current_time() + 0.5
+        await trio.sleep(0.5)
+        await rt.lookup("brain").tell(CutOff())
+        await trio.sleep(3.0)
+        spoken_after = [t for t, _ in models.spoken if t > cut_at + 1e-6]
+        await member_says(rt, ALICE, 0.6)
+        await trio.sleep(3.0)
+        st = await status(rt)
+    assert playout.stops == [near(cut_at)]
+    assert spoken_after == []  # nothing more was synthesised: the generation was cancelled
+    assert [t.outcome for t in st.turns] == ["interrupted", "spoken"]
+    assert "You were cut off by the operator" in provider.prompts[1]
