@@ -347,7 +347,10 @@ async def test_a_dropped_voice_socket_resumes_with_only_an_event_to_show(tmp_pat
         assert (status.readies, status.connects, status.clankvox_starts) == (1, 1, 1)
         assert [s.ssrc for s in sb.voice.sessions(world.bot)] == [session.ssrc]
 
-        # Media goes on both ways on the same session.
+        # Media goes on both ways on the same session, once alice and the bot share keys (in
+        # a DAVE call the bot drops what it would say until then: speaking right after alice
+        # joined raced the group's commit and lost).
+        await app.wait_e2ee("alice")
         source = speechlike(1.0, 24_000)
         await app.link().ask(SpeakPcm(pcm=to_pcm(source)))
         await wait_bot_packets(app, session.ssrc, 50)
