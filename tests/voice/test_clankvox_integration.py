@@ -371,6 +371,7 @@ async def test_a_killed_clankvox_is_restarted_and_rejoins(tmp_path: Path) -> Non
         first = await sb.voice.wait_for_session(world.bot)
         sb.join_voice(alice, world.channel_named("Lounge"))
         await app.link().ask(ListenTo(user_id=alice.id))
+        await app.wait_e2ee("alice")  # a DAVE call: the bot is heard once the keys are agreed
         old = await app.clankvox_status()
 
         # Mid-utterance: five seconds of speech queued, some of it already on the wire.
@@ -405,6 +406,7 @@ async def test_a_killed_clankvox_is_restarted_and_rejoins(tmp_path: Path) -> Non
                 lambda: any(s.ssrc != first.ssrc for s in sb.voice.sessions(world.bot))
             )
         second = next(s for s in sb.voice.sessions(world.bot) if s.ssrc != first.ssrc)
+        await app.wait_e2ee("alice")  # the new process's keys (until then it says nothing)
         source = speechlike(2.0, 24_000, seed=9)
         await app.link().ask(SpeakPcm(pcm=to_pcm(source)))
         stream = await wait_bot_packets(app, second.ssrc, 100)
