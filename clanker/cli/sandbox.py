@@ -346,9 +346,31 @@ class TerminalChat:
         except (NotRegistered, ActorError, trio.TooSlowError):
             return False
         dave = status.dave
-        return status.phase == "ready" and (
-            dave is None or dave.protocol_version == 0 or dave.status == "ready"
-        )
+        if status.phase != "ready":
+            return False
+        if dave is None or dave.protocol_version == 0:
+            return True
+        voice = self.sb.voice
+        if dave.status != "ready" or voice is None:
+            return False
+        # and every simulated member in the call holds the same epoch's keys (until then a
+        # member's speech cannot be opened by the bot)
+        members = [
+            state.user_id
+            for (guild, _), state in self.sb.world.voice_states.items()
+            if str(guild) == key
+            and state.channel_id == status.channel_id
+            and state.user_id != self.sb.world.bot.id
+        ]
+        try:
+            return voice.dave.pending(status.channel_id) is None and all(
+                voice.member(uid).ready
+                and voice.dave_participant(uid).in_group
+                and voice.dave_participant(uid).epoch == dave.epoch
+                for uid in members
+            )
+        except KeyError:
+            return False  # a member not (yet) in the channel's DAVE group
 
     def show(self, message: SandboxMessage) -> None:
         world = self.sb.world
