@@ -209,7 +209,12 @@ async def open_voice_app(
                 store_child(tmp_path / "voice.db"),
                 *([llm_child(llm)] if llm is not None else []),
                 guilds_spec(GuildsConfig(session=SessionConfig(voice=voice))),
-                ChildSpec("discord", lambda: DiscordBridge(bridge), register="discord"),
+                ChildSpec(
+                    "discord",
+                    lambda: DiscordBridge(bridge),
+                    register="discord",
+                    mailbox=DiscordBridge.mailbox,
+                ),
             ],
         )
         rt = await stack.enter_async_context(open_runtime(spec))
