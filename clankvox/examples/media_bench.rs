@@ -60,7 +60,7 @@ fn receive_path(mode: &str, packets: &[Vec<u8>]) -> Duration {
                 Playable::Conceal => dec.conceal().unwrap(),
                 Playable::Fec(b) => dec.recover_from_fec(&b).unwrap(),
             };
-            samples += rs.process(&pcm).len();
+            samples += rs.process(pcm).len();
         }
     }
     assert_eq!(samples, FRAMES as usize * 320);

@@ -82,31 +82,28 @@ impl Decoder {
         })
     }
 
-    fn take(&self, samples: usize) -> Vec<i16> {
-        self.pcm[..samples].to_vec()
-    }
-
-    /// Decode a packet into 48 kHz mono.
-    pub fn decode(&mut self, packet: &[u8]) -> Result<Vec<i16>, CodecError> {
+    /// Decode a packet into 48 kHz mono. The samples live in the decoder until its next call,
+    /// so the per-packet path copies them only into the resampler.
+    pub fn decode(&mut self, packet: &[u8]) -> Result<&[i16], CodecError> {
         let n = self.inner.decode(packet, &mut self.pcm, false)?;
-        Ok(self.take(n))
+        Ok(&self.pcm[..n])
     }
 
     /// Packet-loss concealment for one missing 20 ms frame.
-    pub fn conceal(&mut self) -> Result<Vec<i16>, CodecError> {
+    pub fn conceal(&mut self) -> Result<&[i16], CodecError> {
         let n = self
             .inner
             .decode(&[], &mut self.pcm[..FRAME_SAMPLES], false)?;
-        Ok(self.take(n))
+        Ok(&self.pcm[..n])
     }
 
     /// Rebuild the 20 ms frame *before* `next_packet` from its in-band FEC data (falls back to
     /// concealment inside libopus when the packet carries none).
-    pub fn recover_from_fec(&mut self, next_packet: &[u8]) -> Result<Vec<i16>, CodecError> {
+    pub fn recover_from_fec(&mut self, next_packet: &[u8]) -> Result<&[i16], CodecError> {
         let n = self
             .inner
             .decode(next_packet, &mut self.pcm[..FRAME_SAMPLES], true)?;
-        Ok(self.take(n))
+        Ok(&self.pcm[..n])
     }
 }
 
@@ -169,10 +166,10 @@ mod tests {
         // packet 5 lost: conceal it, then recover 6 from 7's FEC, then decode 7
         let plc = dec.conceal().unwrap();
         assert_eq!(plc.len(), FRAME_SAMPLES);
-        assert!(rms(&plc) > 100.0, "concealment continues the tone");
+        assert!(rms(plc) > 100.0, "concealment continues the tone");
         let fec = dec.recover_from_fec(&pkts[7]).unwrap();
         assert_eq!(fec.len(), FRAME_SAMPLES);
-        assert!(rms(&fec) > 100.0);
+        assert!(rms(fec) > 100.0);
         assert_eq!(dec.decode(&pkts[7]).unwrap().len(), FRAME_SAMPLES);
     }
 

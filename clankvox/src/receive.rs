@@ -258,7 +258,7 @@ impl Receiver {
             };
             match pcm {
                 Ok(pcm) => {
-                    let chunk = resampler.process(&pcm);
+                    let chunk = resampler.process(pcm);
                     sub.active_since_audio = Some(now);
                     sub.sent_in_window = true;
                     out.push(RxOutput::Audio {
