@@ -47,10 +47,10 @@ from clanker.logsetup import configure_logging
 from clanker.runtime import ActorError, NotRegistered, Runtime, open_runtime
 from clanker.sandbox import ChannelKind, Sandbox, SandboxLookupError, demo_world, open_sandbox
 from clanker.sandbox import Message as SandboxMessage
-from clanker.sandbox.voice.audio import Pcm
 from clanker.sandbox.voice.server import NoVoiceSession
+from clanker.sandbox.voice.speech import piper_speech
 from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
-from clanker.voice.brain.config import default_brain_options, local_voice_models, voice_brain_name
+from clanker.voice.brain.config import default_brain_options, voice_brain_name
 from clanker.voice.link_messages import GetVoiceLinkStatus, VoiceLinkStatus
 from clanker.voice.models.base import ModelError
 
@@ -180,14 +180,6 @@ async def open_sandbox_app(
         )
 
 
-async def speech_of(text: str) -> Pcm:
-    """`text` in the local Piper voice, at the sandbox's 48 kHz (models load once)."""
-    models = await trio.to_thread.run_sync(local_voice_models)
-    synth = models.synth
-    chunks = [chunk async for chunk in synth.synthesize(text)]
-    return Pcm(b"".join(chunks), synth.sample_rate).resample(48_000)
-
-
 def sandbox_dashboard_config(env: Mapping[str, str]) -> DashboardConfig | None:
     """The sandbox's dashboard: from the environment, but on any free port unless
     ``DASHBOARD_PORT`` says which, and with the operator's crash button on."""
@@ -293,7 +285,7 @@ class TerminalChat:
             if state is None or state.channel_id is None:
                 self.sb.join_voice(user, lounge)
             try:
-                pcm = await speech_of(text)
+                pcm = await piper_speech(text)
             except ModelError as exc:
                 self.out(f"! /say: no speech: {exc}")
                 continue

@@ -1,5 +1,6 @@
 """Routes: the sandbox chat panel (only in sandbox mode): the simulated world, a channel's
-messages, posting as a simulated member, and the live message stream."""
+messages, posting as a simulated member, saying something aloud in the voice call, and the live
+message stream."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from clanker.dashboard.context import (
     read_body,
 )
 from clanker.dashboard.sandbox_chat import ChatRefused, SandboxChat
-from clanker.dashboard.shapes import ChatMessage, PostBody
+from clanker.dashboard.shapes import ChatMessage, PostBody, SayBody
 from clanker.dashboard.sse import (
     HEARTBEAT,
     RETRY,
@@ -64,6 +65,17 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
         except ChatRefused as exc:
             raise ApiProblem(exc.status, str(exc)) from None
         return ctx.json(posted, 201)
+
+    @app.post("/api/sandbox/say")
+    async def say() -> Response:
+        sandbox = chat()
+        body = await read_body(SayBody)
+        author_id = None if body.author_id is None else path_id(body.author_id, "author_id")
+        try:
+            said = await sandbox.say_aloud(author_id, body.text)
+        except ChatRefused as exc:
+            raise ApiProblem(exc.status, str(exc)) from None
+        return ctx.json(said)
 
     @app.get("/api/sandbox/stream")
     async def stream() -> Response:

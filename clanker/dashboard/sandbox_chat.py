@@ -1,5 +1,5 @@
-"""The chat panel's seam to the sandbox: post as a simulated member, read a channel, and
-follow new messages.
+"""The chat panel's seam to the sandbox: post as a simulated member, read a channel, follow
+new messages, and say something aloud in the voice call.
 
 `SandboxChat` is what the dashboard uses; `WorldChat` implements it over a running
 `clanker.sandbox.Sandbox` (its scripting API), so a message posted from the browser reaches the
@@ -12,10 +12,13 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from clanker.dashboard.directory import world_guilds
-from clanker.dashboard.shapes import ChatMessage, MemberView, SandboxInfo
+from clanker.dashboard.shapes import ChatMessage, MemberView, SaidAloud, SandboxInfo
 from clanker.sandbox import ChannelKind, Message, Sandbox, SandboxLookupError
+from clanker.sandbox.voice.speech import piper_speech
+from clanker.voice.models.base import ModelError
 
 MAX_CONTENT_CHARS = 2000
+MAX_SPOKEN_CHARS = 500
 
 
 class ChatRefused(ValueError):
@@ -41,6 +44,10 @@ class SandboxChat(Protocol):
         self, channel_id: int, author_id: int | None, content: str, reply_to: int | None
     ) -> ChatMessage:
         """Post as a simulated member (the default member when ``author_id`` is None)."""
+        ...
+
+    async def say_aloud(self, author_id: int | None, text: str) -> SaidAloud:
+        """A simulated member says ``text`` aloud in the voice call (`ChatRefused` if not)."""
         ...
 
     def messages_after(self, last_id: int) -> list[ChatMessage]:
@@ -143,6 +150,51 @@ class WorldChat:
         except SandboxLookupError as exc:
             raise ChatRefused(str(exc), status=404 if exc.code == 10003 else 400) from None
         return self._view(posted)
+
+    async def say_aloud(self, author_id: int | None, text: str) -> SaidAloud:
+        """A simulated member says `text` in Piper's voice in the guild's voice channel (joining
+        it first if not in one); refused while the bot is not in that call."""
+        text = text.strip()
+        if not text:
+            raise ChatRefused("text must not be empty")
+        if len(text) > MAX_SPOKEN_CHARS:
+            raise ChatRefused(f"text is {len(text)} characters; say at most {MAX_SPOKEN_CHARS}")
+        voice = self.sandbox.voice
+        if voice is None:
+            raise ChatRefused("this sandbox has no voice server", status=409)
+        if author_id is None:
+            default = self.info().default_author_id
+            if default is None:
+                raise ChatRefused("the sandbox has no simulated member to speak as", status=409)
+            author_id = int(default)
+        if author_id == self.world.bot.id:
+            raise ChatRefused("speak as a simulated member, not as the bot's own account")
+        if author_id not in self.world.users:
+            raise ChatRefused(f"no sandbox member with id {author_id}", status=404)
+        lounge = next(
+            (c for c in self.world.channels.values() if c.kind is ChannelKind.VOICE), None
+        )
+        if lounge is None or lounge.guild_id is None:
+            raise ChatRefused("the sandbox has no voice channel", status=409)
+        if not voice.gateway.ready_sessions(str(lounge.id)):
+            raise ChatRefused(
+                f'the bot is not in #{lounge.name}: ask it in text ("clanker, come to voice")',
+                status=409,
+            )
+        state = self.world.voice_states.get((lounge.guild_id, author_id))
+        if state is None or state.channel_id != lounge.id:
+            self.sandbox.join_voice(author_id, lounge)
+        try:
+            pcm = await piper_speech(text)
+        except ModelError as exc:
+            raise ChatRefused(f"no speech: {exc}", status=503) from None
+        await voice.play(author_id, pcm, channel_id=lounge.id)
+        return SaidAloud(
+            author_id=str(author_id),
+            channel_id=str(lounge.id),
+            text=text,
+            seconds=round(pcm.duration, 3),
+        )
 
     def messages_after(self, last_id: int) -> list[ChatMessage]:
         """New messages in every channel, oldest first."""

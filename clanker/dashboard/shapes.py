@@ -298,6 +298,22 @@ class SandboxInfo(Struct, frozen=True):
     default_author_id: str | None
 
 
+class SayBody(Struct, frozen=True):
+    """``POST /api/sandbox/say``: a simulated member says ``text`` aloud in the voice call."""
+
+    text: str
+    author_id: str | None = None
+
+
+class SaidAloud(Struct, frozen=True):
+    """What a simulated member said aloud, where, and for how long (seconds of speech)."""
+
+    author_id: str
+    channel_id: str
+    text: str
+    seconds: float
+
+
 class PostBody(Struct, frozen=True):
     """``POST /api/sandbox/messages``: post as a simulated member."""
 

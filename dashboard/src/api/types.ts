@@ -219,6 +219,14 @@ export interface ChatMessage {
   reply_to: Snowflake | null;
 }
 
+/** POST /api/sandbox/say: what a simulated member said aloud in the voice call. */
+export interface SaidAloud {
+  author_id: string;
+  channel_id: string;
+  text: string;
+  seconds: number;
+}
+
 export interface SandboxInfo {
   guilds: GuildView[];
   members: MemberView[];

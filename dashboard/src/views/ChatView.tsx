@@ -3,7 +3,7 @@
 
 import { type FormEvent, useEffect, useMemo, useRef, useState } from "react";
 import { ApiFailure, api } from "../api/client";
-import type { ChatMessage, SandboxInfo } from "../api/types";
+import type { ChatMessage, SaidAloud, SandboxInfo } from "../api/types";
 import { useEventStream } from "../api/useEventStream";
 import { buildTrails } from "../activity/trails";
 import type { KnownMessage } from "../activity/trails";
@@ -23,6 +23,8 @@ export function ChatView() {
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [text, setText] = useState("");
   const [error, setError] = useState("");
+  const [aloud, setAloud] = useState(false);
+  const [spoken, setSpoken] = useState("");
   const end = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -61,9 +63,16 @@ export function ChatView() {
     event.preventDefault();
     if (!text.trim()) return;
     setError("");
+    setSpoken("");
     try {
-      const posted = await api.post<ChatMessage>("/api/sandbox/messages", { channel_id: channel, author_id: author, content: text });
-      setMessages((current) => merge(current, [posted]));
+      if (aloud) {
+        // said in the voice call, in Piper's voice; the Voice view shows the bot's answer
+        const said = await api.post<SaidAloud>("/api/sandbox/say", { author_id: author, text });
+        setSpoken(`said aloud in voice (${said.seconds.toFixed(1)} s): ${said.text}`);
+      } else {
+        const posted = await api.post<ChatMessage>("/api/sandbox/messages", { channel_id: channel, author_id: author, content: text });
+        setMessages((current) => merge(current, [posted]));
+      }
       setText("");
     } catch (e) {
       setError(e instanceof ApiFailure ? e.message : String(e));
@@ -86,6 +95,10 @@ export function ChatView() {
           </select>
         </label>
         <label>
+          <input type="checkbox" checked={aloud} onChange={(e) => setAloud(e.target.checked)} data-testid="chat-aloud" /> say aloud in
+          voice
+        </label>
+        <label>
           speak as{" "}
           <select value={author} onChange={(e) => setAuthor(e.target.value)} data-testid="chat-author">
             {people.map((m) => (
@@ -97,6 +110,7 @@ export function ChatView() {
         </label>
       </header>
       {error ? <div className="banner warn" data-testid="chat-error">{error}</div> : null}
+      {spoken ? <div className="banner" data-testid="chat-spoken">{spoken}</div> : null}
       <div className="columns chat-columns">
         <div className="conversation">
           <ul className="messages" data-testid="chat-messages">
@@ -111,7 +125,7 @@ export function ChatView() {
           <form className="composer" onSubmit={send}>
             <input
               data-testid="chat-input"
-              placeholder="Say something to the bot…"
+              placeholder={aloud ? "Say it aloud in the voice call…" : "Say something to the bot…"}
               value={text}
               maxLength={2000}
               onChange={(e) => setText(e.target.value)}
