@@ -646,6 +646,13 @@ impl App {
         self.take()
     }
 
+    /// A datagram read from [`App::udp_socket`] at `at`: the socket of the current connection,
+    /// so no generation check is needed.
+    pub fn on_udp_packet(&mut self, data: &[u8], at: Instant) -> Vec<Effect> {
+        self.on_packet(data, at);
+        self.take()
+    }
+
     pub fn on_reconnect_timer(&mut self, now: Instant) -> Vec<Effect> {
         if self.reconnect_at.is_some_and(|t| now >= t) {
             self.reconnect_at = None;

@@ -9,7 +9,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::crypto::TransportCipher;
@@ -61,7 +60,9 @@ pub enum ConnEvent {
     UserLeft {
         user_id: u64,
     },
-    /// A UDP datagram from the voice server.
+    /// A UDP datagram from the voice server. The binary reads the socket on its media loop and
+    /// hands datagrams to [`crate::app::App::on_udp_packet`]; this event is the same for a driver
+    /// that reads elsewhere.
     Packet {
         data: Vec<u8>,
         at: Instant,
@@ -94,44 +95,11 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The UDP socket as the connection task uses it: keepalives only. The media loop reads the
+/// socket itself (from [`ConnEvent::Ready`]), so a packet costs no hand-over between tasks.
 struct UdpState {
     socket: Arc<UdpSocket>,
-    reader: JoinHandle<()>,
     keepalives: u32,
-}
-
-impl Drop for UdpState {
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
-}
-
-fn spawn_udp_reader(
-    gen: u64,
-    socket: Arc<UdpSocket>,
-    events: mpsc::UnboundedSender<Tagged>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 2048];
-        loop {
-            match socket.recv(&mut buf).await {
-                Ok(n) => {
-                    let ev = ConnEvent::Packet {
-                        data: buf[..n].to_vec(),
-                        at: Instant::now(),
-                    };
-                    if events.send((gen, ev)).is_err() {
-                        return;
-                    }
-                }
-                // ICMP port unreachable surfaces here on a connected socket; it is not fatal.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
-                Err(_) => return,
-            }
-        }
-    })
 }
 
 async fn resolve(ip: &str, port: u16) -> std::io::Result<SocketAddr> {
@@ -227,11 +195,8 @@ pub async fn run(
                         };
                         match found {
                             Ok((sock, my_ip, my_port)) => {
-                                let socket = Arc::new(sock);
-                                let reader = spawn_udp_reader(gen, socket.clone(), events.clone());
                                 udp = Some(UdpState {
-                                    socket,
-                                    reader,
+                                    socket: Arc::new(sock),
                                     keepalives: 0,
                                 });
                                 queue.extend(session.on_discovered(
