@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 import trio
 
-from clanker.cli.sandbox import open_sandbox_app, speech_of
+from clanker.cli.sandbox import open_sandbox_app
 from clanker.dashboard import DashboardConfig
 from clanker.guilds.messages import voice_link_name
 from clanker.runtime import ActorError, NotRegistered, Runtime
 from clanker.sandbox import Sandbox
+from clanker.sandbox.voice.speech import piper_speech
 from clanker.store import ActionRows, ActionsQuery
 from clanker.voice import DEFAULT_BINARY, GetVoiceLinkStatus, VoiceLinkStatus
 from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
@@ -69,7 +70,7 @@ async def link_status(rt: Runtime, key: str) -> VoiceLinkStatus | str:
 async def test_the_voice_view_shows_a_spoken_turn_and_its_controls_work(tmp_path: Path) -> None:
     node, shots = prerequisites(tmp_path)
     assert DEFAULT_BINARY.exists(), f"clankvox is not built at {DEFAULT_BINARY}: scripts/bootstrap"
-    pcm = await speech_of(SAID)  # loads Piper before the clock of the call starts
+    pcm = await piper_speech(SAID)  # loads Piper before the clock of the call starts
     config = DashboardConfig(port=0, allow_operator_crash=True)
     async with open_sandbox_app(tmp_path / "clanker.db", env={}, dashboard=config) as app:
         assert app.offline_demo and app.dashboard is not None and app.dashboard_url
