@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import trio
 
@@ -73,6 +74,7 @@ from clanker.settings.messages import CurrentSettings, GetSettings
 from clanker.store import LogAction, StoreClient, StoreRequestError, to_json
 from clanker.text import DECISION_ACTION_KIND
 from clanker.voice import VoiceLinkConfig, voice_link_spec
+from clanker.voice.brain.bargein import BargeInPolicy
 from clanker.voice.brain.config import VoiceBrainConfig, VoiceBrainOptions, voice_brain_name
 from clanker.voice.models.base import ModelError
 from clanker.voice.session_spec import DEFAULT_BINARY
@@ -378,11 +380,8 @@ class GuildSession(Actor):
             store=options.store,
             text_channel_id=msg.text_channel_id,
             capture=options.capture,
-            barge_in=options.barge_in,
-            command_only=options.command_only,
             session=session_name(self.key),
-            idle_leave=options.idle_leave,
-            max_duration=options.max_duration,
+            **_conversation(options, settings),
         )
         return ChildSpec(
             "brain", lambda: VoiceBrain(config), register=name, mailbox=VoiceBrain.mailbox
@@ -555,3 +554,22 @@ class GuildSession(Actor):
                 )
             )
         return self.ctx.lookup(name)
+
+
+def _conversation(options: VoiceBrainOptions, settings: Settings | None) -> dict[str, Any]:
+    """The brain's turn-taking: `voice.conversation` from the live settings when there are
+    some (0 s: no limit), else the options' own."""
+    if settings is None:
+        return {
+            "barge_in": options.barge_in,
+            "command_only": options.command_only,
+            "idle_leave": options.idle_leave,
+            "max_duration": options.max_duration,
+        }
+    c = settings.voice.conversation
+    return {
+        "barge_in": replace(options.barge_in, policy=BargeInPolicy(c.barge_in)),
+        "command_only": options.command_only or c.command_only,
+        "idle_leave": c.idle_leave_seconds or None,
+        "max_duration": c.max_call_seconds or None,
+    }

@@ -494,6 +494,49 @@ class SpeechSynthesis(_Section, frozen=True):
     ] = 10.0
 
 
+class VoiceConversation(_Section, frozen=True):
+    """How clanker takes turns in a voice call (read when it joins a call)."""
+
+    barge_in: Annotated[
+        Literal["speaker", "anyone", "nobody"],
+        Meta(
+            description=(
+                "Who may interrupt clanker by talking over it: speaker (the member it is "
+                "answering), anyone, or nobody. Naming it interrupts it too, unless nobody. "
+                "Default: speaker."
+            )
+        ),
+    ] = "speaker"
+    command_only: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Answer in voice only when named (otherwise the model decides, and may stay "
+                "quiet). Default: false."
+            )
+        ),
+    ] = False
+    idle_leave_seconds: Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=86400,
+            description=(
+                "Leave a call after this long with nobody speaking and clanker quiet; 0 never "
+                "leaves for quiet. Default: 300."
+            ),
+        ),
+    ] = 300.0
+    max_call_seconds: Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=86400,
+            description="Leave a call after this long in it; 0: no limit. Default: 3600.",
+        ),
+    ] = 3600.0
+
+
 class Voice(_Section, frozen=True):
     """Voice channels: which engines hear and speak."""
 
@@ -505,6 +548,10 @@ class Voice(_Section, frozen=True):
         SpeechSynthesis,
         Meta(description="Speech synthesis (voice.tts)."),
     ] = field(default_factory=SpeechSynthesis)
+    conversation: Annotated[
+        VoiceConversation,
+        Meta(description="Turn-taking in a call (voice.conversation)."),
+    ] = field(default_factory=VoiceConversation)
 
 
 class Settings(_Section, frozen=True):
