@@ -88,6 +88,7 @@ from clanker.wire import Message
 log = logging.getLogger("clanker.voice.brain")
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
+QUEUE_AHEAD = 4.0  # seconds of the bot's speech queued to clankvox ahead of playback, at most
 
 
 class _Tick(Message, frozen=True):
@@ -665,6 +666,11 @@ class VoiceBrain(Actor):
         async for pcm in chunks:
             if not pcm:
                 continue
+            # backpressure: clankvox holds at most 15 s and drops the rest; keep no more than
+            # QUEUE_AHEAD seconds queued ahead of playback (a barge-in then has less to clear)
+            ahead = self.output.ahead_seconds(trio.current_time())
+            if ahead > QUEUE_AHEAD:
+                await trio.sleep(ahead - QUEUE_AHEAD)  # playback runs at 1 s per second
             await link.ask(SpeakPcm(pcm=pcm, sample_rate=synth.sample_rate))
             await self.ctx.ref.tell(
                 _AudioQueued(

@@ -131,6 +131,13 @@ class OutputState:
             estimate = self._played_at_report + (now - self._report_at) * PLAYBACK_RATE
         return max(0, min(r.queued, int(estimate)))
 
+    def ahead_seconds(self, now: float) -> float:
+        """Seconds of the current reply queued to clankvox but not yet played."""
+        r = self._reply
+        if r is None:
+            return 0.0
+        return (r.queued - self.played_samples(now)) / PLAYBACK_RATE
+
     def heard_text(self, now: float) -> str:
         """The reply's text as far as it was played (a partial sentence cut at a word)."""
         r = self._reply

@@ -64,6 +64,7 @@ class Playout:
     idle_at: list[float] = field(default_factory=list)  # the buffer drained
     subscriptions: dict[str, int] = field(default_factory=dict)  # user -> sample rate
     buffered: int = 0  # samples at 48 kHz not yet played
+    max_buffered: int = 0
     changed: trio.Event = field(default_factory=trio.Event)
 
     def poke(self) -> None:
@@ -94,6 +95,7 @@ class PlayoutClankvox(Actor):
             if p.buffered == 0:
                 await link.tell(TtsPlaybackState(status="buffered"))
             p.buffered += n
+            p.max_buffered = max(p.max_buffered, p.buffered)
             if not self._playing:
                 self._playing = True
                 self.ctx.start_soon(self._play)

@@ -298,3 +298,22 @@ async def test_the_operator_cuts_the_bot_off_generation_and_all(
     assert spoken_after == []  # nothing more was synthesised: the generation was cancelled
     assert [t.outcome for t in st.turns] == ["interrupted", "spoken"]
     assert "You were cut off by the operator" in provider.prompts[1]
+
+
+async def test_a_long_answer_is_queued_at_most_four_seconds_ahead(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(transcripts=deque(["tell me a story"]), tts_seconds_per_char=0.05)
+    provider = RoomProvider(lambda p: LONG, gap=0.0)  # all of it at once: 10.8 s of speech
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout)) as rt:
+        await connect(rt)
+        await member_says(rt, ALICE, 1.0)
+        await trio.sleep(20.0)
+        st = await status(rt)
+    sentence = len("This is a long answer that goes on.") * 0.05  # 1.75 s per chunk
+    # 4 s ahead, plus the sentence that was let through, plus one 20 ms playout tick (the
+    # stand-in drains in whole ticks); without the limit all 10.8 s would be queued at once
+    assert playout.max_buffered <= (4.0 + sentence + 0.02) * 48_000
+    assert [t.outcome for t in st.turns] == ["spoken"]
+    assert len(models.spoken) == 6  # every sentence was said, none dropped

@@ -167,7 +167,9 @@ async def test_a_member_interrupts_and_the_bot_stops_and_knows_where(
     assert total < full / 2, (total, full)
     second = prompts[1]
     assert "You were cut off by Alice. They heard only: 'This is sentence number 1" in second
-    assert "Alice: Wait, stop" in second.split("Just said")[1]
+    # what she said in interrupting is the next turn (tiny.en may drop a word: "Wait, stop")
+    interrupting = second.split("Just said")[1]
+    assert "Alice: " in interrupting and "question" in interrupting.lower(), interrupting
 
 
 def piper_chunks(piper: PiperVoice, text: str) -> list[bytes]:
