@@ -550,7 +550,7 @@ class VoiceBrain(Actor):
         self.output.reply_started(reply.reply_id, now)
         history, text_lines = await self._context()
         interrupted, self._interrupted = self._interrupted, None
-        bot_name = self.config.bot_names[0] if self.config.bot_names else "clanker"
+        bot_name = self._bot_name
         request = LlmRequest(
             system=(
                 SystemPart(
@@ -709,8 +709,7 @@ class VoiceBrain(Actor):
         self.output.reply_made(r.reply_id, now)
         spoken = " ".join(r.spoken)
         if spoken:
-            bot_name = self.config.bot_names[0] if self.config.bot_names else "clanker"
-            await self._store_line(self.config.bot_user_id, bot_name, spoken, is_bot=True)
+            await self._store_line(self.config.bot_user_id, self._bot_name, spoken, is_bot=True)
         self._record(r, "spoken" if msg.error is None else "failed")
         await self._output_changed()
 
@@ -795,8 +794,7 @@ class VoiceBrain(Actor):
         self._interrupted = Interruption(heard=heard, meant=meant, by=who)
         self._record(r, "interrupted")
         if heard:
-            bot_name = self.config.bot_names[0] if self.config.bot_names else "clanker"
-            await self._store_line(self.config.bot_user_id, bot_name, heard, is_bot=True)
+            await self._store_line(self.config.bot_user_id, self._bot_name, heard, is_bot=True)
         meta = {"reason": reason, "played_seconds": round(seconds, 3), "heard": heard}
         await self._log("voice_barge_in", uid, meant, meta)
         self._changed()
@@ -819,6 +817,10 @@ class VoiceBrain(Actor):
                 if uid in self._names
             },
         )
+
+    @property
+    def _bot_name(self) -> str:
+        return self.config.bot_names[0] if self.config.bot_names else "clanker"
 
     def _name(self, uid: int) -> str:
         return self._names.get(uid, f"member {uid}")

@@ -15,6 +15,14 @@ from clanker.voice.brain.actor import CutOff, GetVoiceBrainStatus, VoiceBrainSta
 from .room import ALICE, BOB, Playout, RoomProvider, StubModels, connect, member_says, room_spec
 
 
+async def first_bot_audio(playout: Playout) -> float:
+    """Until the bot's first audio reaches the stand-in clankvox; when it did."""
+    with trio.fail_after(10):
+        while not playout.audio:
+            await playout.changed.wait()
+    return playout.audio[0][0]
+
+
 def near(x: float) -> object:
     return pytest.approx(x, abs=1e-6)
 
@@ -128,10 +136,7 @@ async def test_the_reply_target_barges_in_and_the_next_prompt_knows_what_was_hea
     async with open_runtime(room_spec(models, provider, playout)) as rt:
         await connect(rt)
         await member_says(rt, ALICE, 1.0)
-        with trio.fail_after(10):
-            while not playout.audio:
-                await playout.changed.wait()
-            first_audio = playout.audio[0][0]
+        first_audio = await first_bot_audio(playout)
         await trio.sleep(1.5)  # past the 1.0 s echo guard
         started = trio.current_time()
         await member_says(rt, ALICE, 0.8)
@@ -162,9 +167,7 @@ async def test_another_member_is_deferred_until_the_bot_is_done(
     async with open_runtime(room_spec(models, provider, playout)) as rt:
         await connect(rt)
         await member_says(rt, ALICE, 1.0)
-        with trio.fail_after(10):
-            while not playout.audio:
-                await playout.changed.wait()
+        await first_bot_audio(playout)
         await trio.sleep(1.2)
         await member_says(rt, BOB, 0.8)  # not the reply's target: no barge-in
         await trio.sleep(6.0)
@@ -259,9 +262,7 @@ async def test_another_member_naming_the_bot_cuts_it_off(
     async with open_runtime(room_spec(models, provider, playout)) as rt:
         await connect(rt)
         await member_says(rt, ALICE, 1.0)
-        with trio.fail_after(10):
-            while not playout.audio:
-                await playout.changed.wait()
+        await first_bot_audio(playout)
         await trio.sleep(1.2)
         end = await member_says(rt, BOB, 1.0)  # not the reply's target: no acoustic barge-in
         await trio.sleep(4.0)
@@ -283,9 +284,7 @@ async def test_the_operator_cuts_the_bot_off_generation_and_all(
     async with open_runtime(room_spec(models, provider, playout)) as rt:
         await connect(rt)
         await member_says(rt, ALICE, 1.0)
-        with trio.fail_after(10):
-            while not playout.audio:
-                await playout.changed.wait()
+        await first_bot_audio(playout)
         cut_at = trio.current_time() + 0.5
         await trio.sleep(0.5)
         await rt.lookup("brain").tell(CutOff())
