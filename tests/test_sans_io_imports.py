@@ -55,6 +55,7 @@ CORES = [
     "clanker.settings.model",
     "clanker.settings.patch",
     "clanker.settings.validation",
+    "clanker.tools.netguard",
 ]
 PROBE = """
 import importlib, json, sys

@@ -1,0 +1,56 @@
+"""The web tools as (spec, run) pairs, ready for a tool registry.
+
+``run(arguments, context)`` has the tool loop's call shape (``clanker.text.tool_registry``:
+the call's arguments and where the reply is); the web tools ignore the context. Register them
+with::
+
+    for tool in web_tools(WebToolsConfig.from_env()):
+        registry.register(Tool(spec=tool.spec, run=adapt(tool.run)))
+
+where ``adapt`` turns a `ToolResult` into the loop's ``ToolOutput`` (the same three fields).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from clanker.llm.model import ToolSpec
+from clanker.tools.config import WebToolsConfig
+from clanker.tools.fetch import GuardedFetcher
+from clanker.tools.result import ToolResult
+from clanker.tools.web_scrape import WEB_SCRAPE_SPEC, web_scrape
+from clanker.tools.web_search import WEB_SEARCH_SPEC, web_search
+
+__all__ = ["WebTool", "web_tools"]
+
+WebToolRun = Callable[[Mapping[str, Any], Any], Awaitable[ToolResult]]
+
+
+@dataclass(frozen=True)
+class WebTool:
+    """One tool: what the model sees, and the function that runs a call."""
+
+    spec: ToolSpec
+    run: WebToolRun
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def web_tools(
+    config: WebToolsConfig, fetcher: GuardedFetcher | None = None
+) -> tuple[WebTool, WebTool]:
+    """``web_search`` and ``web_scrape`` sharing one `GuardedFetcher` (default: a strict one
+    with ``config.fetch`` limits)."""
+    guarded = fetcher or GuardedFetcher(config.fetch)
+
+    async def run_search(arguments: Mapping[str, Any], context: Any = None) -> ToolResult:
+        return await web_search(arguments, fetcher=guarded, config=config)
+
+    async def run_scrape(arguments: Mapping[str, Any], context: Any = None) -> ToolResult:
+        return await web_scrape(arguments, fetcher=guarded, config=config)
+
+    return WebTool(WEB_SEARCH_SPEC, run_search), WebTool(WEB_SCRAPE_SPEC, run_scrape)
