@@ -4,15 +4,18 @@ It is served by llmsim on loopback as an OpenAI-compatible Chat Completions endp
 whole real path still runs (the OpenAI SDK, HTTP, retries, cost accounting, the action log):
 only the far end is a script. It reads the prompt clanker built and answers in clanker's JSON
 output contract: a reply (clearly labelled as the demo brain's) when spoken to or in an active
-conversation, a 🤔 reaction to an ambient question, and a skip otherwise.
+conversation, a 🤔 reaction to an ambient question, and a skip otherwise. Asked to "search
+(the web) for X" when ``web_search`` is offered, it calls the tool, then answers with what the
+tool returned (in the sandbox with no search key: the sandbox's search sim).
 """
 
 from __future__ import annotations
 
 import json
+import re
 
-from clanker.llmsim import RecordedRequest, Text, Turn
-from clanker.voice.brain.prompt import VOICE_MARKER
+from clanker.llmsim import RecordedRequest, SimToolCall, Text, ToolUse, Turn
+from clanker.voice.brain.prompt import JOIN_EVENT, VOICE_MARKER
 
 PROVIDER_NAME = "offline-demo"
 MODEL = "offline-demo-brain"
@@ -61,8 +64,39 @@ def answer(prompt: str) -> dict[str, object]:
     return {"text": "", "skip": True, "reaction": None}
 
 
+_SEARCH = re.compile(r"\bsearch(?:\s+(?:the\s+)?(?:web|internet|online))?\s+for\s+(.+)", re.I)
+
+
+def search_query(prompt: str) -> str | None:
+    """What the latest new message asks to search for ("search the web for X"), if anything,
+    when the prompt asks for a reply."""
+    if not any(cue in prompt for cue in _REPLY_CUES):
+        return None
+    new = _section(prompt, "NEW MESSAGES")
+    said = (new[-1] if new else "").partition(": ")[2]
+    found = _SEARCH.search(said)
+    if found is None:
+        return None
+    query = found.group(1).strip().rstrip("?.!").strip()
+    return query[:200] or None
+
+
+def tool_answer(results: list[str]) -> dict[str, object]:
+    """The reply after the tools ran: what they returned, as clanker's JSON output object."""
+    body = "\n".join(r.strip() for r in results if r.strip()) or "(nothing came back)"
+    if len(body) > 1400:
+        body = body[:1399] + "…"
+    return {
+        "text": f"{LABEL} I looked it up. The tool said:\n{body}",
+        "skip": False,
+        "reaction": None,
+    }
+
+
 def voice_answer(prompt: str) -> str:
     """The demo brain's spoken answer to a voice prompt (plain sentences, no JSON)."""
+    if JOIN_EVENT in prompt:
+        return "Hello, this is the offline demo brain. Say something and I will answer."
     said = _section(prompt, "Just said")
     lines = [line for line in said if ": " in line]
     if not lines:
@@ -83,4 +117,9 @@ def respond(request: RecordedRequest) -> Turn:
     """llmsim responder: the demo brain's answer to one request."""
     if VOICE_MARKER in json.dumps(request.body, ensure_ascii=False):
         return Text(voice_answer(request.user_text), model=MODEL)
+    if "web_search" in request.tool_names:
+        if results := request.tool_results:
+            return Text(json.dumps(tool_answer(results), ensure_ascii=False), model=MODEL)
+        if (query := search_query(request.user_text)) is not None:
+            return ToolUse((SimToolCall("web_search", {"query": query}),), model=MODEL)
     return Text(json.dumps(answer(request.user_text), ensure_ascii=False), model=MODEL)

@@ -565,6 +565,7 @@ def _conversation(options: VoiceBrainOptions, settings: Settings | None) -> dict
             "command_only": options.command_only,
             "idle_leave": options.idle_leave,
             "max_duration": options.max_duration,
+            "join_greeting": options.join_greeting,
         }
     c = settings.voice.conversation
     return {
@@ -572,4 +573,5 @@ def _conversation(options: VoiceBrainOptions, settings: Settings | None) -> dict
         "command_only": options.command_only or c.command_only,
         "idle_leave": c.idle_leave_seconds or None,
         "max_duration": c.max_call_seconds or None,
+        "join_greeting": options.join_greeting and c.join_greeting,
     }

@@ -535,6 +535,15 @@ class VoiceConversation(_Section, frozen=True):
             description="Leave a call after this long in it; 0: no limit. Default: 3600.",
         ),
     ] = 3600.0
+    join_greeting: Annotated[
+        bool,
+        Meta(
+            description=(
+                "On joining a call, clanker may say a short hello (the model decides; it may "
+                "stay quiet). Not again when its voice brain restarts mid-call. Default: true."
+            )
+        ),
+    ] = True
 
 
 class Voice(_Section, frozen=True):

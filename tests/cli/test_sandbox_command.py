@@ -182,8 +182,8 @@ async def test_sigterm_shuts_the_sandbox_down_in_order(tmp_path: Path) -> None:
 
 
 async def test_a_voice_conversation_in_the_sandbox_with_no_keys(tmp_path: Path) -> None:
-    """Ask the bot to voice in text, say something aloud with /say: the offline demo brain
-    answers in voice (real clankvox, a DAVE call, the local models), shown in the chat."""
+    """Ask the bot to voice in text: it greets; say something aloud with /say: the offline demo
+    brain answers in voice (real clankvox, a DAVE call, the local models), shown in the chat."""
     printed: list[str] = []
     changed = trio.Event()
 
@@ -209,9 +209,11 @@ async def test_a_voice_conversation_in_the_sandbox_with_no_keys(tmp_path: Path) 
             await until("! /say: nobody is connected")
             await send.send("clanker, come to voice\n")
             await until("(voice) clanker is listening in the call")
+            greeting = await until("(voice) clanker:")  # the join greeting, heard back
             await send.send("/say clanker, can you hear me?\n")
-            reply = await until("(voice) clanker:")
+            reply = await until("(voice) clanker: This is")
             await send.send("/quit\n")
+    assert greeting.startswith("(voice) clanker: Hello, this is the offline demo brain")
     assert "(voice #Lounge) @alice says: clanker, can you hear me?" in printed
     assert reply.startswith("(voice) clanker: This is the offline demo brain. Alice, I heard")
     assert "hear me" in reply.lower()

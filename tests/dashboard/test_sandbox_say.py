@@ -11,7 +11,7 @@ import httpx
 import trio
 
 from clanker.llmsim import RecordedRequest, Text, Turn
-from clanker.voice.brain.prompt import VOICE_MARKER
+from clanker.voice.brain.prompt import JOIN_EVENT, VOICE_MARKER
 from tests.dashboard.wiring import (
     VOICE_TIMEOUT,
     Wired,
@@ -65,6 +65,7 @@ async def test_a_member_says_it_aloud_and_the_brain_answers(tmp_path: Path) -> N
                 while turn is None:
                     brain_view = (await http.get("/api/voice")).json()["connections"][0]["brain"]
                     turns = brain_view["turns"] if brain_view else []
+                    turns = [t for t in turns if t["said"] != JOIN_EVENT]  # not the greeting
                     turn = turns[0] if turns else None
                     await trio.sleep(0.1)  # polling a condition, bounded by VOICE_TIMEOUT
     body = said.json()

@@ -28,3 +28,14 @@ def test_the_settings_choose_and_zero_means_no_limit() -> None:
     assert got["barge_in"].policy is BargeInPolicy.ANYONE
     assert got["barge_in"].echo_guard == 1.0  # the rest of the barge-in config is kept
     assert (got["command_only"], got["idle_leave"], got["max_duration"]) == (True, None, 120.0)
+
+
+def test_the_join_greeting_is_the_products_and_the_settings_can_turn_it_off() -> None:
+    from clanker.voice.brain.config import default_brain_options
+
+    product = default_brain_options()
+    assert _conversation(product, None)["join_greeting"] is True
+    assert _conversation(product, Settings())["join_greeting"] is True
+    off = Settings(voice=Voice(conversation=VoiceConversation(join_greeting=False)))
+    assert _conversation(product, off)["join_greeting"] is False
+    assert _conversation(options(), Settings())["join_greeting"] is False  # opted out

@@ -54,8 +54,10 @@ from clanker.voice.brain.capture import (
 from clanker.voice.brain.config import VoiceBrainConfig
 from clanker.voice.brain.output import OutputState, Phase
 from clanker.voice.brain.prompt import (
+    JOIN_EVENT,
     Interruption,
     Line,
+    greeting_prompt,
     skip_state,
     system_prompt,
     user_prompt,
@@ -81,7 +83,14 @@ from clanker.voice.events import (
     UserAudio,
     UserAudioEnd,
 )
-from clanker.voice.link_messages import ListenTo, ObserveVoice, SpeakPcm, StopSpeaking
+from clanker.voice.link_messages import (
+    GetVoiceLinkStatus,
+    ListenTo,
+    ObserveVoice,
+    SpeakPcm,
+    StopSpeaking,
+    VoiceLinkStatus,
+)
 from clanker.voice.models.base import ModelError, SpeechSynth, VoiceActivity
 from clanker.wire import Message
 
@@ -180,6 +189,7 @@ class _Reply:
     send: trio.MemorySendChannel[str] | None = None
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     loud: dict[int, float] = field(default_factory=dict)  # user -> loud speech seconds
+    greeting: bool = False  # the join greeting (no member's turn: anyone may cut it off)
 
 
 class VoiceBrain(Actor):
@@ -209,14 +219,24 @@ class VoiceBrain(Actor):
         self._seq = 0
         self.models = config.models
         self._names: dict[int, str] = dict(config.member_names)
+        self._greet_pending = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
         self._started_at = self._active_at = trio.current_time()
-        await ctx.lookup(self.config.link).ask(ObserveVoice(deliver_to=self.config.name))
+        link = ctx.lookup(self.config.link)
+        await link.ask(ObserveVoice(deliver_to=self.config.name))
         ctx.start_soon(self._timer)
+        # The join greeting: only the first incarnation of a connection's brain (a restarted
+        # one, after a crash or a killed clankvox, is mid-call and stays quiet); once the call
+        # is up (clankvox ready now, or at its first `ready`).
+        if self.config.join_greeting and ctx.incarnation == 1:
+            self._greet_pending = True
+            status = await link.ask(GetVoiceLinkStatus(), VoiceLinkStatus)
+            if status.readies > 0:
+                await self._greet()
 
     def _next_deadline(self, now: float) -> float:
         deadlines = [
@@ -362,6 +382,8 @@ class VoiceBrain(Actor):
     async def ready(self, msg: Ready) -> None:
         """clankvox (re)connected: its buffers start empty."""
         self.output.tts_state(False, trio.current_time())
+        if self._greet_pending:
+            await self._greet()
         await self._output_changed()
 
     @handles(_Tick)
@@ -542,15 +564,45 @@ class VoiceBrain(Actor):
         elif verdict.verdict is Verdict.ADMIT:
             await self._start_reply(turn)
 
+    async def _greet(self) -> None:
+        """Ask the model for a short greeting with the synthetic join event (it may skip)."""
+        self._greet_pending = False
+        if self._reply is not None:
+            return  # someone spoke first: that answer is the greeting
+        now = trio.current_time()
+        event = Utterance(
+            user_id=self.config.bot_user_id,
+            name=self._bot_name,
+            text=JOIN_EVENT,
+            started_at=now,
+            ended_at=now,
+            decided_at=now,
+            transcribed_at=now,
+            speech_seconds=0.0,
+        )
+        await self._log("voice_join_greeting", None, JOIN_EVENT, {"source": "bot_join_greeting"})
+        await self._start_reply(RoomTurn(utterances=(event,), addressed=False, at=now))
+
     async def _start_reply(self, turn: RoomTurn) -> None:
         now = trio.current_time()
-        reply = _Reply(reply_id=self._next_reply, turn=turn, started_at=now)
+        greeting = turn.last.user_id == self.config.bot_user_id
+        reply = _Reply(reply_id=self._next_reply, turn=turn, started_at=now, greeting=greeting)
         self._next_reply += 1
         self._reply = reply
         self.output.reply_started(reply.reply_id, now)
-        history, text_lines = await self._context()
+        history, text_lines = await self._context(turn_stored=not greeting)
         interrupted, self._interrupted = self._interrupted, None
         bot_name = self._bot_name
+        said = (
+            greeting_prompt(history=history, text_channel=text_lines)
+            if greeting
+            else user_prompt(
+                turn=turn,
+                history=history,
+                text_channel=text_lines,
+                interrupted=interrupted,
+            )
+        )
         request = LlmRequest(
             system=(
                 SystemPart(
@@ -562,20 +614,11 @@ class VoiceBrain(Actor):
                     )
                 ),
             ),
-            messages=(
-                user(
-                    user_prompt(
-                        turn=turn,
-                        history=history,
-                        text_channel=text_lines,
-                        interrupted=interrupted,
-                    )
-                ),
-            ),
+            messages=(user(said),),
             max_tokens=self.config.reply_max_tokens,
             timeout=self.config.reply_timeout,
             context=CallContext(
-                purpose="voice_reply",
+                purpose="voice_greeting" if greeting else "voice_reply",
                 guild_id=self.config.guild_id,
                 channel_id=self.config.channel_id,
                 user_id=turn.last.user_id,
@@ -761,7 +804,7 @@ class VoiceBrain(Actor):
             user_id=uid,
             bot_audio_out=phase in (Phase.SPEAKING_LIVE, Phase.SPEAKING_BUFFERED),
             bot_audio_started_at=r.first_audio_at,
-            reply_targets=r.turn.speakers,
+            reply_targets=(uid,) if r.greeting else r.turn.speakers,
             speech_seconds=r.loud[uid],
             named_bot=False,
             now=now,
@@ -823,6 +866,8 @@ class VoiceBrain(Actor):
         return self.config.bot_names[0] if self.config.bot_names else "clanker"
 
     def _name(self, uid: int) -> str:
+        if uid == self.config.bot_user_id:
+            return self._bot_name
         return self._names.get(uid, f"member {uid}")
 
     def _record(self, r: _Reply, outcome: str) -> None:
@@ -848,7 +893,7 @@ class VoiceBrain(Actor):
         meta: dict[str, object] = {"reply_id": r.reply_id, **_stages(r, u)}
         await self._log("voice_turn", u.user_id, u.text, meta)
 
-    async def _context(self) -> tuple[list[Line], list[Line]]:
+    async def _context(self, *, turn_stored: bool = True) -> tuple[list[Line], list[Line]]:
         if self.config.store is None:
             return [], []
         history = await self._recent(self.config.channel_id, self.config.history_lines)
@@ -856,7 +901,7 @@ class VoiceBrain(Actor):
         if self.config.text_channel_id is not None:
             text = await self._recent(self.config.text_channel_id, self.config.text_lines)
         # the turn itself is in the history already (stored as it came): leave it to the turn
-        return history[:-1] if history else history, text
+        return history[:-1] if history and turn_stored else history, text
 
     async def _recent(self, channel_id: int, limit: int) -> list[Line]:
         assert self.config.store is not None

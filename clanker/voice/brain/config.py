@@ -54,6 +54,7 @@ class VoiceBrainConfig:
     session: str | None = None  # the guild session, asked to leave (None: never leaves)
     idle_leave: float | None = 300.0  # seconds with nobody speaking and the bot quiet: leave
     max_duration: float | None = 3600.0  # seconds in a call at most
+    join_greeting: bool = False  # greet on joining (the product's default is on: settings)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class VoiceBrainOptions:
     command_only: bool = False
     idle_leave: float | None = 300.0
     max_duration: float | None = 3600.0
+    join_greeting: bool = False  # the product's options greet (default_brain_options)
 
 
 def local_voice_models() -> VoiceModels:
@@ -102,4 +104,4 @@ def settings_voice_models(settings: Settings | None) -> VoiceModels:
 
 def default_brain_options() -> VoiceBrainOptions:
     """The product's voice brain: the models the settings choose (local, no key, by default)."""
-    return VoiceBrainOptions(load_models=settings_voice_models)
+    return VoiceBrainOptions(load_models=settings_voice_models, join_greeting=True)

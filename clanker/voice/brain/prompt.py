@@ -11,6 +11,8 @@ from clanker.voice.brain.turns import RoomTurn
 SKIP = "[SKIP]"
 VOICE_MARKER = "You are in a Discord voice call"
 """The first words of every voice system prompt (the offline demo brain looks for them)."""
+JOIN_EVENT = "[YOU joined the voice channel]"
+"""The synthetic event of a join greeting (source `bot_join_greeting`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,25 @@ def user_prompt(
     if turn.addressed:
         out.append("")
         out.append("They are talking to you directly.")
+    return "\n".join(out)
+
+
+def greeting_prompt(*, history: Sequence[Line], text_channel: Sequence[Line]) -> str:
+    """The prompt of a join greeting: the context, then the synthetic join event."""
+    out: list[str] = []
+    if text_channel:
+        out.append("Recent text in the linked text channel:")
+        out += [f"{line.speaker}: {line.text}" for line in text_channel]
+        out.append("")
+    if history:
+        out.append("The voice conversation so far:")
+        out += [f"{line.speaker}: {line.text}" for line in history]
+        out.append("")
+    out.append(JOIN_EVENT)
+    out.append("")
+    out.append(
+        f"Greet the call in one short spoken sentence, or answer exactly {SKIP} to join quietly."
+    )
     return "\n".join(out)
 
 
