@@ -36,6 +36,7 @@ from clanker.discord import convert, raw
 from clanker.discord.events import (
     BRIDGE_NAME,
     AddReaction,
+    AttachmentData,
     AwaitReady,
     BridgeFailure,
     BridgeNotReady,
@@ -44,6 +45,7 @@ from clanker.discord.events import (
     DmOpened,
     Done,
     EditMessage,
+    FetchAttachment,
     FetchHistory,
     GatewayEvent,
     GetBridgeStatus,
@@ -571,6 +573,47 @@ class DiscordBridge(Actor):
         if isinstance(result, BridgeFailure):
             return result
         return History(messages=tuple(convert.message(m) for m in result))
+
+    @handles(FetchAttachment)
+    async def fetch_attachment(self, cmd: FetchAttachment) -> BridgeFailure | None:
+        # Its own lane, keyed by the attachment: a download never holds up a channel's sends.
+        return self._in_lane(
+            cmd.attachment_id, "FetchAttachment", lambda: self._fetch_attachment(cmd)
+        )
+
+    @_command("FetchAttachment")
+    async def _fetch_attachment(self, cmd: FetchAttachment) -> AttachmentData | BridgeFailure:
+        if self.client is None:
+            raise ConnectionError("not logged in to Discord yet")
+        url = cmd.url
+        data = await self._call("FetchAttachment", self.client.http.get_from_cdn, url)
+        if isinstance(data, BridgeFailure) and data.status in (403, 404):
+            # The link expired (Discord signs them for about a day): a fresh fetch of the
+            # message carries fresh links.
+            channel = self._messageable(cmd.channel_id)
+            fetched = await self._call("FetchAttachment", channel.fetch_message, cmd.message_id)
+            if isinstance(fetched, BridgeFailure):
+                return fetched
+            found = [a for a in fetched.attachments if a.id == cmd.attachment_id]
+            if not found:
+                return BridgeFailure(
+                    command="FetchAttachment",
+                    status=None,
+                    code=None,
+                    detail=f"message {cmd.message_id} has no attachment {cmd.attachment_id}",
+                )
+            url = found[0].url
+            data = await self._call("FetchAttachment", self.client.http.get_from_cdn, url)
+        if isinstance(data, BridgeFailure):
+            return data
+        if len(data) > cmd.max_bytes:
+            return BridgeFailure(
+                command="FetchAttachment",
+                status=None,
+                code=None,
+                detail=f"attachment is {len(data)} bytes, over the limit of {cmd.max_bytes}",
+            )
+        return AttachmentData(data=bytes(data), url=url)
 
     @handles(SendGatewayOp)
     @_command("SendGatewayOp")

@@ -30,13 +30,23 @@ def message(msg: discord.Message) -> DiscordMessage:
         created_at=msg.created_at.isoformat(),
         reply_to_message_id=ref.message_id if ref is not None else None,
         mention_ids=tuple(u.id for u in msg.mentions),
-        attachments=tuple(
-            AttachmentInfo(filename=a.filename, url=a.url, size=a.size, content_type=a.content_type)
-            for a in msg.attachments
-        ),
+        attachments=tuple(attachment(a) for a in msg.attachments),
         embed_count=len(msg.embeds),
         embed_urls=tuple(e.url for e in msg.embeds if e.url),
         reactions=tuple(ReactionCount(emoji=str(r.emoji), count=r.count) for r in msg.reactions),
+    )
+
+
+def attachment(a: discord.Attachment) -> AttachmentInfo:
+    """A discord.py attachment as an `AttachmentInfo` (by reference, no bytes)."""
+    return AttachmentInfo(
+        filename=a.filename,
+        url=a.url,
+        size=a.size,
+        content_type=a.content_type,
+        attachment_id=a.id,
+        width=a.width,
+        height=a.height,
     )
 
 

@@ -21,6 +21,16 @@ class AttachmentInfo(Message, frozen=True):
     url: str
     size: int
     content_type: str | None = None
+    attachment_id: int = 0  # Discord's id; 0 when not known (older stored records)
+    width: int | None = None  # images only
+    height: int | None = None
+
+    @property
+    def is_image(self) -> bool:
+        """Discord says it is an image (by content type, else by a picture's dimensions)."""
+        if self.content_type is not None:
+            return self.content_type.startswith("image/")
+        return self.width is not None
 
 
 class ReactionCount(Message, frozen=True):
@@ -258,7 +268,28 @@ class FetchHistory(Message, frozen=True):
     before_message_id: int | None = None
 
 
+class FetchAttachment(Message, frozen=True):
+    """Download one attachment's bytes through the library's CDN client. ``url`` is the link
+    the message carried; when Discord answers it has expired (403/404) the bridge fetches the
+    message again for a fresh link and tries once more. More than ``max_bytes`` (by the
+    attachment's declared size, or the body) is refused. Reply: `AttachmentData` or
+    `BridgeFailure`."""
+
+    channel_id: int
+    message_id: int
+    attachment_id: int
+    url: str
+    max_bytes: int = 10_000_000
+
+
 # -- results -------------------------------------------------------------------------------
+
+
+class AttachmentData(Message, frozen=True):
+    """An attachment's bytes, as Discord's CDN served them, and the link that served them."""
+
+    data: bytes
+    url: str
 
 
 class Sent(Message, frozen=True):

@@ -78,6 +78,7 @@ from clanker.store import (
     MarkMessageDeleted,
     MarkMessageEdited,
     StoreClient,
+    StoredAttachment,
     StoreMessage,
     StoreRequestError,
     fold_content,
@@ -128,6 +129,18 @@ def stored_message(m: DiscordMessage) -> StoreMessage:
         created_at=m.created_at,
         is_bot=m.author_is_bot,
         reply_to_message_id=m.reply_to_message_id,
+        attachments=tuple(
+            StoredAttachment(
+                id=a.attachment_id,
+                filename=a.filename,
+                url=a.url,
+                size=a.size,
+                content_type=a.content_type,
+                width=a.width,
+                height=a.height,
+            )
+            for a in m.attachments
+        ),
     )
 
 

@@ -41,6 +41,10 @@ class SnowflakeFactory:
         self._start_ms = start_ms
         self._count = 0
 
+    def now_ms(self) -> int:
+        """The Unix time in milliseconds of the latest id (the sandbox's own clock)."""
+        return self._start_ms + self._count
+
     def next(self) -> int:
         """Return a fresh id, strictly greater than every id returned before."""
         self._count += 1
@@ -129,6 +133,9 @@ class Attachment:
     filename: str
     content_type: str | None
     data: bytes
+    # Set for images (Discord gives width and height for images it can read).
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from clanker.sandbox import cdn
 from clanker.sandbox.world import (
     Attachment,
     Channel,
@@ -298,7 +299,7 @@ def message(world: World, m: Message, *, viewer_id: int, for_gateway: bool = Fal
         "mention_everyone": False,
         "mentions": [user(world.user(uid)) for uid in m.mention_ids],
         "mention_roles": [],
-        "attachments": [attachment(m, a) for a in m.attachments],
+        "attachments": [attachment(world, m, a) for a in m.attachments],
         "embeds": [],
         "components": [],
         "reactions": [
@@ -340,9 +341,10 @@ def message(world: World, m: Message, *, viewer_id: int, for_gateway: bool = Fal
     return data
 
 
-def attachment(m: Message, a: Attachment) -> JsonObject:
-    """An attachment object; the URL is a placeholder (the sandbox serves no CDN yet)."""
-    url = f"https://cdn.sandbox.invalid/attachments/{m.channel_id}/{a.id}/{a.filename}"
+def attachment(world: World, m: Message, a: Attachment) -> JsonObject:
+    """An attachment object with a freshly signed CDN link (served by the sandbox)."""
+    issued = world.snowflakes.now_ms() // 1000
+    url = cdn.signed_url(world.cdn_url, world.cdn_secret, m.channel_id, a, issued)
     data: JsonObject = {
         "id": str(a.id),
         "filename": a.filename,
@@ -352,6 +354,8 @@ def attachment(m: Message, a: Attachment) -> JsonObject:
     }
     if a.content_type:
         data["content_type"] = a.content_type
+    if a.width is not None and a.height is not None:
+        data["width"], data["height"] = a.width, a.height
     return data
 
 

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 import trio
 
-from clanker.sandbox import payloads
+from clanker.sandbox import cdn, payloads
 from clanker.sandbox.faults import InjectedFailure, RestFaults
 from clanker.sandbox.forms import FormDecodeError, parse_multipart
 from clanker.sandbox.http_server import HttpRequest, HttpResponse
@@ -137,6 +137,7 @@ class RestApi:
         self.world = ops.world
         self.faults = faults
         self.calls: list[RestCall] = []
+        self.cdn_requests: list[HttpRequest] = []  # attachment downloads (not REST calls)
         # Exceptions raised by the handlers themselves (sandbox bugs), answered with 500.
         self.internal_errors: list[BaseException] = []
         self._gateway_url = gateway_url
@@ -169,6 +170,14 @@ class RestApi:
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Route, authorize, apply faults, run the handler, record the call."""
+        if request.path.startswith(cdn.CDN_PREFIX):  # the attachment CDN: no token, not REST
+            self.cdn_requests.append(request)
+            return cdn.serve(
+                request,
+                secret=self.world.cdn_secret,
+                find=self.world.attachments_by_id(),
+                now_s=self.world.snowflakes.now_ms() // 1000,
+            )
         route, params = self._match(request)
         call = RestCall(
             request.method, request.path, route, dict(request.query), at=trio.current_time()

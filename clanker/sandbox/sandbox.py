@@ -10,7 +10,8 @@ world and the gateway hub are plain objects.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import mimetypes
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 
@@ -21,7 +22,7 @@ from clanker.sandbox import payloads
 from clanker.sandbox.faults import RestFaults
 from clanker.sandbox.gateway import CloseCode, GatewayHub, GatewayStats, VoiceUpdateTiming
 from clanker.sandbox.gateway_server import GatewayServer, SentDispatch
-from clanker.sandbox.http_server import serve_http
+from clanker.sandbox.http_server import HttpRequest, serve_http
 from clanker.sandbox.operations import SandboxOperations
 from clanker.sandbox.rest import ROUTE_KEYS, RestApi, RestCall
 from clanker.sandbox.voice import TransportMode, VoiceServer, open_voice_server
@@ -88,10 +89,35 @@ class Sandbox:
         content: str,
         *,
         reply_to: Message | int | None = None,
+        attachments: Sequence[tuple[str, bytes] | tuple[str, str | None, bytes]] = (),
     ) -> Message:
-        """Post `content` in `channel` as `author`; connected clients get MESSAGE_CREATE."""
+        """Post `content` in `channel` as `author`; connected clients get MESSAGE_CREATE.
+
+        `attachments` are (filename, bytes) or (filename, content type, bytes); as on Discord
+        the type is guessed from the filename when not given, images get width and height,
+        and each gets a signed link served by the sandbox's CDN (`rest_url` + /attachments/…).
+        """
         reference = None if reply_to is None else _id(reply_to)
-        return self.ops.post_message(_id(author), _id(channel), content, reference_id=reference)
+        files: list[tuple[str, str | None, bytes]] = []
+        for item in attachments:
+            if len(item) == 2:
+                filename, data = item
+                files.append((filename, mimetypes.guess_type(filename)[0], data))
+            else:
+                files.append(item)
+        return self.ops.post_message(
+            _id(author), _id(channel), content, reference_id=reference, attachments=files or None
+        )
+
+    def expire_attachment_links(self) -> None:
+        """Every attachment link handed out so far stops working (Discord's links expire);
+        a message fetched again carries fresh ones."""
+        self.world.expire_attachment_links()
+
+    @property
+    def cdn_requests(self) -> list[HttpRequest]:
+        """Every request to the attachment CDN, in order."""
+        return self.rest.cdn_requests
 
     def open_dm(self, user: User | int) -> Channel:
         """The DM channel between `user` and the bot (CHANNEL_CREATE to the bot when new);
@@ -312,6 +338,7 @@ async def _serve(sandbox: Sandbox, host: str) -> AsyncIterator[None]:
         sandbox.gateway.background = nursery
         rest_port = await nursery.start(partial(serve_http, sandbox.rest.handle, host))
         sandbox.rest_url = f"http://{host}:{rest_port}"
+        sandbox.world.cdn_url = sandbox.rest_url
         ws_server = await nursery.start(
             partial(
                 trio_websocket.serve_websocket,

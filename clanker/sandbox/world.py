@@ -8,6 +8,7 @@ Snowflakes come from a counter, so two runs that do the same things produce the 
 from __future__ import annotations
 
 import re
+import secrets
 
 from clanker.sandbox.entities import (
     Attachment,
@@ -23,6 +24,7 @@ from clanker.sandbox.entities import (
     User,
     VoiceState,
 )
+from clanker.sandbox.images import image_size
 
 __all__ = [
     "Attachment",
@@ -57,6 +59,9 @@ class World:
         self.members: dict[tuple[int, int], Member] = {}
         self.messages: dict[int, Message] = {}
         self.voice_states: dict[tuple[int, int], VoiceState] = {}
+        # Attachment links: `open_sandbox` points `cdn_url` at its own HTTP server.
+        self.cdn_url = "https://cdn.sandbox.invalid"
+        self.cdn_secret = secrets.token_bytes(16)
         self.bot = self.add_user(bot_username)
 
     # -- building -----------------------------------------------------------------------------
@@ -239,8 +244,16 @@ class World:
             allowed_mentions=allowed_mentions,
         )
         for filename, content_type, data in attachments or []:
+            size = image_size(data) if (content_type or "").startswith("image/") else None
             message.attachments.append(
-                Attachment(self.snowflakes.next(), filename, content_type, data)
+                Attachment(
+                    self.snowflakes.next(),
+                    filename,
+                    content_type,
+                    data,
+                    width=size[0] if size else None,
+                    height=size[1] if size else None,
+                )
             )
         message.mention_ids = self._mentions(content)
         # A reply pings its target's author unless allowed_mentions is given without
@@ -253,6 +266,20 @@ class World:
         self.messages[message.id] = message
         channel.last_message_id = message.id
         return message
+
+    def attachments_by_id(self) -> dict[int, tuple[int, Attachment]]:
+        """Every attachment of a message not deleted: id -> (channel id, attachment)."""
+        return {
+            a.id: (m.channel_id, a)
+            for m in self.messages.values()
+            if not m.deleted
+            for a in m.attachments
+        }
+
+    def expire_attachment_links(self) -> None:
+        """Make every attachment link handed out so far stop working (a new CDN secret), as
+        Discord's links expire; fetching the message again gives fresh ones."""
+        self.cdn_secret = secrets.token_bytes(16)
 
     def edit_message(self, message_id: int, content: str) -> Message:
         """Replace a message's content and stamp its edit time."""

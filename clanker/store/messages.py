@@ -28,6 +28,18 @@ from clanker.wire import Message
 # --- messages ---------------------------------------------------------------------------------
 
 
+class StoredAttachment(msgspec.Struct, frozen=True, kw_only=True):
+    """An attachment of a stored message, by reference (the bytes stay on Discord's CDN)."""
+
+    id: int
+    filename: str
+    url: str
+    size: int
+    content_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
 class StoreMessage(Message, frozen=True):
     """Record a seen message (insert, or refresh the snapshot of one already stored).
 
@@ -45,6 +57,7 @@ class StoreMessage(Message, frozen=True):
     is_bot: bool = False
     reply_to_message_id: int | None = None
     edited_at: str | None = None
+    attachments: tuple[StoredAttachment, ...] = ()
 
     def __post_init__(self) -> None:
         check_id(self, "message_id", self.message_id)
@@ -118,6 +131,7 @@ class MessageRow(msgspec.Struct, frozen=True, kw_only=True):
     created_at: str
     edited_at: str | None
     deleted: bool
+    attachments: tuple[StoredAttachment, ...] = ()
 
 
 class MessageRows(Message, frozen=True):

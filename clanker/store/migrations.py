@@ -102,7 +102,16 @@ _V1 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+_V2 = Migration(
+    2,
+    "messages.attachments: each attachment by reference (JSON list), so history knows images",
+    (
+        # [{"id", "filename", "url", "size", "content_type", "width", "height"}, …]
+        "ALTER TABLE messages ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]'",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import pysqlite3.dbapi2 as sqlite3
 
 from clanker.store import messages as m
@@ -41,8 +42,9 @@ def _iso(value: str | None, field: str) -> str | None:
 
 _MESSAGE_COLUMNS = (
     "message_id, guild_id, channel_id, author_id, author_name, is_bot, content, "
-    "reply_to_message_id, created_at, edited_at, deleted"
+    "reply_to_message_id, created_at, edited_at, deleted, attachments"
 )
+_ATTACHMENTS = msgspec.json.Decoder(tuple[m.StoredAttachment, ...])
 
 
 def _message_row(r: tuple[Any, ...]) -> m.MessageRow:
@@ -58,6 +60,7 @@ def _message_row(r: tuple[Any, ...]) -> m.MessageRow:
         created_at=r[8],
         edited_at=r[9],
         deleted=bool(r[10]),
+        attachments=_ATTACHMENTS.decode(r[11]),
     )
 
 
@@ -67,8 +70,9 @@ def store_message(conn: Connection, req: m.StoreMessage) -> m.RowsChanged:
         cur = conn.execute(
             """
             INSERT INTO messages (message_id, guild_id, channel_id, author_id, author_name,
-                                  is_bot, content, reply_to_message_id, created_at, edited_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  is_bot, content, reply_to_message_id, created_at, edited_at,
+                                  attachments)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (message_id) DO UPDATE SET
                 guild_id = excluded.guild_id,
                 channel_id = excluded.channel_id,
@@ -78,7 +82,8 @@ def store_message(conn: Connection, req: m.StoreMessage) -> m.RowsChanged:
                 content = excluded.content,
                 reply_to_message_id = excluded.reply_to_message_id,
                 created_at = excluded.created_at,
-                edited_at = COALESCE(excluded.edited_at, messages.edited_at)
+                edited_at = COALESCE(excluded.edited_at, messages.edited_at),
+                attachments = excluded.attachments
             """,
             (
                 req.message_id,
@@ -91,6 +96,7 @@ def store_message(conn: Connection, req: m.StoreMessage) -> m.RowsChanged:
                 req.reply_to_message_id,
                 normalize_iso(req.created_at, "created_at"),
                 _iso(req.edited_at, "edited_at"),
+                msgspec.json.encode(req.attachments).decode(),
             ),
         )
     return m.RowsChanged(count=cur.rowcount)

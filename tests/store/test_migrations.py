@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from clanker.store import (
@@ -110,5 +111,33 @@ def test_migration_versions_must_be_consecutive(db_path: Path) -> None:
         with pytest.raises(ValueError, match="versions must be 1, 2"):
             migrate(conn, db_path, (Migration(2, "skips one", ()),))
         assert schema_version(conn) == 0
+    finally:
+        close_connection(conn)
+
+
+def test_v2_keeps_attachments_and_upgrades_a_v1_file(db_path: Path) -> None:
+    from clanker.store import StoredAttachment
+
+    conn = open_connection(db_path)
+    try:
+        migrate(conn, db_path, MIGRATIONS[:1])  # a file from before attachments were kept
+        conn.execute(
+            "INSERT INTO messages (message_id, channel_id, author_id, author_name, content,"
+            " created_at) VALUES (1, 10, 5, 'alice', 'old', '2025-01-31T12:00:00.000+00:00')"
+        )
+        assert migrate(conn, db_path) == (1, 2)
+        pic = StoredAttachment(
+            id=7,
+            filename="cat.png",
+            url="https://cdn/x",
+            size=12,
+            content_type="image/png",
+            width=4,
+            height=3,
+        )
+        with_image = msgspec.structs.replace(chat(2, 1), channel_id=10, attachments=(pic,))
+        store_message(conn, with_image)
+        rows = recent_messages(conn, RecentMessages(channel_id=10)).rows
+        assert [(r.message_id, r.attachments) for r in rows] == [(1, ()), (2, (pic,))]
     finally:
         close_connection(conn)
