@@ -42,6 +42,7 @@ from clanker.dashboard.live_settings import ActorSettingsSource
 from clanker.discord.bridge import BridgeConfig, bridge_child
 from clanker.discord.watchdog import WatchdogConfig
 from clanker.guilds import ROUTER_NAME, GuildsConfig, SessionConfig, guilds_spec
+from clanker.guilds.channel import ChannelConfig
 from clanker.guilds.pacing import PACING_NAME, PacingKeeper
 from clanker.guilds.session import VoiceConfig
 from clanker.llm import LlmConfig, LlmConfigError, ProviderConfig, llm_child
@@ -49,6 +50,10 @@ from clanker.runtime import Backoff, ChildSpec, Runtime, Strategy, SupervisorSpe
 from clanker.sandbox import Sandbox
 from clanker.settings import SETTINGS_NAME, settings_child
 from clanker.store import STORE_NAME, StoreClient, store_child
+from clanker.text.tool_registry import ToolRegistry
+from clanker.tools.config import WebToolsConfig
+from clanker.tools.fetch import GuardedFetcher
+from clanker.tools.registry import reply_tools
 from clanker.voice.brain.config import default_brain_options
 
 
@@ -75,6 +80,11 @@ class AppConfig:
     # How guild sessions run voice (clankvox binary, its environment, a CA for the sandbox).
     # The voice brain is on by default, on the local models.
     voice: VoiceConfig = field(default_factory=lambda: VoiceConfig(brain=default_brain_options()))
+    # The web tools replies may call (keys, base URLs, limits: docs/tools.md). A tool with no
+    # key is not offered. ``web_fetcher``: the guarded fetcher they share (None: a strict one;
+    # the sandbox passes one that reaches its local search sim).
+    web_tools: WebToolsConfig = field(default_factory=WebToolsConfig)
+    web_fetcher: GuardedFetcher | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppConfig:
@@ -91,7 +101,23 @@ class AppConfig:
             discord_token=token,
             llm=llm_config_from_env(values),
             dashboard=dashboard_config_from_env(values),
+            web_tools=web_tools_config_from_env(values),
         )
+
+
+def web_tools_config_from_env(env: Mapping[str, str]) -> WebToolsConfig:
+    """The web tools' configuration (``BRAVE_SEARCH_API_KEY``, ``SERPAPI_API_KEY``, base URLs
+    and limits; docs/tools.md); a bad value is a `ConfigError` naming the variable."""
+    try:
+        return WebToolsConfig.from_env(env)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def reply_tool_registry(config: AppConfig) -> ToolRegistry:
+    """The tools text replies may call: the configured web tools (``web_search`` only with a
+    search key). Which are offered per reply is the live ``tools`` settings' choice."""
+    return ToolRegistry(reply_tools(config.web_tools, config.web_fetcher))
 
 
 def dashboard_config_from_env(
@@ -194,7 +220,14 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
             settings_child(),
             llm_child(config.llm),
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
-            guilds_spec(GuildsConfig(session=SessionConfig(voice=config.voice))),
+            guilds_spec(
+                GuildsConfig(
+                    session=SessionConfig(
+                        channel=ChannelConfig(tools=reply_tool_registry(config)),
+                        voice=config.voice,
+                    )
+                )
+            ),
             bridge_child(bridge_config),
             *last,
         ],

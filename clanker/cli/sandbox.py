@@ -35,6 +35,7 @@ from clanker.app import (
     dashboard_config_from_env,
     llm_config_from_env,
     product_dashboard,
+    web_tools_config_from_env,
 )
 from clanker.cli import chat, demo_brain
 from clanker.dashboard import DashboardAddress, DashboardConfig, DashboardParts, GetAddress
@@ -49,6 +50,9 @@ from clanker.sandbox import ChannelKind, Sandbox, SandboxLookupError, demo_world
 from clanker.sandbox import Message as SandboxMessage
 from clanker.sandbox.voice.server import NoVoiceSession
 from clanker.sandbox.voice.speech import piper_speech
+from clanker.tools.config import WebToolsConfig
+from clanker.tools.fetch import GuardedFetcher
+from clanker.toolsims.sandbox_web import SandboxWeb, open_sandbox_web
 from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
 from clanker.voice.brain.config import default_brain_options, voice_brain_name
 from clanker.voice.link_messages import GetVoiceLinkStatus, VoiceLinkStatus
@@ -86,6 +90,9 @@ class SandboxApp:
     dashboard: DashboardParts | None = None
     dashboard_url: str | None = None  # where the dashboard listens (None: not running)
     dashboard_error: str | None = None  # why it is not running, when it could not bind
+    # The sandbox's search sim and pages, when no search key is configured (None: the tools
+    # use what the environment configures, or what the caller gave).
+    web: SandboxWeb | None = None
 
     @property
     def dashboard_link(self) -> str | None:
@@ -105,6 +112,16 @@ class SandboxApp:
         names = ", ".join(f"{p.name} ({p.model})" for p in self.llm.providers)
         return f"clanker's replies come from: {names}."
 
+    def describe_tools(self) -> str | None:
+        """What web_search searches, when it is the sandbox's sim (None otherwise)."""
+        if self.web is None:
+            return None
+        return (
+            "web_search answers from the SANDBOX SEARCH SIM (local, offline; its results and "
+            "pages are labelled as simulated). Set BRAVE_SEARCH_API_KEY or SERPAPI_API_KEY to "
+            "search the real web."
+        )
+
 
 @asynccontextmanager
 async def open_sandbox_app(
@@ -115,10 +132,15 @@ async def open_sandbox_app(
     env: Mapping[str, str] | None = None,
     dashboard: DashboardConfig | None = None,
     announce: Callable[[str], None] | None = None,
+    web_tools: WebToolsConfig | None = None,
+    web_fetcher: GuardedFetcher | None = None,
 ) -> AsyncIterator[SandboxApp]:
     """The sandbox Discord and clanker's tree logged into it (ready when this yields).
 
     ``llm`` None: providers from the environment, or the offline demo brain when there is none.
+    ``web_tools`` None: the web tools from the environment; without a search key there, the
+    sandbox's search sim (`open_sandbox_web`) answers ``web_search``. Given: used as is, with
+    ``web_fetcher`` (tests point both at their own sims).
     ``dashboard``: run the operator dashboard with this configuration, its chat panel posting
     into the sandbox (``announce`` gets its one-line URL; default: nobody).
     """
@@ -140,6 +162,12 @@ async def open_sandbox_app(
                     )
                 )
                 offline = True
+        web: SandboxWeb | None = None
+        if web_tools is None:
+            web_tools = web_tools_config_from_env(os.environ if env is None else env)
+            if not web_tools.search_configured:
+                web = await stack.enter_async_context(open_sandbox_web(web_tools))
+                web_tools, web_fetcher = web.config, web.fetcher
         sb = await stack.enter_async_context(open_sandbox(demo_world()))
         await stack.enter_async_context(trio_asyncio.open_loop())
         config = AppConfig(
@@ -152,6 +180,8 @@ async def open_sandbox_app(
                 ca_file=None if sb.voice is None else sb.voice.ca_file,
                 brain=default_brain_options(),
             ),
+            web_tools=web_tools,
+            web_fetcher=web_fetcher,
         )
         parts = None
         if dashboard is not None:
@@ -177,6 +207,7 @@ async def open_sandbox_app(
             dashboard=parts,
             dashboard_url=url,
             dashboard_error=error,
+            web=web,
         )
 
 
@@ -452,6 +483,8 @@ async def run_chat(
             )
             term.banner()
             out(app.describe_brain())
+            if (tools := app.describe_tools()) is not None:
+                out(tools)
             if app.dashboard_link is not None:
                 out(f"dashboard: {app.dashboard_link}")
             elif app.dashboard_error is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import trio
 
@@ -60,6 +60,7 @@ from clanker.text import (
     StartGeneration,
 )
 from clanker.text.convert import view_from_discord, views_from_rows
+from clanker.text.tool_registry import ToolRegistry
 
 log = logging.getLogger("clanker.text")
 
@@ -71,13 +72,16 @@ RESUME_WINDOW_SECONDS = 600.0
 
 @dataclass(frozen=True)
 class ChannelConfig:
-    """Registered names the channel talks to."""
+    """Registered names the channel talks to, and the tools its replies may call."""
 
     bridge: str = "discord"
     store: str = "store"
     llm: str = "llm"
     settings: str = SETTINGS_NAME
     pacing: str = PACING_NAME
+    # Built once for the process (`clanker.app.reply_tool_registry`); the live `tools`
+    # settings pick, per reply, which of them are offered. None: replies call no tools.
+    tools: ToolRegistry | None = field(default=None, compare=False)
 
 
 class Tick(Message, frozen=True):
@@ -166,6 +170,7 @@ class ChannelActor(Actor):
             members=lambda: self.members.participants(exclude=self.identity.user_id),
             pacing=pacing_ref,
             reserved=self._reserved.add,
+            tools=cfg.tools,
         )
         ctx.start_soon(self._timer)
         await self._resume_interrupted(rows)

@@ -218,6 +218,42 @@ class RecordedRequest:
                 return _text_of(message.get("content"))
         return ""
 
+    @property
+    def tool_names(self) -> list[str]:
+        """The names of the tools the request offers, in any of the three APIs."""
+        tools = self.body.get("tools") if isinstance(self.body, dict) else None
+        names: list[str] = []
+        for tool in tools if isinstance(tools, list) else []:
+            if not isinstance(tool, dict):
+                continue
+            function = tool.get("function")
+            name = function.get("name") if isinstance(function, dict) else tool.get("name")
+            if isinstance(name, str):
+                names.append(name)
+        return names
+
+    @property
+    def tool_results(self) -> list[str]:
+        """The text of every tool result in the conversation, oldest first, in any of the
+        three APIs (Anthropic ``tool_result`` blocks, Responses ``function_call_output``
+        items, Chat ``tool`` messages)."""
+        if not isinstance(self.body, dict):
+            return []
+        items = self.body.get("messages") or self.body.get("input") or []
+        found: list[str] = []
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            if item.get("type") == "function_call_output":
+                found.append(str(item.get("output", "")))
+            elif item.get("role") == "tool":
+                found.append(_text_of(item.get("content")))
+            elif isinstance(item.get("content"), list):
+                for block in item["content"]:
+                    if isinstance(block, dict) and block.get("type") == "tool_result":
+                        found.append(_text_of(block.get("content")))
+        return found
+
 
 def _text_of(content: Any) -> str:
     if isinstance(content, str):

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from clanker.tools.config import WebToolsConfig
     from clanker.tools.fetch import FetchError, FetchLimits, FetchResult, GuardedFetcher
     from clanker.tools.netguard import UrlRefused, address_problem, is_public, parse_url
-    from clanker.tools.registry import WebTool, web_tools
+    from clanker.tools.registry import WebTool, reply_tools, web_tools
     from clanker.tools.result import ToolResult
     from clanker.tools.web_scrape import WEB_SCRAPE_SPEC, web_scrape
     from clanker.tools.web_search import WEB_SEARCH_SPEC, SearchHit, web_search
@@ -33,6 +33,7 @@ _EXPORTS = {
     "parse_url": "clanker.tools.netguard",
     "WebTool": "clanker.tools.registry",
     "web_tools": "clanker.tools.registry",
+    "reply_tools": "clanker.tools.registry",
     "ToolResult": "clanker.tools.result",
     "WEB_SCRAPE_SPEC": "clanker.tools.web_scrape",
     "web_scrape": "clanker.tools.web_scrape",
@@ -55,6 +56,7 @@ __all__ = [
     "address_problem",
     "is_public",
     "parse_url",
+    "reply_tools",
     "web_scrape",
     "web_search",
     "web_tools",

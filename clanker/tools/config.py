@@ -41,6 +41,9 @@ class WebToolsConfig:
     * ``scrape_chars``: characters of page text `web_scrape` returns by default;
       ``scrape_max_chars``: the most the model may ask for.
     * ``fetch``: the guard's limits for page fetches (`FetchLimits`).
+    * ``brave_usd_per_search`` / ``serpapi_usd_per_search``: what one answered search costs
+      (list prices, mid-2026: Brave's Search plan $5 per 1,000 requests, SerpAPI's Developer
+      plan $75 per 5,000); logged as the call's cost.
     """
 
     brave_api_key: str | None = None
@@ -53,6 +56,13 @@ class WebToolsConfig:
     scrape_chars: int = 6000
     scrape_max_chars: int = 8000
     fetch: FetchLimits = field(default_factory=FetchLimits)
+    brave_usd_per_search: float = 0.005
+    serpapi_usd_per_search: float = 0.015
+
+    @property
+    def search_configured(self) -> bool:
+        """Whether `web_search` has a provider to ask (a Brave or a SerpAPI key)."""
+        return bool(self.brave_api_key or self.serpapi_api_key)
 
     def __post_init__(self) -> None:
         if not 1 <= self.search_results <= self.search_max_results <= 20:
@@ -67,6 +77,10 @@ class WebToolsConfig:
                 "WebToolsConfig: need 1 <= scrape_chars <= scrape_max_chars, got "
                 f"{self.scrape_chars} and {self.scrape_max_chars}"
             )
+        for name in ("brave_usd_per_search", "serpapi_usd_per_search"):
+            value = getattr(self, name)
+            if not (value >= 0 and value < float("inf")):
+                raise ValueError(f"WebToolsConfig.{name} must be a finite cost >= 0: {value}")
 
     def __repr__(self) -> str:
         brave = "<set>" if self.brave_api_key else None
@@ -105,4 +119,6 @@ class WebToolsConfig:
             scrape_chars=int(_number(env, "CLANKER_SCRAPE_CHARS", 6000)),
             scrape_max_chars=int(_number(env, "CLANKER_SCRAPE_MAX_CHARS", 8000)),
             fetch=fetch,
+            brave_usd_per_search=_number(env, "CLANKER_BRAVE_USD_PER_SEARCH", 0.005),
+            serpapi_usd_per_search=_number(env, "CLANKER_SERPAPI_USD_PER_SEARCH", 0.015),
         )

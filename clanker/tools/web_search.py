@@ -257,4 +257,9 @@ async def web_search(
             "if it matters.",
             is_error=True,
         )
-    return ToolResult(format_hits(query, outcome.hits))
+    cost = (
+        config.brave_usd_per_search
+        if outcome.provider == "brave"
+        else config.serpapi_usd_per_search
+    )
+    return ToolResult(format_hits(query, outcome.hits), usd_cost=cost)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -80,6 +80,8 @@ class ApiScript:
     results: dict[str, list[SimHit]] = field(default_factory=dict)
     failures: deque[SimFailure] = field(default_factory=deque)
     requests: list[RecordedSearch] = field(default_factory=list)
+    # Results for an unscripted query (None: `default_hits`).
+    default: Callable[[str], list[SimHit]] | None = None
 
     def fail(self, status: int = 500, code: str = "", *, times: int = 1) -> None:
         """Fail the next ``times`` requests with ``status``."""
@@ -90,7 +92,9 @@ class ApiScript:
         self.failures.append(SimFailure(stall=True))
 
     def hits_for(self, query: str) -> list[SimHit]:
-        return self.results[query] if query in self.results else default_hits(query)
+        if query in self.results:
+            return self.results[query]
+        return (self.default or default_hits)(query)
 
 
 def default_hits(query: str) -> list[SimHit]:
@@ -110,9 +114,14 @@ class SearchSim:
     """Brave and SerpAPI on one local server (module docstring). Build it with
     `open_search_sim`."""
 
-    def __init__(self, brave_key: str | None, serpapi_key: str | None) -> None:
-        self.brave = ApiScript(key=brave_key)
-        self.serpapi = ApiScript(key=serpapi_key)
+    def __init__(
+        self,
+        brave_key: str | None,
+        serpapi_key: str | None,
+        default: Callable[[str], list[SimHit]] | None = None,
+    ) -> None:
+        self.brave = ApiScript(key=brave_key, default=default)
+        self.serpapi = ApiScript(key=serpapi_key, default=default)
         self.url = ""
         self.host = ""
         self.port = 0
@@ -276,10 +285,15 @@ class SearchSim:
 
 @asynccontextmanager
 async def open_search_sim(
-    *, brave_key: str | None = None, serpapi_key: str | None = None, host: str = "127.0.0.1"
+    *,
+    brave_key: str | None = None,
+    serpapi_key: str | None = None,
+    host: str = "127.0.0.1",
+    default: Callable[[str], list[SimHit]] | None = None,
 ) -> AsyncIterator[SearchSim]:
-    """Run a `SearchSim` on ``host`` at an ephemeral port for the duration of the block."""
-    sim = SearchSim(brave_key, serpapi_key)
+    """Run a `SearchSim` on ``host`` at an ephemeral port for the duration of the block;
+    ``default`` makes the results of unscripted queries (None: `default_hits`)."""
+    sim = SearchSim(brave_key, serpapi_key, default)
     async with trio.open_nursery() as nursery:
         port = await nursery.start(partial(serve, sim.handle, host))
         sim.host, sim.port = host, port

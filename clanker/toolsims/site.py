@@ -15,7 +15,7 @@ host name).
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -47,12 +47,18 @@ class Site:
 
     pages: dict[str, Page] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    # Targets whose client hung up before the response was complete (a cancelled fetch).
+    hung_up: list[str] = field(default_factory=list)
+    # The page for a path not in ``pages`` (None: 404).
+    fallback: Callable[[str], Page | None] | None = None
     url: str = ""
     port: int = 0
 
     async def handle(self, request: Request) -> Reply:
         self.requests.append(request)
         page = self.pages.get(request.target) or self.pages.get(request.target.split("?")[0])
+        if page is None and self.fallback is not None:
+            page = self.fallback(request.target.split("?")[0])
         if page is None:
             return Reply(404, [("content-type", "text/plain")], b"not found")
         headers = [("content-type", page.content_type), *page.headers]
@@ -78,13 +84,16 @@ async def _serve(
     *,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    def hung_up(request: Request) -> None:
+        site.hung_up.append(request.target)
+
     if ssl_context is None:
-        await _http.serve(site.handle, host, task_status=task_status)
+        await _http.serve(site.handle, host, on_hang_up=hung_up, task_status=task_status)
         return
     listeners = await trio.open_tcp_listeners(0, host=host)
     port: int = listeners[0].socket.getsockname()[1]
     tls = [trio.SSLListener(listener, ssl_context) for listener in listeners]
-    handler = partial(_http._connection, site.handle, None)
+    handler = partial(_http._connection, site.handle, hung_up)
     async with trio.open_nursery() as nursery:
         await nursery.start(partial(trio.serve_listeners, handler, tls))
         task_status.started(port)

@@ -1,0 +1,182 @@
+"""The web tools in the product, end to end: the sandbox Discord with the real discord.py-self
+client, the whole tree, the real Anthropic SDK against llmsim (scripted to call the tools), the
+Brave/SerpAPI sim and a local site. Only the far ends are scripted: the fact in the answer
+comes from the site, through web_scrape, into the model's request.
+
+Real sockets, so the real clock: waits are on conditions, bounded by generous timeouts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from clanker.cli.sandbox import SandboxApp, open_sandbox_app
+from clanker.llm import LlmConfig, RetryConfig
+from clanker.llmsim import (
+    JsonReply,
+    LlmSim,
+    RecordedRequest,
+    SimToolCall,
+    ToolUse,
+    Turn,
+    open_llmsim,
+)
+from clanker.tools.config import WebToolsConfig
+from clanker.tools.fetch import GuardedFetcher
+from clanker.toolsims import Page, SearchSim, SimHit, Site, open_search_sim, open_site
+from tests.guilds.test_conversation import (
+    FAST,
+    TIMEOUT,
+    actions,
+    configure,
+    provider,
+    wait_for_actions,
+)
+
+QUERY = "who won the 2031 clanker cup"
+ARTICLE = (
+    b"<html><head><title>Clanker Cup 2031: the final</title></head><body>"
+    b"<nav>Home | Sport | Weather</nav><article><h1>Clanker Cup 2031: the final</h1>"
+    b"<p>The 2031 Clanker Cup was won by the Otters, who beat the Herons three goals to one "
+    b"in a final played in the rain on Saturday afternoon.</p>"
+    b"<p>It was the Otters' first title in eleven years, and their captain lifted the cup in "
+    b"front of a crowd of twelve thousand people who had waited since the morning.</p>"
+    b"</article><footer>Copyright the Sim Gazette</footer></body></html>"
+)
+
+
+@dataclass
+class Web:
+    search: SearchSim
+    site: Site
+    config: WebToolsConfig
+    fetcher: GuardedFetcher
+
+    @property
+    def article_url(self) -> str:
+        return f"http://news.test:{self.site.port}/cup"
+
+
+@asynccontextmanager
+async def open_web() -> AsyncIterator[Web]:
+    async with open_search_sim(brave_key="bk", serpapi_key="sk") as search, open_site() as site:
+        config = WebToolsConfig(
+            brave_api_key="bk",
+            serpapi_api_key="sk",
+            brave_base_url=f"http://search.test:{search.port}",
+            serpapi_base_url=f"http://search.test:{search.port}",
+        )
+        fetcher = GuardedFetcher(
+            config.fetch, testing_only_hosts={"search.test": "127.0.0.1", "news.test": "127.0.0.1"}
+        )
+        web = Web(search, site, config, fetcher)
+        hit = SimHit("Clanker Cup 2031 final report", web.article_url, "Who lifted the cup")
+        search.brave.results[QUERY] = [hit]
+        search.serpapi.results[QUERY] = [hit]
+        site.pages["/cup"] = Page(ARTICLE)
+        yield web
+
+
+@asynccontextmanager
+async def open_app(tmp_path: Path, sim: LlmSim, web: Web) -> AsyncIterator[SandboxApp]:
+    llm = LlmConfig(providers=(provider(sim, "anthropic"),), retry=RetryConfig(max_attempts=1))
+    async with open_sandbox_app(
+        tmp_path / "c.db", llm=llm, web_tools=web.config, web_fetcher=web.fetcher
+    ) as app:
+        await configure(app.runtime, FAST)
+        yield app
+
+
+def scrape_the_hit(request: RecordedRequest) -> Turn:
+    """The model reads the search results it was given and opens the first URL in them."""
+    [results] = request.tool_results
+    url = re.search(r"https?://\S+", results)
+    assert url is not None, results
+    return ToolUse((SimToolCall("web_scrape", {"url": url.group(0)}),))
+
+
+def answer_from_the_page(request: RecordedRequest) -> Turn:
+    """The model answers with what the page it read says (nothing hard-coded)."""
+    page = request.tool_results[-1]
+    found = re.search(r"won by the (\w+)", page)
+    winner = found.group(1) if found else "nobody I could find"
+    return JsonReply({"text": f"The {winner} won it.", "skip": False, "reaction": None})
+
+
+async def test_a_member_asks_what_only_the_web_knows_and_the_answer_carries_the_pages_fact(
+    tmp_path: Path,
+) -> None:
+    async with open_web() as web, open_llmsim() as sim, open_app(tmp_path, sim, web) as app:
+        sim.script(
+            ToolUse((SimToolCall("web_search", {"query": QUERY}),), text="Let me look."),
+            scrape_the_hit,
+            answer_from_the_page,
+        )
+        sb, rt = app.sandbox, app.runtime
+        alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
+        sb.post_message(alice, general, f"clanker, {QUERY}?")
+        with trio.fail_after(TIMEOUT):
+            reply = await sb.next_bot_message(general)
+        assert reply.content == "The Otters won it."
+
+        first, second, third = sim.requests
+        # Both tools are offered (the registry from the settings), in Anthropic's shape.
+        tools = {t["name"]: t for t in first.body["tools"]}
+        assert set(tools) == {"web_search", "web_scrape"}
+        assert tools["web_search"]["input_schema"]["required"] == ["query"]
+        assert first.body["tool_choice"] == {"type": "auto"}
+        assert "Clanker Cup 2031 final report" in second.tool_results[0]
+        assert web.article_url in second.tool_results[0]
+        assert "won by the Otters" in third.tool_results[1]
+        assert "Sim Gazette" not in third.tool_results[1]  # boilerplate dropped by trafilatura
+        # Two rounds used (tools.max_steps): the last request must answer.
+        assert third.body["tool_choice"] == {"type": "none"}
+        # Brave answered, with its key; the page was fetched once, by name.
+        [brave] = web.search.brave.requests
+        assert brave.params["q"] == QUERY and brave.headers["x-subscription-token"] == "bk"
+        assert web.search.serpapi.requests == []
+        assert [r.target for r in web.site.requests] == ["/cup"]
+        assert web.site.requests[0].headers["host"] == f"news.test:{web.site.port}"
+
+        [search] = await wait_for_actions(rt, "tool_web_search", lambda r: len(r) == 1)
+        [scrape] = await actions(rt, "tool_web_scrape")
+        assert search.usd_cost == 0.005 and scrape.usd_cost == 0.0
+        meta = json.loads(search.metadata)
+        assert meta["arguments"] == {"query": QUERY} and meta["is_error"] is False
+        assert meta["step"] == 1
+        assert json.loads(scrape.metadata)["step"] == 2
+        assert search.channel_id == general.id and search.user_id == alice.id
+        assert "Otters" in scrape.content
+        assert len(await actions(rt, "llm_call")) == 3
+
+
+async def test_when_brave_fails_serpapi_answers_and_costs_its_own_price(tmp_path: Path) -> None:
+    async with open_web() as web, open_llmsim() as sim, open_app(tmp_path, sim, web) as app:
+        web.search.brave.fail(429, "RATE_LIMITED")
+        sim.script(
+            ToolUse((SimToolCall("web_search", {"query": QUERY}),)),
+            lambda request: JsonReply(
+                {"text": request.tool_results[0].splitlines()[1], "skip": False, "reaction": None}
+            ),
+        )
+        sb, rt = app.sandbox, app.runtime
+        alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
+        sb.post_message(alice, general, f"clanker, {QUERY}?")
+        with trio.fail_after(TIMEOUT):
+            reply = await sb.next_bot_message(general)
+        assert reply.content == "1. Clanker Cup 2031 final report"
+        assert len(web.search.brave.requests) == 1
+        [serp] = web.search.serpapi.requests
+        assert serp.params["api_key"] == "sk" and serp.params["q"] == QUERY
+        [search] = await wait_for_actions(rt, "tool_web_search", lambda r: len(r) == 1)
+        assert search.usd_cost == 0.015
+        assert json.loads(search.metadata)["is_error"] is False
+        # The second request still offers the tools (the history holds a call) but may answer.
+        assert sim.requests[1].body["tool_choice"] == {"type": "auto"}
