@@ -49,6 +49,7 @@ from clanker.voice.events import (
     DaveVerificationCodeEvent,
     Error,
     MusicError,
+    MusicGainReached,
     MusicIdle,
     PlayerState,
     Ready,
@@ -74,6 +75,7 @@ from clanker.voice.link_messages import (
     Heard,
     Listening,
     ListenTo,
+    MusicControl,
     ObserveVoice,
     Observing,
     RequestVerificationCode,
@@ -103,6 +105,7 @@ _OBSERVED = (
     Ready,
     MusicIdle,
     MusicError,
+    MusicGainReached,
 )
 _MAX_RECORDED_BYTES = 64 * 1024 * 1024  # per user; older audio is dropped beyond it
 _BRIDGE_ATTEMPTS = 5
@@ -268,6 +271,10 @@ class VoiceLink(Actor):
     @handles(StopSpeaking)
     async def stop_speaking(self, msg: StopSpeaking) -> None:
         await self._to_clankvox(StopTtsPlayback())
+
+    @handles(MusicControl)
+    async def music(self, msg: MusicControl) -> None:
+        await self._to_clankvox(msg.command)
 
     @handles(ListenTo)
     async def listen(self, msg: ListenTo) -> Listening:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from clanker.voice.commands import MusicPause, MusicPlay, MusicResume, MusicSetGain, MusicStop
 from clanker.voice.events import DaveState
 from clanker.wire import Message
 
@@ -23,6 +24,13 @@ class SpeechQueued(Message, frozen=True):
 
 class StopSpeaking(Message, frozen=True):
     """Drop the speech still buffered in clankvox (barge-in). Told, not asked."""
+
+
+class MusicControl(Message, frozen=True):
+    """Pass a music command to clankvox (in order with the speech sent before and after it).
+    Told, not asked; what clankvox does is seen in its `player_state` / `music_*` events."""
+
+    command: MusicPlay | MusicStop | MusicPause | MusicResume | MusicSetGain
 
 
 class ListenTo(Message, frozen=True):

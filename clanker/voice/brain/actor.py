@@ -52,6 +52,7 @@ from clanker.voice.brain.capture import (
     Promoted,
 )
 from clanker.voice.brain.config import VoiceBrainConfig
+from clanker.voice.brain.music_actor import VoiceMusic
 from clanker.voice.brain.output import OutputState, Phase
 from clanker.voice.brain.prompt import (
     JOIN_EVENT,
@@ -192,7 +193,7 @@ class _Reply:
     greeting: bool = False  # the join greeting (no member's turn: anyone may cut it off)
 
 
-class VoiceBrain(Actor):
+class VoiceBrain(VoiceMusic, Actor):
     mailbox = MailboxSpec(capacity=4096)
 
     def __init__(self, config: VoiceBrainConfig) -> None:
@@ -220,6 +221,7 @@ class VoiceBrain(Actor):
         self.models = config.models
         self._names: dict[int, str] = dict(config.member_names)
         self._greet_pending = False
+        self._music_init()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -229,6 +231,7 @@ class VoiceBrain(Actor):
         link = ctx.lookup(self.config.link)
         await link.ask(ObserveVoice(deliver_to=self.config.name))
         ctx.start_soon(self._timer)
+        self._music_start()
         # The join greeting: only the first incarnation of a connection's brain (a restarted
         # one, after a crash or a killed clankvox, is mid-call and stays quiet); once the call
         # is up (clankvox ready now, or at its first `ready`).
@@ -245,6 +248,7 @@ class VoiceBrain(Actor):
                 self.desk.next_deadline(),
                 self.room.next_deadline(),
                 self.output.next_change(now),
+                self.music.next_deadline(),
             )
             if d is not None
         ]
@@ -367,6 +371,7 @@ class VoiceBrain(Actor):
     @handles(PlayerState)
     async def player_state(self, msg: PlayerState) -> None:
         self._music_playing = msg.status == "playing"
+        await self._music_player_state(msg)
         await self._output_changed()
 
     @handles(MembersLearned)
@@ -390,6 +395,7 @@ class VoiceBrain(Actor):
     async def tick(self, msg: _Tick) -> None:
         now = trio.current_time()
         await self._maybe_leave(now)
+        await self._music_tick(now)
         await self._carry_out(self.desk.tick(now))
         turn = self.room.tick(now)
         if turn is not None:
@@ -403,6 +409,7 @@ class VoiceBrain(Actor):
             if turn is not None:
                 await self._log("voice_turn_readmitted", turn.last.user_id, turn.last.text)
                 await self._handle_turn(turn)
+        await self._music_speaking(self.output.phase(now) is not Phase.IDLE, now)
         self._changed()
 
     # -- capture actions ------------------------------------------------------------------------
@@ -551,10 +558,12 @@ class VoiceBrain(Actor):
             )
             if check.interrupt:
                 await self._barge_in(r, turn.last.user_id, check.reason, now)
+        if await self._music_turn(turn, now):
+            return  # a music command, done (music_actor.py)
         verdict = admit(
             turn,
             output_busy=self.output.busy(now),
-            music_playing=self._music_playing,
+            music_playing=self._music_playing and not self.music.latched(turn.last.user_id, now),
             command_only=self.config.command_only,
         )
         meta = {"verdict": verdict.verdict.value, "reason": verdict.reason}
@@ -583,6 +592,36 @@ class VoiceBrain(Actor):
         await self._log("voice_join_greeting", None, JOIN_EVENT, {"source": "bot_join_greeting"})
         await self._start_reply(RoomTurn(utterances=(event,), addressed=False, at=now))
 
+    async def _say(self, turn: RoomTurn | None, text: str) -> bool:
+        """Speak a fixed line (a music confirmation) as a reply of its own, with no model;
+        False when the bot is already saying something (then it says nothing)."""
+        now = trio.current_time()
+        if not text or (self._reply is not None and self.output.phase(now) is not Phase.IDLE):
+            return False
+        if turn is None:
+            u = Utterance(
+                user_id=self.config.bot_user_id,
+                name=self._bot_name,
+                text=text,
+                started_at=now,
+                ended_at=now,
+                decided_at=now,
+                transcribed_at=now,
+                speech_seconds=0.0,
+            )
+            turn = RoomTurn(utterances=(u,), addressed=True, at=now)
+        reply = _Reply(reply_id=self._next_reply, turn=turn, started_at=now, text=text)
+        reply.skip, reply.generation_done = False, True
+        self._next_reply += 1
+        self._reply = reply
+        self.output.reply_started(reply.reply_id, now)
+        await self._music_speaking(True, now)
+        send, receive = trio.open_memory_channel[str](1)
+        self.ctx.start_soon(self._speak, reply, receive)
+        async with send:
+            await send.send(text)
+        return True
+
     async def _start_reply(self, turn: RoomTurn) -> None:
         now = trio.current_time()
         greeting = turn.last.user_id == self.config.bot_user_id
@@ -590,6 +629,8 @@ class VoiceBrain(Actor):
         self._next_reply += 1
         self._reply = reply
         self.output.reply_started(reply.reply_id, now)
+        await self._music_speaking(True, now)  # duck before any audio (clankvox drops speech
+        # sent over un-ducked music)
         history, text_lines = await self._context(turn_stored=not greeting)
         interrupted, self._interrupted = self._interrupted, None
         bot_name = self._bot_name

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from clanker.settings import Settings
 from clanker.voice.brain.bargein import BargeInConfig
 from clanker.voice.brain.capture import CaptureConfig
+from clanker.voice.brain.music import MusicConfig
 from clanker.voice.models.base import SpeechSynth, Transcriber, TurnDetector, VadFactory
 
 
@@ -55,6 +56,8 @@ class VoiceBrainConfig:
     idle_leave: float | None = 300.0  # seconds with nobody speaking and the bot quiet: leave
     max_duration: float | None = 3600.0  # seconds in a call at most
     join_greeting: bool = False  # greet on joining (the product's default is on: settings)
+    music: MusicConfig = field(default_factory=MusicConfig)
+    music_library: str | None = None  # a directory of audio files played by title
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class VoiceBrainOptions:
     idle_leave: float | None = 300.0
     max_duration: float | None = 3600.0
     join_greeting: bool = False  # the product's options greet (default_brain_options)
+    music_library: str | None = None  # used when the settings name none (voice.music)
 
 
 def local_voice_models() -> VoiceModels:

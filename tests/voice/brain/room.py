@@ -34,6 +34,9 @@ from clanker.voice.brain.actor import VoiceBrain
 from clanker.voice.brain.config import VoiceBrainConfig, VoiceModels
 from clanker.voice.events import (
     BufferDepth,
+    MusicGainReached,
+    MusicIdle,
+    PlayerState,
     Ready,
     SpeakingStart,
     TtsPlaybackState,
@@ -66,6 +69,11 @@ class Playout:
     buffered: int = 0  # samples at 48 kHz not yet played
     max_buffered: int = 0
     changed: trio.Event = field(default_factory=trio.Event)
+    music: list[tuple[float, c.ClankvoxCommand]] = field(default_factory=list)  # (time, cmd)
+    player: list[tuple[float, str]] = field(default_factory=list)  # (time, player_state sent)
+    gain_target: float = 1.0
+    music_state: str = "idle"  # idle | pending | playing | paused
+    dropped_audio: list[float] = field(default_factory=list)  # speech over un-ducked music
 
     def poke(self) -> None:
         self.changed.set()
@@ -76,6 +84,8 @@ class PlayoutClankvox(Actor):
     def __init__(self, playout: Playout) -> None:
         self.playout = playout
         self._playing = False
+        self._track = 0
+        self._tts_seen = False
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -90,6 +100,11 @@ class PlayoutClankvox(Actor):
         elif isinstance(cmd, c.SubscribeUser):
             p.subscriptions[cmd.user_id] = cmd.sample_rate
         elif isinstance(cmd, c.Audio):
+            if p.music_state == "playing" and p.gain_target >= 1.0:
+                p.dropped_audio.append(now)  # as clankvox: speech over loud music is dropped
+                p.poke()
+                return
+            self._tts_seen = True
             n = len(cmd.pcm_base64) // 2 * 48_000 // cmd.sample_rate
             p.audio.append((now, n))
             if p.buffered == 0:
@@ -99,12 +114,74 @@ class PlayoutClankvox(Actor):
             if not self._playing:
                 self._playing = True
                 self.ctx.start_soon(self._play)
+        elif isinstance(cmd, c.MusicPlay | c.MusicPause | c.MusicResume | c.MusicStop):
+            await self._music(cmd, now)
+        elif isinstance(cmd, c.MusicSetGain):
+            p.music.append((now, cmd))
+            p.gain_target = cmd.target
+            self.ctx.start_soon(self._gain_reached, cmd)
         elif isinstance(cmd, c.StopTtsPlayback):
             p.stops.append(now)
             if p.buffered:
                 p.buffered = 0
                 await link.tell(TtsPlaybackState(status="idle"))
         p.poke()
+
+    async def _music(self, cmd: c.ClankvoxCommand, now: float) -> None:
+        """clankvox's music player (protocol §6.3), without the audio: a track starts once
+        the announcement drained + 0.5 s (or after 5 s without one); a stop fades 0.3 s."""
+        p = self.playout
+        p.music.append((now, cmd))
+        if isinstance(cmd, c.MusicPlay):
+            self._track += 1
+            self._tts_seen = p.buffered > 0
+            p.music_state = "pending"
+            p.gain_target = 0.0
+            self.ctx.start_soon(self._pending, self._track, now)
+        elif isinstance(cmd, c.MusicPause) and p.music_state in ("pending", "playing"):
+            p.music_state = "paused"
+            await self._player("paused")
+        elif isinstance(cmd, c.MusicResume) and p.music_state == "paused":
+            p.music_state = "playing"
+            p.gain_target = 1.0
+            await self._player("playing")
+        elif isinstance(cmd, c.MusicStop) and p.music_state != "idle":
+            self._track += 1
+            self.ctx.start_soon(self._stop, 0.3 if p.music_state == "playing" else 0.0)
+
+    async def _stop(self, fade: float) -> None:
+        await trio.sleep(fade)
+        self.playout.music_state = "idle"
+        self.playout.gain_target = 1.0
+        await self._player("idle")
+        await self.ctx.lookup("link").tell(MusicIdle())
+
+    async def _pending(self, track: int, since: float) -> None:
+        p = self.playout
+        drained_at: float | None = None
+        while self._track == track and p.music_state == "pending":
+            now = trio.current_time()
+            if p.buffered > 0:
+                self._tts_seen, drained_at = True, None
+            elif self._tts_seen and drained_at is None:
+                drained_at = now
+            if (drained_at is not None and now - drained_at >= 0.5 - 1e-9) or (
+                not self._tts_seen and now - since >= 5.0 - 1e-9
+            ):
+                p.music_state = "playing"
+                p.gain_target = 1.0
+                await self._player("playing")
+                return
+            await trio.sleep(0.02)
+
+    async def _player(self, status: str) -> None:
+        self.playout.player.append((trio.current_time(), status))
+        await self.ctx.lookup("link").tell(PlayerState(status=status))
+        self.playout.poke()
+
+    async def _gain_reached(self, cmd: c.MusicSetGain) -> None:
+        await trio.sleep(cmd.fade_ms / 1000)
+        await self.ctx.lookup("link").tell(MusicGainReached(gain=cmd.target))
 
     async def _play(self) -> None:
         """Drain 960 samples per 20 ms tick; buffer_depth every 25 ticks, then a final 0."""
@@ -338,6 +415,14 @@ async def member_says(
     frames = -(-loud * FRAME // vad_frame)  # frames holding loud samples
     chunk = -(-frames * vad_frame // FRAME)  # the chunk that completes the last of them
     return start + chunk * 0.02
+
+
+async def track_ends(rt: Runtime, playout: Playout) -> None:
+    """The track playing ran out (the test says when), as clankvox reports it."""
+    playout.music_state = "idle"
+    playout.player.append((trio.current_time(), "idle"))
+    await rt.lookup("link").tell(PlayerState(status="idle"))
+    await rt.lookup("link").tell(MusicIdle())
 
 
 async def stream_ends(rt: Runtime, user_id: int) -> None:
