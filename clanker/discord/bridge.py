@@ -68,6 +68,7 @@ from clanker.discord.events import (
 from clanker.discord.inbound import Inbound
 from clanker.discord.lanes import Lanes
 from clanker.discord.offline import apply_offline_patches, clamp_negative_timer_delays
+from clanker.discord.soundboard import SoundboardCommands
 from clanker.discord.watchdog import GatewayWatchdog, WatchdogConfig
 from clanker.runtime import (
     Actor,
@@ -268,7 +269,7 @@ def _command(name: str) -> Callable[[_Handler], _Handler]:
     return wrap
 
 
-class DiscordBridge(Actor):
+class DiscordBridge(SoundboardCommands, Actor):
     """Owns the discord.py-self client; see the module docstring.
 
     ``inbound``: the slot's event queue, made once and handed to every incarnation (see

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from clanker.sandbox import payloads
 from clanker.sandbox.gateway import GatewayAction, GatewayHub
-from clanker.sandbox.world import Channel, Emoji, Member, Message, World
+from clanker.sandbox.soundboard import SoundboardRefused, SoundEffect, effect_json
+from clanker.sandbox.world import Channel, ChannelKind, Emoji, Member, Message, World
 
 
 class SandboxPermissionError(Exception):
@@ -143,6 +144,33 @@ class SandboxOperations:
         if created:
             self._dispatch("CHANNEL_CREATE", payloads.dm_channel(self.world, channel))
         return channel
+
+    def play_sound(
+        self, user_id: int, channel_id: int, sound_id: int, source_guild_id: int | None
+    ) -> SoundEffect:
+        """Play a soundboard sound in a voice channel (Discord's checks, `SoundboardRefused`
+        if one fails), then VOICE_CHANNEL_EFFECT_SEND to the members connected to it."""
+        channel = self.world.channel(channel_id)
+        if channel.kind is not ChannelKind.VOICE or channel.guild_id is None:
+            raise SoundboardRefused(
+                f"channel {channel_id} is not a voice channel", status=400, code=50024
+            )
+        state = self.world.voice_states.get((channel.guild_id, user_id))
+        sound = self.world.soundboard.check(
+            user_id=user_id,
+            channel_id=channel.id,
+            channel_guild_id=channel.guild_id,
+            connected_channel_id=None if state is None else state.channel_id,
+            muted=state is not None and state.self_mute,
+            deafened=state is not None and state.self_deaf,
+            sound_id=sound_id,
+            source_guild_id=source_guild_id,
+        )
+        effect = SoundEffect(channel.id, channel.guild_id, user_id, sound)
+        self.world.soundboard.played.append(effect)
+        # the gateway sessions are the bot's, and the bot is connected to the channel
+        self._dispatch("VOICE_CHANNEL_EFFECT_SEND", effect_json(effect))
+        return effect
 
     def _message_payload(self, message: Message) -> payloads.JsonObject:
         return payloads.message(self.world, message, viewer_id=self.world.bot.id, for_gateway=True)

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 import trio
 
-from clanker.sandbox import cdn, payloads
+from clanker.sandbox import cdn, payloads, soundboard
 from clanker.sandbox.faults import InjectedFailure, RestFaults
 from clanker.sandbox.forms import FormDecodeError, parse_multipart
 from clanker.sandbox.http_server import HttpRequest, HttpResponse
@@ -49,6 +49,9 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("PUT", _OWN_REACTION),
     ("DELETE", _OWN_REACTION),
     ("DELETE", _OWN_TYPED_REACTION),
+    ("GET", "/soundboard-default-sounds"),
+    ("GET", "/guilds/{guild_id}/soundboard-sounds"),
+    ("POST", "/channels/{channel_id}/send-soundboard-sound"),
 )
 ROUTE_KEYS = frozenset(f"{method} {path}" for method, path in ROUTES)
 
@@ -156,6 +159,9 @@ class RestApi:
             f"PUT {_OWN_REACTION}": self._put_reaction,
             f"DELETE {_OWN_REACTION}": self._delete_reaction,
             f"DELETE {_OWN_TYPED_REACTION}": self._delete_reaction,
+            "GET /soundboard-default-sounds": self._default_sounds,
+            "GET /guilds/{guild_id}/soundboard-sounds": self._guild_sounds,
+            "POST /channels/{channel_id}/send-soundboard-sound": self._send_sound,
         }
         assert set(handlers) == ROUTE_KEYS, "every route in ROUTES needs exactly one handler"
         self._routes = [
@@ -381,6 +387,39 @@ class RestApi:
     ) -> HttpResponse:
         message = self._message_in(params)
         self.ops.remove_reaction(message.id, self.world.bot.id, Emoji.parse(params["emoji"]))
+        return _NO_CONTENT
+
+    async def _default_sounds(
+        self, r: HttpRequest, p: _Parsed, params: dict[str, str]
+    ) -> HttpResponse:
+        return json_response([soundboard.sound_json(s) for s in soundboard.DEFAULT_SOUNDS])
+
+    async def _guild_sounds(
+        self, r: HttpRequest, p: _Parsed, params: dict[str, str]
+    ) -> HttpResponse:
+        guild = self.world.guild(_snowflake(params["guild_id"], "guild", 10004))
+        self.world.member(guild.id, self.world.bot.id)
+        items = [
+            soundboard.sound_json(
+                s, None if s.user_id is None else payloads.user(self.world.user(s.user_id))
+            )
+            for s in self.world.soundboard.guild_sounds.get(guild.id, [])
+        ]
+        return json_response({"items": items})
+
+    async def _send_sound(self, r: HttpRequest, p: _Parsed, params: dict[str, str]) -> HttpResponse:
+        channel_id = _snowflake(params["channel_id"], "channel", 10003)
+        body = _object(p.json)
+        raw_sound = body.get("sound_id")
+        if raw_sound is None:
+            raise _BadRequest("sound_id: This field is required")
+        sound_id = _snowflake(str(raw_sound), "sound", 10097)
+        source = body.get("source_guild_id")
+        source_guild = None if source is None else _snowflake(str(source), "guild", 10004)
+        try:
+            self.ops.play_sound(self.world.bot.id, channel_id, sound_id, source_guild)
+        except soundboard.SoundboardRefused as exc:
+            return json_response(payloads.error(str(exc), exc.code), exc.status)
         return _NO_CONTENT
 
 

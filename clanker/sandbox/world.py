@@ -25,6 +25,7 @@ from clanker.sandbox.entities import (
     VoiceState,
 )
 from clanker.sandbox.images import image_size
+from clanker.sandbox.soundboard import Soundboard
 
 __all__ = [
     "Attachment",
@@ -59,6 +60,7 @@ class World:
         self.members: dict[tuple[int, int], Member] = {}
         self.messages: dict[int, Message] = {}
         self.voice_states: dict[tuple[int, int], VoiceState] = {}
+        self.soundboard = Soundboard()  # guild sounds, denied permissions, what was played
         # Attachment links: `open_sandbox` points `cdn_url` at its own HTTP server.
         self.cdn_url = "https://cdn.sandbox.invalid"
         self.cdn_secret = secrets.token_bytes(16)
