@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
 
@@ -38,6 +38,7 @@ from clanker.llm import (
     assistant,
     user,
 )
+from clanker.llm.model import Part
 from clanker.runtime import ActorError, ActorRef
 from clanker.settings import Settings
 from clanker.store import (
@@ -64,6 +65,10 @@ from clanker.text.output import ReplyOutput
 from clanker.text.tool_loop import Answer, ToolBudget, ToolLoop
 from clanker.text.tool_registry import ToolContext, ToolRegistry
 from clanker.text.views import Participant
+from clanker.tools.fetch import GuardedFetcher
+from clanker.vision.encode import ImageLimits
+from clanker.vision.load import image_parts, load_images
+from clanker.vision.refs import turn_images
 
 log = logging.getLogger("clanker.text")
 
@@ -74,6 +79,7 @@ C = TypeVar("C")
 REACTION_KIND = "reaction_added"
 SEND_TIMEOUT = 60.0
 LLM_TIMEOUT = 120.0
+MAX_TURN_IMAGES = 8  # images of one turn shown to the model (the original system's cap)
 """Seconds one reply's model call may take, retries and fallbacks included."""
 
 
@@ -93,6 +99,10 @@ class GenerationDeps:
     reserved: Callable[[int], None] = lambda job_id: None
     # The tools replies may call (None or empty: replies call none).
     tools: ToolRegistry | None = None
+    # Images of the turn (docs/tools.md, "Vision"): links in text are fetched under the SSRF
+    # guard (None: a strict `GuardedFetcher`); attachments come through the bridge.
+    image_fetcher: GuardedFetcher | None = None
+    image_limits: ImageLimits = field(default_factory=ImageLimits)
 
 
 RESERVE_TRIES = 20  # another channel keeps winning the gap this often: give up the reply
@@ -155,8 +165,19 @@ async def generate_reply(
         return Outcome.FAILED, "store_unavailable"
 
     # 3. The model, and the tools it calls (at most `tools.max_steps` rounds).
+    # The turn's images (attachments, image links), downloaded and re-encoded; notes for those
+    # that cannot be shown. Models that cannot see images get a note instead (the Llm service).
+    refs = turn_images(rows, job.message_ids, limit=MAX_TURN_IMAGES)
+    loaded = await load_images(
+        refs,
+        bridge=deps.bridge,
+        fetcher=deps.image_fetcher or GuardedFetcher(),
+        limits=deps.image_limits,
+    )
     try:
-        response = await _ask_model(job, deps, settings, prompt.system, prompt.turns)
+        response = await _ask_model(
+            job, deps, settings, prompt.system, prompt.turns, image_parts(loaded)
+        )
     except LlmError as exc:
         log.warning("reply job %d: the model failed: %s", job.job_id, exc)
         return Outcome.FAILED, f"llm_{exc.failure.kind}"
@@ -280,11 +301,14 @@ async def _ask_model(
     settings: Settings,
     system: str,
     turns: Sequence[Turn],
+    images: Sequence[Part] = (),
 ) -> LlmResponse:
     """The reply's model call; with tools offered, the loop of calls and tool steps, ending in
-    the model's answer."""
+    the model's answer. ``images`` (the turn's, as parts) join the last user turn."""
     generation = settings.reply_generation
     messages = _messages(tuple((t.role, t.text) for t in turns))
+    if images and messages and messages[-1].role == "user":
+        messages = (*messages[:-1], user(*messages[-1].parts, *images))
     context = CallContext(
         purpose="reply",
         guild_id=job.guild_id,

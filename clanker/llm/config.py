@@ -50,6 +50,8 @@ class ProviderConfig(msgspec.Struct, frozen=True, kw_only=True):
     * ``api_key``: explicit key; otherwise read from ``api_key_env`` (default per kind).
     * ``price``: overrides the price table for this model (a local server costs 0 without it).
     * ``attempt_timeout``: seconds one HTTP attempt may take before it counts as a timeout.
+    * ``vision``: whether the model takes images; None decides by the model's name
+      (`clanker.llm.vision.supports_vision`).
     """
 
     name: str
@@ -61,6 +63,8 @@ class ProviderConfig(msgspec.Struct, frozen=True, kw_only=True):
     api: Api | None = None
     price: ModelPrice | None = None
     attempt_timeout: float = 120.0
+    # Does the model take images? None: decided by its name (`clanker.llm.vision`).
+    vision: bool | None = None
 
     def __post_init__(self) -> None:
         if not self.name.strip():

@@ -48,6 +48,7 @@ from clanker.llm.model import (
 from clanker.llm.pricing import DEFAULT_PRICES, FREE, PriceTable, cost_usd
 from clanker.llm.providers import ProviderClient, ProviderFailure, make_provider
 from clanker.llm.retry import Decision, FallBack, GiveUp, RetryAt, RetryPolicy
+from clanker.llm.vision import for_provider
 
 log = logging.getLogger(__name__)
 
@@ -355,6 +356,7 @@ class LlmService:
         """One HTTP attempt under min(attempt_timeout, the call's deadline): its output, or
         its error (a timeout when the deadline cut it)."""
         config = provider.config
+        request = for_provider(request, config)  # a model that cannot see gets no images
         limit = trio.current_time() + config.attempt_timeout
         cut_by_call = deadline is not None and deadline <= limit
         if deadline is not None:
