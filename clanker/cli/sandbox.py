@@ -22,7 +22,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import trio
@@ -48,6 +48,7 @@ from clanker.logsetup import configure_logging
 from clanker.runtime import ActorError, NotRegistered, Runtime, open_runtime
 from clanker.sandbox import ChannelKind, Sandbox, SandboxLookupError, demo_world, open_sandbox
 from clanker.sandbox import Message as SandboxMessage
+from clanker.sandbox.music import write_demo_library
 from clanker.sandbox.voice.server import NoVoiceSession
 from clanker.sandbox.voice.speech import piper_speech
 from clanker.tools.config import WebToolsConfig
@@ -169,6 +170,9 @@ async def open_sandbox_app(
                 web = await stack.enter_async_context(open_sandbox_web(web_tools))
                 web_tools, web_fetcher = web.config, web.fetcher
         sb = await stack.enter_async_context(open_sandbox(demo_world()))
+        # a few generated tones, so "clanker, play the test tune" works with no files
+        music = stack.enter_context(tempfile.TemporaryDirectory(prefix="clanker-music-"))
+        write_demo_library(Path(music))
         await stack.enter_async_context(trio_asyncio.open_loop())
         config = AppConfig(
             db_path=db_path,
@@ -178,7 +182,7 @@ async def open_sandbox_app(
             gateway_url=sb.gateway_url,
             voice=VoiceConfig(
                 ca_file=None if sb.voice is None else sb.voice.ca_file,
-                brain=default_brain_options(),
+                brain=replace(default_brain_options(), music_library=music),
             ),
             web_tools=web_tools,
             web_fetcher=web_fetcher,

@@ -25,6 +25,7 @@ from clanker.discord.events import (
     MessageEdited,
     RawDispatch,
     ReactionChanged,
+    SendMessage,
     TypingStarted,
     VoiceServerChanged,
     VoiceStateChanged,
@@ -52,7 +53,7 @@ from clanker.guilds.messages import (
     voices_name,
 )
 from clanker.guilds.pull import pull_session_state
-from clanker.guilds.voice_commands import Addressee, VoiceRequest, voice_request
+from clanker.guilds.voice_commands import Addressee, VoiceRequest, music_request, voice_request
 from clanker.runtime import (
     Actor,
     ActorContext,
@@ -76,6 +77,8 @@ from clanker.text import DECISION_ACTION_KIND
 from clanker.voice import VoiceLinkConfig, voice_link_spec
 from clanker.voice.brain.bargein import BargeInPolicy
 from clanker.voice.brain.config import VoiceBrainConfig, VoiceBrainOptions, voice_brain_name
+from clanker.voice.brain.music import MusicVerb
+from clanker.voice.brain.music_actor import MusicReply, MusicRequest
 from clanker.voice.models.base import ModelError
 from clanker.voice.session_spec import DEFAULT_BINARY
 
@@ -213,6 +216,8 @@ class GuildSession(Actor):
             await self._learned([Member(user_id=m.author_id, name=m.author_name)])
         if not ours and not m.author_is_bot and await self._voice_request(m):
             return  # a voice request is carried out here; the text brain does not answer it
+        if not ours and not m.author_is_bot and await self._music_request(m):
+            return  # a music command for the call, done by its voice brain
         await self._to_channel(msg.message.channel_id, msg.message.guild_id, msg)
 
     async def _voice_request(self, m: DiscordMessage) -> bool:
@@ -241,6 +246,58 @@ class GuildSession(Actor):
         result = await self._join_voice(JoinVoice(channel_id=channel, text_channel_id=m.channel_id))
         outcome = "joined" if isinstance(result, VoiceJoined) else result.reason
         await self._log_voice_request("voice_join_requested", m, channel, outcome)
+        return True
+
+    async def _music_request(self, m: DiscordMessage) -> bool:
+        """ "clanker, play the test tune" / "pause the music" in text: done by the call's voice
+        brain (a play joins the author's voice channel first when clanker is in none); True
+        when it was one. Its answer is posted as a reply."""
+        identity = self.identity
+        if identity is None or not self.key.isdigit():
+            return False
+        aliases = () if self.config.voice.brain is None else self.config.voice.brain.aliases
+        found = music_request(
+            m.content, Addressee(user_id=identity.user_id, names=(identity.user_name, *aliases))
+        )
+        if found is None:
+            return False
+        cmd, addressed = found
+        if self.voice_channel is None:
+            channel = self.member_voice.get(m.author_id)
+            if not addressed or cmd.verb not in (MusicVerb.PLAY, MusicVerb.ADD) or not channel:
+                return False  # not in a call: the text brain answers (or nobody)
+            joined = await self._join_voice(
+                JoinVoice(channel_id=channel, text_channel_id=m.channel_id)
+            )
+            if not isinstance(joined, VoiceJoined):
+                await self._log_voice_request("voice_music_requested", m, channel, joined.reason)
+                return False
+        request = MusicRequest(
+            verb=cmd.verb.value,
+            query=cmd.query,
+            by=m.author_name,
+            user_id=m.author_id,
+            musical=cmd.musical,
+        )
+        try:
+            reply = await self.ctx.lookup(voice_brain_name(self.key)).ask(
+                request, MusicReply, timeout=10.0
+            )
+        except (ActorError, trio.TooSlowError) as exc:
+            await self._log_voice_request("voice_music_requested", m, self.voice_channel, str(exc))
+            return False
+        if not reply.handled:
+            return False
+        await self._log_voice_request("voice_music_requested", m, self.voice_channel, reply.said)
+        with contextlib.suppress(ActorError):
+            await self.ctx.lookup(self.config.channel.bridge).tell(
+                SendMessage(
+                    channel_id=m.channel_id,
+                    content=reply.said,
+                    reply_to_message_id=m.message_id,
+                    allow_user_mentions=False,
+                )
+            )
         return True
 
     async def _log_voice_request(
@@ -566,6 +623,7 @@ def _conversation(options: VoiceBrainOptions, settings: Settings | None) -> dict
             "idle_leave": options.idle_leave,
             "max_duration": options.max_duration,
             "join_greeting": options.join_greeting,
+            "music_library": options.music_library,
         }
     c = settings.voice.conversation
     return {
@@ -574,4 +632,5 @@ def _conversation(options: VoiceBrainOptions, settings: Settings | None) -> dict
         "idle_leave": c.idle_leave_seconds or None,
         "max_duration": c.max_call_seconds or None,
         "join_greeting": options.join_greeting and c.join_greeting,
+        "music_library": settings.voice.music.library_dir or options.music_library,
     }

@@ -4,6 +4,10 @@ A request must address the bot (a mention of its id, or its name as a word) and 
 (`voice`, `vc`, `call`, `lounge`-like channel names are not guessed). Join words: join, come,
 hop, get in; leave words: leave, go, get out, disconnect, hang up. Anything else is None: the
 message is for the text brain only.
+
+Music in text (`music_request`): "clanker, play the test tune", "@clanker skip", and, without
+naming the bot, the commands that name the music ("pause the music", "stop the music", "skip
+this song", "what song is this"). The guild session hands them to the call's voice brain.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+from clanker.voice.brain.music import MusicCommand, MusicVerb, parse_music_command
 
 
 class VoiceRequest(StrEnum):
@@ -49,3 +55,19 @@ def _addressed(content: str, bot: Addressee) -> bool:
         name and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", content, re.IGNORECASE)
         for name in bot.names
     )
+
+
+_UNADDRESSED_OK = {MusicVerb.PAUSE, MusicVerb.RESUME, MusicVerb.SKIP, MusicVerb.STOP, MusicVerb.NOW}
+
+
+def music_request(content: str, bot: Addressee) -> tuple[MusicCommand, bool] | None:
+    """The music command in `content` and whether it addressed the bot, or None. Unaddressed,
+    only the commands that name the music count ("pause the music", not "pause")."""
+    cmd = parse_music_command(content, bot.names)
+    if cmd is None:
+        return None
+    if _addressed(content, bot):
+        return cmd, True
+    if cmd.musical and cmd.verb in _UNADDRESSED_OK:
+        return cmd, False
+    return None

@@ -546,6 +546,22 @@ class VoiceConversation(_Section, frozen=True):
     ] = True
 
 
+class VoiceMusicSettings(_Section, frozen=True):
+    """Music in a call (voice.music; read when clanker joins a call)."""
+
+    library_dir: Annotated[
+        str,
+        Meta(
+            max_length=4096,
+            description=(
+                "A directory of audio files (wav, ogg, opus, mp3, flac, m4a, aac, webm) that "
+                "'play <title>' finds by file name; served to clankvox on 127.0.0.1 only. "
+                "Empty: no library (http(s) links still play). Default: empty."
+            ),
+        ),
+    ] = ""
+
+
 class Voice(_Section, frozen=True):
     """Voice channels: which engines hear and speak."""
 
@@ -561,6 +577,10 @@ class Voice(_Section, frozen=True):
         VoiceConversation,
         Meta(description="Turn-taking in a call (voice.conversation)."),
     ] = field(default_factory=VoiceConversation)
+    music: Annotated[
+        VoiceMusicSettings,
+        Meta(description="Music in a call (voice.music)."),
+    ] = field(default_factory=VoiceMusicSettings)
 
 
 class Settings(_Section, frozen=True):

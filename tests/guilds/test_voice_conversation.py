@@ -39,3 +39,16 @@ def test_the_join_greeting_is_the_products_and_the_settings_can_turn_it_off() ->
     off = Settings(voice=Voice(conversation=VoiceConversation(join_greeting=False)))
     assert _conversation(product, off)["join_greeting"] is False
     assert _conversation(options(), Settings())["join_greeting"] is False  # opted out
+
+
+def test_the_music_library_comes_from_the_settings_or_the_options() -> None:
+    from dataclasses import replace
+
+    from clanker.settings.model import VoiceMusicSettings
+
+    sandbox = replace(options(), music_library="/tmp/sandbox-tones")
+    assert _conversation(sandbox, None)["music_library"] == "/tmp/sandbox-tones"
+    assert _conversation(sandbox, Settings())["music_library"] == "/tmp/sandbox-tones"
+    mine = Settings(voice=Voice(music=VoiceMusicSettings(library_dir="/srv/music")))
+    assert _conversation(sandbox, mine)["music_library"] == "/srv/music"
+    assert _conversation(options(), Settings())["music_library"] is None
