@@ -18,6 +18,7 @@ import trio
 
 from clanker.discord.events import (
     AddReaction,
+    Done,
     MessageCreated,
     MessageDeleted,
     SendMessage,
@@ -36,6 +37,7 @@ from clanker.guilds.pacing import (
     UnsubscribePacing,
 )
 from clanker.guilds.resubscribe import WATCH_CAPACITY, PublisherWatch, watch_publishers
+from clanker.llm import CallContext, LlmClient, LlmError, LlmRequest, SystemPart, user
 from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
 from clanker.settings import SETTINGS_NAME, SettingsChanged, SubscribeSettings, UnsubscribeSettings
 from clanker.settings.messages import CurrentSettings, Unsubscribed
@@ -60,11 +62,14 @@ from clanker.text import (
     StartGeneration,
 )
 from clanker.text.convert import view_from_discord, views_from_rows
+from clanker.text.stop_ack import read_stop_ack, stop_ack_prompt
 from clanker.text.tool_registry import ToolRegistry
 
 log = logging.getLogger("clanker.text")
 
-STOP_ACKNOWLEDGEMENT = "okay, stopping."
+STOP_REACTION = "🛑"  # the acknowledgement when the model writes none
+STOP_ACK_TIMEOUT = 15.0  # seconds the model may take to write it
+STOP_ACK_TOKENS = 60
 HISTORY_SEED = 20
 # How far back a fresh incarnation looks for admitted messages no finished reply covers.
 RESUME_WINDOW_SECONDS = 600.0
@@ -402,27 +407,37 @@ class ChannelActor(Actor):
             )
 
     async def _acknowledge_stop(self, action: AcknowledgeStop) -> None:
-        try:
-            reply = await self.deps.bridge.ask(
-                SendMessage(
-                    channel_id=action.channel_id,
-                    content=STOP_ACKNOWLEDGEMENT,
-                    reply_to_message_id=action.message_id,
-                    allow_user_mentions=False,
-                ),
-                timeout=30.0,
-            )
-            kind = "stop_acknowledged" if isinstance(reply, Sent) else "send_failed"
-        except ActorError:
-            kind = "send_failed"
-        if kind == "send_failed":
+        """A line the model writes, as a reply to the stop request; 🛑 on it when the model
+        fails or declines, or the send fails."""
+        line, stop = await self._stop_line(action)
+        kind, by = "send_failed", "reaction"
+        if line is not None:
             try:
-                await self.deps.bridge.ask(
-                    AddReaction(
-                        channel_id=action.channel_id, message_id=action.message_id, emoji="🛑"
+                reply = await self.deps.bridge.ask(
+                    SendMessage(
+                        channel_id=action.channel_id,
+                        content=line,
+                        reply_to_message_id=action.message_id,
+                        allow_user_mentions=False,
                     ),
                     timeout=30.0,
                 )
+                if isinstance(reply, Sent):
+                    kind, by = "stop_acknowledged", "model"
+            except ActorError:
+                pass
+        if by == "reaction":
+            try:
+                reacted = await self.deps.bridge.ask(
+                    AddReaction(
+                        channel_id=action.channel_id,
+                        message_id=action.message_id,
+                        emoji=STOP_REACTION,
+                    ),
+                    timeout=30.0,
+                )
+                if line is None and isinstance(reacted, Done):
+                    kind = "stop_acknowledged"
             except ActorError as exc:
                 log.warning("could not acknowledge a stop request: %s", exc)
         await self.store.log_action(
@@ -431,12 +446,51 @@ class ChannelActor(Actor):
                 guild_id=self.guild_id,
                 channel_id=action.channel_id,
                 message_id=action.message_id,
-                content=STOP_ACKNOWLEDGEMENT,
+                user_id=None if stop is None else stop.author_id,
+                content=line if line is not None and by == "model" else STOP_REACTION,
                 metadata=to_json(
                     {
+                        "by": by,
                         "cancelled_job_id": action.cancelled_job_id,
                         "dropped_message_ids": [str(i) for i in action.dropped_message_ids],
                     }
                 ),
             )
         )
+
+    async def _stop_line(self, action: AcknowledgeStop) -> tuple[str | None, MessageRow | None]:
+        """The model's acknowledgement line (None: it failed or declined), and the stop
+        request as stored."""
+        try:
+            stop = await self.store.get_message(action.message_id)
+        except (ActorError, StoreRequestError):
+            stop = None
+        settings = self.brain.settings
+        prompt = stop_ack_prompt(
+            settings,
+            author=stop.author_name if stop is not None else "someone",
+            request=stop.content if stop is not None else "stop",
+        )
+        generation = settings.reply_generation
+        request = LlmRequest(
+            system=(SystemPart(text=prompt.system),),
+            messages=(user(prompt.user),),
+            max_tokens=STOP_ACK_TOKENS,
+            temperature=generation.temperature,
+            timeout=STOP_ACK_TIMEOUT,
+            prefer=generation.provider,
+            prefer_model=generation.model,
+            context=CallContext(
+                purpose="stop_ack",
+                guild_id=self.guild_id,
+                channel_id=action.channel_id,
+                message_id=action.message_id,
+                user_id=None if stop is None else stop.author_id,
+            ),
+        )
+        try:
+            response = await LlmClient(self.deps.llm).complete(request)
+        except (LlmError, ActorError) as exc:
+            log.info("channel %s: no stop acknowledgement from the model: %s", self.channel_id, exc)
+            return None, stop
+        return read_stop_ack(response.text), stop

@@ -5,7 +5,8 @@ task each, `timeout` seconds each), refused ones are answered with their refusal
 raises, times out or returns nothing usable gives the model an error text it can act on; the
 reply goes on. Every call is logged as an action — kind ``tool_<name>`` when it ran (the hourly
 budgets count these), ``tool_refused`` when it did not — with its arguments, result size,
-duration and cost. Cancelling the reply (a stop word) cancels the calls with it.
+duration and cost. Cancelling the reply (a stop word) cancels the calls with it; each call
+cancelled so is logged with ``"cancelled": true``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ log = logging.getLogger("clanker.tools")
 
 MAX_RESULT_CHARS = 12_000  # what one tool result may put into the next request
 REFUSED_KIND = "tool_refused"
+CANCEL_LOG_SECONDS = 2.0  # how long a cancelled call may take to log that it was cancelled
 
 
 def action_kind(tool_name: str) -> str:
@@ -120,6 +122,25 @@ async def _run_one(
         try:
             output = await tool.run(call.arguments, context)
         except trio.Cancelled:
+            # The reply was cancelled (a stop word, a timeout): the call is logged as cancelled
+            # (it counts against the hourly budget: it ran) before the cancellation goes on.
+            with trio.CancelScope(shield=True, deadline=trio.current_time() + CANCEL_LOG_SECONDS):
+                await _log(
+                    store,
+                    context,
+                    action_kind(call.name),
+                    f"{call.name} was cancelled",
+                    {
+                        "job_id": job_id,
+                        "step": step.step,
+                        "tool": call.name,
+                        "call_id": call.id,
+                        "arguments": dict(call.arguments),
+                        "is_error": True,
+                        "cancelled": True,
+                        "seconds": round(trio.current_time() - started, 3),
+                    },
+                )
             raise
         except Exception as exc:  # a tool's bug must not take the reply down
             log.exception("tool %s failed", call.name)

@@ -197,7 +197,8 @@ async def test_a_model_timeout_yields_no_message_and_a_logged_failure(
 
 
 async def test_a_stop_word_cancels_a_reply_in_flight(tmp_path: Path, sim: LlmSim) -> None:
-    sim.script(Text("a very long answer", delay=60.0))
+    # The reply's call never finishes; the next call is the acknowledgement the model writes.
+    sim.script(Text("a very long answer", delay=60.0), Text("Fine, stopping there."))
     async with open_app(tmp_path, sim) as app:
         sb, rt = app.sandbox, app.runtime
         await configure(rt, FAST)
@@ -208,7 +209,7 @@ async def test_a_stop_word_cancels_a_reply_in_flight(tmp_path: Path, sim: LlmSim
         stop = sb.post_message(alice, general, "stop")
         with trio.fail_after(TIMEOUT):
             ack = await sb.next_bot_message(general)
-        assert ack.content == "okay, stopping."
+        assert ack.content == "Fine, stopping there."
         assert ack.reference_id == stop.id
         rows = await wait_for_actions(rt, "stop_acknowledged", lambda r: len(r) == 1)
         assert rows[0].message_id == stop.id
@@ -217,9 +218,13 @@ async def test_a_stop_word_cancels_a_reply_in_flight(tmp_path: Path, sim: LlmSim
         with trio.fail_after(TIMEOUT):
             await sim.wait_until(lambda: sim.requests[0].hung_up)
         assert len(sb.bot_messages()) == 1  # only the acknowledgement
-        # The model call itself was cancelled (not left running), and logged as such.
-        [call] = await wait_for_actions(rt, "llm_call", lambda r: len(r) == 1)
-        assert json.loads(call.metadata)["outcome"] == "cancelled"
+        # The model call itself was cancelled (not left running), and logged as such; the
+        # acknowledgement was a call of its own.
+        calls = await wait_for_actions(rt, "llm_call", lambda r: len(r) == 2)
+        outcomes = {
+            json.loads(c.metadata)["purpose"]: json.loads(c.metadata)["outcome"] for c in calls
+        }
+        assert outcomes == {"reply": "cancelled", "stop_ack": "ok"}
 
 
 async def test_reply_generation_settings_apply_live(tmp_path: Path, sim: LlmSim) -> None:

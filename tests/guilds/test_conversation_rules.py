@@ -93,8 +93,10 @@ async def test_typing_shows_while_generating_and_a_stop_word_cancels_the_reply(
         t0 = trio.current_time()
         await post(rt, message(10, "clanker, write me an essay"))
         await trio.sleep(12)
+        w.llm_delay = 0.0  # the acknowledgement's call answers at once
         await post(rt, message(10, "clanker stop"))
         await trio.sleep(30)
         assert [(at - t0, c) for at, c in w.typing] == [(1.25, 10), (9.25, 10)]
-        assert w.texts(10) == ["okay, stopping."]
+        # The acknowledgement is the model's second call's line.
+        assert w.texts(10) == ["answer 2"]
         assert "cancelled: stop_requested" in await decisions(rt)

@@ -39,7 +39,7 @@ from clanker.discord.events import (
 from clanker.guilds import ROUTER_NAME, GuildsConfig, guilds_spec
 from clanker.guilds.pacing import PACING_NAME, PacingKeeper
 from clanker.llm.actor import Complete, LlmCompleted
-from clanker.llm.model import LlmResponse, Usage
+from clanker.llm.model import LlmRequest, LlmResponse, ToolCall, Usage
 from clanker.runtime import (
     Actor,
     ActorContext,
@@ -104,6 +104,10 @@ class World:
     expired: list[SentMessage] = field(default_factory=list)
     typing: list[tuple[float, int]] = field(default_factory=list)  # (trio time, channel)
     answer: Callable[[int], str] = lambda n: json.dumps({"text": f"answer {n}"})
+    # The tool calls the n-th model call makes (none by default), and each call's request.
+    tool_calls: Callable[[int], tuple[ToolCall, ...]] = lambda n: ()
+    requests: list[LlmRequest] = field(default_factory=list)
+    reactions: list[tuple[float, int, str]] = field(default_factory=list)  # (time, message, emoji)
     fail_subscribes: int = 0  # the settings actor crashes on this many SubscribeSettings
     logged_in: bool = False  # the first bridge start pushes READY; restarts do not (a RESUME)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10_000))
@@ -188,6 +192,7 @@ class TestBridge(Actor):
 
     @handles(AddReaction)
     async def done(self, msg: AddReaction) -> Done:
+        self.world.reactions.append((trio.current_time(), msg.message_id, msg.emoji))
         return Done()
 
     @handles(SendGatewayOp)
@@ -206,6 +211,8 @@ class TestLlm(Actor):
     async def complete(self, msg: Complete) -> LlmCompleted:
         self.world.llm_calls += 1
         self.world.llm_times.append(trio.current_time())
+        self.world.requests.append(msg.request)
+        calls = self.world.tool_calls(self.world.llm_calls)
         if self.world.llm_delay:
             await trio.sleep(self.world.llm_delay)
         self.world.prompts.append(
@@ -215,10 +222,10 @@ class TestLlm(Actor):
         )
         return LlmCompleted(
             response=LlmResponse(
-                text=self.world.answer(self.world.llm_calls),
-                tool_calls=(),
-                stop_reason="end_turn",
-                raw_stop_reason="end_turn",
+                text="" if calls else self.world.answer(self.world.llm_calls),
+                tool_calls=calls,
+                stop_reason="tool_use" if calls else "end_turn",
+                raw_stop_reason="tool_use" if calls else "end_turn",
                 usage=Usage(input_tokens=10, output_tokens=5),
                 usd_cost=0.0,
                 provider="test",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from clanker.llmsim import (
     LlmSim,
     RecordedRequest,
     SimToolCall,
+    Text,
     ToolUse,
     Turn,
     open_llmsim,
@@ -92,6 +93,15 @@ async def open_app(tmp_path: Path, sim: LlmSim, web: Web) -> AsyncIterator[Sandb
     ) as app:
         await configure(app.runtime, FAST)
         yield app
+
+
+async def poll(condition: Callable[[], bool]) -> None:
+    """Wait until ``condition()`` holds (a local server's record), bounded by TIMEOUT."""
+    with trio.fail_after(TIMEOUT):
+        while True:
+            if condition():
+                return
+            await trio.sleep(0.01)
 
 
 def scrape_the_hit(request: RecordedRequest) -> Turn:
@@ -180,3 +190,40 @@ async def test_when_brave_fails_serpapi_answers_and_costs_its_own_price(tmp_path
         assert json.loads(search.metadata)["is_error"] is False
         # The second request still offers the tools (the history holds a call) but may answer.
         assert sim.requests[1].body["tool_choice"] == {"type": "auto"}
+
+
+async def test_stop_mid_tool_cancels_the_fetch_and_the_model_acknowledges_it(
+    tmp_path: Path,
+) -> None:
+    async with open_web() as web, open_llmsim() as sim, open_app(tmp_path, sim, web) as app:
+        web.site.pages["/slow"] = Page(b"<html><body><p>the first words", stall=True)
+        slow = f"http://news.test:{web.site.port}/slow"
+        sim.script(
+            ToolUse((SimToolCall("web_scrape", {"url": slow}),)),
+            Text("Okay, I stopped reading that page."),
+        )
+        sb, rt = app.sandbox, app.runtime
+        alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
+        sb.post_message(alice, general, f"clanker, what does {slow} say?")
+        await poll(lambda: bool(web.site.requests))
+        stop = sb.post_message(alice, general, "clanker, stop")
+        with trio.fail_after(TIMEOUT):
+            ack = await sb.next_bot_message(general)
+        # The model wrote the acknowledgement, as a reply to the stop request.
+        assert ack.content == "Okay, I stopped reading that page."
+        assert ack.reference_id == stop.id
+        ack_request = sim.requests[1]
+        assert "Alice just said: “clanker, stop”" in ack_request.user_text
+        assert ack_request.tool_names == []  # a plain call, no tools
+        # The fetch itself was cancelled: the site saw its client hang up mid-body.
+        await poll(lambda: web.site.hung_up == ["/slow"])
+        [row] = await wait_for_actions(rt, "stop_acknowledged", lambda r: len(r) == 1)
+        assert row.message_id == stop.id and json.loads(row.metadata)["by"] == "model"
+        [scrape] = await wait_for_actions(rt, "tool_web_scrape", lambda r: len(r) == 1)
+        meta = json.loads(scrape.metadata)
+        assert meta["cancelled"] is True and meta["arguments"] == {"url": slow}
+        decided = [r.content for r in await actions(rt, "reply_decision")]
+        assert "cancelled: stop_requested" in decided
+        purposes = [json.loads(r.metadata)["purpose"] for r in await actions(rt, "llm_call")]
+        assert sorted(purposes) == ["reply", "stop_ack"]
+        assert len(sb.bot_messages()) == 1  # only the acknowledgement
