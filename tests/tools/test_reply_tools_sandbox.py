@@ -14,7 +14,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pytest
 import trio
 
 from clanker.cli.sandbox import SandboxApp, open_sandbox_app
@@ -31,6 +33,8 @@ from clanker.llmsim import (
 )
 from clanker.tools.config import WebToolsConfig
 from clanker.tools.fetch import GuardedFetcher
+from clanker.tools.web_scrape import WEB_SCRAPE_SPEC
+from clanker.tools.web_search import WEB_SEARCH_SPEC
 from clanker.toolsims import Page, SearchSim, SimHit, Site, open_search_sim, open_site
 from tests.guilds.test_conversation import (
     FAST,
@@ -40,6 +44,7 @@ from tests.guilds.test_conversation import (
     provider,
     wait_for_actions,
 )
+from tests.llm.conftest import KEY, KINDS, provider_for
 
 QUERY = "who won the 2031 clanker cup"
 ARTICLE = (
@@ -227,3 +232,91 @@ async def test_stop_mid_tool_cancels_the_fetch_and_the_model_acknowledges_it(
         purposes = [json.loads(r.metadata)["purpose"] for r in await actions(rt, "llm_call")]
         assert sorted(purposes) == ["reply", "stop_ack"]
         assert len(sb.bot_messages()) == 1  # only the acknowledgement
+
+
+REFUSED_URL = "http://127.0.0.1:8080/admin"
+
+
+def result_of(body: dict[str, Any], flavour: str, index: int) -> tuple[str, bool]:
+    """The ``index``-th tool result in a request body, as (text, marked as an error), read
+    in each API's own shape."""
+    if flavour == "anthropic":
+        blocks = [
+            b
+            for m in body["messages"]
+            if isinstance(m["content"], list)
+            for b in m["content"]
+            if b.get("type") == "tool_result"
+        ]
+        block = blocks[index]
+        content = block["content"]
+        text = content if isinstance(content, str) else "".join(c["text"] for c in content)
+        return text, bool(block.get("is_error"))
+    if flavour == "openai":
+        items = [i for i in body["input"] if i.get("type") == "function_call_output"]
+        output = items[index]["output"]
+        return output, output.startswith("ERROR: ")
+    messages = [m for m in body["messages"] if m["role"] == "tool"]
+    content = messages[index]["content"]
+    return content, content.startswith("ERROR: ")
+
+
+def declared_tools(body: dict[str, Any], flavour: str) -> dict[str, dict[str, Any]]:
+    """Tool name → its JSON schema, as declared in each API's shape."""
+    if flavour == "anthropic":
+        return {t["name"]: t["input_schema"] for t in body["tools"]}
+    if flavour == "openai":
+        return {t["name"]: t["parameters"] for t in body["tools"]}
+    return {t["function"]["name"]: t["function"]["parameters"] for t in body["tools"]}
+
+
+@pytest.mark.parametrize("flavour", list(KINDS))
+async def test_every_provider_carries_the_tool_specs_calls_and_results(
+    tmp_path: Path, flavour: str
+) -> None:
+    # Round 1: a search and a refused page at once; round 2: the page found; then the answer.
+    async with open_web() as web, open_llmsim(api_key=KEY) as sim:
+        llm = LlmConfig(providers=(provider_for(sim, flavour),), retry=RetryConfig(max_attempts=1))
+        async with open_sandbox_app(
+            tmp_path / "c.db", llm=llm, web_tools=web.config, web_fetcher=web.fetcher
+        ) as app:
+            await configure(app.runtime, FAST)
+            sim.script(
+                ToolUse(
+                    (
+                        SimToolCall("web_search", {"query": QUERY}),
+                        SimToolCall("web_scrape", {"url": REFUSED_URL}),
+                    )
+                ),
+                lambda request: ToolUse(
+                    (
+                        SimToolCall(
+                            "web_scrape",
+                            {"url": re.findall(r"https?://\S+", request.tool_results[0])[0]},
+                        ),
+                    )
+                ),
+                answer_from_the_page,
+            )
+            sb = app.sandbox
+            alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
+            sb.post_message(alice, general, f"clanker, {QUERY}?")
+            with trio.fail_after(TIMEOUT):
+                reply = await sb.next_bot_message(general)
+            assert reply.content == "The Otters won it."
+            first, second, third = (r.body for r in sim.requests)
+            schemas = declared_tools(first, flavour)
+            assert schemas == {
+                "web_search": WEB_SEARCH_SPEC.parameters,
+                "web_scrape": WEB_SCRAPE_SPEC.parameters,
+            }
+            found, found_error = result_of(second, flavour, 0)
+            refused, refused_error = result_of(second, flavour, 1)
+            assert "Clanker Cup 2031 final report" in found and not found_error
+            assert refused_error and "Only public web pages can be read" in refused
+            page, page_error = result_of(third, flavour, 2)
+            assert "won by the Otters" in page and not page_error
+            none: Any = {"type": "none"} if flavour == "anthropic" else "none"
+            assert third["tool_choice"] == none
+            assert declared_tools(third, flavour) == schemas  # still declared, as required
+            assert [r.target for r in web.site.requests] == ["/cup"]  # the refused one never left
