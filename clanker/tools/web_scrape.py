@@ -103,7 +103,7 @@ async def scrape(fetcher: GuardedFetcher, url: str, max_chars: int) -> Page:
     result = await fetcher.fetch(url, accept=PAGE_TYPES)
     if not 200 <= result.status < 300:
         raise FetchError("http", f"{result.final_url} answered HTTP {result.status}")
-    title, text = await trio.to_thread.run_sync(extract_page, result)
+    title, text = await trio.to_thread.run_sync(extract_page, result, abandon_on_cancel=True)
     cut = len(text) > max_chars
     if cut:
         text = text[:max_chars].rstrip()
