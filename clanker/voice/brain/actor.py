@@ -64,6 +64,8 @@ from clanker.voice.brain.prompt import (
     user_prompt,
 )
 from clanker.voice.brain.sentences import SentenceSplitter
+from clanker.voice.brain.soundboard import MarkerFilter, Piece, SoundCue, strip_markers
+from clanker.voice.brain.soundboard_actor import VoiceSoundboard
 from clanker.voice.brain.turns import (
     DeferredTurns,
     RoomDesk,
@@ -187,13 +189,16 @@ class _Reply:
     skip: bool | None = None
     generation_done: bool = False
     splitter: SentenceSplitter = field(default_factory=SentenceSplitter)
-    send: trio.MemorySendChannel[str] | None = None
+    markers: MarkerFilter = field(default_factory=MarkerFilter)  # [[SOUNDBOARD:…]] cues
+    chunks_sent: int = 0  # audio chunks the speaking task gave clankvox ...
+    chunks_seen: int = 0  # ... and those the output state has been told of
+    send: trio.MemorySendChannel[Piece] | None = None
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     loud: dict[int, float] = field(default_factory=dict)  # user -> loud speech seconds
     greeting: bool = False  # the join greeting (no member's turn: anyone may cut it off)
 
 
-class VoiceBrain(VoiceMusic, Actor):
+class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
     mailbox = MailboxSpec(capacity=4096)
 
     def __init__(self, config: VoiceBrainConfig) -> None:
@@ -222,6 +227,7 @@ class VoiceBrain(VoiceMusic, Actor):
         self._names: dict[int, str] = dict(config.member_names)
         self._greet_pending = False
         self._music_init()
+        self._soundboard_init()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -232,6 +238,7 @@ class VoiceBrain(VoiceMusic, Actor):
         await link.ask(ObserveVoice(deliver_to=self.config.name))
         ctx.start_soon(self._timer)
         self._music_start()
+        self._soundboard_start()
         # The join greeting: only the first incarnation of a connection's brain (a restarted
         # one, after a crash or a killed clankvox, is mid-call and stays quiet); once the call
         # is up (clankvox ready now, or at its first `ready`).
@@ -410,6 +417,7 @@ class VoiceBrain(VoiceMusic, Actor):
                 await self._log("voice_turn_readmitted", turn.last.user_id, turn.last.text)
                 await self._handle_turn(turn)
         await self._music_speaking(self.output.phase(now) is not Phase.IDLE, now)
+        self._output_moved()
         self._changed()
 
     # -- capture actions ------------------------------------------------------------------------
@@ -652,6 +660,7 @@ class VoiceBrain(VoiceMusic, Actor):
                         channel_name=self.config.channel_name,
                         persona=self.config.persona,
                         speakers=len(self._listening) or len(turn.speakers),
+                        soundboard=self._soundboard_prompt(),
                     )
                 ),
             ),
@@ -665,7 +674,7 @@ class VoiceBrain(VoiceMusic, Actor):
                 user_id=turn.last.user_id,
             ),
         )
-        send, receive = trio.open_memory_channel[str](64)
+        send, receive = trio.open_memory_channel[Piece](64)
         reply.send = send
         self.ctx.start_soon(self._speak, reply, receive)
         try:
@@ -690,9 +699,9 @@ class VoiceBrain(VoiceMusic, Actor):
             if r.skip:
                 await self._finish_skip(r)
                 return
-            sentences = r.splitter.feed(r.text)
+            sentences = self._split(r, r.markers.feed(r.text))
         else:
-            sentences = r.splitter.feed(msg.text)
+            sentences = self._split(r, r.markers.feed(msg.text))
         await self._queue_sentences(r, sentences)
 
     @handles(LlmStreamEnded)
@@ -708,21 +717,33 @@ class VoiceBrain(VoiceMusic, Actor):
             if r.skip:
                 await self._finish_skip(r)
                 return
-            await self._queue_sentences(r, r.splitter.feed(r.text))
+            await self._queue_sentences(r, self._split(r, r.markers.feed(r.text)))
         if r.skip:
             return
         r.generation_done = True
-        await self._queue_sentences(r, r.splitter.finish())
+        await self._queue_sentences(r, [*self._split(r, r.markers.finish()), *r.splitter.finish()])
         if r.send is not None:
             await r.send.aclose()
 
-    async def _queue_sentences(self, r: _Reply, sentences: list[str]) -> None:
+    def _split(self, r: _Reply, pieces: list[Piece]) -> list[Piece]:
+        """Sentences to speak, and soundboard cues after the sentences before them."""
+        out: list[Piece] = []
+        for p in pieces:
+            if isinstance(p, SoundCue):
+                out += r.splitter.finish()  # what came before the cue is said before it
+                r.splitter = SentenceSplitter()
+                out.append(p)
+            else:
+                out += r.splitter.feed(p)
+        return out
+
+    async def _queue_sentences(self, r: _Reply, sentences: list[Piece]) -> None:
         if r.send is None:
             return
         for s in sentences:
             await r.send.send(s)
 
-    async def _speak(self, r: _Reply, sentences: trio.MemoryReceiveChannel[str]) -> None:
+    async def _speak(self, r: _Reply, sentences: trio.MemoryReceiveChannel[Piece]) -> None:
         """Synthesize each sentence as it comes and queue its audio to clankvox."""
         error: str | None = None
         link = self.ctx.lookup(self.config.link)
@@ -731,6 +752,14 @@ class VoiceBrain(VoiceMusic, Actor):
             try:
                 async with sentences:
                     async for sentence in sentences:
+                        if isinstance(sentence, SoundCue):  # after the speech before it
+                            await self._play_cue(
+                                r.reply_id,
+                                r.turn.last.user_id,
+                                sentence,
+                                told=lambda: r.chunks_seen >= r.chunks_sent,
+                            )
+                            continue
                         # aclosing: a barge-in cancels mid-sentence; the generator is closed
                         # at once (no synthesis left running, no unfinished generator to GC)
                         async with contextlib.aclosing(synth.synthesize(sentence)) as chunks:
@@ -756,6 +785,7 @@ class VoiceBrain(VoiceMusic, Actor):
             if ahead > QUEUE_AHEAD:
                 await trio.sleep(ahead - QUEUE_AHEAD)  # playback runs at 1 s per second
             await link.ask(SpeakPcm(pcm=pcm, sample_rate=synth.sample_rate))
+            r.chunks_sent += 1
             await self.ctx.ref.tell(
                 _AudioQueued(
                     reply_id=r.reply_id,
@@ -773,6 +803,8 @@ class VoiceBrain(VoiceMusic, Actor):
             return
         now = trio.current_time()
         self.output.audio_queued(msg.reply_id, msg.text, msg.samples, msg.rate, now)
+        r.chunks_seen += 1
+        self._output_moved()
         self._active_at = now
         if msg.text:
             r.spoken.append(msg.text)
@@ -923,7 +955,7 @@ class VoiceBrain(VoiceMusic, Actor):
                 reply_id=r.reply_id,
                 speakers=[self._name(s) for s in r.turn.speakers],
                 said=" / ".join(x.text for x in r.turn.utterances),
-                reply=r.text,
+                reply=strip_markers(r.text),
                 outcome=outcome,
                 **stages,
             )

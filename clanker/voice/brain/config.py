@@ -56,6 +56,7 @@ class VoiceBrainConfig:
     idle_leave: float | None = 300.0  # seconds with nobody speaking and the bot quiet: leave
     max_duration: float | None = 3600.0  # seconds in a call at most
     join_greeting: bool = False  # greet on joining (the product's default is on: settings)
+    bridge: str | None = None  # the Discord bridge's name: the soundboard (None: no soundboard)
     music: MusicConfig = field(default_factory=MusicConfig)
     music_library: str | None = None  # a directory of audio files played by title
 

@@ -138,6 +138,17 @@ class OutputState:
             return 0.0
         return (r.queued - self.played_samples(now)) / PLAYBACK_RATE
 
+    def drained(self, now: float) -> bool:
+        """Everything queued of the current reply so far has played out: the estimate says so
+        and clankvox no longer holds TTS audio (or its telemetry went stale)."""
+        r = self._reply
+        if r is None or r.queued == 0:
+            return True
+        if self.played_samples(now) < r.queued:
+            return False
+        fresh = max(t for t in (self._report_at, self._last_queued_at) if t is not None)
+        return not self._clankvox_buffered or now - fresh >= self.stale_after
+
     def heard_text(self, now: float) -> str:
         """The reply's text as far as it was played (a partial sentence cut at a word)."""
         r = self._reply

@@ -28,7 +28,9 @@ class Interruption:
     by: str  # who cut in
 
 
-def system_prompt(*, bot_name: str, channel_name: str, persona: str, speakers: int) -> str:
+def system_prompt(
+    *, bot_name: str, channel_name: str, persona: str, speakers: int, soundboard: str = ""
+) -> str:
     parts = [
         f"{VOICE_MARKER} as {bot_name}, in the channel {channel_name!r}, with {speakers} "
         "other member(s) talking.",
@@ -37,6 +39,8 @@ def system_prompt(*, bot_name: str, channel_name: str, persona: str, speakers: i
         f"If the members are talking among themselves and you have nothing worth saying, "
         f"answer exactly {SKIP} and nothing else.",
     ]
+    if soundboard:
+        parts.append(soundboard)
     if persona.strip():
         parts.insert(0, persona.strip())
     return "\n\n".join(parts)
