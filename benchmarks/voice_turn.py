@@ -1,7 +1,7 @@
 """Voice-turn latency: the voice brain end to end on this machine, all local, in one run.
 
     .venv/bin/python benchmarks/voice_turn.py [--quick] [--turns N] [--local-turns N]
-                                              [--barge-ins N]
+                                              [--barge-ins N] [--pipecat-python PATH]
 
 One sandbox (Discord and its voice server, a DAVE call), the real clankvox binary and the tree
 (Store, guilds, the Discord bridge, the Llm actor on llmsim through the real SDK), as in
@@ -28,8 +28,9 @@ sent a packet of alice's, when a packet of the bot's arrived there.
   is *confirmed* at the send time of her first packet + `min_speech`. Figure: confirmed -> the
   arrival of the bot's last audible packet (decoded peak over 1 % of full scale) before its
   audio stops. Target p99 <= 100 ms.
-* **CPU per session** (``session_cpu_percent``): over the local-turn conversation (first
-  question sent to last answer played), this process's CPU (`time.process_time`, every
+* **CPU per session** (``session_cpu_percent``): over clanker's local turns (each from its
+  question sent to its answer played, summed; Pipecat's turns in between not counted), this
+  process's CPU (`time.process_time`, every
   thread) plus clankvox's (/proc/<pid>/stat utime + stime), as % of one core. This process
   also runs the sandbox (Discord, voice server, the simulated member's Opus and DAVE) and
   llmsim, all on the trio thread, so the figure is an upper bound. The split is printed and in
@@ -39,7 +40,17 @@ sent a packet of alice's, when a packet of the bot's arrived there.
 A warm-up turn before each phase is not counted. The models are switched between phases inside
 one call (`ModelSwitch`), so every phase runs on the same connection and DAVE group.
 
-(d) the comparison with Pipecat is not measured yet: ``pipecat_ratio`` is null.
+* **Pipecat** (``pipecat_*``): the same local turn through Pipecat's own pipeline with the
+  same models: `benchmarks/pipecat_turn.py --serve`, run with the dev-only environment's
+  python (`scripts/pipecat-env` builds `.venv-pipecat`; `--pipecat-python`) against this run's
+  llmsim, started (and warmed up) before the call. Each of clanker's local turns is followed
+  by the same question through Pipecat, so a shared machine's changing load falls on both
+  alike; Pipecat's microphone is silent in between (no frames). ``pipecat_ratio`` =
+  ``local_turn_p50_ms`` / ``pipecat_turn_p50_ms`` (ours / theirs: <= 1.0 means clanker's turn
+  is as fast or faster; target <= 1.0). Ours is measured at the sandbox, through clankvox, UDP
+  and DAVE both ways; Pipecat's has no network at all (frames in and out of its transport), so
+  the ratio is conservative. Without the environment the ratio stays null and stderr says why.
+
 The last line is one JSON object with the figures.
 """
 
@@ -49,11 +60,14 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +113,7 @@ AUDIBLE = 0.01 * 32767  # a bot packet is audible when its decoded peak is above
 TONE_SECONDS = 0.8  # the stub TTS's audio per sentence
 BARGE_LEAD = 1.0  # seconds after the bot's first packet that alice talks over it
 WAIT = 30.0  # for any one step; generous on a loaded 2-core machine
+PIPECAT_PYTHON = ROOT / ".venv-pipecat" / "bin" / "python"  # scripts/pipecat-env
 
 
 # -- the instant stubs and the switch -----------------------------------------------------------
@@ -339,6 +354,86 @@ def respond(request: RecordedRequest) -> Text:
     return Text(SHORT_REPLY)
 
 
+class PipecatPeer:
+    """benchmarks/pipecat_turn.py --serve in the Pipecat environment: Pipecat's pipeline with
+    the same models, asked for one turn at a time, so its turns interleave with clanker's."""
+
+    def __init__(self, process: trio.Process) -> None:
+        self.process = process
+        self._pending = b""
+        self.latencies: list[float] = []
+
+    async def line(self) -> str:
+        """Its next stdout line; a clear error if it ended instead (its stderr is ours)."""
+        assert self.process.stdout is not None
+        with trio.fail_after(2 * WAIT):
+            while b"\n" not in self._pending:
+                data = await self.process.stdout.receive_some()
+                if not data:
+                    code = await self.process.wait()
+                    raise RuntimeError(
+                        f"pipecat_turn.py exited with {code} (its error is above, on stderr)"
+                    )
+                self._pending += data
+        line, self._pending = self._pending.split(b"\n", 1)
+        return line.decode()
+
+    async def _send(self, text: str) -> None:
+        assert self.process.stdin is not None
+        await self.process.stdin.send_all(text.encode() + b"\n")
+
+    async def turn(self, k: int) -> float:
+        """Question `k` (as clanker's turn k); seconds from speech end to first audio."""
+        await self._send(f"turn {k}")
+        self.latencies.append(float(await self.line()))
+        print(f"  pipecat: {QUESTIONS[k % len(QUESTIONS)]!r}: {self.latencies[-1]:.3f} s")
+        return self.latencies[-1]
+
+    async def stop(self) -> dict[str, object]:
+        """Its summary (the JSON line); the lines before it are echoed."""
+        await self._send("stop")
+        lines = []
+        with trio.fail_after(WAIT):
+            while True:
+                try:
+                    lines.append(await self.line())
+                except RuntimeError:
+                    break
+        if self.process.returncode != 0 or not lines:
+            raise RuntimeError(f"pipecat_turn.py exited with {self.process.returncode}")
+        for line in lines[:-1]:
+            print(line)
+        result: dict[str, object] = json.loads(lines[-1])
+        return result
+
+
+@asynccontextmanager
+async def open_pipecat(python: Path | None, llm_url: str) -> AsyncIterator[PipecatPeer | None]:
+    """The Pipecat peer started and warmed up (None without `python`); killed at the end."""
+    if python is None:
+        yield None
+        return
+    script = ROOT / "benchmarks" / "pipecat_turn.py"
+    process = await trio.lowlevel.open_process(
+        [str(python), str(script), "--serve", "--llm-url", llm_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=str(ROOT),
+    )
+    peer = PipecatPeer(process)
+    try:
+        with trio.fail_after(120):  # loading, and one warm-up turn
+            ready = await peer.line()
+        if ready != "ready":
+            raise RuntimeError(f"pipecat_turn.py --serve said {ready!r}, not 'ready'")
+        yield peer
+    finally:
+        if process.returncode is None:
+            process.kill()
+        with trio.CancelScope(shield=True):
+            await process.wait()
+
+
 def show(label: str, values: list[float], extra: str = "") -> None:
     ms = [v * 1e3 for v in values]
     print(
@@ -349,9 +444,15 @@ def show(label: str, values: list[float], extra: str = "") -> None:
 
 
 async def run(
-    turns: int, local_turns: int, barge_ins: int, *, warm_up: bool = True
+    turns: int,
+    local_turns: int,
+    barge_ins: int,
+    *,
+    warm_up: bool = True,
+    pipecat_python: Path | None = None,
 ) -> dict[str, object]:
-    """The whole benchmark; `warm_up=False` (the smoke test) counts every turn."""
+    """The whole benchmark; `warm_up=False` (the smoke test) counts every turn. With
+    `pipecat_python`, the Pipecat comparison too (interleaved, on the same llmsim)."""
     start = time.perf_counter()
     load_before = os.getloadavg()[0]
     local = load_local_models(piper=PiperSettings(noise_scale=0.0, noise_w=0.0))
@@ -374,7 +475,10 @@ async def run(
         )
         brain = VoiceBrainOptions(load_models=switch.bundle, capture=capture)
         with tempfile.TemporaryDirectory() as tmp:
-            async with open_voice_app(Path(tmp), brain=brain, llm=llm, record_audio=False) as app:
+            async with (
+                open_pipecat(pipecat_python, sim.openai_url) as peer,
+                open_voice_app(Path(tmp), brain=brain, llm=llm, record_audio=False) as app,
+            ):
                 sb = app.sandbox
                 assert sb.voice is not None
                 await app.join()
@@ -404,19 +508,25 @@ async def run(
                 switch.use_real = True
                 if warm_up:
                     await bench.turn(questions[0])
-                cpu0, main0, vox0 = time.process_time(), time.thread_time(), cpu_of(clankvox)
-                wall0 = time.perf_counter()
+                wall = cpu = main = vox = 0.0  # summed over clanker's turns only
                 local_latency = []
                 for k in range(local_turns):
+                    cpu0, main0, vox0 = time.process_time(), time.thread_time(), cpu_of(clankvox)
+                    wall0 = time.perf_counter()
                     local_latency.append(await bench.turn(questions[k % len(questions)]))
+                    wall += time.perf_counter() - wall0
+                    cpu += time.process_time() - cpu0
+                    main += time.thread_time() - main0
+                    vox += cpu_of(clankvox) - vox0
                     print(f"  {QUESTIONS[k % len(QUESTIONS)]!r}: {local_latency[-1]:.3f} s")
-                wall = time.perf_counter() - wall0
-                cpu, main = time.process_time() - cpu0, time.thread_time() - main0
-                vox = cpu_of(clankvox) - vox0
+                    if peer is not None:  # the same question through Pipecat, right after
+                        await peer.turn(k)
+                pipecat: dict[str, object] = {} if peer is None else await peer.stop()
                 records = [t for t in (await bench.status()).turns if t.outcome == "spoken"]
                 records = records[-local_turns:]
                 reasons = await end_reasons(app, local_turns)
         show("local models: speech end -> first bot audio", local_latency)
+        llm_requests = len(sim.requests)  # clanker's and Pipecat's
 
     def stage(name: str) -> float | None:
         values = [getattr(r, name) for r in records if getattr(r, name) is not None]
@@ -462,14 +572,19 @@ async def run(
         "bargein_p50_ms": ms(stops, 0.5),
         "bargein_p99_ms": ms(stops, 0.99),
         "bargein_n": len(stops),
-        "pipecat_ratio": None,
+        "pipecat_ratio": (
+            round(ms(local_latency, 0.5) / float(str(pipecat["pipecat_turn_p50_ms"])), 3)
+            if pipecat
+            else None
+        ),
+        **pipecat,
         **share,
         "cpu_window_s": round(wall, 1),
         **stages,
         "local_end_reasons": reasons,
         "vad_stop_ms": round(capture.vad_stop * 1e3, 1),
         "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "llm_requests": len(sim.requests),
+        "llm_requests": llm_requests,
         "run_s": round(time.perf_counter() - start, 1),
     }
 
@@ -480,11 +595,31 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=None, help="stub turns (20, quick 8)")
     parser.add_argument("--local-turns", type=int, default=None, help="real-model turns (10, 4)")
     parser.add_argument("--barge-ins", type=int, default=None, help="barge-ins (20, quick 4)")
+    parser.add_argument(
+        "--pipecat-python",
+        type=Path,
+        default=None,
+        help=f"the Pipecat environment's python (default {PIPECAT_PYTHON.relative_to(ROOT)} "
+        "if it exists; scripts/pipecat-env builds it)",
+    )
+    parser.add_argument("--no-pipecat", action="store_true", help="skip the Pipecat comparison")
     args = parser.parse_args()
     turns = args.turns or (8 if args.quick else 20)
     local_turns = args.local_turns or (4 if args.quick else 10)
     barge_ins = args.barge_ins or (4 if args.quick else 20)
-    print(json.dumps(trio.run(run, turns, local_turns, barge_ins)))
+    python = args.pipecat_python or PIPECAT_PYTHON
+    if args.no_pipecat:
+        print("pipecat comparison skipped (--no-pipecat): pipecat_ratio is null", file=sys.stderr)
+        python = None
+    elif not python.exists():
+        print(
+            f"no Pipecat environment at {python} (build it with scripts/pipecat-env): "
+            "pipecat_ratio is null",
+            file=sys.stderr,
+        )
+        python = None
+    result = trio.run(partial(run, turns, local_turns, barge_ins, pipecat_python=python))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -45,3 +45,20 @@ async def test_one_turn_of_each_kind(capsys: pytest.CaptureFixture[str]) -> None
     assert 0 < result["clankvox_cpu_percent"] < result["session_cpu_percent"]
     printed = capsys.readouterr().out
     assert "barge-in: speech confirmed -> bot audio stops" in printed
+
+
+async def test_pipecat_peer_without_pipecat_says_how_to_get_it(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The comparison's script under a python without Pipecat (this one: the product's
+    environment never has it) ends before it is ready, naming the command that builds its
+    environment; voice_turn.py stops with an error saying so rather than a null ratio."""
+    with pytest.raises(RuntimeError, match=r"pipecat_turn\.py exited with 1"):
+        async with bench.open_pipecat(Path(sys.executable), "http://127.0.0.1:9"):
+            raise AssertionError("a peer without Pipecat said it was ready")
+    assert "scripts/pipecat-env" in capfd.readouterr().err
+
+
+async def test_no_pipecat_python_no_peer() -> None:
+    async with bench.open_pipecat(None, "http://127.0.0.1:9") as peer:
+        assert peer is None
