@@ -113,10 +113,29 @@ def voice_answer(prompt: str) -> str:
     )
 
 
+def sound_answer(prompt: str, system: str) -> str | None:
+    """Asked for a sound ("make a sound", "a rimshot sound please") and the system prompt lists
+    some: play the one named (else the first) with the soundboard marker."""
+    said = " ".join(line.partition(": ")[2] for line in _section(prompt, "Just said"))
+    listed = re.search(r"Sounds: ([^.\n]+)\.", system)
+    if listed is None or not re.search(r"\bsound", said, re.IGNORECASE):
+        return None
+    names = [n.strip() for n in listed.group(1).split(",") if n.strip()]
+    name = next((n for n in names if n.casefold() in said.casefold()), names[0])
+    return f"Here is the {name} sound. [[SOUNDBOARD:{name}]]"
+
+
 def respond(request: RecordedRequest) -> Turn:
     """llmsim responder: the demo brain's answer to one request."""
     if VOICE_MARKER in json.dumps(request.body, ensure_ascii=False):
-        return Text(voice_answer(request.user_text), model=MODEL)
+        messages = request.body.get("messages", []) if isinstance(request.body, dict) else []
+        system = " ".join(
+            str(m.get("content", ""))
+            for m in messages
+            if isinstance(m, dict) and m.get("role") in ("system", "developer")
+        )
+        sound = sound_answer(request.user_text, system)
+        return Text(sound or voice_answer(request.user_text), model=MODEL)
     if "web_search" in request.tool_names:
         if results := request.tool_results:
             return Text(json.dumps(tool_answer(results), ensure_ascii=False), model=MODEL)

@@ -337,8 +337,13 @@ class TerminalChat:
         shown = 0
         listening = False
         key = str(self.sb.world.guild_named("Sandbox").id)
+        sounds = len(self.sb.world.soundboard.played)
         while True:
             await trio.sleep(0.25)
+            for effect in self.sb.world.soundboard.played[sounds:]:  # soundboard, any player
+                who = self.sb.world.user(effect.user_id).username
+                self.out(f"(voice) {who} played the sound {effect.sound.name}")
+            sounds = len(self.sb.world.soundboard.played)
             ready = await self._voice_ready(key)
             if ready != listening:
                 listening = ready

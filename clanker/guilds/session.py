@@ -438,6 +438,7 @@ class GuildSession(Actor):
             text_channel_id=msg.text_channel_id,
             capture=options.capture,
             session=session_name(self.key),
+            bridge=self.config.voice.bridge,  # the soundboard
             **_conversation(options, settings),
         )
         return ChildSpec(

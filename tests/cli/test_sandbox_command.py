@@ -212,7 +212,12 @@ async def test_a_voice_conversation_in_the_sandbox_with_no_keys(tmp_path: Path) 
             greeting = await until("(voice) clanker:")  # the join greeting, heard back
             await send.send("/say clanker, can you hear me?\n")
             reply = await until("(voice) clanker: This is")
+            await send.send("/say clanker, make a sound\n")  # the demo brain plays one
+            played = await until("(voice) clanker played the sound")
+            sound_line = await until("(voice) clanker: Here is the")
             await send.send("/quit\n")
+    assert played == "(voice) clanker played the sound rimshot"  # the guild's first sound
+    assert sound_line == "(voice) clanker: Here is the rimshot sound."  # the marker not shown
     assert greeting.startswith("(voice) clanker: Hello, this is the offline demo brain")
     assert "(voice #Lounge) @alice says: clanker, can you hear me?" in printed
     assert reply.startswith("(voice) clanker: This is the offline demo brain. Alice, I heard")
