@@ -1,5 +1,6 @@
 """Routes: the voice connections (whether each call is end-to-end encrypted, what its voice
-brain is doing) and the operator's voice actions (join, leave, stop speaking)."""
+brain is doing, its music) and the operator's voice actions (join, leave, stop speaking,
+music)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from clanker.dashboard.shapes import (
     VoiceGuildBody,
     VoiceJoinBody,
     VoiceMember,
+    VoiceMusicBody,
+    VoiceMusicDone,
+    VoiceMusicView,
     VoiceStages,
     VoiceTurn,
 )
@@ -41,6 +45,7 @@ from clanker.store import LogAction, to_json
 from clanker.voice import GetVoiceLinkStatus, StopSpeaking, VoiceLinkStatus
 from clanker.voice.brain.actor import CutOff, GetVoiceBrainStatus, TurnRecord, VoiceBrainStatus
 from clanker.voice.brain.config import voice_brain_name
+from clanker.voice.brain.music_actor import GetMusicStatus, MusicReply, MusicRequest, MusicStatus
 from clanker.voice.events import DaveState
 
 log = logging.getLogger("clanker.dashboard")
@@ -111,8 +116,24 @@ def brain_view(status: VoiceBrainStatus) -> VoiceBrainView:
     )
 
 
-def connection(status: VoiceLinkStatus, brain: VoiceBrainStatus | None = None) -> VoiceConnection:
-    """The browser's view of one link's status (ids as strings) and of its brain's."""
+def music_view(m: MusicStatus) -> VoiceMusicView:
+    return VoiceMusicView(
+        phase=m.phase,
+        now_playing=m.now_playing,
+        queue=list(m.queue),
+        gain=m.gain,
+        last_error=m.last_error,
+        library_tracks=m.library_tracks,
+    )
+
+
+def connection(
+    status: VoiceLinkStatus,
+    brain: VoiceBrainStatus | None = None,
+    music: MusicStatus | None = None,
+) -> VoiceConnection:
+    """The browser's view of one link's status (ids as strings), its brain's and its
+    music's."""
     return VoiceConnection(
         guild_id=str(status.guild_id),
         channel_id=str(status.channel_id),
@@ -123,6 +144,7 @@ def connection(status: VoiceLinkStatus, brain: VoiceBrainStatus | None = None) -
         last_error=status.last_error,
         encryption=encryption(status.dave),
         brain=None if brain is None else brain_view(brain),
+        music=None if music is None else music_view(music),
     )
 
 
@@ -133,6 +155,15 @@ async def _brain_status(ctx: ApiContext, key: str) -> VoiceBrainStatus | None:
         )
     except ActorError:
         return None  # voice without a brain (models could not load), or it is restarting
+
+
+async def _music_status(ctx: ApiContext, key: str) -> MusicStatus | None:
+    try:
+        return await ctx.runtime.lookup(voice_brain_name(key)).ask(
+            GetMusicStatus(), MusicStatus, timeout=ASK_TIMEOUT
+        )
+    except ActorError:
+        return None
 
 
 async def voice_connections(ctx: ApiContext) -> VoiceConnections:
@@ -153,7 +184,9 @@ async def voice_connections(ctx: ApiContext) -> VoiceConnections:
             )
         except ActorError:
             return  # no voice in that guild (or its link is restarting)
-        found[index] = connection(status, await _brain_status(ctx, key))
+        found[index] = connection(
+            status, await _brain_status(ctx, key), await _music_status(ctx, key)
+        )
 
     async with trio.open_nursery() as nursery:
         for index, key in enumerate(directory.sessions):
@@ -282,4 +315,35 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
         await _log_operator_action(ctx, "operator_stop_speaking", guild_id, None, "told")
         return ctx.json(
             VoiceActionDone(guild_id=str(guild_id), action="stop_speaking", channel_id=None)
+        )
+
+    @app.post("/api/voice/music")
+    async def music() -> Response:
+        body = await read_body(VoiceMusicBody)
+        guild_id = path_id(body.guild_id, "guild_id")
+        _session(ctx, guild_id)
+        try:
+            brain = ctx.runtime.lookup(voice_brain_name(str(guild_id)))
+        except NotRegistered:
+            raise ApiProblem(
+                409, f"guild_id: the bot is in no voice call with a voice brain in guild {guild_id}"
+            ) from None
+        request = MusicRequest(verb=body.action, query=body.query.strip()[:2048])
+        try:
+            reply = await brain.ask(request, MusicReply, timeout=JOIN_TIMEOUT)
+            status = await brain.ask(GetMusicStatus(), MusicStatus, timeout=ASK_TIMEOUT)
+        except (ActorError, trio.TooSlowError) as exc:
+            raise ApiProblem(503, f"the voice brain did not answer: {exc}") from None
+        await _log_operator_action(
+            ctx, "operator_voice_music", guild_id, None, f"{body.action}: {reply.said}"
+        )
+        if not reply.ok:
+            raise ApiProblem(409, f"{body.action}: {reply.said}")
+        return ctx.json(
+            VoiceMusicDone(
+                guild_id=str(guild_id),
+                action=body.action,
+                said=reply.said,
+                music=music_view(status),
+            )
         )

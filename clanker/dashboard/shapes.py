@@ -381,6 +381,17 @@ class VoiceBrainView(Struct, frozen=True):
     dropped: dict[str, int]  # what the brain dropped, by reason
 
 
+class VoiceMusicView(Struct, frozen=True):
+    """A call's music: what plays, what is queued."""
+
+    phase: str  # idle | loading | playing | paused | paused_wake_word | stopping
+    now_playing: str | None
+    queue: list[str]  # titles, next first
+    gain: float  # the music's gain last asked of clankvox (0.15 while ducked)
+    last_error: str
+    library_tracks: int  # tracks in the local library (voice.music.library_dir)
+
+
 class VoiceConnection(Struct, frozen=True):
     """One guild's voice connection, as the link reports it."""
 
@@ -393,6 +404,7 @@ class VoiceConnection(Struct, frozen=True):
     last_error: str | None
     encryption: VoiceEncryption | None  # None until clankvox reported its DAVE state
     brain: VoiceBrainView | None = None  # None: no voice brain (or it did not answer)
+    music: VoiceMusicView | None = None  # None: no voice brain (or it did not answer)
 
 
 class VoiceConnections(Struct, frozen=True):
@@ -406,6 +418,25 @@ class VoiceJoinBody(Struct, frozen=True):
 
     guild_id: str
     channel_id: str
+
+
+class VoiceMusicBody(Struct, frozen=True):
+    """``POST /api/voice/music``: a music action in the guild's call. ``query``: a title in
+    the music library or an http(s) URL (play and add)."""
+
+    guild_id: str
+    action: Literal["play", "add", "pause", "resume", "skip", "stop", "now_playing"]
+    query: str = ""
+
+
+class VoiceMusicDone(Struct, frozen=True):
+    """A music action was carried out: ``said`` is what the bot said about it (also spoken in
+    the call for play, add and now_playing)."""
+
+    guild_id: str
+    action: str
+    said: str
+    music: VoiceMusicView
 
 
 class VoiceGuildBody(Struct, frozen=True):

@@ -1,7 +1,8 @@
 // Browser test of the Voice view with a real voice brain: the operator joins the Lounge from
 // the Join form, a member speaks in the call (the Python side plays her Piper speech once the
 // call is end-to-end encrypted), and the turn appears: who, what she said, the offline demo
-// brain's reply, spoken, with its latency; then Stop speaking and Leave.
+// brain's reply, spoken, with its latency; then music from the sandbox's library (play, pause,
+// resume, queue, stop); then Stop speaking and Leave.
 //
 //   DASHBOARD_URL=http://127.0.0.1:PORT DASHBOARD_TOKEN=... VOICE_SAID="hear me" node tests/voice_browser.mjs
 //
@@ -62,6 +63,31 @@ await runBrowser({ url, token, shots, executablePath }, async ({ page, step, sho
     await call.locator('[data-testid="voice-listening"]', { hasText: "hearing Alice" }).waitFor();
     await call.locator('[data-testid="voice-e2ee"]', { hasText: "End-to-end encrypted: yes" }).waitFor();
     await shot("voice-brain");
+  });
+
+  await step("music: play a title from the library, pause, resume, queue another, stop", async () => {
+    const phase = call.locator('[data-testid="voice-music-phase"]');
+    await phase.filter({ hasText: "nothing playing" }).waitFor();
+    const status = (text) => page.locator('[data-testid="voice-action-status"]', { hasText: text }).waitFor({ timeout: TURN_WAIT });
+    await call.locator('[data-testid="voice-music-query"]').fill("test tune");
+    await call.locator('[data-testid="voice-music-play"]').click();
+    await status("Playing Test Tune.");
+    await call.locator('[data-testid="voice-music-now"]', { hasText: "Test Tune" }).waitFor();
+    // clankvox starts it once the announcement has played
+    await phase.filter({ hasText: /^playing$/ }).waitFor({ timeout: TURN_WAIT });
+    await call.locator('[data-testid="voice-music-pause"]').click();
+    await status("Paused.");
+    await phase.filter({ hasText: /^paused$/ }).waitFor();
+    await call.locator('[data-testid="voice-music-resume"]').click();
+    await status("Resuming.");
+    await phase.filter({ hasText: /^playing$/ }).waitFor({ timeout: TURN_WAIT });
+    await call.locator('[data-testid="voice-music-query"]').fill("second song");
+    await call.locator('[data-testid="voice-music-add"]').click();
+    await status("Added Second Song, number 1 in the queue.");
+    await call.locator('[data-testid="voice-music-queue"]', { hasText: "Second Song" }).waitFor();
+    await call.locator('[data-testid="voice-music-stop"]').click();
+    await status("Stopped the music.");
+    await phase.filter({ hasText: "nothing playing" }).waitFor({ timeout: TURN_WAIT });
   });
 
   await step("Stop speaking reaches the call", async () => {

@@ -3,8 +3,9 @@ no keys (`open_sandbox_app`: the voice brain on, local models, the offline demo 
 alice in the Lounge. The browser joins the bot through the Join button (``POST
 /api/voice/join``); once the call is end-to-end encrypted both ways, alice says "clanker, can
 you hear me?" in Piper's voice; the browser shows the turn (Alice, what Whisper heard, the demo
-brain's reply, spoken, speech end → first audio and its stages), then presses Stop speaking
-and Leave.
+brain's reply, spoken, speech end → first audio and its stages), plays music from the sandbox's
+generated library (play, pause, resume, queue, stop: ``POST /api/voice/music``), then presses
+Stop speaking and Leave.
 
 The steps are in ``dashboard/tests/voice_browser.mjs``. ``CLANKER_SCREENSHOTS=docs/screenshots``
 refreshes the README's ``voice-brain.png``. Never skipped: a missing build, Node, Chromium or
@@ -125,14 +126,21 @@ async def test_the_voice_view_shows_a_spoken_turn_and_its_controls_work(tmp_path
         [done] = result
         output = done.stdout.decode() + done.stderr.decode()
         assert done.returncode == 0, f"browser steps failed:\n{output}"
-        assert "5 passed, 0 failed" in output, output
+        assert "6 passed, 0 failed" in output, output
 
         # What the browser did, seen from the Python side.
         assert turns[0].turns == []  # nothing was answered before alice spoke
         rows = await rt.lookup("store").ask(ActionsQuery(limit=200), ActionRows)
         kinds = [r.kind for r in reversed(rows.rows)]
         operator = [k for k in kinds if k.startswith("operator_")]
-        assert operator == ["operator_voice_join", "operator_stop_speaking", "operator_voice_leave"]
+        music = ["operator_voice_music"] * 5  # play, pause, resume, add, stop
+        assert operator == [
+            "operator_voice_join",
+            *music,
+            "operator_stop_speaking",
+            "operator_voice_leave",
+        ]
+        assert "voice_music_play" in kinds and "voice_music_stop" in kinds
         assert "voice_turn" in kinds
         with pytest.raises(NotRegistered):  # the leave was answered once the link stopped
             rt.lookup(voice_link_name(key))

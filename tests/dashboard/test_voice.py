@@ -264,3 +264,45 @@ async def test_the_operator_joins_stops_and_leaves_with_the_brain_shown(wired: W
         ("operator_voice_leave", "left"),
         ("operator_voice_leave", "was in no voice channel"),
     ]
+
+
+async def test_music_actions_refuse_bad_input_and_unknown_guilds(dash: Dash) -> None:
+    async with dash.client() as c:
+        r = await c.post("/api/voice/music", json={"guild_id": "123", "action": "dance"})
+        assert r.status_code == 400 and "action" in r.json()["error"], r.text
+        r = await c.post("/api/voice/music", json={"guild_id": "123"})
+        assert r.status_code == 400 and "action" in r.json()["error"], r.text
+        r = await c.post("/api/voice/music", json={"guild_id": "123", "action": "play"})
+        assert r.status_code == 404, r.text
+        assert r.json()["error"] == "guild_id: clanker is in no guild with id 123"
+        r = await c.post(
+            "/api/voice/music",
+            json={"guild_id": "123", "action": "stop"},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert r.status_code == 403, r.text
+    async with dash.client(auth=False) as c:
+        r = await c.post("/api/voice/music", json={"guild_id": "123", "action": "stop"})
+        assert r.status_code == 401, r.text
+
+
+def test_the_music_view_is_what_the_brain_reports() -> None:
+    from clanker.dashboard.routes_voice import music_view
+    from clanker.voice.brain.music_actor import MusicStatus
+
+    view = music_view(
+        MusicStatus(
+            phase="playing",
+            now_playing="Test Tune",
+            queue=["Second Song"],
+            gain=0.15,
+            last_error="",
+            library_tracks=3,
+        )
+    )
+    assert (view.phase, view.now_playing, view.queue, view.gain) == (
+        "playing",
+        "Test Tune",
+        ["Second Song"],
+        0.15,
+    )

@@ -284,6 +284,24 @@ export interface VoiceBrainView {
   dropped: Record<string, number>;
 }
 
+export interface VoiceMusicView {
+  phase: "idle" | "loading" | "playing" | "paused" | "paused_wake_word" | "stopping" | string;
+  now_playing: string | null;
+  queue: string[]; // titles, next first
+  gain: number; // 0.15 while ducked under the bot's speech
+  last_error: string;
+  library_tracks: number;
+}
+
+export type VoiceMusicAction = "play" | "add" | "pause" | "resume" | "skip" | "stop" | "now_playing";
+
+export interface VoiceMusicDone {
+  guild_id: Snowflake;
+  action: VoiceMusicAction;
+  said: string;
+  music: VoiceMusicView;
+}
+
 export interface VoiceConnection {
   guild_id: Snowflake;
   channel_id: Snowflake;
@@ -294,6 +312,7 @@ export interface VoiceConnection {
   last_error: string | null;
   encryption: VoiceEncryption | null;
   brain: VoiceBrainView | null;
+  music?: VoiceMusicView | null;
 }
 
 export interface VoiceConnections {

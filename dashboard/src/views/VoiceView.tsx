@@ -1,11 +1,20 @@
 // Voice: every running voice connection (polled from /api/voice), whether its call is
 // end-to-end encrypted (DAVE) and the privacy code a member can compare with their client's,
-// what its voice brain is doing; and the operator's controls: join, leave, stop speaking.
+// what its voice brain is doing, its music; and the operator's controls: join, leave, stop
+// speaking, music.
 
 import { useCallback, useEffect, useState } from "react";
 import { api } from "../api/client";
-import type { GuildView, VoiceActionDone, VoiceConnection, VoiceConnections } from "../api/types";
+import type {
+  GuildView,
+  VoiceActionDone,
+  VoiceConnection,
+  VoiceConnections,
+  VoiceMusicAction,
+  VoiceMusicDone,
+} from "../api/types";
 import { BrainPanel } from "../voice/BrainPanel";
+import { MusicPanel } from "../voice/MusicPanel";
 import { groupPrivacyCode } from "../voice/privacy";
 
 const POLL_MS = 2_000;
@@ -97,11 +106,11 @@ export function VoiceView() {
   }, [load]);
   const name = (id: string) => names.get(id) ?? id;
 
-  const act = async (path: string, body: object, done: (r: VoiceActionDone) => string) => {
+  const act = async <T = VoiceActionDone,>(path: string, body: object, done: (r: T) => string) => {
     setBusy(true);
     setOutcome(null);
     try {
-      const reply = await api.post<VoiceActionDone>(path, body);
+      const reply = await api.post<T>(path, body);
       setOutcome({ ok: true, text: done(reply) });
     } catch (e) {
       setOutcome({ ok: false, text: (e as Error).message });
@@ -114,6 +123,8 @@ export function VoiceView() {
     act("/api/voice/join", { guild_id: guildId, channel_id: channelId }, (r) => `Joined ${name(r.channel_id ?? channelId)}.`);
   const leave = (c: VoiceConnection) =>
     act("/api/voice/leave", { guild_id: c.guild_id }, (r) => (r.channel_id ? `Left ${name(r.channel_id)}.` : "The bot was in no voice channel."));
+  const music = (c: VoiceConnection, action: VoiceMusicAction, query?: string) =>
+    act<VoiceMusicDone>("/api/voice/music", { guild_id: c.guild_id, action, query: query ?? "" }, (r) => r.said);
   const stop = (c: VoiceConnection) =>
     act("/api/voice/stop-speaking", { guild_id: c.guild_id }, () => `Told the bot to stop speaking in ${name(c.channel_id)}.`);
 
@@ -166,6 +177,7 @@ export function VoiceView() {
                 {e.last_error ? ` · last DAVE error: ${e.last_error}` : ""}
               </div>
             ) : null}
+            {c.music ? <MusicPanel music={c.music} busy={busy} onAction={(a, q) => void music(c, a, q)} /> : null}
             {c.brain ? <BrainPanel brain={c.brain} /> : <div className="muted">no voice brain on this call</div>}
           </div>
         );
