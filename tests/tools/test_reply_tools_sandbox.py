@@ -320,3 +320,26 @@ async def test_every_provider_carries_the_tool_specs_calls_and_results(
             assert third["tool_choice"] == none
             assert declared_tools(third, flavour) == schemas  # still declared, as required
             assert [r.target for r in web.site.requests] == ["/cup"]  # the refused one never left
+
+
+async def test_with_no_search_key_the_model_is_offered_only_web_scrape(tmp_path: Path) -> None:
+    async with open_llmsim() as sim:
+        llm = LlmConfig(providers=(provider(sim, "anthropic"),), retry=RetryConfig(max_attempts=1))
+        async with open_sandbox_app(tmp_path / "c.db", llm=llm, web_tools=WebToolsConfig()) as app:
+            await configure(app.runtime, FAST)
+            sim.script(JsonReply({"text": "no search here", "skip": False, "reaction": None}))
+            sb = app.sandbox
+            alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
+            sb.post_message(alice, general, f"clanker, {QUERY}?")
+            with trio.fail_after(TIMEOUT):
+                reply = await sb.next_bot_message(general)
+            assert reply.content == "no search here"
+            assert sim.requests[0].tool_names == ["web_scrape"]
+            # Switched off live: no tools at all, and no TOOLS section in the prompt.
+            await configure(app.runtime, {"tools": {"enabled": False}})
+            sim.script(JsonReply({"text": "plain", "skip": False, "reaction": None}))
+            sb.post_message(alice, general, "clanker, again?")
+            with trio.fail_after(TIMEOUT):
+                await sb.next_bot_message(general)
+            assert "tools" not in sim.requests[1].body
+            assert "TOOLS" not in json.dumps(sim.requests[1].body["system"])
