@@ -54,6 +54,7 @@ from clanker.text.tool_registry import ToolRegistry
 from clanker.tools.config import WebToolsConfig
 from clanker.tools.fetch import GuardedFetcher
 from clanker.tools.registry import reply_tools
+from clanker.vision.captioner import CaptionerConfig, captioner_child
 from clanker.voice.brain.config import default_brain_options
 
 
@@ -220,10 +221,13 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
             settings_child(),
             llm_child(config.llm),
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
+            captioner_child(CaptionerConfig(fetcher=config.web_fetcher)),
             guilds_spec(
                 GuildsConfig(
                     session=SessionConfig(
-                        channel=ChannelConfig(tools=reply_tool_registry(config)),
+                        channel=ChannelConfig(
+                            tools=reply_tool_registry(config), image_fetcher=config.web_fetcher
+                        ),
                         voice=config.voice,
                     )
                 )

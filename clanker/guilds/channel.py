@@ -38,7 +38,16 @@ from clanker.guilds.pacing import (
 )
 from clanker.guilds.resubscribe import WATCH_CAPACITY, PublisherWatch, watch_publishers
 from clanker.llm import CallContext, LlmClient, LlmError, LlmRequest, SystemPart, user
-from clanker.runtime import Actor, ActorContext, ActorError, MailboxSpec, Message, handles
+from clanker.runtime import (
+    Actor,
+    ActorContext,
+    ActorError,
+    ActorRef,
+    MailboxSpec,
+    Message,
+    NotRegistered,
+    handles,
+)
 from clanker.settings import SETTINGS_NAME, SettingsChanged, SubscribeSettings, UnsubscribeSettings
 from clanker.settings.messages import CurrentSettings, Unsubscribed
 from clanker.store import (
@@ -64,6 +73,8 @@ from clanker.text import (
 from clanker.text.convert import view_from_discord, views_from_rows
 from clanker.text.stop_ack import read_stop_ack, stop_ack_prompt
 from clanker.text.tool_registry import ToolRegistry
+from clanker.tools.fetch import GuardedFetcher
+from clanker.vision.captioner import CAPTIONER_NAME
 
 log = logging.getLogger("clanker.text")
 
@@ -84,6 +95,9 @@ class ChannelConfig:
     llm: str = "llm"
     settings: str = SETTINGS_NAME
     pacing: str = PACING_NAME
+    captioner: str = CAPTIONER_NAME  # optional: a tree without it captions no images
+    # Fetches image links in messages under the SSRF guard (None: a strict `GuardedFetcher`).
+    image_fetcher: GuardedFetcher | None = field(default=None, compare=False)
     # Built once for the process (`clanker.app.reply_tool_registry`); the live `tools`
     # settings pick, per reply, which of them are offered. None: replies call no tools.
     tools: ToolRegistry | None = field(default=None, compare=False)
@@ -176,9 +190,17 @@ class ChannelActor(Actor):
             pacing=pacing_ref,
             reserved=self._reserved.add,
             tools=cfg.tools,
+            captioner=self._captioner,
+            image_fetcher=cfg.image_fetcher,
         )
         ctx.start_soon(self._timer)
         await self._resume_interrupted(rows)
+
+    def _captioner(self) -> ActorRef | None:
+        try:
+            return self.ctx.lookup(self.config.captioner)
+        except NotRegistered:
+            return None
 
     async def _resume_interrupted(self, rows: tuple[MessageRow, ...]) -> None:
         """Take up what an earlier incarnation admitted but never finished (its reply job died

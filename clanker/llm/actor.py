@@ -28,6 +28,7 @@ from clanker.llm.errors import LlmError, LlmFailure
 from clanker.llm.model import LlmRequest, LlmResponse, StreamDone, TextDelta
 from clanker.llm.providers import ProviderClient
 from clanker.llm.service import LlmService
+from clanker.llm.vision import supports_vision
 from clanker.runtime import (
     Actor,
     ActorContext,
@@ -112,6 +113,7 @@ class ProviderInfo(Message, frozen=True):
     api: str
     available: bool
     problem: str = ""
+    vision: bool = False  # the model takes images (`clanker.llm.vision.supports_vision`)
 
 
 class ProvidersDescribed(Message, frozen=True):
@@ -260,6 +262,7 @@ class Llm(Actor):
                     api=p.resolved_api,
                     available=p.name in service.providers,
                     problem=service.unavailable.get(p.name, ""),
+                    vision=supports_vision(p),
                 )
                 for p in self.config.providers
             )

@@ -7,6 +7,7 @@ because losing a compare-and-swap is an expected outcome.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 import msgspec
@@ -57,6 +58,17 @@ class StoreClient:
         """One stored message by id (deleted or not), or None."""
         rows = (await self._ask(m.GetMessage(message_id=message_id), m.MessageRows)).rows
         return rows[0] if rows else None
+
+    async def put_image_caption(self, msg: m.PutImageCaption) -> int:
+        """Record an image's caption (committed on return); returns rows changed."""
+        return (await self._ask(msg, m.RowsChanged)).count
+
+    async def image_captions(
+        self, source_keys: Sequence[str] = (), content_hash: str | None = None
+    ) -> tuple[m.ImageCaptionRow, ...]:
+        """Captions by source key, or of any source with ``content_hash``."""
+        req = m.GetImageCaptions(source_keys=tuple(source_keys), content_hash=content_hash)
+        return (await self._ask(req, m.ImageCaptions)).rows
 
     async def recent_messages(
         self, channel_id: int, limit: int = 50, before_id: int | None = None

@@ -443,6 +443,48 @@ class StoreRejected(Message, frozen=True):
     problem: str
 
 
+# --- image captions ---------------------------------------------------------------------------
+
+MAX_CAPTION_CHARS = 600
+
+
+class PutImageCaption(Message, frozen=True):
+    """Record (or replace) the caption of one image source. Reply: `RowsChanged`."""
+
+    source_key: str
+    content_hash: str
+    caption: str
+    model: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.source_key.strip() or not self.content_hash.strip():
+            raise ValueError("PutImageCaption needs a source_key and a content_hash")
+        if not self.caption.strip():
+            raise ValueError("PutImageCaption.caption must not be empty")
+
+
+class GetImageCaptions(Message, frozen=True):
+    """Captions by source (``source_keys``), or of any source with ``content_hash``.
+    Reply: `ImageCaptions`."""
+
+    source_keys: tuple[str, ...] = ()
+    content_hash: str | None = None
+
+
+class ImageCaptionRow(msgspec.Struct, frozen=True, kw_only=True):
+    source_key: str
+    content_hash: str
+    caption: str
+    model: str
+    created_at: str
+
+
+class ImageCaptions(Message, frozen=True):
+    """Reply: the captions found (at most one per source key)."""
+
+    rows: tuple[ImageCaptionRow, ...]
+
+
 StoreRequest = (
     StoreMessage
     | MarkMessageEdited
@@ -458,6 +500,8 @@ StoreRequest = (
     | ClaimTrigger
     | LinkTriggerAction
     | ResumeInterrupted
+    | PutImageCaption
+    | GetImageCaptions
 )
 """Every request the Store handles (a tagged union: decodes by ``type``)."""
 
@@ -473,6 +517,7 @@ StoreReply = (
     | SettingConflict
     | Claimed
     | MessageIds
+    | ImageCaptions
     | StoreRejected
 )
 """Every reply the Store sends."""

@@ -111,7 +111,24 @@ _V2 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+_V3 = Migration(
+    3,
+    "image_captions: one caption per image source, found again by the image's content hash",
+    (
+        """
+        CREATE TABLE image_captions (
+            source_key    TEXT PRIMARY KEY,          -- "attachment:<id>" or "link:<url>"
+            content_hash  TEXT NOT NULL,             -- sha256 of the downloaded bytes
+            caption       TEXT NOT NULL,
+            model         TEXT NOT NULL DEFAULT '',  -- "local" for the no-model fallback
+            created_at    TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX idx_image_captions_hash ON image_captions (content_hash)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
 LATEST_VERSION = len(MIGRATIONS)

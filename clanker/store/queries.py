@@ -429,6 +429,58 @@ def resume_interrupted(conn: Connection, req: m.ResumeInterrupted) -> m.MessageI
     return m.MessageIds(message_ids=ids)
 
 
+# --- image captions ---------------------------------------------------------------------------
+
+
+def put_image_caption(conn: Connection, req: m.PutImageCaption) -> m.RowsChanged:
+    """Insert or replace one source's caption."""
+    with transaction(conn):
+        cur = conn.execute(
+            """
+            INSERT INTO image_captions (source_key, content_hash, caption, model, created_at)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (source_key) DO UPDATE SET
+                content_hash = excluded.content_hash, caption = excluded.caption,
+                model = excluded.model, created_at = excluded.created_at
+            """,
+            (
+                req.source_key,
+                req.content_hash,
+                truncate(req.caption, m.MAX_CAPTION_CHARS),
+                req.model,
+                utc_now_iso(),
+            ),
+        )
+    return m.RowsChanged(count=cur.rowcount)
+
+
+def get_image_captions(conn: Connection, req: m.GetImageCaptions) -> m.ImageCaptions:
+    """Captions by source key and/or content hash (newest first for a hash)."""
+    columns = "source_key, content_hash, caption, model, created_at"
+    rows: list[tuple[Any, ...]] = []
+    keys = list(dict.fromkeys(req.source_keys))
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows += conn.execute(
+            f"SELECT {columns} FROM image_captions WHERE source_key IN ({marks})", chunk
+        ).fetchall()
+    if req.content_hash is not None:
+        rows += conn.execute(
+            f"SELECT {columns} FROM image_captions WHERE content_hash = ? "
+            "ORDER BY created_at DESC LIMIT 1",
+            (req.content_hash,),
+        ).fetchall()
+    return m.ImageCaptions(
+        rows=tuple(
+            m.ImageCaptionRow(
+                source_key=r[0], content_hash=r[1], caption=r[2], model=r[3], created_at=r[4]
+            )
+            for r in rows
+        )
+    )
+
+
 QUERIES: dict[type, Query] = {
     m.StoreMessage: store_message,
     m.MarkMessageEdited: mark_edited,
@@ -444,5 +496,7 @@ QUERIES: dict[type, Query] = {
     m.ClaimTrigger: claim_trigger,
     m.LinkTriggerAction: link_trigger_action,
     m.ResumeInterrupted: resume_interrupted,
+    m.PutImageCaption: put_image_caption,
+    m.GetImageCaptions: get_image_captions,
 }
 """Which function answers which request."""

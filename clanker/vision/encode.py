@@ -103,3 +103,10 @@ def _encode(image: Image.Image, transparent: bool, max_bytes: int) -> tuple[byte
         if out.tell() <= max_bytes:
             return out.getvalue(), "image/jpeg"
     return None
+
+
+def local_caption(image: PreparedImage) -> str:
+    """What can be said without a model that sees: the picture's size and orientation."""
+    w, h = image.original_width, image.original_height
+    shape = "square" if abs(w - h) <= max(w, h) // 20 else ("wide" if w > h else "tall")
+    return f"a {shape} {w}x{h} picture (no model that sees images is configured to describe it)"

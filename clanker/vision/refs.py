@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
+
+import msgspec
 
 from clanker.store.messages import MessageRow, StoredAttachment
 
@@ -14,8 +15,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 _URL = re.compile(r"https?://[^\s<>()\"']+", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class ImageRef:
+class ImageRef(msgspec.Struct, frozen=True, kw_only=True):
     """One image in the conversation, by reference: where it is and whose message holds it."""
 
     source: Literal["attachment", "link"]
@@ -26,6 +26,13 @@ class ImageRef:
     attachment_id: int = 0
     filename: str = ""
     size: int = 0  # declared by Discord (attachments); 0 when unknown
+
+    @property
+    def key(self) -> str:
+        """The image's source, as captions are cached: ``attachment:<id>`` or ``link:<url>``."""
+        if self.source == "attachment" and self.attachment_id:
+            return f"attachment:{self.attachment_id}"
+        return f"link:{self.url}"
 
     @property
     def label(self) -> str:
@@ -83,6 +90,21 @@ def message_images(row: MessageRow) -> list[ImageRef]:
         for url in image_links(row.content, exclude=own)
     )
     return refs
+
+
+def history_images(
+    rows: Sequence[MessageRow], exclude_ids: Iterable[int], *, limit: int
+) -> list[ImageRef]:
+    """The latest ``limit`` images of messages not in ``exclude_ids`` (the turn's own),
+    oldest first, deleted messages left out."""
+    skip = set(exclude_ids)
+    refs = [
+        ref
+        for row in rows
+        if row.message_id not in skip and not row.deleted
+        for ref in message_images(row)
+    ]
+    return refs[-limit:] if limit > 0 else []
 
 
 def turn_images(

@@ -125,7 +125,7 @@ def test_v2_keeps_attachments_and_upgrades_a_v1_file(db_path: Path) -> None:
             "INSERT INTO messages (message_id, channel_id, author_id, author_name, content,"
             " created_at) VALUES (1, 10, 5, 'alice', 'old', '2025-01-31T12:00:00.000+00:00')"
         )
-        assert migrate(conn, db_path) == (1, 2)
+        assert migrate(conn, db_path, MIGRATIONS[:2]) == (1, 2)
         pic = StoredAttachment(
             id=7,
             filename="cat.png",
