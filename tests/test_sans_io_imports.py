@@ -39,6 +39,7 @@ CORES = [
     "clanker.voice.commands",
     "clanker.voice.events",
     "clanker.voice.link_messages",
+    "clanker.voice.brain.music",
     "clanker.llm.retry",
     "clanker.llm.model",
     "clanker.llm.errors",

@@ -307,8 +307,10 @@ class MusicPolicy:
         return []
 
     def music_idle(self) -> list[ClankvoxCommand]:
-        """The track ended (or a stop finished): the next in the queue, or idle."""
-        if self.phase is MusicPhase.IDLE:
+        """The track ended (or a stop finished): the next in the queue, or idle. While a new
+        track loads, an idle is the old one's (a stop that finished as the play was sent):
+        clankvox reports none for a track it has not started."""
+        if self.phase in (MusicPhase.IDLE, MusicPhase.LOADING):
             return []
         if self.phase is not MusicPhase.STOPPING and self.queue:
             return self._start(self.queue.popleft())

@@ -244,3 +244,14 @@ def test_a_full_queue_says_so() -> None:
     assert p.add(B).ok
     out = p.add(C)
     assert (out.ok, out.said) == (False, "The queue is full (1).")
+
+
+def test_a_stop_finishing_as_a_new_track_loads_does_not_end_it() -> None:
+    p = MusicPolicy()
+    p.play(A)
+    p.stop()
+    p.play(B)  # before clankvox's music_idle for the stop arrived
+    assert p.music_idle() == []
+    assert (p.phase, p.current) == (MusicPhase.LOADING, B)
+    p.player_state("playing")
+    assert p.phase is MusicPhase.PLAYING
