@@ -20,6 +20,7 @@ from clanker.dashboard import (
 from clanker.dashboard.auth import SESSION_COOKIE, cross_site_problem
 from clanker.dashboard.context import ApiContext, ApiProblem, problem_body
 from clanker.dashboard.shapes import ApiError
+from clanker.dashboard.speech_upload import SpeechUploadRequest
 
 log = logging.getLogger("clanker.dashboard")
 
@@ -38,6 +39,7 @@ NOT_BUILT = (
 def create_app(ctx: ApiContext) -> QuartTrio:
     """The dashboard's ASGI app over ``ctx``."""
     app = QuartTrio("clanker.dashboard")
+    app.request_class = SpeechUploadRequest  # push-to-talk recordings exceed the body limit
     app.config["MAX_CONTENT_LENGTH"] = ctx.config.max_body_bytes
     app.config["RESPONSE_TIMEOUT"] = 60
     app.config["BODY_TIMEOUT"] = 30

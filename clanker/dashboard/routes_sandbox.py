@@ -1,14 +1,15 @@
 """Routes: the sandbox chat panel (only in sandbox mode): the simulated world, a channel's
-messages, posting as a simulated member, saying something aloud in the voice call, and the live
-message stream."""
+messages, posting as a simulated member, saying something aloud in the voice call (typed, or
+push-to-talk from the browser's microphone), and the live message stream."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import trio
-from quart import Response
+from quart import Response, request
 from quart_trio import QuartTrio
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from clanker.dashboard.context import (
     ApiContext,
@@ -20,6 +21,13 @@ from clanker.dashboard.context import (
 )
 from clanker.dashboard.sandbox_chat import ChatRefused, SandboxChat
 from clanker.dashboard.shapes import ChatMessage, PostBody, SayBody
+from clanker.dashboard.speech_upload import (
+    MAX_BYTES,
+    MAX_SECONDS,
+    SPEAK_PATH,
+    SpeechRejected,
+    decode_speech,
+)
 from clanker.dashboard.sse import (
     HEARTBEAT,
     RETRY,
@@ -73,6 +81,31 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
         author_id = None if body.author_id is None else path_id(body.author_id, "author_id")
         try:
             said = await sandbox.say_aloud(author_id, body.text)
+        except ChatRefused as exc:
+            raise ApiProblem(exc.status, str(exc)) from None
+        return ctx.json(said)
+
+    @app.post(SPEAK_PATH)
+    async def speak() -> Response:
+        """Push-to-talk: a WAV (or raw s16le with ?sample_rate=) said as ?author_id= (or the
+        default member) in the voice call."""
+        sandbox = chat()
+        raw_author = request.args.get("author_id")
+        author_id = None if not raw_author else path_id(raw_author, "author_id")
+        try:
+            body = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+        except RequestEntityTooLarge:
+            problem = ApiProblem(
+                413, f"the recording is over {MAX_BYTES} bytes ({MAX_SECONDS:g} s at 48 kHz)"
+            )
+            problem.headers["Connection"] = "close"  # the rest of the body was not read
+            raise problem from None
+        try:
+            kind = request.headers.get("Content-Type", "")
+            pcm, rate = decode_speech(bytes(body), kind, request.args.get("sample_rate"))
+            said = await sandbox.speak_pcm(author_id, pcm, rate)
+        except SpeechRejected as exc:
+            raise ApiProblem(exc.status, str(exc)) from None
         except ChatRefused as exc:
             raise ApiProblem(exc.status, str(exc)) from None
         return ctx.json(said)

@@ -11,10 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
+import trio
+
 from clanker.dashboard.directory import world_guilds
 from clanker.dashboard.shapes import ChatMessage, MemberView, SaidAloud, SandboxInfo
-from clanker.sandbox import ChannelKind, Message, Sandbox, SandboxLookupError
-from clanker.sandbox.voice.speech import piper_speech
+from clanker.sandbox import Channel, ChannelKind, Message, Sandbox, SandboxLookupError
+from clanker.sandbox.voice.audio import Pcm
+from clanker.sandbox.voice.speech import PLAY_RATE, piper_speech
 from clanker.voice.models.base import ModelError
 
 MAX_CONTENT_CHARS = 2000
@@ -50,6 +53,11 @@ class SandboxChat(Protocol):
         """A simulated member says ``text`` aloud in the voice call (`ChatRefused` if not)."""
         ...
 
+    async def speak_pcm(self, author_id: int | None, pcm: bytes, rate: int) -> SaidAloud:
+        """A simulated member says what the browser recorded (s16le mono at ``rate``) in the
+        voice call (`ChatRefused` if not); ``text`` of the answer is empty."""
+        ...
+
     def messages_after(self, last_id: int) -> list[ChatMessage]:
         """Every message (any channel) with an id above ``last_id``, oldest first."""
         ...
@@ -69,6 +77,7 @@ class WorldChat:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.world = sandbox.world
+        self.heard: list[tuple[int, Pcm]] = []  # push-to-talk recordings, as played
 
     def _view(self, m: Message) -> ChatMessage:
         author = self.world.users.get(m.author_id)
@@ -159,6 +168,39 @@ class WorldChat:
             raise ChatRefused("text must not be empty")
         if len(text) > MAX_SPOKEN_CHARS:
             raise ChatRefused(f"text is {len(text)} characters; say at most {MAX_SPOKEN_CHARS}")
+        author_id, lounge = self._speaker(author_id)
+        try:
+            pcm = await piper_speech(text)
+        except ModelError as exc:
+            raise ChatRefused(f"no speech: {exc}", status=503) from None
+        return await self._play(author_id, lounge, pcm, text)
+
+    async def speak_pcm(self, author_id: int | None, pcm: bytes, rate: int) -> SaidAloud:
+        """Push-to-talk: the member says what the browser recorded, resampled to the voice
+        server's 48 kHz (`self.heard` keeps each recording as played, for tests)."""
+        author_id, lounge = self._speaker(author_id)
+        audio = Pcm(pcm, rate)
+        if rate != PLAY_RATE:
+            audio = await trio.to_thread.run_sync(audio.resample, PLAY_RATE)
+        self.heard.append((author_id, audio))
+        return await self._play(author_id, lounge, audio, "")
+
+    async def _play(self, author_id: int, lounge: Channel, pcm: Pcm, text: str) -> SaidAloud:
+        voice = self.sandbox.voice
+        assert voice is not None
+        state = self.world.voice_states.get((lounge.guild_id or 0, author_id))
+        if state is None or state.channel_id != lounge.id:
+            self.sandbox.join_voice(author_id, lounge)
+        await voice.play(author_id, pcm, channel_id=lounge.id)
+        return SaidAloud(
+            author_id=str(author_id),
+            channel_id=str(lounge.id),
+            text=text,
+            seconds=round(pcm.duration, 3),
+        )
+
+    def _speaker(self, author_id: int | None) -> tuple[int, Channel]:
+        """Who speaks, in which voice channel; `ChatRefused` when nobody would hear it."""
         voice = self.sandbox.voice
         if voice is None:
             raise ChatRefused("this sandbox has no voice server", status=409)
@@ -181,20 +223,7 @@ class WorldChat:
                 f'the bot is not in #{lounge.name}: ask it in text ("clanker, come to voice")',
                 status=409,
             )
-        state = self.world.voice_states.get((lounge.guild_id, author_id))
-        if state is None or state.channel_id != lounge.id:
-            self.sandbox.join_voice(author_id, lounge)
-        try:
-            pcm = await piper_speech(text)
-        except ModelError as exc:
-            raise ChatRefused(f"no speech: {exc}", status=503) from None
-        await voice.play(author_id, pcm, channel_id=lounge.id)
-        return SaidAloud(
-            author_id=str(author_id),
-            channel_id=str(lounge.id),
-            text=text,
-            seconds=round(pcm.duration, 3),
-        )
+        return author_id, lounge
 
     def messages_after(self, last_id: int) -> list[ChatMessage]:
         """New messages in every channel, oldest first."""
