@@ -79,6 +79,7 @@ from clanker.voice.brain.bargein import BargeInPolicy
 from clanker.voice.brain.config import VoiceBrainConfig, VoiceBrainOptions, voice_brain_name
 from clanker.voice.brain.music import MusicVerb
 from clanker.voice.brain.music_actor import MusicReply, MusicRequest
+from clanker.voice.brain.tool_step import voice_tool_registry
 from clanker.voice.models.base import ModelError
 from clanker.voice.session_spec import DEFAULT_BINARY
 
@@ -439,6 +440,9 @@ class GuildSession(Actor):
             capture=options.capture,
             session=session_name(self.key),
             bridge=self.config.voice.bridge,  # the soundboard
+            tools=voice_tool_registry(
+                self.config.channel.tools, settings.tools if settings is not None else None
+            ),
             **_conversation(options, settings),
         )
         return ChildSpec(

@@ -72,11 +72,11 @@ async def run_step(
     registry: ToolRegistry,
     context: ToolContext,
     *,
-    store: StoreClient,
+    store: StoreClient | None,
     timeout: float,
     job_id: int,
 ) -> list[ToolResultPart]:
-    """Every call's result, in the calls' order."""
+    """Every call's result, in the calls' order (``store`` None: nothing is logged)."""
     results: list[ToolResultPart | None] = [None] * len(step.calls)
 
     async def one(index: int, planned: PlannedCall) -> None:
@@ -97,7 +97,7 @@ async def _run_one(
     registry: ToolRegistry,
     context: ToolContext,
     *,
-    store: StoreClient,
+    store: StoreClient | None,
     timeout: float,
     job_id: int,
     step: RunTools,
@@ -175,7 +175,7 @@ async def _run_one(
 
 
 async def _log(
-    store: StoreClient,
+    store: StoreClient | None,
     context: ToolContext,
     kind: str,
     content: str,
@@ -183,6 +183,8 @@ async def _log(
     *,
     usd_cost: float = 0.0,
 ) -> None:
+    if store is None:
+        return
     try:
         await store.log_action(
             LogAction(

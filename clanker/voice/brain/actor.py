@@ -33,6 +33,7 @@ from clanker.llm import (
     CallContext,
     CancelStream,
     LlmRequest,
+    LlmResponse,
     LlmStreamEnded,
     LlmStreamText,
     StreamTo,
@@ -40,8 +41,9 @@ from clanker.llm import (
     user,
 )
 from clanker.runtime import Actor, ActorContext, ActorError, ActorRef, MailboxSpec, handles
-from clanker.store import LogAction, RecentMessages, StoreMessage, to_iso, to_json
+from clanker.store import LogAction, RecentMessages, StoreClient, StoreMessage, to_iso, to_json
 from clanker.store.messages import MessageRows
+from clanker.text.tool_registry import ToolContext
 from clanker.voice.brain.bargein import check_barge_in
 from clanker.voice.brain.capture import (
     CaptureAction,
@@ -66,6 +68,8 @@ from clanker.voice.brain.prompt import (
 from clanker.voice.brain.sentences import SentenceSplitter
 from clanker.voice.brain.soundboard import MarkerFilter, Piece, SoundCue, strip_markers
 from clanker.voice.brain.soundboard_actor import VoiceSoundboard
+from clanker.voice.brain.tool_round import follow_up_request
+from clanker.voice.brain.tool_step import VOICE_TOOL_GUIDANCE, VOICE_TOOL_TIMEOUT
 from clanker.voice.brain.turns import (
     DeferredTurns,
     RoomDesk,
@@ -196,6 +200,8 @@ class _Reply:
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     loud: dict[int, float] = field(default_factory=dict)  # user -> loud speech seconds
     greeting: bool = False  # the join greeting (no member's turn: anyone may cut it off)
+    request: LlmRequest | None = None  # what was asked (a tool round asks again from it)
+    tool_round: bool = False  # its one round of tool calls has been made
 
 
 class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
@@ -652,7 +658,9 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
                 interrupted=interrupted,
             )
         )
+        tools = self.config.tools if not greeting else None
         request = LlmRequest(
+            tools=tuple(t.spec for t in tools.enabled()) if tools is not None else (),
             system=(
                 SystemPart(
                     text=system_prompt(
@@ -663,6 +671,7 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
                         soundboard=self._soundboard_prompt(),
                     )
                 ),
+                *((VOICE_TOOL_GUIDANCE,) if tools is not None else ()),
             ),
             messages=(user(said),),
             max_tokens=self.config.reply_max_tokens,
@@ -674,6 +683,7 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
                 user_id=turn.last.user_id,
             ),
         )
+        reply.request = request
         send, receive = trio.open_memory_channel[Piece](64)
         reply.send = send
         self.ctx.start_soon(self._speak, reply, receive)
@@ -712,6 +722,12 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
         if msg.failure is not None:
             await self._reply_failed(r, f"{msg.failure.kind}: {msg.failure.message}")
             return
+        if msg.response is not None and msg.response.tool_calls and not r.tool_round:
+            r.tool_round = True
+            await self._queue_sentences(r, [*r.splitter.finish()])  # "let me check", said now
+            r.splitter = SentenceSplitter()
+            self.ctx.start_soon(self._run_tools, r, msg.response)
+            return
         if r.skip is None:
             r.skip = skip_state(r.text) is not False
             if r.skip:
@@ -724,6 +740,45 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
         await self._queue_sentences(r, [*self._split(r, r.markers.finish()), *r.splitter.finish()])
         if r.send is not None:
             await r.send.aclose()
+
+    async def _run_tools(self, r: _Reply, response: LlmResponse) -> None:
+        """The answer's one round of tool calls, then the answer streamed again with the
+        results (tool_step.py). A reply cut off meanwhile drops the results."""
+        assert r.request is not None and self.config.tools is not None
+        store = StoreClient(self.ctx.lookup(self.config.store)) if self.config.store else None
+        context = ToolContext(
+            guild_id=self.config.guild_id,
+            channel_id=self.config.channel_id,
+            message_id=0,  # a voice turn has no message
+            user_id=r.turn.last.user_id,
+        )
+        try:
+            request = await follow_up_request(
+                r.request,
+                response,
+                self.config.tools,
+                context,
+                store=store,
+                timeout=VOICE_TOOL_TIMEOUT,
+                reply_id=r.reply_id,
+            )
+        except ActorError as exc:
+            request, why = None, str(exc)
+        else:
+            why = "the model's tool calls could not be run"
+        if self._reply is not r:
+            return
+        if request is None:
+            await self._reply_failed(r, why)
+            return
+        if r.text and not r.text.endswith((" ", "\n")):
+            r.text += " "
+        try:
+            await self.ctx.lookup(self.config.llm).ask(
+                StreamTo(request=request, deliver_to=self.config.name, stream_id=r.reply_id)
+            )
+        except ActorError as exc:
+            await self._reply_failed(r, f"the Llm actor is unavailable: {exc}")
 
     def _split(self, r: _Reply, pieces: list[Piece]) -> list[Piece]:
         """Sentences to speak, and soundboard cues after the sentences before them."""

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from clanker.settings import Settings
+from clanker.text.tool_registry import ToolRegistry
 from clanker.voice.brain.bargein import BargeInConfig
 from clanker.voice.brain.capture import CaptureConfig
 from clanker.voice.brain.music import MusicConfig
@@ -58,6 +59,8 @@ class VoiceBrainConfig:
     join_greeting: bool = False  # greet on joining (the product's default is on: settings)
     bridge: str | None = None  # the Discord bridge's name: the soundboard (None: no soundboard)
     music: MusicConfig = field(default_factory=MusicConfig)
+    # The tools a voice answer may call (`tool_step.voice_tool_registry`; None: none).
+    tools: ToolRegistry | None = field(default=None, compare=False)
     music_library: str | None = None  # a directory of audio files played by title
 
 
