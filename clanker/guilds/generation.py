@@ -9,7 +9,7 @@ logged by the Llm actor as ``llm_call``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
@@ -38,7 +38,7 @@ from clanker.llm import (
     assistant,
     user,
 )
-from clanker.llm.model import Part
+from clanker.llm.model import ImagePart, Part
 from clanker.runtime import ActorError, ActorRef
 from clanker.settings import Settings
 from clanker.store import (
@@ -63,13 +63,14 @@ from clanker.text.convert import views_from_rows
 from clanker.text.delivery import DeliveryPlan
 from clanker.text.output import ReplyOutput
 from clanker.text.tool_loop import Answer, ToolBudget, ToolLoop
-from clanker.text.tool_registry import ToolContext, ToolRegistry
+from clanker.text.tool_registry import Tool, ToolContext, ToolRegistry
 from clanker.text.views import Participant
 from clanker.tools.fetch import GuardedFetcher
 from clanker.vision.captioner import CaptionImages, CaptionItem
 from clanker.vision.captions import HISTORY_TITLE, history_section
 from clanker.vision.encode import ImageLimits
 from clanker.vision.load import LoadedImage, image_parts, load_images
+from clanker.vision.lookup import image_lookup_tool
 from clanker.vision.refs import ImageRef, history_images, turn_images
 
 log = logging.getLogger("clanker.text")
@@ -186,7 +187,13 @@ async def generate_reply(
     )
     try:
         response = await _ask_model(
-            job, deps, settings, prompt.system, prompt.turns, image_parts(loaded)
+            job,
+            deps,
+            settings,
+            prompt.system,
+            prompt.turns,
+            image_parts(loaded),
+            lookup=_lookup_tool(deps, earlier, captions),
         )
     except LlmError as exc:
         log.warning("reply job %d: the model failed: %s", job.job_id, exc)
@@ -308,6 +315,20 @@ TOOL_GUIDANCE = (
 )
 
 
+def _lookup_tool(
+    deps: GenerationDeps, earlier: Sequence[ImageRef], captions: Mapping[str, str]
+) -> Tool | None:
+    if not earlier:
+        return None
+    return image_lookup_tool(
+        earlier,
+        captions,
+        bridge=deps.bridge,
+        fetcher=deps.image_fetcher or GuardedFetcher(),
+        limits=deps.image_limits,
+    )
+
+
 async def _captions(store: StoreClient, refs: Sequence[ImageRef]) -> dict[str, str]:
     """Stored captions of ``refs`` by source key (none when the Store cannot say)."""
     if not refs:
@@ -348,6 +369,7 @@ async def _ask_model(
     system: str,
     turns: Sequence[Turn],
     images: Sequence[Part] = (),
+    lookup: Tool | None = None,
 ) -> LlmResponse:
     """The reply's model call; with tools offered, the loop of calls and tool steps, ending in
     the model's answer. ``images`` (the turn's, as parts) join the last user turn."""
@@ -364,6 +386,8 @@ async def _ask_model(
     )
     tools_settings = settings.tools
     registry = deps.tools
+    if lookup is not None:  # this reply's image_lookup, over the images its prompt lists
+        registry = ToolRegistry([*(registry.enabled() if registry else []), lookup])
     offered = (
         registry.enabled(tools_settings.disabled_tools)
         if registry is not None and tools_settings.enabled and tools_settings.max_calls > 0
@@ -415,6 +439,7 @@ async def _ask_model(
                 )
             return response
         assert registry is not None
+        tool_images: list[ImagePart] = []
         results = await run_step(
             step,
             registry,
@@ -422,8 +447,9 @@ async def _ask_model(
             store=deps.store,
             timeout=tools_settings.call_timeout_seconds,
             job_id=job.job_id,
+            images_out=tool_images,
         )
-        loop.on_results(results)
+        loop.on_results(results, tool_images[:MAX_TURN_IMAGES])
 
 
 async def _send_chunk(

@@ -20,7 +20,7 @@ from typing import Any
 
 import trio
 
-from clanker.llm.model import ToolResultPart
+from clanker.llm.model import ImagePart, ToolResultPart
 from clanker.runtime import ActorError
 from clanker.store import (
     LogAction,
@@ -75,12 +75,15 @@ async def run_step(
     store: StoreClient | None,
     timeout: float,
     job_id: int,
+    images_out: list[ImagePart] | None = None,
 ) -> list[ToolResultPart]:
-    """Every call's result, in the calls' order (``store`` None: nothing is logged)."""
+    """Every call's result, in the calls' order (``store`` None: nothing is logged); images
+    the tools returned are added to ``images_out``, in the calls' order."""
     results: list[ToolResultPart | None] = [None] * len(step.calls)
+    images: list[tuple[ImagePart, ...]] = [() for _ in step.calls]
 
     async def one(index: int, planned: PlannedCall) -> None:
-        results[index] = await _run_one(
+        results[index], images[index] = await _run_one(
             planned, registry, context, store=store, timeout=timeout, job_id=job_id, step=step
         )
 
@@ -89,6 +92,8 @@ async def run_step(
             nursery.start_soon(one, index, planned)
     done = [r for r in results if r is not None]
     assert len(done) == len(step.calls)
+    if images_out is not None:
+        images_out.extend(image for per_call in images for image in per_call)
     return done
 
 
@@ -101,7 +106,7 @@ async def _run_one(
     timeout: float,
     job_id: int,
     step: RunTools,
-) -> ToolResultPart:
+) -> tuple[ToolResultPart, tuple[ImagePart, ...]]:
     call = planned.call
     if not planned.runs:
         result = planned.refused()
@@ -112,7 +117,7 @@ async def _run_one(
             result.content,
             {"job_id": job_id, "step": step.step, "tool": call.name, "call_id": call.id},
         )
-        return result
+        return result, ()
     tool = registry.get(call.name)
     assert tool is not None, "the loop only runs offered tools"
     started = trio.current_time()
@@ -167,11 +172,12 @@ async def _run_one(
             "arguments": dict(call.arguments),
             "is_error": output.is_error,
             "result_chars": len(output.content),
+            "images": len(output.images),
             "seconds": round(trio.current_time() - started, 3),
         },
         usd_cost=output.usd_cost if math.isfinite(output.usd_cost) and output.usd_cost > 0 else 0.0,
     )
-    return ToolResultPart(call.id, content or "(empty)", is_error=output.is_error)
+    return ToolResultPart(call.id, content or "(empty)", is_error=output.is_error), output.images
 
 
 async def _log(

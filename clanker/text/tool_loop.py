@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from clanker.llm.model import LlmMessage, LlmResponse, ToolCall, ToolResultPart, user
+from clanker.llm.model import ImagePart, LlmMessage, LlmResponse, ToolCall, ToolResultPart, user
 
 __all__ = ["Answer", "PlannedCall", "RunTools", "ToolBudget", "ToolLoop"]
 
@@ -152,8 +152,11 @@ class ToolLoop:
         self.calls += 1
         return PlannedCall(call)
 
-    def on_results(self, results: Sequence[ToolResultPart]) -> None:
-        """Every call's result of the pending step, in its calls' order."""
+    def on_results(
+        self, results: Sequence[ToolResultPart], images: Sequence[ImagePart] = ()
+    ) -> None:
+        """Every call's result of the pending step, in its calls' order; ``images`` the tools
+        returned, shown after the results."""
         pending = self._pending
         if pending is None:
             raise RuntimeError("no tool step is pending")
@@ -161,5 +164,5 @@ class ToolLoop:
         got = [r.tool_use_id for r in results]
         if got != expected:
             raise ValueError(f"results for {got}, expected one per call in order: {expected}")
-        self._messages.append(user(*results))
+        self._messages.append(user(*results, *images))
         self._pending = None

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from clanker.llm.model import ToolSpec
+from clanker.llm.model import ImagePart, ToolSpec
 
 __all__ = ["Tool", "ToolContext", "ToolOutput", "ToolRegistry", "ToolRun"]
 
@@ -40,6 +40,9 @@ class ToolOutput:
     content: str
     is_error: bool = False
     usd_cost: float = 0.0
+    # Images for the model to see with the result (e.g. `image_lookup`): they follow the
+    # step's tool results in the next request.
+    images: tuple[ImagePart, ...] = ()
 
 
 ToolRun = Callable[[Mapping[str, Any], ToolContext], Awaitable[ToolOutput]]

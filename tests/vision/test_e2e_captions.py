@@ -7,19 +7,21 @@ Store by source and by content. Real clock.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import trio
+from PIL import Image
 
 from clanker.cli.sandbox import open_sandbox_app
 from clanker.llm import LlmConfig, ProviderConfig
-from clanker.llmsim import JsonReply, RecordedRequest, Text, open_llmsim
+from clanker.llmsim import JsonReply, RecordedRequest, SimToolCall, Text, ToolUse, open_llmsim
 from clanker.llmsim.script import Turn
 from clanker.store import StoreClient
 from clanker.vision.captions import CAPTION_REQUEST
 from tests.guilds.test_conversation import FAST, TIMEOUT, actions, configure
-from tests.vision.images import encoded, pattern
+from tests.vision.images import close, encoded, pattern, quadrant_colours
 from tests.vision.test_e2e_images import images_in
 
 CAPTION = "A square split into red, green, blue and white quarters."
@@ -83,3 +85,65 @@ async def test_an_earlier_image_is_named_by_its_caption(tmp_path: Path) -> None:
             calls = await actions(rt, "llm_call")
             purposes = [json.loads(c.metadata)["purpose"] for c in calls]
             assert purposes.count("image_caption") == 1 and purposes.count("reply") == 2
+
+
+def lookup_flow(request: RecordedRequest) -> Turn:
+    if request.user_text == CAPTION_REQUEST:
+        return Text(CAPTION)
+    if "image_lookup" in request.tool_names and not request.tool_results:
+        return ToolUse((SimToolCall("image_lookup", {"query": "the green quarters"}),))
+    return JsonReply({"text": "the top right was green", "skip": False, "reaction": None})
+
+
+async def test_image_lookup_shows_an_earlier_image_again(tmp_path: Path) -> None:
+    async with open_llmsim(default=lookup_flow) as sim:
+        llm = LlmConfig(
+            providers=(
+                ProviderConfig(
+                    name="claude",
+                    kind="anthropic",
+                    model="claude-sonnet-4-6",
+                    base_url=sim.anthropic_url,
+                    api_key="sk-test",
+                ),
+            )
+        )
+        async with open_sandbox_app(tmp_path / "c.db", llm=llm) as app:
+            sb, rt = app.sandbox, app.runtime
+            await configure(rt, FAST)
+            alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
+            bot = sb.world.bot.id
+            source = pattern(200, 100)
+            posted = sb.post_message(
+                alice, general, f"<@{bot}> look", attachments=[("colours.png", encoded(source))]
+            )
+            with trio.fail_after(TIMEOUT):
+                await sb.next_bot_message(general)
+            first = [r for r in sim.requests if r.user_text != CAPTION_REQUEST]
+            assert "image_lookup" not in first[0].tool_names  # no earlier image yet
+            store = StoreClient(rt.lookup("store"))
+            key = f"attachment:{posted.attachments[0].id}"
+            with trio.fail_after(TIMEOUT):
+                while True:
+                    if await store.image_captions([key]):
+                        break
+                    await trio.sleep(0.02)
+            sb.expire_attachment_links()  # the stored link no longer works: the bridge refreshes
+            sb.post_message(alice, general, f"<@{bot}> which colour was top right in my picture?")
+            with trio.fail_after(TIMEOUT):
+                reply = await sb.next_bot_message(general)
+            assert reply.content == "the top right was green"
+            asked, answered = [r for r in sim.requests if r.user_text != CAPTION_REQUEST][-2:]
+            assert "image_lookup" in asked.tool_names and images_in(asked.body) == []
+            assert answered.tool_results == ["IMG 1: colours.png from Alice follows."]
+            [(_, data)] = images_in(answered.body)  # the image came back with the result
+            with Image.open(io.BytesIO(data)) as got:
+                assert got.size == (200, 100)
+            assert close(quadrant_colours(data)[1], (0, 255, 0))
+            [lookup] = await actions(rt, "tool_image_lookup")
+            meta = json.loads(lookup.metadata)
+            assert (meta["arguments"], meta["images"], meta["is_error"]) == (
+                {"query": "the green quarters"},
+                1,
+                False,
+            )
