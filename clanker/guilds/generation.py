@@ -152,7 +152,12 @@ async def generate_reply(
             if message_id != job.trigger.message_id:
                 await _claim(store, message_id, deps.claimer)
         history = views_from_rows(rows, received_at=trio.current_time())
-        earlier = history_images(rows, job.message_ids, limit=MAX_HISTORY_IMAGES)
+        vision = settings.vision
+        earlier = (
+            history_images(rows, job.message_ids, limit=MAX_HISTORY_IMAGES)
+            if vision.enabled
+            else []
+        )
         captions = await _captions(store, earlier)
         reactions_allowed = may_react(
             reactions.count,
@@ -178,7 +183,11 @@ async def generate_reply(
     # 3. The model, and the tools it calls (at most `tools.max_steps` rounds).
     # The turn's images (attachments, image links), downloaded and re-encoded; notes for those
     # that cannot be shown. Models that cannot see images get a note instead (the Llm service).
-    refs = turn_images(rows, job.message_ids, limit=MAX_TURN_IMAGES)
+    refs = (
+        turn_images(rows, job.message_ids, limit=min(MAX_TURN_IMAGES, vision.max_images_per_turn))
+        if vision.enabled
+        else []
+    )
     loaded = await load_images(
         refs,
         bridge=deps.bridge,
@@ -203,7 +212,9 @@ async def generate_reply(
         return Outcome.FAILED, "llm_unavailable"
     # Now that the model is free: caption this turn's images (later turns see them as history)
     # and earlier ones not captioned yet, in the background.
-    await _ask_for_captions(deps, job, loaded, [r for r in earlier if r.key not in captions])
+    if vision.captions:
+        uncaptioned = [r for r in earlier if r.key not in captions]
+        await _ask_for_captions(deps, job, loaded, uncaptioned, vision.max_captions_per_hour)
 
     # 4. Read the answer and plan what to do with it.
     output = parse_reply_output(response.text)
@@ -346,6 +357,7 @@ async def _ask_for_captions(
     job: ReplyJob,
     loaded: Sequence[LoadedImage],
     uncaptioned: Sequence[ImageRef],
+    max_per_hour: int,
 ) -> None:
     captioner = deps.captioner()
     if captioner is None or not (loaded or uncaptioned):
@@ -357,7 +369,9 @@ async def _ask_for_captions(
     ]
     items += [CaptionItem(ref=ref, guild_id=job.guild_id) for ref in uncaptioned]
     try:
-        await captioner.tell(CaptionImages(items=tuple(items)))  # its mailbox drops when full
+        await captioner.tell(
+            CaptionImages(items=tuple(items), max_per_hour=max_per_hour)
+        )  # its mailbox drops when full
     except ActorError as exc:
         log.info("image captions not asked for: %s", exc)
 

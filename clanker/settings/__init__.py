@@ -25,6 +25,7 @@ from clanker.settings.model import (
     SpeechRecognition,
     SpeechSynthesis,
     Tools,
+    Vision,
     Voice,
 )
 from clanker.settings.patch import apply_patch, diff_settings, merge_patch
@@ -114,6 +115,7 @@ __all__ = [
     "UnsubscribeSettings",
     "Unsubscribed",
     "UpdateSettings",
+    "Vision",
     "Voice",
     "apply_patch",
     "diff_settings",

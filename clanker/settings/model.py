@@ -583,6 +583,37 @@ class Voice(_Section, frozen=True):
     ] = field(default_factory=VoiceMusicSettings)
 
 
+class Vision(_Section, frozen=True):
+    """Images in the conversation: shown to models that see, captioned, looked up again."""
+
+    enabled: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Show the images of the messages being answered to models that see images, "
+                "name earlier ones by their captions, and offer image_lookup. Default: true."
+            )
+        ),
+    ] = True
+    max_images_per_turn: Annotated[
+        int,
+        Meta(ge=0, le=8, description="Images of one turn shown to the model. Default: 8."),
+    ] = 8
+    captions: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Caption images in the background (one model call each, cached) so later "
+                "turns can name them. Default: true."
+            )
+        ),
+    ] = True
+    max_captions_per_hour: Annotated[
+        int,
+        Meta(ge=0, le=1000, description="Captions started per hour, across the bot. Default: 60."),
+    ] = 60
+
+
 class Settings(_Section, frozen=True):
     """Everything an operator can change live. Every section has working defaults."""
 
@@ -592,4 +623,5 @@ class Settings(_Section, frozen=True):
     activity: Activity = field(default_factory=Activity)
     reply_generation: ReplyGeneration = field(default_factory=ReplyGeneration)
     tools: Tools = field(default_factory=Tools)
+    vision: Vision = field(default_factory=Vision)
     voice: Voice = field(default_factory=Voice)

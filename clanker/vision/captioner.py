@@ -62,6 +62,7 @@ class CaptionImages(Message, frozen=True):
     """Caption these images unless cached or in flight (told, never answered)."""
 
     items: tuple[CaptionItem, ...]
+    max_per_hour: int | None = None  # the live `vision.max_captions_per_hour`; None: the config's
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class Captioner(Actor):
 
     @handles(CaptionImages)
     async def caption(self, msg: CaptionImages) -> None:
+        if msg.max_per_hour is not None:
+            self.planner.max_per_hour = msg.max_per_hour
         by_key = {item.ref.key: item for item in msg.items}
         try:
             cached = await self.store.image_captions(tuple(by_key))

@@ -18,7 +18,8 @@ from PIL import Image
 
 from clanker.cli.sandbox import open_sandbox_app
 from clanker.llm import LlmConfig, ProviderConfig, RetryConfig
-from clanker.llmsim import JsonReply, LlmSim, open_llmsim
+from clanker.llmsim import JsonReply, LlmSim, RecordedRequest, open_llmsim
+from clanker.vision.captions import CAPTION_REQUEST
 from tests.guilds.test_conversation import FAST, TIMEOUT, configure
 from tests.vision.images import close, encoded, pattern, png, quadrant_colours
 
@@ -42,6 +43,11 @@ def images_in(body: dict[str, Any]) -> list[tuple[str, bytes]]:
             header, _, data = url.partition(",")
             found.append((header.removeprefix("data:").split(";")[0], base64.b64decode(data)))
     return found
+
+
+def replies(sim: LlmSim) -> list[RecordedRequest]:
+    """The reply calls (the captioner's own calls, made in the background, left out)."""
+    return [r for r in sim.requests if r.user_text != CAPTION_REQUEST]
 
 
 def provider(sim: LlmSim, kind: str, **kw: Any) -> ProviderConfig:
@@ -92,7 +98,7 @@ async def test_a_posted_image_reaches_the_model_as_an_image(tmp_path: Path, kind
             with trio.fail_after(TIMEOUT):
                 reply = await sb.next_bot_message(general)
             assert reply.content == "a four-colour square"
-            [request] = sim.requests
+            [request] = replies(sim)
             [(media_type, data)] = images_in(request.body)
             with Image.open(io.BytesIO(data)) as got:
                 assert got.size == (640, 480)  # under the limits: not scaled
@@ -124,7 +130,7 @@ async def test_big_images_are_scaled_and_bad_ones_become_notes(tmp_path: Path) -
             )
             with trio.fail_after(TIMEOUT):
                 await sb.next_bot_message(general)
-            [request] = sim.requests
+            [request] = replies(sim)
             [(_, data)] = images_in(request.body)
             with Image.open(io.BytesIO(data)) as got:
                 assert got.size == (1568, 784)  # longest side to 1568, aspect kept
@@ -153,6 +159,25 @@ async def test_a_model_that_cannot_see_gets_a_note_instead(tmp_path: Path) -> No
             )
             with trio.fail_after(TIMEOUT):
                 await sb.next_bot_message(general)
-            [request] = sim.requests
+            [request] = replies(sim)
             assert images_in(request.body) == []
             assert "[an image was here, but this model cannot see images]" in request.user_text
+
+
+async def test_vision_off_in_the_settings_sends_no_images(tmp_path: Path) -> None:
+    async with open_llmsim() as sim:
+        sim.script(JsonReply({"text": "ok", "skip": False, "reaction": None}))
+        llm = LlmConfig(providers=(provider(sim, "anthropic"),))
+        async with open_sandbox_app(tmp_path / "c.db", llm=llm) as app:
+            sb, rt = app.sandbox, app.runtime
+            await configure(rt, {**FAST, "vision": {"enabled": False}})
+            alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
+            sb.post_message(
+                alice, general, f"<@{sb.world.bot.id}> look", attachments=[("a.png", png())]
+            )
+            with trio.fail_after(TIMEOUT):
+                await sb.next_bot_message(general)
+            [request] = sim.requests  # the reply only: no caption call either
+            assert images_in(request.body) == []
+            assert "IMAGES IN THE NEW MESSAGES" not in request.user_text
+            assert sb.cdn_requests == []  # nothing was downloaded
