@@ -5,7 +5,9 @@
   policy; its actions go to clankvox through the link (`MusicControl`, in order with speech).
 * A voice turn that names the bot (or comes from a member inside the wake latch) and is a
   music command (`parse_music_command`) is carried out here instead of being answered by the
-  model; `play`/`add`/"what's playing" and failures are confirmed in one short spoken line.
+  model (without the name too, while music is on, a control that names the music: "pause
+  the music", "skip this song"); `play`/`add`/"what's playing" and failures are confirmed
+  in one short spoken line.
   A turn that names the bot and is not a command pauses playing music (wake word).
 * `MusicRequest` (from a text command or the dashboard) does the same with a verb and query
   and answers `MusicReply`; `GetMusicStatus` answers `MusicStatus`.
@@ -42,6 +44,9 @@ from clanker.wire import Message
 log = logging.getLogger("clanker.voice.music")
 
 _SPOKEN = {MusicVerb.PLAY, MusicVerb.ADD, MusicVerb.NOW}
+# Said without the bot's name, these count while music is on when they name the music ("pause
+# the music", "skip this song"): Whisper often drops a name said first.
+_CONTROLS = {MusicVerb.PAUSE, MusicVerb.RESUME, MusicVerb.SKIP, MusicVerb.STOP, MusicVerb.NOW}
 
 
 class MusicRequest(Message, frozen=True):
@@ -144,9 +149,11 @@ class VoiceMusic:
     async def _music_turn(self, turn: RoomTurn, now: float) -> bool:
         """A voice turn: True when it was a music command (done here, not for the model)."""
         u = turn.last
-        if not (turn.addressed or self.music.latched(u.user_id, now)):
-            return False
         cmd = parse_music_command(u.text, self.config.bot_names)
+        if not (turn.addressed or self.music.latched(u.user_id, now)) and not (
+            cmd is not None and cmd.musical and cmd.verb in _CONTROLS and self.music.active
+        ):
+            return False
         if cmd is not None:
             reply = await self._music_do(
                 MusicRequest(

@@ -250,3 +250,25 @@ async def test_a_spoken_pause_and_resume_and_a_url(
     assert last == c.MusicPlay(url=url, resolved_direct_url=True)
     assert refused.ok is False
     assert refused.said.startswith("I can't play that link")
+
+
+async def test_a_control_that_names_the_music_needs_no_name_while_it_plays(
+    autojump_clock: trio.testing.MockClock, library: str
+) -> None:
+    models = StubModels()
+    provider = RoomProvider(lambda p: "never asked")
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout, music_library=library)) as rt:
+        await connect(rt)
+        await start_music(rt, models, playout)
+        models.transcripts.append("skip")  # Bob, unnamed, unlatched: not a command
+        await member_says(rt, BOB, 0.6)
+        await trio.sleep(2.0)
+        assert sent(playout, c.MusicPlay)[1:] == [] and sent(playout, c.MusicStop) == []
+        models.transcripts.append("Pause the music.")  # names the music: a command
+        speech_end = await member_says(rt, BOB, 0.8)
+        await until(playout, lambda: sent(playout, c.MusicPause))
+        st = await music_status(rt)
+    assert sent(playout, c.MusicPause) == [near(speech_end + 0.33)]
+    assert st.phase == "paused"
+    assert provider.prompts == []  # Bob's "skip" was denied, not answered
