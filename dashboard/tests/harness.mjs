@@ -15,8 +15,9 @@ export function expect(condition, message) {
 
 /** Run `steps(browser)` in a fresh headless Chromium, then report and exit. `browser` holds
  * the page and its context, `step(name, fn)`, `shot(name)` (a PNG in `shots`, if set),
- * `byId(testid)` and `api(method, path, body)` (with the token). */
-export async function runBrowser({ url, token, shots, executablePath }, steps) {
+ * `byId(testid)` and `api(method, path, body)` (with the token). `args`: more Chromium flags
+ * (e.g. a fake microphone). */
+export async function runBrowser({ url, token, shots, executablePath, args = [] }, steps) {
   if (shots) mkdirSync(shots, { recursive: true });
   const passed = [];
   const step = async (name, fn) => {
@@ -53,6 +54,7 @@ export async function runBrowser({ url, token, shots, executablePath }, steps) {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...args,
     ],
   });
   const pageErrors = [];

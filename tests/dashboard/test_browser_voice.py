@@ -31,6 +31,7 @@ from clanker.store import ActionRows, ActionsQuery
 from clanker.voice import DEFAULT_BINARY, GetVoiceLinkStatus, VoiceLinkStatus
 from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
 from clanker.voice.brain.config import voice_brain_name
+from clanker.voice.brain.prompt import JOIN_EVENT
 from tests.dashboard.test_browser import CHROMIUM, REPO, prerequisites
 
 SCRIPT = REPO / "dashboard" / "tests" / "voice_browser.mjs"
@@ -129,7 +130,8 @@ async def test_the_voice_view_shows_a_spoken_turn_and_its_controls_work(tmp_path
         assert "6 passed, 0 failed" in output, output
 
         # What the browser did, seen from the Python side.
-        assert turns[0].turns == []  # nothing was answered before alice spoke
+        # nothing was answered before alice spoke (the join greeting is not an answer)
+        assert [t for t in turns[0].turns if t.said != JOIN_EVENT] == []
         rows = await rt.lookup("store").ask(ActionsQuery(limit=200), ActionRows)
         kinds = [r.kind for r in reversed(rows.rows)]
         operator = [k for k in kinds if k.startswith("operator_")]

@@ -8,6 +8,7 @@ import { useEventStream } from "../api/useEventStream";
 import { buildTrails } from "../activity/trails";
 import type { KnownMessage } from "../activity/trails";
 import { TrailCard, useKnownMessages, useLiveActions } from "./ActivityView";
+import { PushToTalk } from "./PushToTalk";
 
 function merge(current: ChatMessage[], fresh: ChatMessage[]): ChatMessage[] {
   const byId = new Map(current.map((m) => [m.id, m]));
@@ -133,6 +134,17 @@ export function ChatView() {
             <button data-testid="chat-send" disabled={!text.trim() || !channel}>
               Send
             </button>
+            <PushToTalk
+              author={author}
+              onSpoken={(said) => {
+                setError("");
+                setSpoken(`spoke in voice from the microphone (${said.seconds.toFixed(1)} s)`);
+              }}
+              onError={(message) => {
+                setSpoken("");
+                setError(message);
+              }}
+            />
           </form>
         </div>
         <aside className="side-trails" data-testid="chat-trails">
