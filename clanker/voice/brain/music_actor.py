@@ -5,9 +5,10 @@
   policy; its actions go to clankvox through the link (`MusicControl`, in order with speech).
 * A voice turn that names the bot (or comes from a member inside the wake latch) and is a
   music command (`parse_music_command`) is carried out here instead of being answered by the
-  model (without the name too, while music is on, a control that names the music: "pause
-  the music", "skip this song"); `play`/`add`/"what's playing" and failures are confirmed
-  in one short spoken line.
+  model. Without the name too (Whisper often drops a name said first): while music is on, a
+  control that names the music ("pause the music", "skip this song"); and a play that names
+  music and finds its title ("play the test tune"). `play`/`add`/"what's playing" and
+  failures are confirmed in one short spoken line.
   A turn that names the bot and is not a command pauses playing music (wake word).
 * `MusicRequest` (from a text command or the dashboard) does the same with a verb and query
   and answers `MusicReply`; `GetMusicStatus` answers `MusicStatus`.
@@ -47,6 +48,8 @@ _SPOKEN = {MusicVerb.PLAY, MusicVerb.ADD, MusicVerb.NOW}
 # Said without the bot's name, these count while music is on when they name the music ("pause
 # the music", "skip this song"): Whisper often drops a name said first.
 _CONTROLS = {MusicVerb.PAUSE, MusicVerb.RESUME, MusicVerb.SKIP, MusicVerb.STOP, MusicVerb.NOW}
+# ... and a play or add that names music ("play the test tune") when the title is found.
+_PLAYS = {MusicVerb.PLAY, MusicVerb.ADD}
 
 
 class MusicRequest(Message, frozen=True):
@@ -150,8 +153,11 @@ class VoiceMusic:
         """A voice turn: True when it was a music command (done here, not for the model)."""
         u = turn.last
         cmd = parse_music_command(u.text, self.config.bot_names)
-        if not (turn.addressed or self.music.latched(u.user_id, now)) and not (
-            cmd is not None and cmd.musical and cmd.verb in _CONTROLS and self.music.active
+        named = turn.addressed or self.music.latched(u.user_id, now)
+        if not named and not (
+            cmd is not None
+            and cmd.musical
+            and (cmd.verb in _PLAYS or (cmd.verb in _CONTROLS and self.music.active))
         ):
             return False
         if cmd is not None:
@@ -161,7 +167,8 @@ class VoiceMusic:
                     query=cmd.query,
                     by=u.name,
                     user_id=u.user_id,
-                    musical=cmd.musical,
+                    # unnamed, a play counts only when it finds something
+                    musical=cmd.musical and named,
                 ),
                 turn,
             )

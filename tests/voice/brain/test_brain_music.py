@@ -272,3 +272,23 @@ async def test_a_control_that_names_the_music_needs_no_name_while_it_plays(
     assert sent(playout, c.MusicPause) == [near(speech_end + 0.33)]
     assert st.phase == "paused"
     assert provider.prompts == []  # Bob's "skip" was denied, not answered
+
+
+async def test_an_unnamed_play_counts_only_when_it_finds_the_title(
+    autojump_clock: trio.testing.MockClock, library: str
+) -> None:
+    models = StubModels()
+    provider = RoomProvider(lambda p: "Sure.")
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout, music_library=library)) as rt:
+        await connect(rt)
+        models.transcripts.append("play the song thunder")  # not in the library: the model
+        await member_says(rt, BOB, 1.0)
+        await trio.sleep(3.0)
+        assert sent(playout, c.MusicPlay) == []
+        assert len(provider.prompts) == 1
+        models.transcripts.append("Play the test tune.")  # Whisper dropped "Clanker,"
+        speech_end = await member_says(rt, BOB, 1.0)
+        await until(playout, lambda: sent(playout, c.MusicPlay))
+    assert sent(playout, c.MusicPlay) == [near(speech_end + 0.33)]
+    assert len(provider.prompts) == 1
