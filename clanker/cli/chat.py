@@ -3,7 +3,8 @@
 A line is either something to say (posted as the current member in the current channel) or a
 command: ``/as NAME`` (speak as another member), ``/in CHANNEL`` (move to another text channel),
 ``/who`` (list members and channels), ``/say TEXT`` (say it aloud in the voice channel, as
-the current member: Piper speech into the call), ``/help``, ``/quit``. ``@name`` in what you
+the current member: Piper speech into the call), ``/image PATH [TEXT]`` (post a file from
+disk as an attachment, with optional text), ``/help``, ``/quit``. ``@name`` in what you
 say becomes a real mention, as Discord's own client does.
 """
 
@@ -18,6 +19,7 @@ HELP = (
     "  /in CHANNEL   move to another text channel (e.g. /in random)\n"
     "  /who          list members and channels\n"
     "  /say TEXT     say it aloud in the Lounge (voice); 'clanker, come to voice' brings the bot\n"
+    "  /image PATH [TEXT]  post a file (e.g. a picture) as an attachment, with optional text\n"
     "  /quit         stop (so does end of input, Ctrl-D)"
 )
 
@@ -43,6 +45,12 @@ class SayAloud:
 
 
 @dataclass(frozen=True)
+class PostFile:
+    path: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class Who:
     pass
 
@@ -62,7 +70,7 @@ class Invalid:
     problem: str
 
 
-ChatInput = Say | SayAloud | SwitchUser | SwitchChannel | Who | Help | Quit | Invalid
+ChatInput = Say | SayAloud | PostFile | SwitchUser | SwitchChannel | Who | Help | Quit | Invalid
 
 
 def parse_line(line: str) -> ChatInput | None:
@@ -83,6 +91,9 @@ def parse_line(line: str) -> ChatInput | None:
             return Who()
         case "/say":
             return SayAloud(arg) if arg else Invalid("/say needs something to say")
+        case "/image" | "/file":
+            path, _, text = arg.partition(" ")
+            return PostFile(path, text.strip()) if path else Invalid("/image needs a file's path")
         case "/help" | "/?":
             return Help()
         case "/quit" | "/exit":

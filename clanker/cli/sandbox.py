@@ -224,6 +224,9 @@ def sandbox_dashboard_config(env: Mapping[str, str]) -> DashboardConfig | None:
     return dashboard_config_from_env(env, **overrides)
 
 
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+
 class TerminalChat:
     """Carries out typed lines against the sandbox and prints what the bot says."""
 
@@ -288,6 +291,8 @@ class TerminalChat:
                         raise ChatError(f"#{name} is a {channel.kind.name.lower()} channel")
                     self.channel = channel
                     self.out(f"you are now in #{channel.name}")
+                case chat.PostFile(path=path, text=text):
+                    self._post_file(path, text)
                 case chat.SayAloud(text=text):
                     if self.sb.voice is None:
                         raise ChatError("this sandbox has no voice server")
@@ -304,6 +309,19 @@ class TerminalChat:
         except (ChatError, SandboxLookupError) as exc:
             self.out(f"! {exc}")
         return True
+
+    def _post_file(self, path: str, text: str) -> None:
+        """/image: the file at ``path`` as an attachment of a message (Discord's 25 MB cap)."""
+        file = Path(path).expanduser()
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise ChatError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise ChatError(f"{path} is {len(data):,} bytes; Discord takes at most 25 MB")
+        content = chat.expand_mentions(text, self._users())
+        self.sb.post_message(self.user, self.channel, content, attachments=[(file.name, data)])
+        self.out(f"(posted {file.name}, {len(data):,} bytes)")
 
     async def speak_aloud(self) -> None:
         """Carry out /say: the member joins the Lounge (if not in voice) and says the text, in
