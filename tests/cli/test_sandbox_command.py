@@ -215,7 +215,7 @@ async def test_a_voice_conversation_in_the_sandbox_with_no_keys(tmp_path: Path) 
             await send.send("/say clanker, make a sound\n")  # the demo brain plays one
             played = await until("(voice) clanker played the sound")
             sound_line = await until("(voice) clanker: Here is the")
-            await send.send("clanker, play the test tune\n")  # the sandbox's generated tones
+            await send.send("/say clanker, play the test tune\n")  # the generated tones
             announced = await until("(voice) clanker: Playing")
             await send.send("/quit\n")
     assert played == "(voice) clanker played the sound rimshot"  # the guild's first sound
