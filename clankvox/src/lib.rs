@@ -22,6 +22,7 @@ pub mod resample;
 pub mod rtcp;
 pub mod rtp;
 pub mod stdout_lanes;
+pub mod tick_timer;
 pub mod tls;
 pub mod tts;
 pub mod udp;

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clankvox::app::{App, Effect};
-use clankvox::clock::SendClock;
+use clankvox::clock::{SendClock, FRAME_PERIOD};
 use clankvox::connection::{self, ConnCommand, Tagged};
 use clankvox::frame::{encode_json, encode_user_audio};
 use clankvox::lines::{Line, LineSplitter};
 use clankvox::music::{spawn_pipeline, PipeMsg, Pipeline, CHUNK_SAMPLES};
 use clankvox::protocol::{parse_line, Command, ErrorCode, Event, MAX_LINE_BYTES};
 use clankvox::stdout_lanes::{self, Lanes};
+use clankvox::tick_timer::TickTimer;
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, oneshot};
 
@@ -273,6 +274,16 @@ impl Io {
     }
 }
 
+/// The send clock's wake-up: music into the mixer, then every tick that is due.
+fn on_tick_wake(io: &mut Io, app: &mut App, clock: &mut SendClock) -> Vec<Effect> {
+    let mut effects = io.pull_music(app);
+    let now = Instant::now();
+    while let Some(tick) = clock.poll(now) {
+        effects.extend(app.on_tick(tick, now));
+    }
+    effects
+}
+
 async fn run() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (control_in_tx, mut control_in) = mpsc::unbounded_channel();
@@ -297,6 +308,9 @@ async fn run() {
         exit: false,
     };
     let mut clock = SendClock::new(Instant::now());
+    // The tick's wake-ups come from a periodic timerfd on the clock's grid, armed once; the
+    // tokio timer (re-armed each turn) is the fallback should the kernel refuse a timerfd.
+    let tick_timer = TickTimer::new(clock.next_deadline(), FRAME_PERIOD).ok();
     // Two timers re-armed only when their deadline moves, not re-registered every turn.
     let tick_sleep =
         tokio::time::sleep_until(tokio::time::Instant::from_std(clock.next_deadline()));
@@ -314,7 +328,7 @@ async fn run() {
             .filter(|s| !std::ptr::eq(Arc::as_ptr(s), udp_failed.as_ptr()))
             .cloned();
         let tick_at = tokio::time::Instant::from_std(clock.next_deadline());
-        if tick_sleep.deadline() != tick_at {
+        if tick_timer.is_none() && tick_sleep.deadline() != tick_at {
             tick_sleep.as_mut().reset(tick_at);
         }
         let reconnect_at = app.reconnect_deadline().map(tokio::time::Instant::from_std);
@@ -355,14 +369,10 @@ async fn run() {
                 }
                 Vec::new()
             }
-            () = &mut tick_sleep => {
-                let mut effects = io.pull_music(&mut app);
-                let now = Instant::now();
-                while let Some(tick) = clock.poll(now) {
-                    effects.extend(app.on_tick(tick, now));
-                }
-                effects
+            Ok(_) = async { tick_timer.as_ref().expect("guarded").wait().await }, if tick_timer.is_some() => {
+                on_tick_wake(&mut io, &mut app, &mut clock)
             }
+            () = &mut tick_sleep, if tick_timer.is_none() => on_tick_wake(&mut io, &mut app, &mut clock),
             () = &mut reconnect_sleep, if reconnect_at.is_some() => {
                 app.on_reconnect_timer(Instant::now())
             }
