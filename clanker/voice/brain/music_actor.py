@@ -16,6 +16,7 @@
   brain serves to clankvox on 127.0.0.1 (`serve_library`); an http(s) URL is played as given.
 
 Every command is logged as `voice_music_<verb>` (who, the query, what was said, the phase).
+A restarted brain (after a crash) stops whatever clankvox still plays: its policy starts idle.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from clanker.voice.brain.music import (
     parse_music_command,
 )
 from clanker.voice.brain.turns import RoomTurn
-from clanker.voice.commands import ClankvoxCommand, music_url_problem
+from clanker.voice.commands import ClankvoxCommand, MusicStop, music_url_problem
 from clanker.voice.events import MusicError, MusicGainReached, MusicIdle, PlayerState
 from clanker.voice.link_messages import MusicControl
 from clanker.voice.music_library import LibraryServer, MusicLibrary, serve_library
@@ -101,6 +102,10 @@ class VoiceMusic:
         self._library_ready = trio.Event()
 
     def _music_start(self) -> None:
+        if self.ctx.incarnation > 1:
+            # a restarted brain knows nothing of what clankvox plays: stop it (a clean slate;
+            # the queue died with the crash)
+            self.ctx.start_soon(self._music_send, [MusicStop()])
         if self._library is not None:
             self.ctx.start_soon(self._serve_library, self._library)
         else:

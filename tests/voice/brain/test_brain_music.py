@@ -12,7 +12,7 @@ import pytest
 import trio
 import trio.testing
 
-from clanker.runtime import Runtime, open_runtime
+from clanker.runtime import OperatorCrash, Runtime, open_runtime
 from clanker.voice import commands as c
 from clanker.voice.brain.music_actor import GetMusicStatus, MusicReply, MusicRequest, MusicStatus
 
@@ -292,3 +292,23 @@ async def test_an_unnamed_play_counts_only_when_it_finds_the_title(
         await until(playout, lambda: sent(playout, c.MusicPlay))
     assert sent(playout, c.MusicPlay) == [near(speech_end + 0.33)]
     assert len(provider.prompts) == 1
+
+
+async def test_a_restarted_brain_stops_the_music_it_no_longer_knows(
+    autojump_clock: trio.testing.MockClock, library: str
+) -> None:
+    models = StubModels()
+    provider = RoomProvider(lambda p: "never asked")
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout, music_library=library)) as rt:
+        await connect(rt)
+        await start_music(rt, models, playout)
+        assert sent(playout, c.MusicStop) == []
+        crashed = trio.current_time()
+        await rt.lookup("brain").tell(OperatorCrash())
+        await until(playout, lambda: sent(playout, c.MusicStop))
+        await until(playout, lambda: playout.player[-1][1] == "idle")
+        await trio.sleep(0.01)
+        st = await music_status(rt)
+    assert sent(playout, c.MusicStop)[0] >= crashed
+    assert (st.phase, st.now_playing) == ("idle", None)
