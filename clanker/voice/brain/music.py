@@ -162,6 +162,7 @@ class MusicConfig:
     duck_fade_ms: int = 300
     wake_latch: float = 12.0  # seconds a member's turns are admitted after naming the bot
     wake_resume_after: float = 8.0  # seconds of a wake-word pause with no reply, then resume
+    loading_max: float = 20.0  # clankvox starts a track within 15 s; after this it was lost
     queue_max: int = 50
 
 
@@ -186,6 +187,7 @@ class MusicPolicy:
     _latch: dict[int, float] = field(default_factory=dict)  # member -> latched until
     _wake_until: float | None = None  # resume at this time if no reply started
     _wake_reply: bool = False  # a reply started during the wake-word pause
+    _loading_since: float | None = None  # when the track now loading was sent (`clock`)
 
     # -- commands ---------------------------------------------------------------------------------
 
@@ -281,7 +283,19 @@ class MusicPolicy:
             return False
         return True
 
+    def clock(self, now: float) -> None:
+        """Note the time after commands were sent (a track that started loading is timed)."""
+        if self.phase is MusicPhase.LOADING and self._loading_since is None:
+            self._loading_since = now
+
     def tick(self, now: float) -> list[ClankvoxCommand]:
+        if (
+            self.phase is MusicPhase.LOADING
+            and self._loading_since is not None
+            and now >= self._loading_since + self.config.loading_max - 1e-9
+        ):
+            # clankvox never started it (the connection dropped while it waited, say)
+            return self.music_error(f"the track did not start in {self.config.loading_max:g} s")
         if (
             self.phase is MusicPhase.PAUSED_WAKE_WORD
             and self._wake_until is not None
@@ -291,6 +305,8 @@ class MusicPolicy:
         return []
 
     def next_deadline(self) -> float | None:
+        if self.phase is MusicPhase.LOADING and self._loading_since is not None:
+            return self._loading_since + self.config.loading_max
         return self._wake_until if self.phase is MusicPhase.PAUSED_WAKE_WORD else None
 
     # -- clankvox's events -----------------------------------------------------------------
@@ -299,6 +315,7 @@ class MusicPolicy:
         if status == "playing":
             if self.phase in (MusicPhase.LOADING, MusicPhase.PLAYING):
                 self.phase = MusicPhase.PLAYING
+                self._loading_since = None
                 self.gain = 1.0  # a start fades in to 1.0, a resume jumps to it
                 if self._speaking:
                     return self._set_gain(self.config.duck_gain)
@@ -340,6 +357,7 @@ class MusicPolicy:
     def _start(self, track: Track) -> list[ClankvoxCommand]:
         self.current = track
         self.phase = MusicPhase.LOADING
+        self._loading_since = None
         self._wake_until = None
         self.gain = 1.0
         actions: list[ClankvoxCommand] = [

@@ -126,6 +126,9 @@ class VoiceMusic:
     async def _say(self, turn: RoomTurn | None, text: str) -> bool:
         raise NotImplementedError
 
+    def _changed(self) -> None:
+        raise NotImplementedError
+
     # -- clankvox's events ---------
 
     async def _music_player_state(self, msg: PlayerState) -> None:
@@ -152,7 +155,10 @@ class VoiceMusic:
         await self._music_send(self.music.speaking(speaking, now))
 
     async def _music_tick(self, now: float) -> None:
+        error = self.music.last_error
         await self._music_send(self.music.tick(now))
+        if self.music.last_error != error:  # a track that never started
+            await self._log_music("voice_music_error", None, self.music.last_error, {})
 
     async def _music_turn(self, turn: RoomTurn, now: float) -> bool:
         """A voice turn: True when it was a music command (done here, not for the model)."""
@@ -283,6 +289,9 @@ class VoiceMusic:
                 await link.tell(MusicControl(command=a))  # type: ignore[arg-type]
             except ActorError as exc:
                 log.info("voice: %s not sent: %s", type(a).__name__, exc)
+        if actions:
+            self.music.clock(trio.current_time())
+            self._changed()  # the policy may have a new deadline
 
     async def _log_music(
         self, kind: str, uid: int | None, content: str, meta: Mapping[str, object]

@@ -255,3 +255,21 @@ def test_a_stop_finishing_as_a_new_track_loads_does_not_end_it() -> None:
     assert (p.phase, p.current) == (MusicPhase.LOADING, B)
     p.player_state("playing")
     assert p.phase is MusicPhase.PLAYING
+
+
+def test_a_track_that_never_starts_makes_way_after_loading_max() -> None:
+    p = MusicPolicy()
+    p.play(A)
+    p.add(B)
+    assert p.next_deadline() is None  # not yet clocked
+    p.clock(100.0)
+    p.clock(101.0)  # the first send counts
+    assert p.next_deadline() == 120.0
+    assert p.tick(119.9) == []
+    assert p.tick(120.0) == [MusicPlay(url=B.url, resolved_direct_url=True)]
+    assert "did not start in 20 s" in p.last_error
+    assert (p.phase, p.current) == (MusicPhase.LOADING, B)
+    p.clock(120.0)
+    p.player_state("playing")
+    assert p.next_deadline() is None
+    assert p.tick(500.0) == []
