@@ -7,8 +7,8 @@
   music command (`parse_music_command`) is carried out here instead of being answered by the
   model. Without the name too (Whisper often drops a name said first): while music is on, a
   control that names the music ("pause the music", "skip this song"); and a play that names
-  music and finds its title ("play the test tune"). `play`/`add`/"what's playing" and
-  failures are confirmed in one short spoken line.
+  music and finds its title ("play the test tune"). `play`/`add`/"what's playing" (and,
+  asked aloud, failures) are confirmed in one short spoken line.
   A turn that names the bot and is not a command pauses playing music (wake word).
 * `MusicRequest` (from a text command or the dashboard) does the same with a verb and query
   and answers `MusicReply`; `GetMusicStatus` answers `MusicStatus`.
@@ -242,7 +242,8 @@ class VoiceMusic:
         else:
             outcome = m.now_playing()
         spoken = False
-        if verb in _SPOKEN or not outcome.ok:
+        # announcements always; a failure only to whoever asked aloud (text gets a reply)
+        if (verb in _SPOKEN and outcome.ok) or (turn is not None and not outcome.ok):
             spoken = await self._say(turn, outcome.said)
         await self._music_send(outcome.actions)
         meta = {
