@@ -216,7 +216,11 @@ async def test_skip_add_stop_and_the_end_of_a_track(
         assert game.handled is False  # not music after all: for the model
         bad = await brain.ask(MusicRequest(verb="dance"), MusicReply)
         assert bad.handled is False and "Unknown music action 'dance'" in bad.said
+        await trio.sleep(1.0)
     assert playout.dropped_audio == []
+    said = [t for _, t in models.spoken]
+    assert "Added second song, number 1 in the queue." in said  # an announcement is spoken
+    assert not [t for t in said if "Nothing" in t or "find" in t]  # a request's failure is not
 
 
 async def test_a_spoken_pause_and_resume_and_a_url(
