@@ -71,7 +71,7 @@ from clanker.vision.captions import HISTORY_TITLE, history_section
 from clanker.vision.encode import ImageLimits
 from clanker.vision.load import LoadedImage, image_parts, load_images
 from clanker.vision.lookup import image_lookup_tool
-from clanker.vision.refs import ImageRef, history_images, turn_images
+from clanker.vision.refs import ImageRef, history_images, mark_attachments, turn_images
 
 log = logging.getLogger("clanker.text")
 
@@ -151,12 +151,15 @@ async def generate_reply(
         for message_id in job.message_ids:
             if message_id != job.trigger.message_id:
                 await _claim(store, message_id, deps.claimer)
-        history = views_from_rows(rows, received_at=trio.current_time())
         vision = settings.vision
         earlier = (
             history_images(rows, job.message_ids, limit=MAX_HISTORY_IMAGES)
             if vision.enabled
             else []
+        )
+        numbers = {ref.key: n for n, ref in enumerate(earlier, start=1)}
+        history = views_from_rows(
+            [mark_attachments(row, numbers) for row in rows], received_at=trio.current_time()
         )
         captions = await _captions(store, earlier)
         reactions_allowed = may_react(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -90,6 +90,26 @@ def message_images(row: MessageRow) -> list[ImageRef]:
         for url in image_links(row.content, exclude=own)
     )
     return refs
+
+
+def mark_attachments(row: MessageRow, numbers: Mapping[str, int]) -> MessageRow:
+    """``row`` with each attachment link in its stored text replaced by a short mark: the
+    signed links expire and mean nothing to a model. ``numbers`` maps an image's key to its
+    ``IMG n`` in the prompt: ``[IMG 2: cat.png]``; other images ``[image: cat.png]``, other
+    files ``[file: notes.txt]``."""
+    if not row.attachments:
+        return row
+    content = row.content
+    for a in row.attachments:
+        if not a.url:
+            continue
+        if is_image_attachment(a):
+            number = numbers.get(f"attachment:{a.id}")
+            mark = f"[IMG {number}: {a.filename}]" if number else f"[image: {a.filename}]"
+        else:
+            mark = f"[file: {a.filename}]"
+        content = content.replace(a.url, mark)
+    return msgspec.structs.replace(row, content=content)
 
 
 def history_images(

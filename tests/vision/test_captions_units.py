@@ -59,6 +59,29 @@ def test_history_lists_earlier_images_with_their_captions() -> None:
     assert ref(1).key == "attachment:101" and earlier[0].key == "link:https://x.org/a.png"
 
 
+def test_attachment_links_in_the_transcript_become_marks() -> None:
+    from clanker.store.messages import StoredAttachment
+    from clanker.vision.refs import mark_attachments
+    from tests.vision.test_vision_units import row
+
+    pic = StoredAttachment(
+        id=7, filename="cat.png", url="https://cdn/7?hm=1", size=1, content_type="image/png"
+    )
+    old = StoredAttachment(
+        id=8, filename="dog.jpg", url="https://cdn/8?hm=1", size=1, content_type="image/jpeg"
+    )
+    doc = StoredAttachment(
+        id=9, filename="notes.txt", url="https://cdn/9?hm=1", size=1, content_type="text/plain"
+    )
+    stored = row(
+        1, "see\nhttps://cdn/7?hm=1\nhttps://cdn/8?hm=1\nhttps://cdn/9?hm=1", pic, old, doc
+    )
+    marked = mark_attachments(stored, {"attachment:7": 2})
+    assert marked.content == "see\n[IMG 2: cat.png]\n[image: dog.jpg]\n[file: notes.txt]"
+    plain = row(2, "no files")
+    assert mark_attachments(plain, {}) is plain
+
+
 def test_captions_are_one_line_and_bounded() -> None:
     assert clean_caption('  "A cat\n on a   mat."  ') == "A cat on a mat."
     long = clean_caption("word " * 100, limit=30)

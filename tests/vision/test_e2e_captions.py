@@ -80,6 +80,9 @@ async def test_an_earlier_image_is_named_by_its_caption(tmp_path: Path) -> None:
             assert "EARLIER IMAGES (OLDEST FIRST)" in later.user_text
             assert f"IMG 1: colours.png from Alice: [image: {CAPTION}]" in later.user_text
             assert images_in(later.body) == []  # an earlier image is not sent again
+            # In the transcript the expiring link became a mark naming the image.
+            assert "Alice: @you look\n[IMG 1: colours.png]" in later.user_text
+            assert "/attachments/" not in later.user_text
             # Captioned once: the second turn found it in the cache and asked for nothing.
             assert [r.user_text for r in sim.requests].count(CAPTION_REQUEST) == 1
             calls = await actions(rt, "llm_call")
