@@ -56,6 +56,7 @@ from clanker.tools.fetch import GuardedFetcher
 from clanker.toolsims.sandbox_web import SandboxWeb, open_sandbox_web
 from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
 from clanker.voice.brain.config import default_brain_options, voice_brain_name
+from clanker.voice.brain.music_actor import GetMusicStatus, MusicStatus
 from clanker.voice.link_messages import GetVoiceLinkStatus, VoiceLinkStatus
 from clanker.voice.models.base import ModelError
 
@@ -354,6 +355,7 @@ class TerminalChat:
             return
         shown = 0
         listening = False
+        music = ""
         key = str(self.sb.world.guild_named("Sandbox").id)
         sounds = len(self.sb.world.soundboard.played)
         while True:
@@ -385,6 +387,23 @@ class TerminalChat:
                     note = "" if turn.outcome == "spoken" else f" [{turn.outcome}]"
                     self.out(f"(voice) {name}: {turn.reply.strip()}{note}")
             shown = len(status.turns)
+            music = await self._print_music(key, music)
+
+    async def _print_music(self, key: str, shown: str) -> str:
+        """A line when the call's music changes ("(voice) music: playing Test Tune")."""
+        assert self.runtime is not None
+        try:
+            m = await self.runtime.lookup(voice_brain_name(key)).ask(
+                GetMusicStatus(), MusicStatus, timeout=5.0
+            )
+        except (NotRegistered, ActorError, trio.TooSlowError):
+            return shown
+        now = m.phase.replace("_", " ") + (f" {m.now_playing}" if m.now_playing else "")
+        if m.phase == "idle" and not shown:
+            return shown  # nothing has played yet: say nothing
+        if now != shown:
+            self.out(f"(voice) music: {now}")
+        return now
 
     async def _voice_ready(self, key: str) -> bool:
         """The bot's voice connection is up and, in a DAVE call, holds keys (it can hear)."""

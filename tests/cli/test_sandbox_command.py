@@ -217,9 +217,11 @@ async def test_a_voice_conversation_in_the_sandbox_with_no_keys(tmp_path: Path) 
             sound_line = await until("(voice) clanker: Here is the")
             await send.send("/say clanker, play the test tune\n")  # the generated tones
             announced = await until("(voice) clanker: Playing")
+            started = await until("(voice) music: playing")  # clankvox started the track
             await send.send("/quit\n")
     assert played == "(voice) clanker played the sound rimshot"  # the guild's first sound
     assert announced == "(voice) clanker: Playing Test Tune."
+    assert started == "(voice) music: playing Test Tune"
     assert sound_line == "(voice) clanker: Here is the rimshot sound."  # the marker not shown
     assert greeting.startswith("(voice) clanker: Hello, this is the offline demo brain")
     assert "(voice #Lounge) @alice says: clanker, can you hear me?" in printed
