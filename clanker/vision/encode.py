@@ -72,6 +72,15 @@ def prepare_image(data: bytes, limits: ImageLimits) -> PreparedImage:
         raise ImageProblem("not an image that can be read") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageProblem(f"a damaged image ({exc})") from None
+    try:
+        return _fit(image, width, height, limits)
+    except ImageProblem:
+        raise
+    except (OSError, ValueError) as exc:  # a mode Pillow cannot convert, a broken frame
+        raise ImageProblem(f"cannot be converted ({exc})") from None
+
+
+def _fit(image: Image.Image, width: int, height: int, limits: ImageLimits) -> PreparedImage:
     transparent = image.mode in ("RGBA", "LA", "PA") or (
         image.mode == "P" and "transparency" in image.info
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from clanker.llm import LlmRequest, ProviderConfig, user
@@ -122,3 +124,33 @@ def test_which_models_see_and_what_the_others_get() -> None:
     assert for_provider(request, config("anthropic", "claude-sonnet-4-6")) is request
     blinded = for_provider(request, config("xai", "grok-3"))
     assert blinded.messages[0].parts == (TextPart("look"), TextPart(IMAGE_NOT_SHOWN))
+
+
+def test_odd_modes_and_animations_are_re_encoded() -> None:
+    from PIL import Image as PILImage
+
+    gif = io.BytesIO()
+    frames = [PILImage.new("P", (30, 20), i) for i in (0, 2)]  # frame 1: all transparent
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], transparency=0)
+    animated = prepare_image(gif.getvalue(), ImageLimits())
+    assert (animated.media_type, animated.width, animated.height) == ("image/png", 30, 20)
+    deep = io.BytesIO()
+    PILImage.new("I;16", (8, 8), 1000).save(deep, format="PNG")
+    assert prepare_image(deep.getvalue(), ImageLimits()).media_type == "image/jpeg"
+    cmyk = io.BytesIO()
+    PILImage.new("CMYK", (8, 8), (0, 255, 0, 0)).save(cmyk, format="JPEG")
+    assert prepare_image(cmyk.getvalue(), ImageLimits()).media_type == "image/jpeg"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400), st.integers(min_value=0, max_value=10_000), st.binary(max_size=8))
+def test_any_bytes_give_an_image_or_a_reason(noise: bytes, at: int, patch: bytes) -> None:
+    source = encoded(pattern(40, 30))
+    spliced = source[: at % len(source)] + patch + source[at % len(source) + len(patch) :]
+    for data in (noise, spliced, source[: at % len(source)]):
+        try:
+            prepared = prepare_image(data, ImageLimits())
+        except ImageProblem as exc:
+            assert str(exc)
+        else:
+            assert prepared.media_type in ("image/jpeg", "image/png") and prepared.data
