@@ -66,6 +66,16 @@ def test_prepare_image_keeps_small_ones_and_scales_big_ones() -> None:
             strict=True,
         )
     )
+    photo = prepare_image(encoded(pattern(4000, 3000), "JPEG"), ImageLimits())
+    assert (photo.width, photo.height, photo.original_width) == (1568, 1176, 4000)  # drafted
+    assert all(
+        close(a, b)
+        for a, b in zip(
+            quadrant_colours(photo.data),
+            ((255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)),
+            strict=True,
+        )
+    )
     clear = Image.new("RGBA", (20, 10), (0, 0, 0, 0))
     kept = prepare_image(encoded(clear), ImageLimits())
     assert kept.media_type == "image/png"  # transparency kept
