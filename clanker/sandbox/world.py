@@ -7,8 +7,8 @@ Snowflakes come from a counter, so two runs that do the same things produce the 
 
 from __future__ import annotations
 
+import hashlib
 import re
-import secrets
 
 from clanker.sandbox.entities import (
     Attachment,
@@ -63,7 +63,8 @@ class World:
         self.soundboard = Soundboard()  # guild sounds, denied permissions, what was played
         # Attachment links: `open_sandbox` points `cdn_url` at its own HTTP server.
         self.cdn_url = "https://cdn.sandbox.invalid"
-        self.cdn_secret = secrets.token_bytes(16)
+        self.cdn_generation = 0  # bumped by expire_attachment_links
+        self.cdn_secret = self._cdn_secret()
         self.bot = self.add_user(bot_username)
 
     # -- building -----------------------------------------------------------------------------
@@ -281,7 +282,12 @@ class World:
     def expire_attachment_links(self) -> None:
         """Make every attachment link handed out so far stop working (a new CDN secret), as
         Discord's links expire; fetching the message again gives fresh ones."""
-        self.cdn_secret = secrets.token_bytes(16)
+        self.cdn_generation += 1
+        self.cdn_secret = self._cdn_secret()
+
+    def _cdn_secret(self) -> bytes:
+        # Derived, not random: two runs that do the same things hand out the same links.
+        return hashlib.sha256(f"sandbox-cdn|{self.token}|{self.cdn_generation}".encode()).digest()
 
     def edit_message(self, message_id: int, content: str) -> Message:
         """Replace a message's content and stamp its edit time."""
