@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/voice_turn.py [--quick] [--turns N] [--local-turns N]
                                               [--barge-ins N] [--pipecat-python PATH]
+                                              [--no-pipecat]
 
 One sandbox (Discord and its voice server, a DAVE call), the real clankvox binary and the tree
 (Store, guilds, the Discord bridge, the Llm actor on llmsim through the real SDK), as in
