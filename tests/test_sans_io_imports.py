@@ -57,6 +57,9 @@ CORES = [
     "clanker.settings.patch",
     "clanker.settings.validation",
     "clanker.tools.netguard",
+    "clanker.memory.model",
+    "clanker.memory.policy",
+    "clanker.memory.ranking",
 ]
 PROBE = """
 import importlib, json, sys
