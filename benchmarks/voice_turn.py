@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/voice_turn.py [--quick] [--turns N] [--local-turns N]
                                               [--barge-ins N] [--pipecat-python PATH]
-                                              [--no-pipecat]
+                                              [--no-pipecat] [--no-speculative-asr]
 
 One sandbox (Discord and its voice server, a DAVE call), the real clankvox binary and the tree
 (Store, guilds, the Discord bridge, the Llm actor on llmsim through the real SDK), as in
@@ -451,6 +451,7 @@ async def run(
     *,
     warm_up: bool = True,
     pipecat_python: Path | None = None,
+    speculative_asr: bool = True,
 ) -> dict[str, object]:
     """The whole benchmark; `warm_up=False` (the smoke test) counts every turn. With
     `pipecat_python`, the Pipecat comparison too (interleaved, on the same llmsim)."""
@@ -474,7 +475,9 @@ async def run(
                 ),
             )
         )
-        brain = VoiceBrainOptions(load_models=switch.bundle, capture=capture)
+        brain = VoiceBrainOptions(
+            load_models=switch.bundle, capture=capture, speculative_asr=speculative_asr
+        )
         with tempfile.TemporaryDirectory() as tmp:
             async with (
                 open_pipecat(pipecat_python, sim.openai_url) as peer,
@@ -604,6 +607,11 @@ def main() -> None:
         "if it exists; scripts/pipecat-env builds it)",
     )
     parser.add_argument("--no-pipecat", action="store_true", help="skip the Pipecat comparison")
+    parser.add_argument(
+        "--no-speculative-asr",
+        action="store_true",
+        help="recognise only after the end of turn (VoiceBrainConfig.speculative_asr off)",
+    )
     args = parser.parse_args()
     turns = args.turns or (8 if args.quick else 20)
     local_turns = args.local_turns or (4 if args.quick else 10)
@@ -619,7 +627,17 @@ def main() -> None:
             file=sys.stderr,
         )
         python = None
-    result = trio.run(partial(run, turns, local_turns, barge_ins, pipecat_python=python))
+    result = trio.run(
+        partial(
+            run,
+            turns,
+            local_turns,
+            barge_ins,
+            pipecat_python=python,
+            speculative_asr=not args.no_speculative_asr,
+        )
+    )
+    result["speculative_asr"] = not args.no_speculative_asr
     print(json.dumps(result))
 
 

@@ -438,6 +438,7 @@ class GuildSession(Actor):
             store=options.store,
             text_channel_id=msg.text_channel_id,
             capture=options.capture,
+            speculative_asr=options.speculative_asr,
             session=session_name(self.key),
             bridge=self.config.voice.bridge,  # the soundboard
             tools=voice_tool_registry(

@@ -3,7 +3,8 @@ sans-IO policies in this package.
 
     clankvox ─▶ VoiceLink ─(ObserveVoice, ListenTo)─▶ VoiceBrain
       speaking_start → subscribe at 16 kHz → VAD per frame (inline) → CaptureDesk
-      silence → CheckTurn (smart-turn, worker thread) → Finalized → recognition (worker)
+      silence → CheckTurn (smart-turn, worker thread; Whisper speculatively beside it)
+      → Finalized → recognition (worker; the speculative transcript if the clip is the same)
       → noise gate → RoomDesk (coalescing) → admit → reply: Llm StreamTo → sentences
       → synthesis (worker) → SpeakPcm → clankvox; telemetry → OutputState
       a member talking over the bot → check_barge_in → StopSpeaking, cancel, remember
@@ -52,6 +53,7 @@ from clanker.voice.brain.capture import (
     Dropped,
     Finalized,
     Promoted,
+    SpeculationStale,
 )
 from clanker.voice.brain.config import VoiceBrainConfig
 from clanker.voice.brain.music_actor import VoiceMusic
@@ -98,7 +100,7 @@ from clanker.voice.link_messages import (
     StopSpeaking,
     VoiceLinkStatus,
 )
-from clanker.voice.models.base import ModelError, SpeechSynth, VoiceActivity
+from clanker.voice.models.base import ModelError, SpeechSynth, Transcript, VoiceActivity
 from clanker.wire import Message
 
 log = logging.getLogger("clanker.voice.brain")
@@ -130,6 +132,8 @@ class _Transcribed(Message, frozen=True):
     banked: bool
     reason: str
     error: str | None = None
+    asr: str = "fresh"  # fresh | speculative (started at the end-of-turn check)
+    asr_seconds: float = 0.0  # the recognition's own time
 
 
 class _AudioQueued(Message, frozen=True):
@@ -168,6 +172,7 @@ class TurnRecord(Message, frozen=True):
     transcript_to_first_token: float | None = None
     first_token_to_first_audio: float | None = None
     speech_end_to_first_audio: float | None = None
+    asr: str | None = None  # the transcript used: fresh | speculative (from the VAD stop)
 
 
 class VoiceBrainStatus(Message, frozen=True):
@@ -204,12 +209,25 @@ class _Reply:
     tool_round: bool = False  # its one round of tool calls has been made
 
 
+@dataclass
+class _Speculation:
+    """A transcription started at the end-of-turn check, of `samples` of capture `capture_id`."""
+
+    capture_id: int
+    samples: int
+    started_at: float
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    done: trio.Event = field(default_factory=trio.Event)
+    transcript: Transcript | None = None
+    finished_at: float | None = None
+
+
 class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
     mailbox = MailboxSpec(capacity=4096)
 
     def __init__(self, config: VoiceBrainConfig) -> None:
         self.config = config
-        self.desk = CaptureDesk(config.capture)
+        self.desk = CaptureDesk(config.capture, speculate=config.speculative_asr)
         self.room = RoomDesk(names=config.bot_names, hold_max=config.hold_max)
         self.output = OutputState()
         self.deferred = DeferredTurns()
@@ -217,6 +235,7 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
         self._frames: dict[int, bytearray] = {}
         self._listening: set[int] = set()
         self._transcribing: set[int] = set()
+        self._speculations: dict[int, _Speculation] = {}  # user -> speculative transcription
         self._reply: _Reply | None = None
         self._next_reply = 1
         self._interrupted: Interruption | None = None
@@ -432,12 +451,29 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
         for a in actions:
             if isinstance(a, CheckTurn):
                 self.ctx.start_soon(self._check_turn, a)
+                if a.speculate:
+                    self._discard_speculation(a.user_id)
+                    spec = _Speculation(a.capture_id, len(a.pcm) // 2, trio.current_time())
+                    self._speculations[a.user_id] = spec
+                    self.ctx.start_soon(self._speculate, spec, a.pcm)
+            elif isinstance(a, SpeculationStale):
+                self._discard_speculation(a.user_id)
             elif isinstance(a, Finalized):
                 self._reset_vad(a.user_id)  # the next capture starts frame-aligned, fresh
                 self._transcribing.add(a.user_id)
-                self.ctx.start_soon(self._transcribe, a)
+                held = self._speculations.get(a.user_id)
+                if not (
+                    a.speculative
+                    and held is not None
+                    and (held.capture_id, held.samples) == (a.capture_id, len(a.pcm) // 2)
+                ):
+                    held = None  # never a transcript of other audio
+                    self._discard_speculation(a.user_id)
+                self._speculations.pop(a.user_id, None)
+                self.ctx.start_soon(self._transcribe, a, held)
             elif isinstance(a, Dropped):
                 self._reset_vad(a.user_id)
+                self._discard_speculation(a.user_id)
                 self._dropped[a.reason.value] = self._dropped.get(a.reason.value, 0) + 1
                 if a.promoted:
                     await self._room_changed()
@@ -463,16 +499,43 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
             self.desk.turn_checked(msg.user_id, msg.check_id, msg.probability, now)
         )
 
-    async def _transcribe(self, f: Finalized) -> None:
+    def _discard_speculation(self, uid: int) -> None:
+        spec = self._speculations.pop(uid, None)
+        if spec is not None:
+            spec.scope.cancel()  # frees the recogniser if it has not started yet
+
+    async def _speculate(self, spec: _Speculation, pcm: bytes) -> None:
+        """Transcribe the audio so far while the end-of-turn model decides."""
+        with spec.scope:
+            try:
+                names = ", ".join(self.config.bot_names)
+                spec.transcript = await self.models.transcriber.transcribe(
+                    pcm, self.config.input_rate, prompt=names
+                )
+            except ModelError as exc:
+                log.info("voice: speculative recognition failed: %s", exc)
+        spec.finished_at = trio.current_time()
+        spec.done.set()
+
+    async def _transcribe(self, f: Finalized, spec: _Speculation | None = None) -> None:
         text, logprob, no_speech, error = "", None, None, None
+        t: Transcript | None = None
+        asr, started = "fresh", trio.current_time()
+        if spec is not None:
+            await spec.done.wait()
+            if spec.transcript is not None:  # else (it failed): recognise afresh
+                t, asr, started = spec.transcript, "speculative", spec.started_at
         try:
-            names = ", ".join(self.config.bot_names)
-            t = await self.models.transcriber.transcribe(
-                f.pcm, self.config.input_rate, prompt=names
-            )
+            if t is None:
+                names = ", ".join(self.config.bot_names)
+                t = await self.models.transcriber.transcribe(
+                    f.pcm, self.config.input_rate, prompt=names
+                )
             text, logprob, no_speech = t.text, t.avg_logprob, t.no_speech_prob
         except ModelError as exc:
             error = str(exc)
+        finished = spec.finished_at if asr == "speculative" and spec else trio.current_time()
+        assert finished is not None
         await self.ctx.ref.tell(
             _Transcribed(
                 user_id=f.user_id,
@@ -487,6 +550,8 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
                 banked=f.banked,
                 reason=f.reason.value,
                 error=error,
+                asr=asr,
+                asr_seconds=finished - started,
             )
         )
 
@@ -511,6 +576,7 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
             avg_logprob=msg.avg_logprob,
             no_speech_prob=msg.no_speech_prob,
             banked=msg.banked,
+            asr=msg.asr,
         )
         reason = noise_gate(u)
         meta = {
@@ -518,7 +584,9 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
             "end_reason": msg.reason,
             "speech_seconds": round(msg.speech_seconds, 3),
             "avg_logprob": msg.avg_logprob,
-            "asr_seconds": round(now - msg.decided_at, 3),
+            "asr": msg.asr,  # fresh, or speculative (started at the end-of-turn check)
+            "asr_seconds": round(msg.asr_seconds, 3),  # the recognition's own time
+            "transcript_wait": round(now - msg.decided_at, 3),  # end decided -> transcript
             "gate": reason,
         }
         await self._log("voice_transcript", msg.user_id, u.text, meta)
@@ -1012,13 +1080,14 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
                 said=" / ".join(x.text for x in r.turn.utterances),
                 reply=strip_markers(r.text),
                 outcome=outcome,
+                asr=u.asr,
                 **stages,
             )
         )
 
     async def _log_turn(self, r: _Reply, what: str) -> None:
         u = r.turn.last
-        meta: dict[str, object] = {"reply_id": r.reply_id, **_stages(r, u)}
+        meta: dict[str, object] = {"reply_id": r.reply_id, "asr": u.asr, **_stages(r, u)}
         await self._log("voice_turn", u.user_id, u.text, meta)
 
     async def _context(self, *, turn_stored: bool = True) -> tuple[list[Line], list[Line]]:

@@ -12,6 +12,13 @@ finalizes at once; an incomplete one waits for speech to resume, and finalizes a
 when the model is not answering. Silence is measured on trio time, not on audio frames:
 Discord sends nothing while a member is silent.
 
+Speculative recognition (`speculate=True`, the brain's `speculative_asr`): the `CheckTurn` also
+asks for the audio so far to be transcribed while the model decides, named by capture id and
+sample count. Any audio after it makes it stale (`SpeculationStale`: discard it); a
+`Finalized` whose clip is exactly that audio says `speculative=True` (use that transcript, do
+not recognise again). Discord sends nothing while a member is silent, so the silence fallback
+after an "incomplete" check usually finalizes the speculated clip too.
+
 A capture that reaches `max_duration` is cut there and *banked*: its transcript is kept and
 merged into the speaker's next real end of turn instead of being answered as a fragment.
 
@@ -82,6 +89,18 @@ class CheckTurn:
     user_id: int
     check_id: int
     pcm: bytes
+    capture_id: int = 0
+    speculate: bool = False  # also transcribe `pcm` now (see `Finalized.speculative`)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeculationStale:
+    """More audio came after the speculative transcription of `capture_id` at `samples`:
+    discard it (it will never be used)."""
+
+    user_id: int
+    capture_id: int
+    samples: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +124,8 @@ class Finalized:
     reason: EndReason
     speech_seconds: float
     banked: bool  # a max-duration cut: keep the transcript for the next real end
+    # `pcm` is exactly the audio of this capture's speculative transcription: use that one
+    speculative: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +136,7 @@ class Dropped:
     promoted: bool
 
 
-CaptureAction = CheckTurn | Promoted | Finalized | Dropped
+CaptureAction = CheckTurn | Promoted | Finalized | Dropped | SpeculationStale
 
 
 @dataclass(slots=True)
@@ -132,13 +153,15 @@ class Capture:
     check_asked_at: float | None = None
     checked_silence_from: float | None = None  # the silence the last check looked at
     incomplete: bool = False  # the last check said "not done yet"
+    speculated: int = 0  # samples of the speculative transcription in flight (0: none)
 
 
 class CaptureDesk:
     """Every speaker's capture (see the module docstring)."""
 
-    def __init__(self, config: CaptureConfig | None = None) -> None:
+    def __init__(self, config: CaptureConfig | None = None, *, speculate: bool = False) -> None:
         self.config = config or CaptureConfig()
+        self.speculate = speculate
         self.captures: dict[int, Capture] = {}
         self._next_capture = 1
         self._next_check = 1
@@ -187,6 +210,11 @@ class CaptureDesk:
         cap.pcm += pcm
         cap.audio_seconds += len(pcm) / 2 / VAD_RATE
         actions: list[CaptureAction] = []
+        if cap.speculated and pcm:
+            actions.append(
+                SpeculationStale(user_id=user_id, capture_id=cap.capture_id, samples=cap.speculated)
+            )
+            cap.speculated = 0
         for p in probabilities:
             if p >= c.vad_threshold:
                 cap.speech_seconds += c.frame_seconds
@@ -254,8 +282,16 @@ class CaptureDesk:
                 self._next_check += 1
                 cap.check_asked_at = now
                 cap.checked_silence_from = cap.last_speech_at
+                if self.speculate:
+                    cap.speculated = len(cap.pcm) // 2
                 actions.append(
-                    CheckTurn(user_id=cap.user_id, check_id=cap.check_id, pcm=bytes(cap.pcm))
+                    CheckTurn(
+                        user_id=cap.user_id,
+                        check_id=cap.check_id,
+                        pcm=bytes(cap.pcm),
+                        capture_id=cap.capture_id,
+                        speculate=self.speculate,
+                    )
                 )
         return actions
 
@@ -292,4 +328,5 @@ class CaptureDesk:
             reason=reason,
             speech_seconds=cap.speech_seconds,
             banked=reason is EndReason.MAX_DURATION,
+            speculative=cap.speculated > 0 and cap.speculated == len(cap.pcm) // 2,
         )

@@ -44,6 +44,9 @@ class VoiceBrainConfig:
     store: str | None = "store"
     text_channel_id: int | None = None  # the linked text channel (its recent text is context)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
+    # Transcribe the audio so far at the VAD stop, beside the end-of-turn model; used when the
+    # turn ends with no audio since (capture.py), else recognised afresh
+    speculative_asr: bool = True
     barge_in: BargeInConfig = field(default_factory=BargeInConfig)
     command_only: bool = False
     hold_max: float = 4.0  # seconds an utterance waits for others to finish
@@ -81,6 +84,7 @@ class VoiceBrainOptions:
     persona: str = ""
     aliases: tuple[str, ...] = ()  # more names that address the bot, besides its user name
     capture: CaptureConfig = field(default_factory=CaptureConfig)
+    speculative_asr: bool = True  # VoiceBrainConfig.speculative_asr
     barge_in: BargeInConfig = field(default_factory=BargeInConfig)
     command_only: bool = False
     idle_leave: float | None = 300.0

@@ -36,6 +36,7 @@ class Utterance:
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
     banked: bool = False
+    asr: str | None = None  # which transcript: fresh | speculative (None: not recognised)
 
 
 @dataclass(frozen=True, slots=True)

@@ -335,8 +335,13 @@ def room_spec(
     provider: RoomProvider,
     playout: Playout,
     leaves: list[float] | None = None,
+    *,
+    speculative_asr: bool = False,
     **brain: object,
 ) -> SupervisorSpec:
+    """The room's tree. The exact times of most room tests are those of recognition after the
+    end of turn, so speculative recognition (the product's default) is asked for by the tests
+    of it (test_speculative_asr.py)."""
     link_config = VoiceLinkConfig(guild_id=GUILD, channel_id=CHANNEL, user_id=BOT, clankvox="kvox")
     config = VoiceBrainConfig(
         guild_id=GUILD,
@@ -348,6 +353,7 @@ def room_spec(
         member_names=NAMES,
         store=None,
         session="session" if leaves is not None else None,
+        speculative_asr=speculative_asr,
         **brain,  # type: ignore[arg-type]
     )
     llm_config = LlmConfig(providers=(provider.config,))

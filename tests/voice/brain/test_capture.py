@@ -13,6 +13,7 @@ from clanker.voice.brain.capture import (
     EndReason,
     Finalized,
     Promoted,
+    SpeculationStale,
 )
 
 FRAME = 512  # samples per VAD frame at 16 kHz = 32 ms
@@ -136,3 +137,77 @@ def test_bad_input_is_refused_by_name() -> None:
         CaptureConfig(vad_stop=0)
     with pytest.raises(ValueError, match="incomplete_wait"):
         CaptureConfig(vad_stop=1.0, incomplete_wait=0.5)
+
+
+# -- speculative recognition -------------------------------------------------------------------
+
+
+def test_without_speculation_nothing_is_asked_to_be_transcribed_early() -> None:
+    desk = CaptureDesk()
+    feed(desk, 1, 0.0, 20, 0.9)
+    (check,) = desk.tick(0.84)
+    assert isinstance(check, CheckTurn) and not check.speculate
+    (done,) = desk.turn_checked(1, check.check_id, 0.9, 0.87)
+    assert isinstance(done, Finalized) and not done.speculative
+
+
+def test_a_turn_ended_at_its_first_check_is_the_speculated_audio() -> None:
+    desk = CaptureDesk(speculate=True)
+    feed(desk, 1, 0.0, 20, 0.9)
+    (check,) = desk.tick(0.84)
+    assert isinstance(check, CheckTurn)
+    assert check.speculate and check.capture_id == 1
+    assert len(check.pcm) == 20 * FRAME * 2
+    (done,) = desk.turn_checked(1, check.check_id, 0.9, 0.87)
+    assert isinstance(done, Finalized)
+    assert done.speculative and done.capture_id == check.capture_id and done.pcm == check.pcm
+
+
+def test_the_silence_fallback_with_no_audio_since_the_check_uses_the_speculation() -> None:
+    desk = CaptureDesk(CaptureConfig(incomplete_wait=1.2), speculate=True)
+    feed(desk, 1, 0.0, 20, 0.9)
+    (check,) = desk.tick(0.84)
+    assert desk.turn_checked(1, check.check_id, 0.1, 0.87) == []  # "not done yet"
+    (done,) = desk.tick(0.64 + 1.2)  # Discord sent nothing meanwhile
+    assert isinstance(done, Finalized) and done.reason is EndReason.SILENCE
+    assert done.speculative and done.pcm == check.pcm
+
+
+def test_audio_after_the_check_makes_the_speculation_stale_and_the_clip_is_fresh() -> None:
+    desk = CaptureDesk(CaptureConfig(incomplete_wait=1.2), speculate=True)
+    feed(desk, 1, 0.0, 20, 0.9)
+    (check,) = desk.tick(0.84)
+    assert desk.turn_checked(1, check.check_id, 0.1, 0.87) == []
+    stale = feed(desk, 1, 0.9, 2, 0.1)  # decoded silence: more samples, no speech
+    assert stale == [SpeculationStale(user_id=1, capture_id=1, samples=20 * FRAME)]
+    (done,) = desk.tick(0.64 + 1.2)
+    assert isinstance(done, Finalized)
+    assert not done.speculative and len(done.pcm) == 22 * FRAME * 2
+
+
+def test_a_member_who_goes_on_is_speculated_again_on_the_whole_clip() -> None:
+    desk = CaptureDesk(speculate=True)
+    feed(desk, 1, 0.0, 20, 0.9)
+    (first,) = desk.tick(0.84)
+    assert desk.turn_checked(1, first.check_id, 0.1, 0.87) == []
+    out = feed(desk, 1, 0.9, 10, 0.9)  # talking again
+    assert out[0] == SpeculationStale(user_id=1, capture_id=1, samples=20 * FRAME)
+    assert len(out) == 1  # stale once, not once per chunk
+    last = 0.9 + 10 * 0.032
+    (second,) = desk.tick(last + 0.2)
+    assert isinstance(second, CheckTurn) and second.speculate
+    assert len(second.pcm) == 30 * FRAME * 2
+    (done,) = desk.turn_checked(1, second.check_id, 0.9, last + 0.23)
+    assert isinstance(done, Finalized)
+    assert done.speculative and done.pcm == second.pcm != first.pcm
+
+
+def test_a_max_duration_cut_after_a_check_is_not_the_speculated_audio() -> None:
+    desk = CaptureDesk(CaptureConfig(max_duration=2.0), speculate=True)
+    feed(desk, 1, 0.0, 40, 0.9)
+    (check,) = desk.tick(1.28 + 0.2)
+    assert isinstance(check, CheckTurn) and check.speculate
+    out = feed(desk, 1, 1.5, 23, 0.9)  # speech resumes, to 2.016 s of audio
+    assert isinstance(out[0], SpeculationStale)
+    (cut,) = [a for a in out if isinstance(a, Finalized)]
+    assert cut.banked and not cut.speculative
