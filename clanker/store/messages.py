@@ -16,6 +16,17 @@ import math
 
 import msgspec
 
+from clanker.store.facts import (
+    DeleteFacts,
+    FactCandidates,
+    FactRows,
+    FactWritten,
+    GetFacts,
+    MergeFact,
+    PutFact,
+    PutFactVector,
+    SearchFacts,
+)
 from clanker.store.validation import (
     check_id,
     check_json,
@@ -502,6 +513,12 @@ StoreRequest = (
     | ResumeInterrupted
     | PutImageCaption
     | GetImageCaptions
+    | PutFact
+    | MergeFact
+    | PutFactVector
+    | DeleteFacts
+    | GetFacts
+    | SearchFacts
 )
 """Every request the Store handles (a tagged union: decodes by ``type``)."""
 
@@ -518,6 +535,9 @@ StoreReply = (
     | Claimed
     | MessageIds
     | ImageCaptions
+    | FactWritten
+    | FactRows
+    | FactCandidates
     | StoreRejected
 )
 """Every reply the Store sends."""

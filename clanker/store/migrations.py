@@ -128,7 +128,85 @@ _V3 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+_V4 = Migration(
+    4,
+    "memory: facts (user/guild/self scope), their FTS5 index and vec0 vectors (384 dims, model)",
+    (
+        """
+        CREATE TABLE memory_facts (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            scope          TEXT    NOT NULL CHECK (scope IN ('user', 'guild', 'self')),
+            guild_id       INTEGER,
+            user_id        INTEGER,
+            owner_key      TEXT    NOT NULL,  -- 'user:<id>', 'guild:<id>' or 'self'
+            subject        TEXT    NOT NULL,
+            fact           TEXT    NOT NULL,
+            fact_key       TEXT    NOT NULL,  -- the normalised text duplicates share
+            fact_type      TEXT    NOT NULL CHECK (fact_type IN ('preference', 'profile',
+                               'relationship', 'project', 'guidance', 'behavioral', 'other')),
+            confidence     REAL    NOT NULL CHECK (confidence BETWEEN 0 AND 1),
+            evidence_ids   TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(evidence_ids)),
+            evidence_text  TEXT    NOT NULL DEFAULT '',
+            channel_id     INTEGER,
+            supersedes     INTEGER REFERENCES memory_facts (id) ON DELETE SET NULL,
+            is_active      INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
+            created_at     TEXT    NOT NULL,
+            updated_at     TEXT    NOT NULL,
+            CHECK ((scope = 'user' AND user_id IS NOT NULL AND guild_id IS NULL
+                    AND owner_key = 'user:' || user_id)
+                OR (scope = 'guild' AND guild_id IS NOT NULL AND user_id IS NULL
+                    AND owner_key = 'guild:' || guild_id)
+                OR (scope = 'self' AND guild_id IS NULL AND user_id IS NULL
+                    AND owner_key = 'self'))
+        )
+        """,
+        "CREATE UNIQUE INDEX idx_memory_facts_unique "
+        "ON memory_facts (owner_key, subject, fact_key)",
+        "CREATE INDEX idx_memory_facts_owner_time "
+        "ON memory_facts (owner_key, is_active, updated_at)",
+        "CREATE INDEX idx_memory_facts_supersedes ON memory_facts (supersedes)",
+        """
+        CREATE VIRTUAL TABLE memory_facts_fts USING fts5(
+            fact, subject, evidence_text,
+            content = 'memory_facts', content_rowid = 'id',
+            tokenize = 'unicode61 remove_diacritics 2'
+        )
+        """,
+        """
+        CREATE TRIGGER memory_facts_fts_insert AFTER INSERT ON memory_facts BEGIN
+            INSERT INTO memory_facts_fts (rowid, fact, subject, evidence_text)
+            VALUES (new.id, new.fact, new.subject, new.evidence_text);
+        END
+        """,
+        """
+        CREATE TRIGGER memory_facts_fts_delete AFTER DELETE ON memory_facts BEGIN
+            INSERT INTO memory_facts_fts (memory_facts_fts, rowid, fact, subject, evidence_text)
+            VALUES ('delete', old.id, old.fact, old.subject, old.evidence_text);
+        END
+        """,
+        """
+        CREATE TRIGGER memory_facts_fts_update AFTER UPDATE OF fact, subject, evidence_text
+        ON memory_facts BEGIN
+            INSERT INTO memory_facts_fts (memory_facts_fts, rowid, fact, subject, evidence_text)
+            VALUES ('delete', old.id, old.fact, old.subject, old.evidence_text);
+            INSERT INTO memory_facts_fts (rowid, fact, subject, evidence_text)
+            VALUES (new.id, new.fact, new.subject, new.evidence_text);
+        END
+        """,
+        # KNN is per owner (partition key) and model, over active facts only.
+        """
+        CREATE VIRTUAL TABLE memory_fact_vectors USING vec0(
+            fact_id    INTEGER PRIMARY KEY,
+            owner_key  TEXT PARTITION KEY,
+            model      TEXT,
+            active     INTEGER,
+            embedding  FLOAT[384] distance_metric=cosine
+        )
+        """,
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -500,3 +500,7 @@ QUERIES: dict[type, Query] = {
     m.GetImageCaptions: get_image_captions,
 }
 """Which function answers which request."""
+
+from clanker.store.fact_queries import FACT_QUERIES  # noqa: E402 - it uses `transaction`
+
+QUERIES.update(FACT_QUERIES)

@@ -1,0 +1,282 @@
+"""The SQL behind the Store's memory requests (`clanker.store.facts`).
+
+Blocking functions of a connection, like `clanker.store.queries`; registered in ``QUERIES``
+there. Writes run in one ``BEGIN IMMEDIATE`` transaction each. Archiving is scoped: an id of
+another owner in ``archive_ids`` is left alone (and not reported as archived).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+import pysqlite3.dbapi2 as sqlite3
+import sqlite_vec
+
+from clanker.store import facts as f
+from clanker.store import messages as m
+from clanker.store.queries import transaction
+from clanker.store.sqlite import Connection
+from clanker.store.wallclock import normalize_iso, utc_now_iso
+
+_COLUMNS = (
+    "id, scope, guild_id, user_id, subject, fact, fact_type, confidence, evidence_ids, "
+    "evidence_text, channel_id, supersedes, is_active, created_at, updated_at"
+)
+_IDS = msgspec.json.Decoder(tuple[int, ...])
+_json = msgspec.json.Encoder()
+
+
+def _row(r: Sequence[Any], model: str | None) -> f.FactRow:
+    return f.FactRow(
+        id=r[0],
+        scope=r[1],
+        guild_id=r[2],
+        user_id=r[3],
+        subject=r[4],
+        fact=r[5],
+        fact_type=r[6],
+        confidence=r[7],
+        evidence_ids=_IDS.decode(r[8]),
+        evidence_text=r[9],
+        channel_id=r[10],
+        supersedes=r[11],
+        active=bool(r[12]),
+        created_at=r[13],
+        updated_at=r[14],
+        model=model,
+    )
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def _archive(conn: Connection, owner: str, ids: Iterable[int], now: str) -> tuple[int, ...]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return ()
+    rows = conn.execute(
+        f"SELECT id FROM memory_facts WHERE owner_key = ? AND is_active = 1 "
+        f"AND id IN ({_marks(len(wanted))}) ORDER BY id",
+        (owner, *wanted),
+    ).fetchall()
+    done = tuple(int(r[0]) for r in rows)
+    for i in done:
+        conn.execute("UPDATE memory_facts SET is_active = 0, updated_at = ? WHERE id = ?", (now, i))
+        conn.execute("UPDATE memory_fact_vectors SET active = 0 WHERE fact_id = ?", (i,))
+    return done
+
+
+def _put_vector(
+    conn: Connection, fact_id: int, owner: str, active: bool, model: str, vector: Sequence[float]
+) -> None:
+    conn.execute("DELETE FROM memory_fact_vectors WHERE fact_id = ?", (fact_id,))
+    conn.execute(
+        "INSERT INTO memory_fact_vectors (fact_id, owner_key, model, active, embedding) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (fact_id, owner, model, int(active), sqlite_vec.serialize_float32(list(vector))),
+    )
+
+
+def put_fact(conn: Connection, req: f.PutFact) -> f.FactWritten | m.StoreRejected:
+    """Insert one fact, archive what the plan says, store its vector."""
+    owner = f.owner_key(req.scope, req.guild_id, req.user_id)
+    now = utc_now_iso()
+    created = now if req.created_at is None else normalize_iso(req.created_at, "created_at")
+    try:
+        with transaction(conn):
+            cur = conn.execute(
+                """
+                INSERT INTO memory_facts (scope, guild_id, user_id, owner_key, subject, fact,
+                    fact_key, fact_type, confidence, evidence_ids, evidence_text, channel_id,
+                    supersedes, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                (
+                    req.scope,
+                    req.guild_id,
+                    req.user_id,
+                    owner,
+                    req.subject,
+                    req.fact,
+                    req.fact_key,
+                    req.fact_type,
+                    req.confidence,
+                    _json.encode(req.evidence_ids).decode(),
+                    req.evidence_text,
+                    req.channel_id,
+                    req.supersedes,
+                    created,
+                    created,
+                ),
+            )
+            fact_id = int(cur.lastrowid or 0)
+            archived = _archive(conn, owner, req.archive_ids, now)
+            if req.vector is not None:
+                _put_vector(conn, fact_id, owner, True, req.model, req.vector)
+    except sqlite3.IntegrityError as exc:
+        return m.StoreRejected(request="PutFact", problem=f"the fact cannot be stored: {exc}")
+    return f.FactWritten(fact_id=fact_id, archived=archived)
+
+
+def merge_fact(conn: Connection, req: f.MergeFact) -> f.FactWritten | m.StoreRejected:
+    """Update a duplicate's confidence and evidence, reactivate it, archive the rest."""
+    now = utc_now_iso()
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT owner_key FROM memory_facts WHERE id = ?", (req.fact_id,)
+        ).fetchone()
+        if row is None:
+            return m.StoreRejected(request="MergeFact", problem=f"no fact {req.fact_id}")
+        owner = str(row[0])
+        conn.execute(
+            "UPDATE memory_facts SET confidence = ?, evidence_ids = ?, is_active = 1, "
+            "updated_at = ? WHERE id = ?",
+            (req.confidence, _json.encode(req.evidence_ids).decode(), now, req.fact_id),
+        )
+        conn.execute("UPDATE memory_fact_vectors SET active = 1 WHERE fact_id = ?", (req.fact_id,))
+        archived = _archive(conn, owner, (i for i in req.archive_ids if i != req.fact_id), now)
+    return f.FactWritten(fact_id=req.fact_id, archived=archived)
+
+
+def put_fact_vector(conn: Connection, req: f.PutFactVector) -> m.RowsChanged:
+    """Store or replace one fact's vector."""
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT owner_key, is_active FROM memory_facts WHERE id = ?", (req.fact_id,)
+        ).fetchone()
+        if row is None:
+            return m.RowsChanged(count=0)
+        _put_vector(conn, req.fact_id, str(row[0]), bool(row[1]), req.model, req.vector)
+    return m.RowsChanged(count=1)
+
+
+def delete_facts(conn: Connection, req: f.DeleteFacts) -> m.RowsChanged:
+    """Delete facts and their vectors."""
+    ids = sorted(set(req.fact_ids))
+    if not ids:
+        return m.RowsChanged(count=0)
+    with transaction(conn):
+        conn.execute(f"DELETE FROM memory_fact_vectors WHERE fact_id IN ({_marks(len(ids))})", ids)
+        cur = conn.execute(f"DELETE FROM memory_facts WHERE id IN ({_marks(len(ids))})", ids)
+    return m.RowsChanged(count=cur.rowcount)
+
+
+def _models(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = conn.execute(
+        f"SELECT fact_id, model FROM memory_fact_vectors WHERE fact_id IN ({_marks(len(ids))})",
+        list(ids),
+    ).fetchall()
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+def get_facts(conn: Connection, req: f.GetFacts) -> f.FactRows:
+    """Facts of the owners, newest update first."""
+    where = [f"owner_key IN ({_marks(len(req.owner_keys))})"]
+    args: list[Any] = list(req.owner_keys)
+    if req.subject is not None:
+        where.append("subject = ?")
+        args.append(req.subject)
+    if req.fact_ids:
+        where.append(f"id IN ({_marks(len(req.fact_ids))})")
+        args += req.fact_ids
+    if not req.include_archived:
+        where.append("is_active = 1")
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM memory_facts WHERE {' AND '.join(where)} "
+        "ORDER BY updated_at DESC, id DESC LIMIT ?",
+        (*args, req.limit),
+    ).fetchall()
+    models = _models(conn, [int(r[0]) for r in rows])
+    return f.FactRows(rows=tuple(_row(r, models.get(int(r[0]))) for r in rows))
+
+
+def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
+    """KNN per owner + FTS5 + recent, merged by id (see `SearchFacts`)."""
+    owners = list(req.owner_keys)
+    cosine: dict[int, float] = {}
+    bm25: dict[int, float] = {}
+    order: list[int] = []
+    query_blob = None if req.vector is None else sqlite_vec.serialize_float32(list(req.vector))
+    if query_blob is not None:
+        for owner in owners:
+            for fact_id, distance in conn.execute(
+                "SELECT fact_id, distance FROM memory_fact_vectors WHERE embedding MATCH ? "
+                "AND k = ? AND owner_key = ? AND model = ? AND active = 1",
+                (query_blob, req.k, owner, req.model),
+            ).fetchall():
+                cosine[int(fact_id)] = 1.0 - float(distance)
+                order.append(int(fact_id))
+    if req.fts_query.strip():
+        try:
+            hits = conn.execute(
+                f"""
+                SELECT x.rowid, bm25(memory_facts_fts) AS score FROM memory_facts_fts x
+                JOIN memory_facts mf ON mf.id = x.rowid
+                WHERE memory_facts_fts MATCH ? AND mf.is_active = 1
+                  AND mf.owner_key IN ({_marks(len(owners))})
+                ORDER BY score LIMIT ?
+                """,
+                (req.fts_query, *owners, req.k),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            hits = []  # a malformed FTS5 expression: no lexical candidates
+        for fact_id, score in hits:
+            bm25[int(fact_id)] = float(score)
+            order.append(int(fact_id))
+    if req.recent:
+        for (fact_id,) in conn.execute(
+            f"SELECT id FROM memory_facts WHERE owner_key IN ({_marks(len(owners))}) "
+            "AND is_active = 1 ORDER BY updated_at DESC, id DESC LIMIT ?",
+            (*owners, req.recent),
+        ).fetchall():
+            order.append(int(fact_id))
+    ids = list(dict.fromkeys(order))
+    if not ids:
+        return f.FactCandidates(candidates=())
+    rows = {
+        int(r[0]): r
+        for r in conn.execute(
+            f"SELECT {_COLUMNS} FROM memory_facts WHERE id IN ({_marks(len(ids))})", ids
+        ).fetchall()
+    }
+    vectors: dict[int, tuple[str, tuple[float, ...], float | None]] = {}
+    for fact_id, model, blob, dist in conn.execute(
+        f"SELECT fact_id, model, embedding, "
+        f"CASE WHEN ? IS NULL THEN NULL ELSE vec_distance_cosine(embedding, ?) END "
+        f"FROM memory_fact_vectors WHERE fact_id IN ({_marks(len(ids))})",
+        (query_blob, query_blob, *ids),
+    ).fetchall():
+        vec = tuple(float(x) for x in memoryview(blob).cast("f").tolist())
+        vectors[int(fact_id)] = (str(model), vec, None if dist is None else 1.0 - float(dist))
+    out = []
+    for i in ids:
+        found = vectors.get(i)
+        model = None if found is None else found[0]
+        same_model = found is not None and found[0] == req.model and query_blob is not None
+        fact_vec = found[1] if found is not None and same_model else None
+        cos = found[2] if found is not None else None
+        out.append(
+            f.FactCandidate(
+                row=_row(rows[i], model),
+                cosine=cosine.get(i, cos) if same_model else None,
+                bm25=bm25.get(i),
+                vector=fact_vec,
+            )
+        )
+    return f.FactCandidates(candidates=tuple(out))
+
+
+FACT_QUERIES: dict[type, Any] = {
+    f.PutFact: put_fact,
+    f.MergeFact: merge_fact,
+    f.PutFactVector: put_fact_vector,
+    f.DeleteFacts: delete_facts,
+    f.GetFacts: get_facts,
+    f.SearchFacts: search_facts,
+}
+"""Which function answers which memory request (merged into ``QUERIES``)."""
