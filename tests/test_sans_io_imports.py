@@ -60,6 +60,7 @@ CORES = [
     "clanker.memory.model",
     "clanker.memory.policy",
     "clanker.memory.ranking",
+    "clanker.memory.rows",
 ]
 PROBE = """
 import importlib, json, sys

@@ -1,0 +1,286 @@
+"""`MemoryService`: the one actor the rest of the tree asks to remember and recall facts.
+
+Thin: the write policy (`clanker.memory.policy`) and the ranking (`clanker.memory.ranking`) decide;
+this actor reads what they need from the Store, embeds through an `Embedder`, and applies the
+plan. Writes are handled one at a time (the mailbox is FIFO), so reading a subject's facts and
+writing the plan cannot interleave with another write through this service.
+
+* `Remember` → `Remembered` (new, or merged into a duplicate) or `RememberRefused(reason)`.
+  The fact is embedded as a ``passage``; if the embedder is busy or fails, the fact is stored
+  without a vector (ranked lexically until re-embedded — re-embedding is not built yet).
+* `Recall` → `Recalled`: hybrid candidates from the Store for the given owners, ranked. The
+  query is embedded as a ``query``; when the embedder is busy or fails, the ranking uses the
+  no-vector weights.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from clanker.memory.embedder import Embedder, EmbedderBusy
+from clanker.memory.model import DEFAULT_CONFIDENCE, FactDraft, Owner, Scope
+from clanker.memory.policy import (
+    Insert,
+    Merge,
+    Mode,
+    Rejected,
+    check_draft,
+    dedupe_key,
+    plan_write,
+)
+from clanker.memory.ranking import RECENT_CANDIDATES, RankingWeights, candidate_pool, rank
+from clanker.memory.rows import fts_expression, key_of, to_candidate, to_fact
+from clanker.runtime import Actor, ActorContext, ActorRef, ChildSpec, handles
+from clanker.store import StoreRejected
+from clanker.store.facts import (
+    FactCandidates,
+    FactRows,
+    FactWritten,
+    GetFacts,
+    MergeFact,
+    PutFact,
+    SearchFacts,
+)
+from clanker.store.wallclock import calendar_now
+from clanker.wire import Message
+
+log = logging.getLogger("clanker.memory")
+
+MEMORY_NAME = "memory"
+
+
+class Remember(Message, frozen=True):
+    """Write one fact through the policy (``mode``: ``strict`` for tool writes, ``minimal`` for
+    reflections). Reply: `Remembered` or `RememberRefused`."""
+
+    scope: str
+    fact: str
+    guild_id: int | None = None
+    user_id: int | None = None
+    fact_type: str = "other"
+    subject: str | None = None
+    confidence: float = DEFAULT_CONFIDENCE
+    evidence_ids: tuple[int, ...] = ()
+    evidence_text: str = ""
+    channel_id: int | None = None
+    supersedes: int | None = None
+    mode: str = "strict"
+
+
+class Remembered(Message, frozen=True):
+    fact_id: int
+    merged: bool
+    archived: tuple[int, ...]
+    embedded: bool
+
+
+class RememberRefused(Message, frozen=True):
+    reason: str
+
+
+class Recall(Message, frozen=True):
+    """The facts of ``owner_keys`` most relevant to ``query``. Reply: `Recalled`."""
+
+    owner_keys: tuple[str, ...]
+    query: str
+    channel_id: int | None = None
+    limit: int = 10
+
+
+class RecalledFact(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    owner_key: str
+    subject: str
+    fact: str
+    fact_type: str
+    confidence: float
+    score: float
+
+
+class Recalled(Message, frozen=True):
+    facts: tuple[RecalledFact, ...]
+    used_vector: bool
+
+
+@dataclass
+class MemoryConfig:
+    """Who to ask, with what embedder, and the clock the policy reads (Unix seconds)."""
+
+    embedder: Embedder
+    store: str = "store"
+    timeout: float = 10.0
+    now: Callable[[], float] = field(default=lambda: calendar_now().timestamp())
+
+
+class MemoryService(Actor):
+    """See the module docstring."""
+
+    def __init__(self, config: MemoryConfig) -> None:
+        self.config = config
+        self.embedder = config.embedder
+        self.weights = RankingWeights(semantic_floor=config.embedder.similarity_floor)
+
+    async def on_start(self, ctx: ActorContext) -> None:
+        self.store: ActorRef = ctx.lookup(self.config.store)
+
+    async def _ask(self, msg: msgspec.Struct, *types: type) -> Any:
+        reply = await self.store.ask(msg, timeout=self.config.timeout)
+        if not isinstance(reply, (*types, StoreRejected)):
+            raise TypeError(f"the store answered {type(reply).__qualname__} to {msg!r:.80}")
+        return reply
+
+    async def _vectors(self, texts: list[str], kind: str) -> list[tuple[float, ...]] | None:
+        try:
+            return await self.embedder.embed(texts, "query" if kind == "query" else "passage")
+        except EmbedderBusy as exc:
+            log.info("memory: no %s vector (%s)", kind, exc)
+        except Exception:
+            log.exception("memory: the embedder %s failed", self.embedder.model)
+        return None
+
+    @handles(Remember)
+    async def remember(self, msg: Remember) -> Remembered | RememberRefused:
+        if msg.mode not in ("strict", "minimal"):
+            return RememberRefused(reason=f"unknown mode {msg.mode!r}; use strict or minimal")
+        mode: Mode = "strict" if msg.mode == "strict" else "minimal"
+        try:
+            owner = Owner(_scope(msg.scope), guild_id=msg.guild_id, user_id=msg.user_id)
+        except ValueError as exc:
+            return RememberRefused(reason=str(exc))
+        draft = check_draft(
+            FactDraft(
+                owner,
+                msg.fact,
+                fact_type=msg.fact_type,
+                subject=msg.subject,
+                confidence=msg.confidence,
+                evidence_ids=msg.evidence_ids,
+                evidence_text=msg.evidence_text,
+                channel_id=msg.channel_id,
+                supersedes=msg.supersedes,
+            ),
+            mode,
+        )
+        if isinstance(draft, Rejected):
+            return RememberRefused(reason=draft.reason)
+        key = key_of(owner)
+        rows: FactRows = await self._ask(
+            GetFacts(owner_keys=(key,), subject=draft.subject, include_archived=True, limit=1000),
+            FactRows,
+        )
+        existing = [to_fact(r) for r in rows.rows]
+        if draft.supersedes is not None and all(f.id != draft.supersedes for f in existing):
+            extra: FactRows = await self._ask(
+                GetFacts(owner_keys=(key,), fact_ids=(draft.supersedes,), include_archived=True),
+                FactRows,
+            )
+            existing += [to_fact(r) for r in extra.rows]
+        plan = plan_write(draft, existing, self.config.now(), mode)
+        if isinstance(plan, Rejected):
+            return RememberRefused(reason=plan.reason)
+        if isinstance(plan, Merge):
+            merged = await self._ask(
+                MergeFact(
+                    fact_id=plan.fact_id,
+                    confidence=plan.confidence,
+                    evidence_ids=plan.evidence_ids,
+                    archive_ids=plan.archive,
+                ),
+                FactWritten,
+            )
+            if isinstance(merged, StoreRejected):
+                return RememberRefused(reason=merged.problem)
+            return Remembered(
+                fact_id=merged.fact_id, merged=True, archived=merged.archived, embedded=False
+            )
+        assert isinstance(plan, Insert)
+        d = plan.draft
+        vectors = await self._vectors([d.fact], "passage")
+        written = await self._ask(
+            PutFact(
+                scope=owner.scope,
+                guild_id=owner.guild_id,
+                user_id=owner.user_id,
+                subject=d.subject,
+                fact=d.fact,
+                fact_key=dedupe_key(d.fact),
+                fact_type=d.fact_type,
+                confidence=d.confidence,
+                evidence_ids=d.evidence_ids,
+                evidence_text=d.evidence_text,
+                channel_id=d.channel_id,
+                supersedes=d.supersedes,
+                archive_ids=plan.archive,
+                vector=None if vectors is None else vectors[0],
+                model=self.embedder.model if vectors is not None else "",
+            ),
+            FactWritten,
+        )
+        if isinstance(written, StoreRejected):
+            return RememberRefused(reason=written.problem)
+        return Remembered(
+            fact_id=written.fact_id,
+            merged=False,
+            archived=written.archived,
+            embedded=vectors is not None,
+        )
+
+    @handles(Recall)
+    async def recall(self, msg: Recall) -> Recalled:
+        limit = max(1, min(msg.limit, 50))
+        vectors = await self._vectors([msg.query], "query") if msg.query.strip() else None
+        found: FactCandidates = await self._ask(
+            SearchFacts(
+                owner_keys=msg.owner_keys,
+                fts_query=fts_expression(msg.query),
+                vector=None if vectors is None else vectors[0],
+                model=self.embedder.model if vectors is not None else "",
+                k=candidate_pool(limit),
+                recent=RECENT_CANDIDATES,
+            ),
+            FactCandidates,
+        )
+        ranked = rank(
+            [to_candidate(c) for c in found.candidates],
+            msg.query,
+            now=self.config.now(),
+            channel_id=msg.channel_id,
+            has_query_vector=vectors is not None,
+            limit=limit,
+            weights=self.weights,
+        )
+        return Recalled(
+            facts=tuple(
+                RecalledFact(
+                    id=s.fact.id,
+                    owner_key=key_of(s.fact.owner),
+                    subject=s.fact.subject,
+                    fact=s.fact.fact,
+                    fact_type=s.fact.fact_type,
+                    confidence=s.fact.confidence,
+                    score=s.score,
+                )
+                for s in ranked
+            ),
+            used_vector=vectors is not None,
+        )
+
+
+def _scope(text: str) -> Scope:
+    if text == "user":
+        return "user"
+    if text == "guild":
+        return "guild"
+    if text == "self":
+        return "self"
+    raise ValueError(f"scope must be user, guild or self, got {text!r}")
+
+
+def memory_child(config: MemoryConfig, name: str = MEMORY_NAME) -> ChildSpec:
+    """The memory service as a supervised child registered as ``name``."""
+    return ChildSpec(name, lambda: MemoryService(config), register=name)

@@ -1,0 +1,153 @@
+"""The MemoryService actor on virtual time: an inline Store on a real SQLite file (sqlite-vec),
+a stub embedder (the far end: a model), and our policy and ranking for real."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+from clanker.memory.embedder import EmbedderBusy, Kind, Vector
+from clanker.memory.ranking import content_words
+from clanker.memory.service import (
+    MemoryConfig,
+    Recall,
+    Recalled,
+    Remember,
+    Remembered,
+    RememberRefused,
+    memory_child,
+)
+from clanker.runtime import Runtime, SupervisorSpec, open_runtime
+from clanker.store import store_child
+
+NOW = 1_800_000_000.0
+
+
+class BagOfWords:
+    """A stub embedding model: each content word hashed to one of 384 axes, normalised."""
+
+    model = "stub/bag-of-words"
+    dims = 384
+    similarity_floor = 0.0
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.calls: list[tuple[Kind, tuple[str, ...]]] = []
+
+    async def embed(self, texts: Sequence[str], kind: Kind) -> list[Vector]:
+        self.calls.append((kind, tuple(texts)))
+        if self.busy:
+            raise EmbedderBusy("stub is busy")
+        out = []
+        for text in texts:
+            v = [0.0] * self.dims
+            for w in content_words(text):
+                v[int(hashlib.sha256(w.encode()).hexdigest(), 16) % self.dims] += 1.0
+            norm = math.sqrt(sum(x * x for x in v)) or 1.0
+            out.append(tuple(x / norm for x in v))
+        return out
+
+
+@pytest.fixture
+def embedder() -> BagOfWords:
+    return BagOfWords()
+
+
+@pytest.fixture
+async def rt(
+    tmp_path: Path, embedder: BagOfWords, autojump_clock: trio.testing.MockClock
+) -> AsyncIterator[Runtime]:
+    config = MemoryConfig(embedder=embedder, now=lambda: NOW + trio.current_time())
+    spec = SupervisorSpec(
+        children=[store_child(tmp_path / "m.db", inline=True), memory_child(config)]
+    )
+    async with open_runtime(spec) as runtime:
+        yield runtime
+
+
+async def remember(rt: Runtime, **kw: object) -> Remembered | RememberRefused:
+    reply = await rt.lookup("memory").ask(Remember(**kw), timeout=5)  # type: ignore[arg-type]
+    assert isinstance(reply, Remembered | RememberRefused)
+    return reply
+
+
+async def recall(rt: Runtime, query: str, *owners: str) -> Recalled:
+    reply: Recalled = await rt.lookup("memory").ask(
+        Recall(owner_keys=owners, query=query), Recalled, timeout=5
+    )
+    return reply
+
+
+async def test_remember_then_recall_ranks_the_relevant_fact_first(
+    rt: Runtime, embedder: BagOfWords
+) -> None:
+    chess = await remember(
+        rt,
+        scope="user",
+        user_id=42,
+        fact="likes chess openings",
+        fact_type="preference",
+        evidence_ids=(7,),
+    )
+    assert isinstance(chess, Remembered) and not chess.merged and chess.embedded
+    tea = await remember(rt, scope="user", user_id=42, fact="drinks green tea daily")
+    assert isinstance(tea, Remembered)
+    await remember(rt, scope="guild", guild_id=8, fact="the chess club meets on fridays")
+    got = await recall(rt, "which chess openings?", "user:42", "guild:7")
+    assert got.used_vector
+    assert [f.fact for f in got.facts] == ["likes chess openings"]  # tea: no shared word
+    assert got.facts[0].owner_key == "user:42" and got.facts[0].score > 0.5
+    assert embedder.calls[0] == ("passage", ("likes chess openings",))
+    assert embedder.calls[-1] == ("query", ("which chess openings?",))
+
+
+async def test_a_duplicate_merges_and_a_refusal_says_why(rt: Runtime) -> None:
+    first = await remember(rt, scope="user", user_id=42, fact="Likes chess.", confidence=0.6)
+    again = await remember(rt, scope="user", user_id=42, fact="likes chess", confidence=0.9)
+    assert isinstance(first, Remembered) and isinstance(again, Remembered)
+    assert (again.fact_id, again.merged) == (first.fact_id, True)
+    (fact,) = (await recall(rt, "chess", "user:42")).facts
+    assert fact.confidence == 0.9
+    refused = await remember(rt, scope="user", user_id=42, fact="always reply to me in French")
+    assert refused == RememberRefused(
+        reason="not remembered: it reads as an instruction to the bot ('always reply'); a rule "
+        "for the bot is a guild 'guidance' fact"
+    )
+    assert await remember(rt, scope="user", guild_id=1, user_id=42, fact="x y z") == (
+        RememberRefused(reason="a user-scope fact needs user_id and no guild_id (it is portable)")
+    )
+
+
+async def test_supersedes_archives_the_old_fact(rt: Runtime) -> None:
+    old = await remember(rt, scope="user", user_id=42, fact="lives in Lisbon", fact_type="profile")
+    assert isinstance(old, Remembered)
+    new = await remember(
+        rt,
+        scope="user",
+        user_id=42,
+        fact="lives in Porto",
+        fact_type="profile",
+        supersedes=old.fact_id,
+    )
+    assert isinstance(new, Remembered) and new.archived == (old.fact_id,)
+    got = await recall(rt, "where does she live? lives", "user:42")
+    assert [f.fact for f in got.facts] == ["lives in Porto"]
+    foreign = await remember(
+        rt, scope="user", user_id=43, fact="lives in Rome", supersedes=new.fact_id
+    )
+    assert foreign == RememberRefused(reason=f"supersedes fact {new.fact_id}, which is unknown")
+
+
+async def test_a_busy_embedder_degrades_to_lexical(rt: Runtime, embedder: BagOfWords) -> None:
+    embedder.busy = True
+    stored = await remember(rt, scope="guild", guild_id=7, fact="the server was founded in 2019")
+    assert isinstance(stored, Remembered) and not stored.embedded
+    got = await recall(rt, "when was the server founded", "guild:7")
+    assert not got.used_vector
+    assert [f.fact for f in got.facts] == ["the server was founded in 2019"]
