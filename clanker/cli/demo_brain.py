@@ -6,7 +6,8 @@ only the far end is a script. It reads the prompt clanker built and answers in c
 output contract: a reply (clearly labelled as the demo brain's) when spoken to or in an active
 conversation, a 🤔 reaction to an ambient question, and a skip otherwise. Asked to "search
 (the web) for X" when ``web_search`` is offered, it calls the tool, then answers with what the
-tool returned (in the sandbox with no search key: the sandbox's search sim).
+tool returned (in the sandbox with no search key: the sandbox's search sim); in voice it says
+"Let me check", searches, and speaks the first result's title.
 """
 
 from __future__ import annotations
@@ -125,6 +126,23 @@ def sound_answer(prompt: str, system: str) -> str | None:
     return f"Here is the {name} sound. [[SOUNDBOARD:{name}]]"
 
 
+def voice_search_query(prompt: str) -> str | None:
+    """What the latest voice utterance asks to search for ("search the web for X"), if any."""
+    lines = [line for line in _section(prompt, "Just said") if ": " in line]
+    found = _SEARCH.search(lines[-1].partition(": ")[2]) if lines else None
+    if found is None:
+        return None
+    return found.group(1).strip().rstrip("?.!").strip()[:200] or None
+
+
+def voice_tool_answer(results: list[str]) -> str:
+    """The spoken answer after a voice search: the first result's title."""
+    for line in "\n".join(results).splitlines():
+        if line.startswith("1. "):
+            return f"This is the offline demo brain. The first result is: {line[3:].strip()}."
+    return "This is the offline demo brain. The search found nothing."
+
+
 def respond(request: RecordedRequest) -> Turn:
     """llmsim responder: the demo brain's answer to one request."""
     if VOICE_MARKER in json.dumps(request.body, ensure_ascii=False):
@@ -135,6 +153,12 @@ def respond(request: RecordedRequest) -> Turn:
             if isinstance(m, dict) and m.get("role") in ("system", "developer")
         )
         sound = sound_answer(request.user_text, system)
+        if sound is None and "web_search" in request.tool_names:
+            if results := request.tool_results:
+                return Text(voice_tool_answer(results), model=MODEL)
+            if (query := voice_search_query(request.user_text)) is not None:
+                call = SimToolCall("web_search", {"query": query})
+                return ToolUse((call,), text="Let me check. ", model=MODEL)
         return Text(sound or voice_answer(request.user_text), model=MODEL)
     if "web_search" in request.tool_names:
         if results := request.tool_results:

@@ -78,3 +78,41 @@ async def test_the_sandbox_search_sim_is_reached_through_the_tool_and_its_pages_
         )
         assert not page.is_error, page.content
         assert "a local simulation of the web, not the real internet" in page.content
+
+
+async def test_search_the_web_by_voice_in_the_sandbox_with_no_keys(tmp_path: Path) -> None:
+    """Said aloud in the call (Piper → real clankvox → Whisper): the demo brain says "Let me
+    check", searches the sandbox's sim through the voice brain's tool round, and speaks the
+    first result."""
+    printed: list[str] = []
+    changed = trio.Event()
+
+    def out(text: str) -> None:
+        nonlocal changed
+        printed.append(text)
+        changed.set()
+        changed = trio.Event()
+
+    async def until(fragment: str) -> str:
+        while True:
+            for line in printed:
+                if fragment in line:
+                    return line
+            await changed.wait()
+
+    send, receive = trio.open_memory_channel[str](16)
+    options = SandboxOptions(db_path=tmp_path / "v.db", linger=0.0, env={}, dashboard=False)
+    with trio.fail_after(TIMEOUT * 2):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_chat, options, receive, out)
+            await send.send("/say hello\n")  # alice joins the Lounge; nobody hears her yet
+            await until("! /say: nobody is connected")
+            await send.send("clanker, come to voice\n")
+            await until("(voice) clanker is listening in the call")
+            await until("(voice) clanker: Hello")  # the join greeting
+            await send.send("/say clanker, search the web for otters\n")
+            answer = await until("The first result is")
+            await send.send("/quit\n")
+    assert answer.startswith("(voice) clanker: Let me check.")
+    assert f"{SIM_LABEL} result 1" in answer
+    assert "otter" in answer.lower()  # what Whisper heard was searched for
