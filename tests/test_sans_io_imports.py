@@ -61,6 +61,7 @@ CORES = [
     "clanker.memory.policy",
     "clanker.memory.ranking",
     "clanker.memory.rows",
+    "clanker.memory.cache",
 ]
 PROBE = """
 import importlib, json, sys

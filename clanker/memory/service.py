@@ -9,8 +9,8 @@ writing the plan cannot interleave with another write through this service.
   The fact is embedded as a ``passage``; if the embedder is busy or fails, the fact is stored
   without a vector (ranked lexically until re-embedded — re-embedding is not built yet).
 * `Recall` → `Recalled`: hybrid candidates from the Store for the given owners, ranked. The
-  query is embedded as a ``query``; when the embedder is busy or fails, the ranking uses the
-  no-vector weights.
+  query is embedded as a ``query`` (cached 60 s, 256 queries: `QueryVectorCache`); when the
+  embedder is busy or fails, the ranking uses the no-vector weights.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+import trio
 
+from clanker.memory.cache import QueryVectorCache
 from clanker.memory.embedder import Embedder, EmbedderBusy
 from clanker.memory.model import DEFAULT_CONFIDENCE, FactDraft, Owner, Scope
 from clanker.memory.policy import (
@@ -124,6 +126,7 @@ class MemoryService(Actor):
         self.config = config
         self.embedder = config.embedder
         self.weights = RankingWeights(semantic_floor=config.embedder.similarity_floor)
+        self.query_cache = QueryVectorCache()
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.store: ActorRef = ctx.lookup(self.config.store)
@@ -142,6 +145,18 @@ class MemoryService(Actor):
         except Exception:
             log.exception("memory: the embedder %s failed", self.embedder.model)
         return None
+
+    async def _query_vector(self, query: str) -> list[tuple[float, ...]] | None:
+        if not query.strip():
+            return None
+        model = self.embedder.model
+        cached = self.query_cache.get(model, query, trio.current_time())
+        if cached is not None:
+            return [cached]
+        vectors = await self._vectors([query], "query")
+        if vectors is not None:
+            self.query_cache.put(model, query, vectors[0], trio.current_time())
+        return vectors
 
     @handles(Remember)
     async def remember(self, msg: Remember) -> Remembered | RememberRefused:
@@ -233,7 +248,7 @@ class MemoryService(Actor):
     @handles(Recall)
     async def recall(self, msg: Recall) -> Recalled:
         limit = max(1, min(msg.limit, 50))
-        vectors = await self._vectors([msg.query], "query") if msg.query.strip() else None
+        vectors = await self._query_vector(msg.query)
         found: FactCandidates = await self._ask(
             SearchFacts(
                 owner_keys=msg.owner_keys,

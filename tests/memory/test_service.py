@@ -59,6 +59,8 @@ def embedder() -> BagOfWords:
     return BagOfWords()
 
 
+# pytest-trio only puts a test on the MockClock when the *test* asks for the clock fixture
+# (asked by the `rt` fixture alone, the test ran on the real clock), so each test names it.
 @pytest.fixture
 async def rt(
     tmp_path: Path, embedder: BagOfWords, autojump_clock: trio.testing.MockClock
@@ -85,7 +87,7 @@ async def recall(rt: Runtime, query: str, *owners: str) -> Recalled:
 
 
 async def test_remember_then_recall_ranks_the_relevant_fact_first(
-    rt: Runtime, embedder: BagOfWords
+    rt: Runtime, embedder: BagOfWords, autojump_clock: trio.testing.MockClock
 ) -> None:
     chess = await remember(
         rt,
@@ -107,7 +109,9 @@ async def test_remember_then_recall_ranks_the_relevant_fact_first(
     assert embedder.calls[-1] == ("query", ("which chess openings?",))
 
 
-async def test_a_duplicate_merges_and_a_refusal_says_why(rt: Runtime) -> None:
+async def test_a_duplicate_merges_and_a_refusal_says_why(
+    rt: Runtime, autojump_clock: trio.testing.MockClock
+) -> None:
     first = await remember(rt, scope="user", user_id=42, fact="Likes chess.", confidence=0.6)
     again = await remember(rt, scope="user", user_id=42, fact="likes chess", confidence=0.9)
     assert isinstance(first, Remembered) and isinstance(again, Remembered)
@@ -124,7 +128,9 @@ async def test_a_duplicate_merges_and_a_refusal_says_why(rt: Runtime) -> None:
     )
 
 
-async def test_supersedes_archives_the_old_fact(rt: Runtime) -> None:
+async def test_supersedes_archives_the_old_fact(
+    rt: Runtime, autojump_clock: trio.testing.MockClock
+) -> None:
     old = await remember(rt, scope="user", user_id=42, fact="lives in Lisbon", fact_type="profile")
     assert isinstance(old, Remembered)
     new = await remember(
@@ -144,13 +150,32 @@ async def test_supersedes_archives_the_old_fact(rt: Runtime) -> None:
     assert foreign == RememberRefused(reason=f"supersedes fact {new.fact_id}, which is unknown")
 
 
-async def test_a_busy_embedder_degrades_to_lexical(rt: Runtime, embedder: BagOfWords) -> None:
+async def test_a_busy_embedder_degrades_to_lexical(
+    rt: Runtime, embedder: BagOfWords, autojump_clock: trio.testing.MockClock
+) -> None:
     embedder.busy = True
     stored = await remember(rt, scope="guild", guild_id=7, fact="the server was founded in 2019")
     assert isinstance(stored, Remembered) and not stored.embedded
     got = await recall(rt, "when was the server founded", "guild:7")
     assert not got.used_vector
     assert [f.fact for f in got.facts] == ["the server was founded in 2019"]
+
+
+async def test_a_repeated_query_is_embedded_once_within_60_virtual_seconds(
+    rt: Runtime, embedder: BagOfWords, autojump_clock: trio.testing.MockClock
+) -> None:
+    await remember(rt, scope="user", user_id=42, fact="likes chess openings")
+    start = trio.current_time()
+    for _ in range(3):
+        assert [f.fact for f in (await recall(rt, "chess", "user:42")).facts] == [
+            "likes chess openings"
+        ]
+    await trio.sleep_until(start + 59.0)
+    await recall(rt, "chess", "user:42")
+    assert [c for c in embedder.calls if c[0] == "query"] == [("query", ("chess",))]
+    await trio.sleep_until(start + 60.0)
+    await recall(rt, "chess", "user:42")
+    assert [c for c in embedder.calls if c[0] == "query"] == [("query", ("chess",))] * 2
 
 
 FACTS = {
