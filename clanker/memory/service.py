@@ -7,7 +7,9 @@ writing the plan cannot interleave with another write through this service.
 
 * `Remember` → `Remembered` (new, or merged into a duplicate) or `RememberRefused(reason)`.
   The fact is embedded as a ``passage``; if the embedder is busy or fails, the fact is stored
-  without a vector (ranked lexically until re-embedded — re-embedding is not built yet).
+  without a vector; `EmbedPending` (run in the background every ``reembed_every`` = 60 s of trio time,
+  or asked) embeds active facts lacking a vector of the current model, 32 at a time — which is
+  also how a change of model re-embeds everything.
 * `Recall` → `Recalled`: hybrid candidates from the Store for the given owners, ranked. The
   query is embedded as a ``query`` (cached 60 s, 256 queries: `QueryVectorCache`); when the
   embedder is busy or fails, the ranking uses the no-vector weights.
@@ -38,14 +40,16 @@ from clanker.memory.policy import (
 from clanker.memory.ranking import RECENT_CANDIDATES, RankingWeights, candidate_pool, rank
 from clanker.memory.rows import fts_expression, key_of, to_candidate, to_fact
 from clanker.runtime import Actor, ActorContext, ActorRef, ChildSpec, handles
-from clanker.store import StoreRejected
+from clanker.store import RowsChanged, StoreRejected
 from clanker.store.facts import (
     FactCandidates,
     FactRows,
+    FactsWithoutVector,
     FactWritten,
     GetFacts,
     MergeFact,
     PutFact,
+    PutFactVector,
     SearchFacts,
 )
 from clanker.store.wallclock import calendar_now
@@ -109,6 +113,17 @@ class Recalled(Message, frozen=True):
     used_vector: bool
 
 
+class EmbedPending(Message, frozen=True):
+    """Embed up to ``limit`` active facts that have no vector of the current model (stored
+    while the embedder was busy, or made by another model). Reply: `EmbeddedPending`."""
+
+    limit: int = 32
+
+
+class EmbeddedPending(Message, frozen=True):
+    count: int
+
+
 @dataclass
 class MemoryConfig:
     """Who to ask, with what embedder, and the clock the policy reads (Unix seconds)."""
@@ -117,6 +132,7 @@ class MemoryConfig:
     store: str = "store"
     timeout: float = 10.0
     now: Callable[[], float] = field(default=lambda: calendar_now().timestamp())
+    reembed_every: float | None = 60.0  # trio seconds between background EmbedPending passes
 
 
 class MemoryService(Actor):
@@ -130,6 +146,31 @@ class MemoryService(Actor):
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.store: ActorRef = ctx.lookup(self.config.store)
+        if self.config.reembed_every is not None:
+            ctx.start_soon(self._reembed_loop, self.config.reembed_every)
+
+    async def _reembed_loop(self, every: float) -> None:
+        while True:
+            await trio.sleep(every)
+            while (await self._embed_pending(32)) == 32:
+                pass  # a full batch: more may wait
+
+    async def _embed_pending(self, limit: int) -> int:
+        model = self.embedder.model
+        rows: FactRows = await self._ask(FactsWithoutVector(model=model, limit=limit), FactRows)
+        if not rows.rows:
+            return 0
+        vectors = await self._vectors([r.fact for r in rows.rows], "passage")
+        if vectors is None:
+            return 0
+        for row, vector in zip(rows.rows, vectors, strict=True):
+            await self._ask(PutFactVector(fact_id=row.id, model=model, vector=vector), RowsChanged)
+        log.info("memory: embedded %d facts with %s", len(rows.rows), model)
+        return len(rows.rows)
+
+    @handles(EmbedPending)
+    async def embed_pending(self, msg: EmbedPending) -> EmbeddedPending:
+        return EmbeddedPending(count=await self._embed_pending(max(1, min(msg.limit, 256))))
 
     async def _ask(self, msg: msgspec.Struct, *types: type) -> Any:
         reply = await self.store.ask(msg, timeout=self.config.timeout)

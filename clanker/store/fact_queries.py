@@ -195,6 +195,20 @@ def get_facts(conn: Connection, req: f.GetFacts) -> f.FactRows:
     return f.FactRows(rows=tuple(_row(r, models.get(int(r[0]))) for r in rows))
 
 
+def facts_without_vector(conn: Connection, req: f.FactsWithoutVector) -> f.FactRows:
+    """Active facts lacking a vector of ``req.model``, oldest first."""
+    rows = conn.execute(
+        f"""
+        SELECT {_COLUMNS} FROM memory_facts mf WHERE mf.is_active = 1 AND NOT EXISTS (
+            SELECT 1 FROM memory_fact_vectors v WHERE v.fact_id = mf.id AND v.model = ?)
+        ORDER BY mf.id LIMIT ?
+        """,
+        (req.model, req.limit),
+    ).fetchall()
+    models = _models(conn, [int(r[0]) for r in rows])
+    return f.FactRows(rows=tuple(_row(r, models.get(int(r[0]))) for r in rows))
+
+
 def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
     """KNN per owner + FTS5 + recent, merged by id (see `SearchFacts`)."""
     owners = list(req.owner_keys)
@@ -278,5 +292,6 @@ FACT_QUERIES: dict[type, Any] = {
     f.DeleteFacts: delete_facts,
     f.GetFacts: get_facts,
     f.SearchFacts: search_facts,
+    f.FactsWithoutVector: facts_without_vector,
 }
 """Which function answers which memory request (merged into ``QUERIES``)."""

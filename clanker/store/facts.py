@@ -174,6 +174,19 @@ class GetFacts(Message, frozen=True):
         check_limit(self, self.limit)
 
 
+class FactsWithoutVector(Message, frozen=True):
+    """Active facts with no vector of ``model`` (none, or another model's), oldest first:
+    what a re-embedding pass works through. Reply: `FactRows`."""
+
+    model: str
+    limit: int = 32
+
+    def __post_init__(self) -> None:
+        if not self.model.strip():
+            raise ValueError("FactsWithoutVector.model must name an embedding model")
+        check_limit(self, self.limit)
+
+
 class FactRow(msgspec.Struct, frozen=True, kw_only=True):
     """A stored fact as read back (``model``: of its vector, None without one)."""
 

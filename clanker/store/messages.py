@@ -20,6 +20,7 @@ from clanker.store.facts import (
     DeleteFacts,
     FactCandidates,
     FactRows,
+    FactsWithoutVector,
     FactWritten,
     GetFacts,
     MergeFact,
@@ -519,6 +520,7 @@ StoreRequest = (
     | DeleteFacts
     | GetFacts
     | SearchFacts
+    | FactsWithoutVector
 )
 """Every request the Store handles (a tagged union: decodes by ``type``)."""
 

@@ -15,6 +15,8 @@ import trio.testing
 from clanker.memory.embedder import EmbedderBusy, Kind, Vector
 from clanker.memory.ranking import content_words
 from clanker.memory.service import (
+    EmbeddedPending,
+    EmbedPending,
     MemoryConfig,
     Recall,
     Recalled,
@@ -176,6 +178,31 @@ async def test_a_repeated_query_is_embedded_once_within_60_virtual_seconds(
     await trio.sleep_until(start + 60.0)
     await recall(rt, "chess", "user:42")
     assert [c for c in embedder.calls if c[0] == "query"] == [("query", ("chess",))] * 2
+
+
+async def test_facts_stored_without_a_vector_are_embedded_in_the_background(
+    rt: Runtime, embedder: BagOfWords, autojump_clock: trio.testing.MockClock
+) -> None:
+    from clanker.store.facts import FactRows, GetFacts
+
+    embedder.busy = True
+    stored = await remember(rt, scope="user", user_id=42, fact="likes chess openings")
+    assert isinstance(stored, Remembered) and not stored.embedded
+    embedder.busy = False
+
+    async def model() -> str | None:
+        rows = await rt.lookup("store").ask(GetFacts(owner_keys=("user:42",)), FactRows)
+        return rows.rows[0].model
+
+    await trio.sleep_until(59.9)
+    assert await model() is None
+    await trio.sleep_until(60.1)  # the first pass runs 60 s after the service started
+    assert await model() == "stub/bag-of-words"
+    passages = [c for c in embedder.calls if c[0] == "passage"]
+    assert passages == [("passage", ("likes chess openings",))] * 2  # refused once, then done
+    assert await rt.lookup("memory").ask(EmbedPending(), EmbeddedPending) == EmbeddedPending(
+        count=0
+    )
 
 
 FACTS = {

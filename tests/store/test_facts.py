@@ -289,3 +289,22 @@ def test_vectors_are_replaced_and_facts_deleted_for_good(conn: Connection) -> No
     assert conn.execute("SELECT count(*) FROM memory_fact_vectors").fetchone()[0] == 0
     fts = search_facts(conn, SearchFacts(owner_keys=("user:42",), fts_query="chess", recent=0))
     assert fts.candidates == ()
+
+
+def test_facts_without_a_vector_of_the_model_are_listed_oldest_first(conn: Connection) -> None:
+    from clanker.store.fact_queries import facts_without_vector
+    from clanker.store.facts import FactsWithoutVector
+
+    none = written(conn, user_fact("likes chess"))
+    other = written(conn, user_fact("likes go", vector=vec((0, 1.0)), model="old/model"))
+    written(conn, user_fact("likes tea", vector=vec((1, 1.0)), model=MODEL))
+    archived = written(conn, user_fact("likes jazz"))
+    written(conn, user_fact("likes blues", archive_ids=(archived.fact_id,)))
+    rows = facts_without_vector(conn, FactsWithoutVector(model=MODEL)).rows
+    assert [(r.id, r.model) for r in rows][:2] == [
+        (none.fact_id, None),
+        (other.fact_id, "old/model"),
+    ]
+    assert [r.fact for r in rows] == ["likes chess", "likes go", "likes blues"]
+    assert len(facts_without_vector(conn, FactsWithoutVector(model=MODEL, limit=1)).rows) == 1
+    assert FactsWithoutVector in QUERIES
