@@ -7,9 +7,10 @@ writing the plan cannot interleave with another write through this service.
 
 * `Remember` → `Remembered` (new, or merged into a duplicate) or `RememberRefused(reason)`.
   The fact is embedded as a ``passage``; if the embedder is busy or fails, the fact is stored
-  without a vector; `EmbedPending` (run in the background every ``reembed_every`` = 60 s of trio time,
-  or asked) embeds active facts lacking a vector of the current model, 32 at a time — which is
-  also how a change of model re-embeds everything.
+  without a vector; `EmbedPending` (run in the background every ``reembed_every`` = 60 s of
+  trio time, or asked) embeds active facts lacking a vector of the current model, 32 at a
+  time — which is also how a change of model re-embeds everything. That background pass only
+  writes vectors, so it may run beside a handler.
 * `Recall` → `Recalled`: hybrid candidates from the Store for the given owners, ranked. The
   query is embedded as a ``query`` (cached 60 s, 256 queries: `QueryVectorCache`); when the
   embedder is busy or fails, the ranking uses the no-vector weights.
