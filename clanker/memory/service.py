@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 import trio
@@ -40,13 +39,9 @@ from clanker.memory.policy import (
 )
 from clanker.memory.ranking import RECENT_CANDIDATES, RankingWeights, candidate_pool, rank
 from clanker.memory.rows import fts_expression, key_of, to_candidate, to_fact
-from clanker.runtime import Actor, ActorContext, ActorRef, ChildSpec, handles
-from clanker.store import RowsChanged, StoreRejected
+from clanker.runtime import Actor, ActorContext, ChildSpec, handles
+from clanker.store import StoreClient, StoreRequestError
 from clanker.store.facts import (
-    FactCandidates,
-    FactRows,
-    FactsWithoutVector,
-    FactWritten,
     GetFacts,
     MergeFact,
     PutFact,
@@ -146,7 +141,7 @@ class MemoryService(Actor):
         self.query_cache = QueryVectorCache()
 
     async def on_start(self, ctx: ActorContext) -> None:
-        self.store: ActorRef = ctx.lookup(self.config.store)
+        self.store = StoreClient(ctx.lookup(self.config.store), timeout=self.config.timeout)
         if self.config.reembed_every is not None:
             ctx.start_soon(self._reembed_loop, self.config.reembed_every)
 
@@ -158,26 +153,22 @@ class MemoryService(Actor):
 
     async def _embed_pending(self, limit: int) -> int:
         model = self.embedder.model
-        rows: FactRows = await self._ask(FactsWithoutVector(model=model, limit=limit), FactRows)
-        if not rows.rows:
+        rows = await self.store.facts_without_vector(model, limit)
+        if not rows:
             return 0
-        vectors = await self._vectors([r.fact for r in rows.rows], "passage")
+        vectors = await self._vectors([r.fact for r in rows], "passage")
         if vectors is None:
             return 0
-        for row, vector in zip(rows.rows, vectors, strict=True):
-            await self._ask(PutFactVector(fact_id=row.id, model=model, vector=vector), RowsChanged)
-        log.info("memory: embedded %d facts with %s", len(rows.rows), model)
-        return len(rows.rows)
+        for row, vector in zip(rows, vectors, strict=True):
+            await self.store.put_fact_vector(
+                PutFactVector(fact_id=row.id, model=model, vector=vector)
+            )
+        log.info("memory: embedded %d facts with %s", len(rows), model)
+        return len(rows)
 
     @handles(EmbedPending)
     async def embed_pending(self, msg: EmbedPending) -> EmbeddedPending:
         return EmbeddedPending(count=await self._embed_pending(max(1, min(msg.limit, 256))))
-
-    async def _ask(self, msg: msgspec.Struct, *types: type) -> Any:
-        reply = await self.store.ask(msg, timeout=self.config.timeout)
-        if not isinstance(reply, (*types, StoreRejected)):
-            raise TypeError(f"the store answered {type(reply).__qualname__} to {msg!r:.80}")
-        return reply
 
     async def _vectors(self, texts: list[str], kind: str) -> list[tuple[float, ...]] | None:
         try:
@@ -226,60 +217,58 @@ class MemoryService(Actor):
         if isinstance(draft, Rejected):
             return RememberRefused(reason=draft.reason)
         key = key_of(owner)
-        rows: FactRows = await self._ask(
-            GetFacts(owner_keys=(key,), subject=draft.subject, include_archived=True, limit=1000),
-            FactRows,
+        rows = await self.store.get_facts(
+            GetFacts(owner_keys=(key,), subject=draft.subject, include_archived=True, limit=1000)
         )
-        existing = [to_fact(r) for r in rows.rows]
+        existing = [to_fact(r) for r in rows]
         if draft.supersedes is not None and all(f.id != draft.supersedes for f in existing):
-            extra: FactRows = await self._ask(
-                GetFacts(owner_keys=(key,), fact_ids=(draft.supersedes,), include_archived=True),
-                FactRows,
+            extra = await self.store.get_facts(
+                GetFacts(owner_keys=(key,), fact_ids=(draft.supersedes,), include_archived=True)
             )
-            existing += [to_fact(r) for r in extra.rows]
+            existing += [to_fact(r) for r in extra]
         plan = plan_write(draft, existing, self.config.now(), mode)
         if isinstance(plan, Rejected):
             return RememberRefused(reason=plan.reason)
         if isinstance(plan, Merge):
-            merged = await self._ask(
-                MergeFact(
-                    fact_id=plan.fact_id,
-                    confidence=plan.confidence,
-                    evidence_ids=plan.evidence_ids,
-                    archive_ids=plan.archive,
-                ),
-                FactWritten,
-            )
-            if isinstance(merged, StoreRejected):
-                return RememberRefused(reason=merged.problem)
+            try:
+                merged = await self.store.merge_fact(
+                    MergeFact(
+                        fact_id=plan.fact_id,
+                        confidence=plan.confidence,
+                        evidence_ids=plan.evidence_ids,
+                        archive_ids=plan.archive,
+                    )
+                )
+            except StoreRequestError as exc:
+                return RememberRefused(reason=exc.rejected.problem)
             return Remembered(
                 fact_id=merged.fact_id, merged=True, archived=merged.archived, embedded=False
             )
         assert isinstance(plan, Insert)
         d = plan.draft
         vectors = await self._vectors([d.fact], "passage")
-        written = await self._ask(
-            PutFact(
-                scope=owner.scope,
-                guild_id=owner.guild_id,
-                user_id=owner.user_id,
-                subject=d.subject,
-                fact=d.fact,
-                fact_key=dedupe_key(d.fact),
-                fact_type=d.fact_type,
-                confidence=d.confidence,
-                evidence_ids=d.evidence_ids,
-                evidence_text=d.evidence_text,
-                channel_id=d.channel_id,
-                supersedes=d.supersedes,
-                archive_ids=plan.archive,
-                vector=None if vectors is None else vectors[0],
-                model=self.embedder.model if vectors is not None else "",
-            ),
-            FactWritten,
-        )
-        if isinstance(written, StoreRejected):
-            return RememberRefused(reason=written.problem)
+        try:
+            written = await self.store.put_fact(
+                PutFact(
+                    scope=owner.scope,
+                    guild_id=owner.guild_id,
+                    user_id=owner.user_id,
+                    subject=d.subject,
+                    fact=d.fact,
+                    fact_key=dedupe_key(d.fact),
+                    fact_type=d.fact_type,
+                    confidence=d.confidence,
+                    evidence_ids=d.evidence_ids,
+                    evidence_text=d.evidence_text,
+                    channel_id=d.channel_id,
+                    supersedes=d.supersedes,
+                    archive_ids=plan.archive,
+                    vector=None if vectors is None else vectors[0],
+                    model=self.embedder.model if vectors is not None else "",
+                )
+            )
+        except StoreRequestError as exc:
+            return RememberRefused(reason=exc.rejected.problem)
         return Remembered(
             fact_id=written.fact_id,
             merged=False,
@@ -291,7 +280,7 @@ class MemoryService(Actor):
     async def recall(self, msg: Recall) -> Recalled:
         limit = max(1, min(msg.limit, 50))
         vectors = await self._query_vector(msg.query)
-        found: FactCandidates = await self._ask(
+        found = await self.store.search_facts(
             SearchFacts(
                 owner_keys=msg.owner_keys,
                 fts_query=fts_expression(msg.query),
@@ -299,11 +288,10 @@ class MemoryService(Actor):
                 model=self.embedder.model if vectors is not None else "",
                 k=candidate_pool(limit),
                 recent=RECENT_CANDIDATES,
-            ),
-            FactCandidates,
+            )
         )
         ranked = rank(
-            [to_candidate(c) for c in found.candidates],
+            [to_candidate(c) for c in found],
             msg.query,
             now=self.config.now(),
             channel_id=msg.channel_id,

@@ -13,6 +13,7 @@ from typing import TypeVar
 import msgspec
 
 from clanker.runtime import ActorRef, UnexpectedReply
+from clanker.store import facts as f
 from clanker.store import messages as m
 
 R = TypeVar("R")
@@ -113,3 +114,34 @@ class StoreClient:
     async def claim_trigger(self, message_id: int, claimed_by: str) -> bool:
         """True if this caller won the right to answer ``message_id``."""
         return (await self.claim(message_id, claimed_by)).claimed
+
+    # --- long-term memory (clanker.store.facts) ------------------------------------------------
+
+    async def put_fact(self, req: f.PutFact) -> f.FactWritten:
+        """Insert a fact (and archive/vector as asked); a duplicate raises StoreRequestError."""
+        return await self._ask(req, f.FactWritten)
+
+    async def merge_fact(self, req: f.MergeFact) -> f.FactWritten:
+        """Apply a duplicate merge; an unknown fact raises StoreRequestError."""
+        return await self._ask(req, f.FactWritten)
+
+    async def put_fact_vector(self, req: f.PutFactVector) -> int:
+        """Store or replace a fact's vector; 0 if the fact is unknown."""
+        return (await self._ask(req, m.RowsChanged)).count
+
+    async def delete_facts(self, fact_ids: Sequence[int]) -> int:
+        """Delete facts and their vectors; returns how many facts went."""
+        return (await self._ask(f.DeleteFacts(fact_ids=tuple(fact_ids)), m.RowsChanged)).count
+
+    async def get_facts(self, req: f.GetFacts) -> tuple[f.FactRow, ...]:
+        """Facts of some owners, newest update first."""
+        return (await self._ask(req, f.FactRows)).rows
+
+    async def facts_without_vector(self, model: str, limit: int = 32) -> tuple[f.FactRow, ...]:
+        """Active facts lacking a vector of ``model``, oldest first."""
+        req = f.FactsWithoutVector(model=model, limit=limit)
+        return (await self._ask(req, f.FactRows)).rows
+
+    async def search_facts(self, req: f.SearchFacts) -> tuple[f.FactCandidate, ...]:
+        """Hybrid candidates (KNN per owner, FTS5, recent), unordered."""
+        return (await self._ask(req, f.FactCandidates)).candidates
