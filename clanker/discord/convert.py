@@ -75,7 +75,13 @@ def guild(g: discord.Guild) -> GuildAvailable:
         guild_id=g.id,
         name=g.name,
         channels=tuple(
-            ChannelInfo(channel_id=c.id, name=c.name, kind=str(c.type)) for c in g.channels
+            ChannelInfo(
+                channel_id=c.id,
+                name=c.name,
+                kind=str(c.type),
+                last_message_id=getattr(c, "last_message_id", None),
+            )
+            for c in g.channels
         ),
         member_count=g.member_count,
     )

@@ -135,6 +135,7 @@ class ChannelInfo(Message, frozen=True):
     name: str
     kind: str
     parent_id: int | None = None  # a thread's parent channel, a channel's category
+    last_message_id: int | None = None  # the newest message when the bridge saw it (text kinds)
 
 
 class MemberInfo(Message, frozen=True):

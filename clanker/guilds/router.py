@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from clanker.discord.events import (
     BridgeReady,
+    ChannelInfo,
     DiscordMessage,
     FetchHistory,
     GetGuild,
@@ -110,6 +111,26 @@ class GuildsConfig:
     catch_up_seconds: float = 300.0
     catch_up_messages: int = 50
     catch_up_channels: int = 50
+    # Made with the tree, shared by every incarnation of the router (see `CatchUpFloor`).
+    floor: CatchUpFloor = field(default_factory=lambda: CatchUpFloor(), compare=False)
+
+
+@dataclass
+class CatchUpFloor:
+    """The backlog line of this tree, for channels while the Store has nothing at all.
+
+    The first time this tree sees a guild, each channel's newest message id (Discord's
+    ``last_message_id``) is noted. With nothing stored, the catch-up after a later login (the
+    bridge crashed, or lost its session, before anything was stored) takes what was posted
+    after that line, never an older backlog. Discord's clock cannot be compared with ours (the
+    sandbox's is its own), so the line is a message id, not a time. It lives in the config the
+    tree was made with, so a restarted router knows it; a new process draws a new line."""
+
+    newest: dict[int, int] = field(default_factory=dict)
+
+    def note(self, channels: tuple[ChannelInfo, ...]) -> None:
+        for c in channels:
+            self.newest.setdefault(c.channel_id, c.last_message_id or 0)
 
 
 def stored_message(m: DiscordMessage) -> StoreMessage:
@@ -327,8 +348,8 @@ class GuildRouter(Actor):
         ][: cfg.catch_up_channels]
         # Discord's clock on both sides: messages posted up to `catch_up_seconds` before the
         # newest one stored in the channel (or, for a channel with nothing stored, in any
-        # channel). With nothing stored at all there is no catch-up: no old backlog is
-        # answered on a first start.
+        # channel). With nothing stored at all, what was posted after the `CatchUpFloor` line
+        # the first login noted: no old backlog is answered on a first start.
         newest: dict[int, datetime] = {}
         for channel_id in channels:
             try:
@@ -337,12 +358,10 @@ class GuildRouter(Actor):
                 continue
             if latest:
                 newest[channel_id] = datetime.fromisoformat(latest[-1].created_at)
-        if not newest:
-            return
-        anywhere = max(newest.values())
+        floor = cfg.floor.newest
+        anywhere = max(newest.values()) if newest else None
         taken = 0
         for channel_id in channels:
-            cutoff = newest.get(channel_id, anywhere) - timedelta(seconds=cfg.catch_up_seconds)
             try:
                 history = await bridge.ask(
                     FetchHistory(channel_id=channel_id, limit=cfg.catch_up_messages),
@@ -353,9 +372,14 @@ class GuildRouter(Actor):
                 continue
             if not isinstance(history, History):
                 continue  # a BridgeFailure (no access, rate limited): the live feed goes on
+            stored_newest = newest.get(channel_id, anywhere)
             for m in reversed(history.messages):  # oldest first
-                if datetime.fromisoformat(m.created_at) < cutoff:
-                    continue
+                if stored_newest is not None:
+                    cutoff = stored_newest - timedelta(seconds=cfg.catch_up_seconds)
+                    if datetime.fromisoformat(m.created_at) < cutoff:
+                        continue
+                elif m.message_id <= floor.get(channel_id, m.message_id):
+                    continue  # from before this tree first saw the channel: old backlog
                 try:
                     if await self.store.get_message(m.message_id) is not None:
                         continue
@@ -368,6 +392,7 @@ class GuildRouter(Actor):
 
     @handles(GuildAvailable)
     async def guild(self, msg: GuildAvailable) -> None:
+        self.config.floor.note(msg.channels)
         info = guild_info(msg)
         self.guilds[msg.guild_id] = info
         await self._deliver(msg.guild_id, info)
