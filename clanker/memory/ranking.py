@@ -31,6 +31,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from clanker.memory.model import DAY, EXEMPT_TYPES, Fact
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -196,22 +198,50 @@ def mmr(
     weights: RankingWeights = RankingWeights(),
 ) -> list[Scored]:
     """Maximal marginal relevance: ``limit`` facts, relevant and not repeating each other.
-    Ties go to the earlier candidate."""
+    Ties go to the earlier candidate. Each candidate's highest similarity to those picked is
+    kept up to date (one matrix product per pick), so this is O(picks x candidates)."""
     lam = weights.mmr_lambda
     pool = list(scored)
-    picked: list[Scored] = []
-    while pool and len(picked) < limit:
-        best_i = 0
-        best_value = -math.inf
+    n = len(pool)
+    if n == 0 or limit <= 0:
+        return []
+    dims = {len(s.vector) for s in pool if s.vector is not None}
+    width = dims.pop() if len(dims) == 1 else 0
+    has_vec = np.array([s.vector is not None and len(s.vector) == width for s in pool])
+    unit = np.zeros((n, max(width, 1)))
+    if width:
         for i, s in enumerate(pool):
-            redundancy = max(
-                (similarity(s, p, weights.semantic_floor) for p in picked), default=0.0
+            if has_vec[i]:
+                unit[i] = s.vector
+        norms = np.linalg.norm(unit, axis=1)
+        unit = np.divide(unit, norms[:, None], out=np.zeros_like(unit), where=norms[:, None] > 0)
+    floor = weights.semantic_floor
+    scores = np.array([s.score for s in pool])
+    redundancy = np.zeros(n)
+    taken = np.zeros(n, dtype=bool)
+    picked: list[int] = []
+    while len(picked) < min(limit, n):
+        value = np.where(taken, -np.inf, lam * scores - (1 - lam) * redundancy)
+        best = int(np.argmax(value))  # the first maximum: ties go to the earlier candidate
+        picked.append(best)
+        taken[best] = True
+        if has_vec[best]:
+            cos = unit @ unit[best]
+            span = 1.0 - floor
+            vec_sim = np.clip((cos - floor) / span, 0.0, 1.0) if span > 0 else np.zeros(n)
+        else:
+            vec_sim = np.zeros(n)
+        for i in range(n):
+            if taken[i]:
+                continue
+            sim = (
+                float(vec_sim[i])
+                if has_vec[i] and has_vec[best]
+                else similarity(pool[i], pool[best], floor)
             )
-            value = lam * s.score - (1 - lam) * redundancy
-            if value > best_value:
-                best_i, best_value = i, value
-        picked.append(pool.pop(best_i))
-    return picked
+            if sim > redundancy[i]:
+                redundancy[i] = sim
+    return [pool[i] for i in picked]
 
 
 def rank(

@@ -228,12 +228,15 @@ def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
     if req.fts_query.strip():
         try:
             hits = conn.execute(
+                # MATCH first, once (materialised), then the owner filter: joined directly, the
+                # planner probed the FTS index per fact row (5.8 s at 10k facts).
                 f"""
-                SELECT x.rowid, bm25(memory_facts_fts) AS score FROM memory_facts_fts x
-                JOIN memory_facts mf ON mf.id = x.rowid
-                WHERE memory_facts_fts MATCH ? AND mf.is_active = 1
-                  AND mf.owner_key IN ({_marks(len(owners))})
-                ORDER BY score LIMIT ?
+                WITH hits AS MATERIALIZED (
+                    SELECT rowid AS id, bm25(memory_facts_fts) AS score FROM memory_facts_fts
+                    WHERE memory_facts_fts MATCH ?)
+                SELECT h.id, h.score FROM hits h JOIN memory_facts mf ON mf.id = h.id
+                WHERE mf.is_active = 1 AND mf.owner_key IN ({_marks(len(owners))})
+                ORDER BY h.score LIMIT ?
                 """,
                 (req.fts_query, *owners, req.k),
             ).fetchall()

@@ -187,3 +187,12 @@ def test_equal_scores_go_to_the_newer_fact() -> None:
 
 def test_candidate_pool_is_six_per_result_capped_at_90() -> None:
     assert (candidate_pool(10), candidate_pool(20), candidate_pool(0)) == (60, 90, 6)
+
+
+def test_mmr_without_vectors_uses_word_overlap() -> None:
+    s1 = scored(1, 0.9, None, "likes green tea")
+    s2 = scored(2, 0.85, None, "likes green tea lot")  # Jaccard with s1: 3/4
+    s3 = scored(3, 0.6, (1.0, 0.0), "plays chess")
+    # after s1: s2 = 0.7·0.85 - 0.3·0.75 = 0.37 < s3 = 0.42
+    assert [s.fact.id for s in mmr([s1, s2, s3], 3)] == [1, 3, 2]
+    assert mmr([], 3) == [] and mmr([s1], 0) == []
