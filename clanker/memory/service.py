@@ -47,7 +47,9 @@ from clanker.store.facts import (
     PutFact,
     PutFactVector,
     SearchFacts,
+    check_owner_keys,
 )
+from clanker.store.validation import check_id
 from clanker.store.wallclock import calendar_now
 from clanker.wire import Message
 
@@ -73,6 +75,12 @@ class Remember(Message, frozen=True):
     supersedes: int | None = None
     mode: str = "strict"
 
+    def __post_init__(self) -> None:
+        for name in ("guild_id", "user_id", "channel_id", "supersedes"):
+            check_id(self, name, getattr(self, name), optional=True)
+        for i in self.evidence_ids:
+            check_id(self, "evidence_ids", i)
+
 
 class Remembered(Message, frozen=True):
     fact_id: int
@@ -92,6 +100,12 @@ class Recall(Message, frozen=True):
     query: str
     channel_id: int | None = None
     limit: int = 10
+
+    def __post_init__(self) -> None:
+        check_owner_keys(self, self.owner_keys)
+        check_id(self, "channel_id", self.channel_id, optional=True)
+        if not 1 <= self.limit <= 50:
+            raise ValueError(f"Recall.limit must be in 1..50, got {self.limit}")
 
 
 class RecalledFact(msgspec.Struct, frozen=True, kw_only=True):
@@ -278,7 +292,7 @@ class MemoryService(Actor):
 
     @handles(Recall)
     async def recall(self, msg: Recall) -> Recalled:
-        limit = max(1, min(msg.limit, 50))
+        limit = msg.limit
         vectors = await self._query_vector(msg.query)
         found = await self.store.search_facts(
             SearchFacts(

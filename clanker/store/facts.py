@@ -33,7 +33,7 @@ def owner_key(scope: str, guild_id: int | None, user_id: int | None) -> str:
     return f"guild:{guild_id}" if scope == "guild" else "self"
 
 
-def _check_owner_keys(obj: object, keys: tuple[str, ...]) -> None:
+def check_owner_keys(obj: object, keys: tuple[str, ...]) -> None:
     if not keys:
         raise ValueError(f"{type(obj).__qualname__}.owner_keys must name at least one owner")
     for key in keys:
@@ -169,7 +169,7 @@ class GetFacts(Message, frozen=True):
     limit: int = 200
 
     def __post_init__(self) -> None:
-        _check_owner_keys(self, self.owner_keys)
+        check_owner_keys(self, self.owner_keys)
         _check_ids(self, "fact_ids", self.fact_ids)
         check_limit(self, self.limit)
 
@@ -229,7 +229,7 @@ class SearchFacts(Message, frozen=True):
     recent: int = 24
 
     def __post_init__(self) -> None:
-        _check_owner_keys(self, self.owner_keys)
+        check_owner_keys(self, self.owner_keys)
         _check_vector(self, self.vector, self.model)
         check_limit(self, self.k)
         if not 0 <= self.recent <= 1000:

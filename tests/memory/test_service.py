@@ -233,3 +233,14 @@ async def test_with_the_real_local_model_recall_finds_facts_sharing_no_word(
             got = await recall(rt, question, "user:42")
             assert got.used_vector
             assert [f.fact for f in got.facts] == [fact], question  # the gate drops the rest
+
+
+def test_bad_requests_fail_where_they_are_built() -> None:
+    with pytest.raises(ValueError, match=r"Recall.owner_keys: 'user:x' is not an owner key"):
+        Recall(owner_keys=("user:x",), query="q")
+    with pytest.raises(ValueError, match=r"Recall.limit must be in 1..50, got 0"):
+        Recall(owner_keys=("self",), query="q", limit=0)
+    with pytest.raises(ValueError, match=r"Remember.user_id must be a non-negative int64 id"):
+        Remember(scope="user", user_id=-1, fact="likes tea")
+    with pytest.raises(ValueError, match=r"Remember.evidence_ids must be a non-negative int64"):
+        Remember(scope="user", user_id=1, fact="likes tea", evidence_ids=(-5,))
