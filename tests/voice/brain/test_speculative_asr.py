@@ -12,6 +12,7 @@ import trio.testing
 
 from clanker.runtime import open_runtime
 from clanker.voice.brain.actor import GetVoiceBrainStatus, TurnRecord, VoiceBrainStatus
+from clanker.voice.models.base import ModelError, Transcript
 
 from .room import ALICE, FRAME, Playout, RoomProvider, StubModels, connect, member_says, room_spec
 
@@ -115,3 +116,36 @@ async def test_audio_after_the_check_gets_a_fresh_transcript_at_the_end_of_turn(
     (turn,) = st.turns
     assert turn.said == "what time is it"
     assert turn.asr == "fresh" and turn.decided_to_transcript == near(0.1)
+
+
+class FailingOnce(StubModels):
+    """The first recognition (the speculative one) fails as the model would."""
+
+    async def transcribe(self, pcm: bytes, sample_rate: int, *, prompt: str = "") -> Transcript:
+        if not self.transcribed:
+            self.transcribed.append((trio.current_time(), len(pcm) // 2))
+            await trio.sleep(self.asr_delay)
+            raise ModelError("Whisper: inference failed: test")
+        return await super().transcribe(pcm, sample_rate, prompt=prompt)
+
+
+async def test_a_failed_speculation_is_recognised_afresh_at_the_end_of_turn(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = FailingOnce(turn_delay=0.15, asr_delay=0.1, transcripts=deque(["what time is it"]))
+    provider = RoomProvider(lambda p: "Noon.")
+    playout = Playout()
+    async with open_runtime(room_spec(models, provider, playout, speculative_asr=True)) as rt:
+        await connect(rt)
+        speech_end = await member_says(rt, ALICE, 1.0)
+        await trio.sleep(3.0)
+        st = await rt.lookup("brain").ask(GetVoiceBrainStatus(), VoiceBrainStatus)
+    samples = 55 * FRAME
+    # the speculation failed at +0.3; the turn ends at +0.35 and is recognised then
+    assert models.transcribed == [
+        (near(speech_end + 0.2), samples),
+        (near(speech_end + 0.35), samples),
+    ]
+    assert provider.asked_at == [near(speech_end + 0.45)]
+    (turn,) = st.turns
+    assert turn.said == "what time is it" and turn.asr == "fresh"
