@@ -64,6 +64,7 @@ from clanker.text import (
     Action,
     CancelGeneration,
     ChannelBrain,
+    Decision,
     LogDecision,
     Outcome,
     ReplyJob,
@@ -208,7 +209,7 @@ class ChannelActor(Actor):
         hands their claims to this incarnation; they go through the brain again as if new."""
         prefix = f"text_reply {self.ctx.path} #"
         try:
-            ids = await self.store.resume_interrupted(
+            found = await self.store.resume_interrupted(
                 ResumeInterrupted(
                     channel_id=self.channel_id,
                     claimer_prefix=prefix,
@@ -222,8 +223,27 @@ class ChannelActor(Actor):
                 "channel %s: could not look for unfinished replies: %s", self.channel_id, exc
             )
             return
+        for message_id in found.mid_send:
+            # Its send had started when the earlier incarnation died: it may have gone out, so
+            # it is not answered again (no duplicate), but it gets its terminal decision.
+            log.info(
+                "channel %s: message %d was mid-send at a restart; not sent again",
+                self.channel_id,
+                message_id,
+            )
+            await self._log_decision(
+                LogDecision(
+                    decision=Decision.FAILED,
+                    reason="interrupted_mid_send",
+                    channel_id=self.channel_id,
+                    guild_id=self.guild_id,
+                    at=trio.current_time(),
+                    message_id=message_id,
+                    message_ids=(message_id,),
+                )
+            )
         known = {row.message_id: row for row in rows}
-        for message_id in ids:
+        for message_id in found.message_ids:
             row = known.get(message_id)
             if row is None:
                 try:

@@ -106,10 +106,11 @@ class StoreClient:
             m.ClaimTrigger(message_id=message_id, claimed_by=claimed_by), m.Claimed
         )
 
-    async def resume_interrupted(self, req: m.ResumeInterrupted) -> tuple[int, ...]:
+    async def resume_interrupted(self, req: m.ResumeInterrupted) -> m.MessageIds:
         """The channel's admitted messages no finished job covers, now claimed by
-        ``req.claimer`` (see `ResumeInterrupted`)."""
-        return (await self._ask(req, m.MessageIds)).message_ids
+        ``req.claimer``, and (``mid_send``) those whose send had started (see
+        `ResumeInterrupted`)."""
+        return await self._ask(req, m.MessageIds)
 
     async def claim_trigger(self, message_id: int, claimed_by: str) -> bool:
         """True if this caller won the right to answer ``message_id``."""

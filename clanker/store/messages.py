@@ -440,9 +440,11 @@ class ResumeInterrupted(Message, frozen=True):
 
 
 class MessageIds(Message, frozen=True):
-    """Reply: message ids."""
+    """Reply: message ids. For `ResumeInterrupted`, ``mid_send`` are the unfinished ones whose
+    send had started (it may have gone out): not taken up, but owed a terminal decision."""
 
     message_ids: tuple[int, ...]
+    mid_send: tuple[int, ...] = ()
 
 
 # --- errors -----------------------------------------------------------------------------------

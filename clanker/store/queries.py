@@ -426,7 +426,32 @@ def resume_interrupted(conn: Connection, req: m.ResumeInterrupted) -> m.MessageI
             "WHERE trigger_message_id = ? AND action_id IS NULL",
             [(req.claimer, i) for i in ids],
         )
-    return m.MessageIds(message_ids=ids)
+        # Admitted, unfinished, and a send started for it: it may have gone out, so it is not
+        # taken up again (no duplicate), but it still needs its terminal decision.
+        mid_send = conn.execute(
+            f"""
+            SELECT a.message_id, MIN(a.id) FROM actions a
+            WHERE a.kind = 'reply_decision' AND a.channel_id = ? AND a.created_at >= ?
+              AND a.message_id IS NOT NULL
+              AND json_extract(a.metadata, '$.decision') = 'admitted'
+              AND NOT EXISTS (
+                SELECT 1 FROM actions t
+                WHERE t.kind = 'reply_decision' AND t.channel_id = a.channel_id AND t.id > a.id
+                  AND json_extract(t.metadata, '$.decision') IN ({terminal})
+                  AND (t.message_id = a.message_id OR EXISTS (
+                    SELECT 1 FROM json_each(t.metadata, '$.message_ids') j
+                    WHERE j.value = CAST(a.message_id AS TEXT))))
+              AND EXISTS (
+                SELECT 1 FROM actions s
+                WHERE s.kind = 'send_started' AND s.channel_id = a.channel_id
+                  AND json_extract(s.metadata, '$.trigger_message_id') = CAST(a.message_id AS TEXT))
+            GROUP BY a.message_id ORDER BY MIN(a.id)
+            """,
+            (req.channel_id, since, *_TERMINAL),
+        ).fetchall()
+    return m.MessageIds(
+        message_ids=ids, mid_send=tuple(int(r[0]) for r in mid_send if int(r[0]) not in ids)
+    )
 
 
 # --- image captions ---------------------------------------------------------------------------
