@@ -377,35 +377,43 @@ Query = Callable[[Connection, Any], m.StoreReply]
 _TERMINAL = ("sent", "skipped", "failed", "cancelled")
 
 
+# Admitted in the channel within the window, and no terminal decision names it since.
+_ADMITTED_UNFINISHED = """
+    SELECT a.message_id, MIN(a.id) FROM actions a
+    WHERE a.kind = 'reply_decision' AND a.channel_id = ? AND a.created_at >= ?
+      AND a.message_id IS NOT NULL
+      AND json_extract(a.metadata, '$.decision') = 'admitted'
+      AND NOT EXISTS (
+        SELECT 1 FROM actions t
+        WHERE t.kind = 'reply_decision' AND t.channel_id = a.channel_id AND t.id > a.id
+          AND json_extract(t.metadata, '$.decision') IN ({terminal})
+          AND (t.message_id = a.message_id OR EXISTS (
+            SELECT 1 FROM json_each(t.metadata, '$.message_ids') j
+            WHERE j.value = CAST(a.message_id AS TEXT))))
+""".format(terminal=",".join("?" * len(_TERMINAL)))
+
+# A send for it started (it may have gone out), by kind.
+_SEND_FOR_IT = """
+    SELECT 1 FROM actions s
+    WHERE s.kind IN ({kinds}) AND s.channel_id = a.channel_id
+      AND json_extract(s.metadata, '$.trigger_message_id') = CAST(a.message_id AS TEXT)
+"""
+
+
 def resume_interrupted(conn: Connection, req: m.ResumeInterrupted) -> m.MessageIds:
     """See `ResumeInterrupted`. Decisions are ``reply_decision`` actions whose metadata carries
     ``decision``, ``job_id`` (job-level ones) and ``message_ids``."""
     since = to_iso(datetime.fromisoformat(utc_now_iso()) - timedelta(seconds=req.within_seconds))
-    terminal = ",".join("?" * len(_TERMINAL))
+    sent_kinds = _SEND_FOR_IT.format(kinds="'sent_reply', 'sent_message', 'send_started'")
     with transaction(conn):
         rows = conn.execute(
-            f"""
-            SELECT a.message_id, MIN(a.id) FROM actions a
-            WHERE a.kind = 'reply_decision' AND a.channel_id = ? AND a.created_at >= ?
-              AND a.message_id IS NOT NULL
-              AND json_extract(a.metadata, '$.decision') = 'admitted'
-              AND NOT EXISTS (
-                SELECT 1 FROM actions t
-                WHERE t.kind = 'reply_decision' AND t.channel_id = a.channel_id AND t.id > a.id
-                  AND json_extract(t.metadata, '$.decision') IN ({terminal})
-                  AND (t.message_id = a.message_id OR EXISTS (
-                    SELECT 1 FROM json_each(t.metadata, '$.message_ids') j
-                    WHERE j.value = CAST(a.message_id AS TEXT))))
+            f"""{_ADMITTED_UNFINISHED}
               AND NOT EXISTS (
                 SELECT 1 FROM response_triggers r
                 WHERE r.trigger_message_id = a.message_id
                   AND (r.action_id IS NOT NULL
                        OR substr(r.claimed_by, 1, length(?)) != ?))
-              AND NOT EXISTS (
-                SELECT 1 FROM actions s
-                WHERE s.kind IN ('sent_reply', 'sent_message', 'send_started')
-                  AND s.channel_id = a.channel_id
-                  AND json_extract(s.metadata, '$.trigger_message_id') = CAST(a.message_id AS TEXT))
+              AND NOT EXISTS ({sent_kinds})
               AND NOT EXISTS (
                 SELECT 1 FROM messages b
                 WHERE b.reply_to_message_id = a.message_id AND b.author_id = ?)
@@ -429,22 +437,8 @@ def resume_interrupted(conn: Connection, req: m.ResumeInterrupted) -> m.MessageI
         # Admitted, unfinished, and a send started for it: it may have gone out, so it is not
         # taken up again (no duplicate), but it still needs its terminal decision.
         mid_send = conn.execute(
-            f"""
-            SELECT a.message_id, MIN(a.id) FROM actions a
-            WHERE a.kind = 'reply_decision' AND a.channel_id = ? AND a.created_at >= ?
-              AND a.message_id IS NOT NULL
-              AND json_extract(a.metadata, '$.decision') = 'admitted'
-              AND NOT EXISTS (
-                SELECT 1 FROM actions t
-                WHERE t.kind = 'reply_decision' AND t.channel_id = a.channel_id AND t.id > a.id
-                  AND json_extract(t.metadata, '$.decision') IN ({terminal})
-                  AND (t.message_id = a.message_id OR EXISTS (
-                    SELECT 1 FROM json_each(t.metadata, '$.message_ids') j
-                    WHERE j.value = CAST(a.message_id AS TEXT))))
-              AND EXISTS (
-                SELECT 1 FROM actions s
-                WHERE s.kind = 'send_started' AND s.channel_id = a.channel_id
-                  AND json_extract(s.metadata, '$.trigger_message_id') = CAST(a.message_id AS TEXT))
+            f"""{_ADMITTED_UNFINISHED}
+              AND EXISTS ({_SEND_FOR_IT.format(kinds="'send_started'")})
             GROUP BY a.message_id ORDER BY MIN(a.id)
             """,
             (req.channel_id, since, *_TERMINAL),

@@ -178,4 +178,9 @@ class NoCaption(Exception):
 
 def captioner_child(config: CaptionerConfig | None = None) -> ChildSpec:
     """The captioner, registered as `CAPTIONER_NAME`."""
-    return ChildSpec(CAPTIONER_NAME, lambda: Captioner(config), register=CAPTIONER_NAME)
+    return ChildSpec(
+        CAPTIONER_NAME,
+        lambda: Captioner(config),
+        register=CAPTIONER_NAME,
+        mailbox=Captioner.mailbox,  # the lambda hides the class's own spec from the slot
+    )

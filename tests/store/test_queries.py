@@ -15,9 +15,11 @@ from clanker.store import (
     LogAction,
     MarkMessageDeleted,
     MarkMessageEdited,
+    MessageIds,
     MessageRows,
     PutSetting,
     RecentMessages,
+    ResumeInterrupted,
     RowsChanged,
     SettingConflict,
     SettingStored,
@@ -257,3 +259,48 @@ def test_a_claim_is_linked_to_the_action_that_answered(conn: Connection) -> None
     assert isinstance(bad_claim, StoreRejected)
     # The refused claim wrote nothing.
     assert conn.execute("SELECT COUNT(*) FROM response_triggers").fetchone() == (1,)
+
+
+# --- resuming interrupted replies ---------------------------------------------------------------
+
+
+def _decision(conn: Connection, message_id: int, decision: str, **extra: object) -> None:
+    q.log_action(
+        conn,
+        LogAction(
+            kind="reply_decision",
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            message_id=message_id,
+            metadata=to_json({"decision": decision, "reason": "test", **extra}),
+        ),
+    )
+
+
+def test_resume_takes_up_the_unfinished_and_names_the_mid_send_ones(conn: Connection) -> None:
+    for mid in (201, 202, 203):
+        q.store_message(conn, chat(mid, mid - 200))
+        _decision(conn, mid, "admitted")
+        _decision(conn, mid, "started", job_id=1, message_ids=[str(mid)])
+    # 202's send had started when its job died; 203 was sent (named in a batch decision).
+    q.log_action(
+        conn,
+        LogAction(
+            kind="send_started",
+            channel_id=CHANNEL,
+            message_id=202,
+            metadata=to_json({"job_id": 1, "trigger_message_id": "202"}),
+        ),
+    )
+    _decision(conn, 0, "sent", job_id=1, message_ids=["203"])
+    req = ResumeInterrupted(
+        channel_id=CHANNEL,
+        claimer_prefix="text_reply root/c #",
+        claimer="text_reply root/c #2",
+        bot_user_id=9,
+    )
+    found = q.resume_interrupted(conn, req)
+    assert found == MessageIds(message_ids=(201,), mid_send=(202,))
+    # Once 202 has its terminal decision, it is owed nothing more.
+    _decision(conn, 202, "failed")
+    assert q.resume_interrupted(conn, req).mid_send == ()
