@@ -53,6 +53,7 @@ from clanker.settings.messages import CurrentSettings, Unsubscribed
 from clanker.store import (
     LogAction,
     MessageRow,
+    MidSend,
     ResumeInterrupted,
     StoreClient,
     StoreRequestError,
@@ -85,6 +86,9 @@ STOP_ACK_TOKENS = 60
 HISTORY_SEED = 20
 # How far back a fresh incarnation looks for admitted messages no finished reply covers.
 RESUME_WINDOW_SECONDS = 600.0
+# How long a fresh incarnation waits for the echo of a reply that was going out when the one
+# before it died, before it calls that reply not sent.
+MID_SEND_GRACE = 10.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,10 @@ class Resubscribe(Message, frozen=True):
     """A publisher (``settings`` or ``pacing``, by registered name) started again."""
 
     publisher: str
+
+
+class MidSendsExpired(Message, frozen=True):
+    """Self-sent: the grace for the echoes of replies that were going out at a restart is over."""
 
 
 class GenerationFinished(Message, frozen=True):
@@ -149,6 +157,8 @@ class ChannelActor(Actor):
         self.jobs: dict[int, trio.CancelScope] = {}
         self._reserved: set[int] = set()  # jobs whose send the pacing keeper granted (recorded)
         self._rearm = trio.Event()
+        # Replies an earlier incarnation had started sending, by trigger: waiting for their echo.
+        self._mid_send: dict[int, MidSend] = {}
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -223,25 +233,18 @@ class ChannelActor(Actor):
                 "channel %s: could not look for unfinished replies: %s", self.channel_id, exc
             )
             return
-        for message_id in found.mid_send:
-            # Its send had started when the earlier incarnation died: it may have gone out, so
-            # it is not answered again (no duplicate), but it gets its terminal decision.
-            log.info(
-                "channel %s: message %d was mid-send at a restart; not sent again",
-                self.channel_id,
-                message_id,
-            )
-            await self._log_decision(
-                LogDecision(
-                    decision=Decision.FAILED,
-                    reason="interrupted_mid_send",
-                    channel_id=self.channel_id,
-                    guild_id=self.guild_id,
-                    at=trio.current_time(),
-                    message_id=message_id,
-                    message_ids=(message_id,),
-                )
-            )
+        for mid in found.mid_send:
+            # Its send had started when the earlier incarnation died: it is never sent again
+            # (no duplicate). If its message is in the channel it was sent; else the echo may
+            # still come, so it waits for that a while before calling it not sent.
+            if mid.landed is not None:
+                await self._log_mid_send(mid, mid.landed)
+            elif mid.first_chunk:
+                self._mid_send[mid.message_id] = mid
+            else:
+                await self._log_mid_send(mid, None)
+        if self._mid_send:
+            self.ctx.start_soon(self._expire_mid_sends)
         known = {row.message_id: row for row in rows}
         for message_id in found.message_ids:
             row = known.get(message_id)
@@ -259,6 +262,64 @@ class ChannelActor(Actor):
             )
             for view in views_from_rows([row], received_at=trio.current_time()):  # not if deleted
                 await self._carry_out(self.brain.on_message(view, trio.current_time()))
+
+    async def _expire_mid_sends(self) -> None:
+        await trio.sleep(MID_SEND_GRACE)
+        await self.ctx.ref.tell(MidSendsExpired())
+
+    @handles(MidSendsExpired)
+    async def mid_sends_expired(self, msg: MidSendsExpired) -> None:
+        """The last look for the echoes (in case one was stored while this incarnation
+        started), then each reply still unseen gets its terminal decision: not sent."""
+        if not self._mid_send:
+            return
+        try:
+            rows = await self.store.recent_messages(self.channel_id, limit=HISTORY_SEED)
+        except (ActorError, StoreRequestError):
+            rows = ()
+        for row in rows:
+            if row.author_id == self.identity.user_id:
+                await self._echoed(row.message_id, row.content)
+        for mid in list(self._mid_send.values()):
+            await self._log_mid_send(mid, None)
+        self._mid_send.clear()
+
+    async def _echoed(self, message_id: int, content: str) -> None:
+        """The bot's own message ``message_id`` is in the channel: if it is a reply that was
+        going out at a restart, that reply was sent."""
+        for trigger, mid in list(self._mid_send.items()):
+            if message_id > trigger and content == mid.first_chunk:
+                del self._mid_send[trigger]
+                await self._log_mid_send(mid, message_id)
+                return
+
+    async def _log_mid_send(self, mid: MidSend, landed: int | None) -> None:
+        names = mid.message_ids or (mid.message_id,)
+        if landed is None:
+            log.info(
+                "channel %s: the reply to %d was going out at a restart and never showed up; "
+                "not sent again",
+                self.channel_id,
+                mid.message_id,
+            )
+        else:
+            log.info(
+                "channel %s: the reply to %d went out (message %d) as an earlier incarnation died",
+                self.channel_id,
+                mid.message_id,
+                landed,
+            )
+        await self._log_decision(
+            LogDecision(
+                decision=Decision.FAILED if landed is None else Decision.SENT,
+                reason="interrupted_mid_send" if landed is None else "sent_before_restart",
+                channel_id=self.channel_id,
+                guild_id=self.guild_id,
+                at=trio.current_time(),
+                message_id=mid.message_id,
+                message_ids=names,
+            )
+        )
 
     async def on_stop(self) -> None:
         for scope in self.jobs.values():
@@ -287,6 +348,8 @@ class ChannelActor(Actor):
     @handles(MessageCreated)
     async def message(self, msg: MessageCreated) -> None:
         m = msg.message
+        if self._mid_send and m.author_id == self.identity.user_id:
+            await self._echoed(m.message_id, m.content)
         self.members.learn(m.author_id, m.author_name)
         reply_author: int | None = None
         if m.reply_to_message_id is not None:

@@ -275,7 +275,12 @@ async def generate_reply(
                 message_id=job.trigger.message_id,
                 content=f"sending {len(plan.chunks)} message(s)",
                 metadata=to_json(
-                    {"job_id": job.job_id, "trigger_message_id": str(job.trigger.message_id)}
+                    {
+                        "job_id": job.job_id,
+                        "trigger_message_id": str(job.trigger.message_id),
+                        "message_ids": [str(i) for i in job.message_ids],
+                        "first_chunk": plan.chunks[0],  # how a successor knows it landed
+                    }
                 ),
             ),
         )

@@ -439,12 +439,27 @@ class ResumeInterrupted(Message, frozen=True):
             )
 
 
+class MidSend(msgspec.Struct, frozen=True, kw_only=True):
+    """A reply that had started going out when its job died: ``message_id`` is its trigger and
+    ``message_ids`` the admitted, unfinished messages it answers (the trigger among them when
+    it is one). ``first_chunk`` is what the reply's first message says (from its
+    ``send_started`` action; empty if that did not record it). ``landed`` is the bot's message
+    that went out for it, when one is stored already: the first chunk a sent action logged for
+    it, or else a message the bot posted after the trigger whose content is ``first_chunk``
+    and that no sent action claims."""
+
+    message_id: int
+    message_ids: tuple[int, ...] = ()
+    first_chunk: str = ""
+    landed: int | None = None
+
+
 class MessageIds(Message, frozen=True):
     """Reply: message ids. For `ResumeInterrupted`, ``mid_send`` are the unfinished ones whose
     send had started (it may have gone out): not taken up, but owed a terminal decision."""
 
     message_ids: tuple[int, ...]
-    mid_send: tuple[int, ...] = ()
+    mid_send: tuple[MidSend, ...] = ()
 
 
 # --- errors -----------------------------------------------------------------------------------

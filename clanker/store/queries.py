@@ -7,6 +7,7 @@ thread, one at a time. Writes run inside ``BEGIN IMMEDIATE`` … ``COMMIT``; any
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -392,11 +393,14 @@ _ADMITTED_UNFINISHED = """
             WHERE j.value = CAST(a.message_id AS TEXT))))
 """.format(terminal=",".join("?" * len(_TERMINAL)))
 
-# A send for it started (it may have gone out), by kind.
+# A send for it started (it may have gone out), by kind: it was the reply's trigger or one of
+# the batch the reply answers.
 _SEND_FOR_IT = """
     SELECT 1 FROM actions s
     WHERE s.kind IN ({kinds}) AND s.channel_id = a.channel_id
-      AND json_extract(s.metadata, '$.trigger_message_id') = CAST(a.message_id AS TEXT)
+      AND (json_extract(s.metadata, '$.trigger_message_id') = CAST(a.message_id AS TEXT)
+           OR EXISTS (SELECT 1 FROM json_each(s.metadata, '$.message_ids') j
+                      WHERE j.value = CAST(a.message_id AS TEXT)))
 """
 
 
@@ -443,9 +447,63 @@ def resume_interrupted(conn: Connection, req: m.ResumeInterrupted) -> m.MessageI
             """,
             (req.channel_id, since, *_TERMINAL),
         ).fetchall()
-    return m.MessageIds(
-        message_ids=ids, mid_send=tuple(int(r[0]) for r in mid_send if int(r[0]) not in ids)
-    )
+        unfinished = {int(r[0]) for r in mid_send} - set(ids)
+        found: list[m.MidSend] = []
+        for trigger in sorted(unfinished):
+            if any(trigger in f.message_ids for f in found):
+                continue  # one of a batch already found through another of its messages
+            found.append(_mid_send(conn, req, trigger, unfinished))
+    return m.MessageIds(message_ids=ids, mid_send=tuple(found))
+
+
+def _mid_send(
+    conn: Connection, req: m.ResumeInterrupted, message_id: int, unfinished: set[int]
+) -> m.MidSend:
+    """What is known of the reply that was going out for ``message_id`` (see `MidSend`)."""
+    row = conn.execute(
+        """
+        SELECT json_extract(s.metadata, '$.trigger_message_id'),
+               json_extract(s.metadata, '$.first_chunk'),
+               json_extract(s.metadata, '$.message_ids')
+        FROM actions s
+        WHERE s.kind = 'send_started' AND s.channel_id = ?
+          AND (json_extract(s.metadata, '$.trigger_message_id') = CAST(? AS TEXT)
+               OR EXISTS (SELECT 1 FROM json_each(s.metadata, '$.message_ids') j
+                          WHERE j.value = CAST(? AS TEXT)))
+        ORDER BY s.id DESC LIMIT 1
+        """,
+        (req.channel_id, message_id, message_id),
+    ).fetchone()
+    trigger = int(row[0]) if row is not None and row[0] is not None else message_id
+    first_chunk = str(row[1]) if row is not None and row[1] is not None else ""
+    batch = {int(i) for i in json.loads(row[2])} if row is not None and row[2] else set()
+    named = tuple(sorted((batch | {message_id, trigger}) & unfinished))
+    logged = conn.execute(
+        """
+        SELECT message_id FROM actions
+        WHERE kind IN ('sent_reply', 'sent_message') AND channel_id = ?
+          AND json_extract(metadata, '$.trigger_message_id') = CAST(? AS TEXT)
+        ORDER BY id LIMIT 1
+        """,
+        (req.channel_id, trigger),
+    ).fetchone()
+    landed: int | None = None
+    if logged is not None and logged[0] is not None:
+        landed = int(logged[0])
+    elif first_chunk:
+        echo = conn.execute(
+            """
+            SELECT b.message_id FROM messages b
+            WHERE b.channel_id = ? AND b.author_id = ? AND b.message_id > ? AND b.content = ?
+              AND NOT EXISTS (
+                SELECT 1 FROM actions s
+                WHERE s.kind IN ('sent_reply', 'sent_message') AND s.message_id = b.message_id)
+            ORDER BY b.message_id LIMIT 1
+            """,
+            (req.channel_id, req.bot_user_id, trigger, first_chunk),
+        ).fetchone()
+        landed = None if echo is None else int(echo[0])
+    return m.MidSend(message_id=trigger, message_ids=named, first_chunk=first_chunk, landed=landed)
 
 
 # --- image captions ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from clanker.store import (
     MarkMessageEdited,
     MessageIds,
     MessageRows,
+    MidSend,
     PutSetting,
     RecentMessages,
     ResumeInterrupted,
@@ -300,7 +301,76 @@ def test_resume_takes_up_the_unfinished_and_names_the_mid_send_ones(conn: Connec
         bot_user_id=9,
     )
     found = q.resume_interrupted(conn, req)
-    assert found == MessageIds(message_ids=(201,), mid_send=(202,))
+    # The send_started of an earlier version named no first chunk: nothing to recognise it by.
+    assert found == MessageIds(
+        message_ids=(201,), mid_send=(MidSend(message_id=202, message_ids=(202,)),)
+    )
     # Once 202 has its terminal decision, it is owed nothing more.
     _decision(conn, 202, "failed")
     assert q.resume_interrupted(conn, req).mid_send == ()
+
+
+def _started(conn: Connection, trigger: int, batch: list[int], first_chunk: str) -> None:
+    for mid in batch:
+        _decision(conn, mid, "admitted")
+    _decision(conn, trigger, "started", job_id=1, message_ids=[str(i) for i in batch])
+    q.log_action(
+        conn,
+        LogAction(
+            kind="send_started",
+            channel_id=CHANNEL,
+            message_id=trigger,
+            metadata=to_json(
+                {
+                    "job_id": 1,
+                    "trigger_message_id": str(trigger),
+                    "message_ids": [str(i) for i in batch],
+                    "first_chunk": first_chunk,
+                }
+            ),
+        ),
+    )
+
+
+RESUME = ResumeInterrupted(
+    channel_id=CHANNEL,
+    claimer_prefix="text_reply root/c #",
+    claimer="text_reply root/c #2",
+    bot_user_id=9,
+)
+
+
+def test_a_mid_send_reply_whose_message_is_stored_has_landed(conn: Connection) -> None:
+    q.store_message(conn, chat(301, 1, "hi"))
+    q.store_message(conn, chat(302, 2, "clanker, you there?"))
+    # The bot said the same words earlier (claimed by a sent action): not this reply's echo.
+    q.store_message(conn, chat(300, 0, "yes!", author_id=9))
+    q.log_action(conn, LogAction(kind="sent_message", channel_id=CHANNEL, message_id=300))
+    _started(conn, 302, [301, 302], "yes!")
+    # Neither of the batch is taken up again; the batch is one mid-send reply, not landed yet.
+    waiting = MidSend(message_id=302, message_ids=(301, 302), first_chunk="yes!")
+    assert q.resume_interrupted(conn, RESUME) == MessageIds(message_ids=(), mid_send=(waiting,))
+    q.store_message(conn, chat(303, 3, "yes!", author_id=9))  # its echo
+    found = q.resume_interrupted(conn, RESUME)
+    assert found.mid_send == (
+        MidSend(message_id=302, message_ids=(301, 302), first_chunk="yes!", landed=303),
+    )
+
+
+def test_a_reply_cut_off_after_its_first_chunk_has_landed(conn: Connection) -> None:
+    q.store_message(conn, chat(401, 1, "clanker, a long one please"))
+    _started(conn, 401, [401], "part one")
+    q.log_action(
+        conn,
+        LogAction(
+            kind="sent_reply",
+            channel_id=CHANNEL,
+            message_id=402,
+            metadata=to_json({"trigger_message_id": "401", "message_ids": ["401"]}),
+        ),
+    )
+    found = q.resume_interrupted(conn, RESUME)
+    assert found == MessageIds(
+        message_ids=(),
+        mid_send=(MidSend(message_id=401, message_ids=(401,), first_chunk="part one", landed=402),),
+    )
