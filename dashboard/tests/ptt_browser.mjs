@@ -1,6 +1,6 @@
-// Browser test of push-to-talk in the sandbox chat: Chromium's fake microphone plays a WAV
-// (Piper saying a question, made by the Python side); the page holds "Hold to talk" for the
-// file's length and releases; the recording goes to POST /api/sandbox/speak and the member
+// Browser test of push-to-talk in the sandbox chat: Chromium's fake microphone loops a WAV
+// (Piper saying a question, made by the Python side); the page holds "Hold to talk" for
+// HOLD_MS and releases; the recording goes to POST /api/sandbox/speak and the member
 // says it in the voice call. The Python side checks what the sandbox received and that the
 // voice brain heard it.
 //
@@ -25,7 +25,9 @@ if (!url || !token || !wav) {
 const args = [
   "--use-fake-ui-for-media-stream", // grant the microphone without asking
   "--use-fake-device-for-media-stream",
-  `--use-file-for-fake-audio-capture=${wav}%noloop`, // the file, once, from when it is opened
+  // The file, looped, from when the page opens the microphone (the caller holds long enough
+  // for the recording to take in one whole loop, however late the page starts recording).
+  `--use-file-for-fake-audio-capture=${wav}`,
   "--autoplay-policy=no-user-gesture-required",
 ];
 

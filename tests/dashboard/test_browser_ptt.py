@@ -1,8 +1,11 @@
 """Push-to-talk from the browser's microphone, in headless Chromium with the fake microphone:
 the product in sandbox mode with no keys (`open_sandbox_app`: the voice brain on, local models,
 the offline demo brain), the bot and alice in the Lounge (end-to-end encrypted). Chromium's
-fake capture device plays a WAV of Piper asking "What is the capital of France?"; the page
-holds "Hold to talk" for its length and releases (``dashboard/tests/ptt_browser.mjs``).
+fake capture device plays, looped, a WAV of Piper asking "What is the capital of France?"
+then a second of silence; the page holds "Hold to talk" for two loops and releases
+(``dashboard/tests/ptt_browser.mjs``). The device starts playing when the page opens the
+microphone, and the page records once its audio graph runs, a moment later that varies with
+the machine's load: looped, any two loops' worth holds the whole question once, unbroken.
 
 Checked here: the sandbox received, as alice, audio that matches the source — the peak of the
 normalized cross-correlation between the source and what was played into the call (both at
@@ -22,7 +25,7 @@ import trio
 from clanker.cli.sandbox import open_sandbox_app
 from clanker.dashboard import DashboardConfig
 from clanker.dashboard.sandbox_chat import WorldChat
-from clanker.sandbox.voice.audio import write_wav
+from clanker.sandbox.voice.audio import Pcm, write_wav
 from clanker.sandbox.voice.speech import piper_speech
 from clanker.voice import DEFAULT_BINARY
 from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
@@ -33,6 +36,7 @@ from tests.dashboard.test_browser_voice import CALL_TIMEOUT, call_ready, link_st
 SCRIPT = REPO / "dashboard" / "tests" / "ptt_browser.mjs"
 QUESTION = "What is the capital of France?"
 MIN_CORRELATION = 0.9
+PAUSE = 1.0  # seconds of silence after the question, in each loop of the fake microphone
 
 
 def peak_correlation(source: np.ndarray, heard: np.ndarray) -> float:
@@ -58,7 +62,8 @@ async def test_push_to_talk_from_the_browser_microphone(tmp_path: Path) -> None:
     assert DEFAULT_BINARY.exists(), f"clankvox is not built at {DEFAULT_BINARY}: scripts/bootstrap"
     source = await piper_speech(QUESTION)  # mono, 48 kHz (loads Piper before the call)
     mic = tmp_path / "question.wav"
-    write_wav(mic, source)
+    write_wav(mic, Pcm(source.data + bytes(2 * round(PAUSE * source.rate)), source.rate))
+    loop = source.duration + PAUSE
     config = DashboardConfig(port=0, allow_operator_crash=True)
     async with open_sandbox_app(tmp_path / "clanker.db", env={}, dashboard=config) as app:
         assert app.offline_demo and app.dashboard is not None and app.dashboard_url
@@ -80,7 +85,7 @@ async def test_push_to_talk_from_the_browser_microphone(tmp_path: Path) -> None:
             "DASHBOARD_URL": app.dashboard_url,
             "DASHBOARD_TOKEN": app.dashboard.token,
             "MIC_WAV": str(mic),
-            "HOLD_MS": str(int((source.duration + 0.6) * 1000)),
+            "HOLD_MS": str(int((2 * loop + 0.3) * 1000)),
             "SPEAKER": "Alice",
             "SCREENSHOT_DIR": shots,
             "CHROMIUM": CHROMIUM,

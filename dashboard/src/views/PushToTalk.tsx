@@ -117,6 +117,7 @@ export function PushToTalk({
       node.onaudioprocess = (e) => chunks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
       source.connect(node);
       node.connect(context.destination); // a ScriptProcessor only runs when connected
+      if (context.state !== "running") await context.resume(); // "recording" only once it runs
       recording.current = { stream, context, source, node, chunks };
       setState("recording");
       if (released.current) await release(); // let go while the microphone was opening
