@@ -25,6 +25,8 @@ from clanker.dashboard.shapes import (
     VoiceMusicBody,
     VoiceMusicDone,
     VoiceMusicView,
+    VoiceMuteBody,
+    VoiceMuteDone,
     VoiceStages,
     VoiceTurn,
 )
@@ -34,6 +36,7 @@ from clanker.guilds.messages import (
     GetDirectory,
     JoinVoice,
     LeaveVoice,
+    SetVoiceMute,
     VoiceJoined,
     VoiceLeft,
     VoiceRefused,
@@ -47,6 +50,7 @@ from clanker.voice.brain.actor import CutOff, GetVoiceBrainStatus, TurnRecord, V
 from clanker.voice.brain.config import voice_brain_name
 from clanker.voice.brain.music_actor import GetMusicStatus, MusicReply, MusicRequest, MusicStatus
 from clanker.voice.events import DaveState
+from clanker.voice.link_messages import VoiceMute
 
 log = logging.getLogger("clanker.dashboard")
 
@@ -145,6 +149,7 @@ def connection(
         encryption=encryption(status.dave),
         brain=None if brain is None else brain_view(brain),
         music=None if music is None else music_view(music),
+        muted=status.self_mute,
     )
 
 
@@ -315,6 +320,23 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
         await _log_operator_action(ctx, "operator_stop_speaking", guild_id, None, "told")
         return ctx.json(
             VoiceActionDone(guild_id=str(guild_id), action="stop_speaking", channel_id=None)
+        )
+
+    @app.post("/api/voice/mute")
+    async def mute() -> Response:
+        body = await read_body(VoiceMuteBody)
+        guild_id = path_id(body.guild_id, "guild_id")
+        session = _session(ctx, guild_id)
+        try:
+            reply = await session.ask(
+                SetVoiceMute(muted=body.muted), VoiceMute, timeout=ASK_TIMEOUT
+            )
+        except (ActorError, trio.TooSlowError) as exc:
+            raise ApiProblem(503, f"the guild session did not answer the mute: {exc}") from None
+        outcome = ("muted" if reply.muted else "unmuted") + ("" if reply.in_call else " (no call)")
+        await _log_operator_action(ctx, "operator_voice_mute", guild_id, None, outcome)
+        return ctx.json(
+            VoiceMuteDone(guild_id=str(guild_id), muted=reply.muted, in_call=reply.in_call)
         )
 
     @app.post("/api/voice/music")

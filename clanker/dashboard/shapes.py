@@ -405,6 +405,7 @@ class VoiceConnection(Struct, frozen=True):
     encryption: VoiceEncryption | None  # None until clankvox reported its DAVE state
     brain: VoiceBrainView | None = None  # None: no voice brain (or it did not answer)
     music: VoiceMusicView | None = None  # None: no voice brain (or it did not answer)
+    muted: bool = False  # self-muted in the call (the operator's mute)
 
 
 class VoiceConnections(Struct, frozen=True):
@@ -437,6 +438,22 @@ class VoiceMusicDone(Struct, frozen=True):
     action: str
     said: str
     music: VoiceMusicView
+
+
+class VoiceMuteBody(Struct, frozen=True):
+    """``POST /api/voice/mute``: mute (``muted: true``) or unmute the bot in the guild's voice."""
+
+    guild_id: str
+    muted: bool
+
+
+class VoiceMuteDone(Struct, frozen=True):
+    """The mute was set: ``in_call`` says whether a call was running (it applies to later
+    calls too, until unmuted)."""
+
+    guild_id: str
+    muted: bool
+    in_call: bool
 
 
 class VoiceGuildBody(Struct, frozen=True):

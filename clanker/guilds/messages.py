@@ -120,3 +120,12 @@ class VoiceLeft(Message, frozen=True):
 
 class VoiceRefused(Message, frozen=True):
     reason: str
+
+
+class SetVoiceMute(Message, frozen=True):
+    """Ask a guild session to mute (or unmute) the bot in voice: Discord shows it self-muted
+    and the voice brain says nothing while it hears and transcribes. Kept by the session for
+    the calls it joins until unmuted. Answered with `VoiceMute` (clanker.voice.link_messages),
+    which ``GetVoiceMute`` also gets."""
+
+    muted: bool

@@ -42,6 +42,7 @@ from clanker.guilds.messages import (
     Member,
     MembersLearned,
     SessionState,
+    SetVoiceMute,
     VoiceJoined,
     VoiceLeft,
     VoiceRefused,
@@ -77,9 +78,11 @@ from clanker.text import DECISION_ACTION_KIND
 from clanker.voice import VoiceLinkConfig, voice_link_spec
 from clanker.voice.brain.bargein import BargeInPolicy
 from clanker.voice.brain.config import VoiceBrainConfig, VoiceBrainOptions, voice_brain_name
+from clanker.voice.brain.control import SetBrainMuted
 from clanker.voice.brain.music import MusicVerb
 from clanker.voice.brain.music_actor import MusicReply, MusicRequest
 from clanker.voice.brain.tool_step import voice_tool_registry
+from clanker.voice.link_messages import GetVoiceMute, SetSelfMute, VoiceMute
 from clanker.voice.models.base import ModelError
 from clanker.voice.session_spec import DEFAULT_BINARY
 
@@ -144,6 +147,9 @@ class GuildSession(Actor):
         self.guild: GuildInfo | None = None
         self.seen = 0
         self.voice_channel: int | None = None  # the channel of the running voice connection
+        # The operator's mute, for every call this incarnation joins (a restarted session
+        # starts unmuted, as its calls end with it).
+        self.voice_muted = False
         self.handoff: Handoff[MessageCreated] = Handoff()
         self.members = MemberDirectory()
         self.member_voice: dict[int, int] = {}  # user id -> the voice channel they are in
@@ -387,6 +393,8 @@ class GuildSession(Actor):
             user_id=identity.user_id,
             clankvox=clankvox_name(self.key),
             bridge=voice.bridge,
+            self_mute=self.voice_muted,
+            mute_owner=session_name(self.key),
             mode=voice.mode,
             record_audio=voice.record_audio,
         )
@@ -440,6 +448,7 @@ class GuildSession(Actor):
             capture=options.capture,
             speculative_asr=options.speculative_asr,
             session=session_name(self.key),
+            muted=self.voice_muted,
             bridge=self.config.voice.bridge,  # the soundboard
             tools=voice_tool_registry(
                 self.config.channel.tools, settings.tools if settings is not None else None
@@ -466,6 +475,26 @@ class GuildSession(Actor):
         left = self.voice_channel
         await self._stop_voice()
         return VoiceLeft(channel_id=left)
+
+    @handles(SetVoiceMute)
+    async def set_voice_mute(self, msg: SetVoiceMute) -> VoiceMute:
+        """Mute or unmute the bot in voice: kept here, and told to the running call's link
+        (op 4 with ``self_mute``) and voice brain (silent while muted)."""
+        self.voice_muted = msg.muted
+        in_call = self._voice_running()
+        if in_call:
+            targets = (
+                (voice_link_name(self.key), SetSelfMute(muted=msg.muted)),
+                (voice_brain_name(self.key), SetBrainMuted(muted=msg.muted)),
+            )
+            for name, notice in targets:
+                with contextlib.suppress(NotRegistered, ActorStopped, ActorError):
+                    await self.ctx.lookup(name).tell(notice)
+        return VoiceMute(muted=self.voice_muted, in_call=in_call)
+
+    @handles(GetVoiceMute)
+    async def get_voice_mute(self, msg: GetVoiceMute) -> VoiceMute:
+        return VoiceMute(muted=self.voice_muted, in_call=self._voice_running())
 
     def _voice_running(self) -> bool:
         try:

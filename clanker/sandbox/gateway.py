@@ -308,6 +308,12 @@ class GatewayHub:
             and current.channel_id == int(raw_channel)
             and current.session_id == session_id
         )
+        flags = (bool(data.get("self_mute")), bool(data.get("self_deaf")))
+        # Same channel and session, only the mute/deafen flags differ: Discord answers with the
+        # new VOICE_STATE_UPDATE alone (the voice connection is not moved).
+        flags_only = (
+            rejoin and current is not None and (current.self_mute, current.self_deaf) != flags
+        )
         try:
             state = self.world.set_voice_state(
                 guild_id,
@@ -320,6 +326,12 @@ class GatewayHub:
         except SandboxLookupError:
             return []  # Discord ignores voice requests for channels one cannot join
         update = payloads.voice_state(self.world, state, guild_id=guild_id, user_id=bot_id)
+        if flags_only:
+            return self._after(
+                conn,
+                self.voice_timing.first_after,
+                lambda: self.dispatch("VOICE_STATE_UPDATE", update),
+            )
         if state is None:
             if self.on_voice_leave is not None:
                 self.on_voice_leave(str(guild_id), str(bot_id))

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import msgspec
+
 from clanker.voice.commands import (
     ClankvoxCommand,
     Connect,
@@ -181,6 +183,19 @@ class VoiceJoin:
             return [VoiceServer(data=VoiceServerData(endpoint=None, token=token))]
         self.endpoint = endpoint
         return self._connect_if_complete()
+
+    def set_self_mute(self, muted: bool) -> list[JoinAction]:
+        """Mute or unmute ourselves: op 4 for the same channel with the new flag (Discord
+        answers with a VOICE_STATE_UPDATE only; the voice connection stays up). The `Connect`
+        already sent is updated, not sent again (only the legacy join flow reads the flag)."""
+        if muted == self.self_mute:
+            return []
+        self.self_mute = muted
+        if self._sent is not None:
+            self._sent = msgspec.structs.replace(self._sent, self_mute=muted)
+        if self.phase in (JoinPhase.IDLE, JoinPhase.LEFT, JoinPhase.MOVED):
+            return []  # not in the channel: the flag goes with the next op 4 for it
+        return [self._op4(self.channel_id)]
 
     def leave(self) -> list[JoinAction]:
         """Leave the channel and end clankvox."""

@@ -72,6 +72,7 @@ from clanker.voice.link_messages import (
     GetVerificationCode,
     GetVoiceLinkStatus,
     GetVoiceLog,
+    GetVoiceMute,
     Heard,
     Listening,
     ListenTo,
@@ -79,6 +80,7 @@ from clanker.voice.link_messages import (
     ObserveVoice,
     Observing,
     RequestVerificationCode,
+    SetSelfMute,
     SpeakPcm,
     SpeechQueued,
     StopListening,
@@ -88,6 +90,7 @@ from clanker.voice.link_messages import (
     VoiceLinkStatus,
     VoiceLog,
     VoiceLogEntry,
+    VoiceMute,
 )
 from clanker.voice.messages import ClankvoxExited, ClankvoxStarted, PipeClosed
 
@@ -125,6 +128,9 @@ class VoiceLinkConfig:
     clankvox: str  # registered name of the session's `Clankvox` actor
     bridge: str = "discord"
     self_mute: bool = False
+    # Who keeps the mute (the guild session): a restarted link asks it (`GetVoiceMute`), as
+    # the operator may have muted the bot since this config was made.
+    mute_owner: str | None = None
     mode: str | None = None  # force a transport encryption mode (tests)
     record_audio: bool = False
     # Seconds a connect attempt may take to reach clankvox's `ready` (then: retry, backed off).
@@ -170,8 +176,20 @@ class VoiceLink(Actor):
         # background after on_start returns, so a slow bridge holds up neither the voice
         # supervisor nor the mailbox: `GetVoiceLinkStatus` reports where the join is meanwhile.
         # A join that fails for good raises VoiceLinkFailed there, which crashes the link.
-        ctx.start_soon(self._carry_out, self.join.start())
+        ctx.start_soon(self._join)
         ctx.start_soon(self._timers)
+
+    async def _join(self) -> None:
+        owner = self.config.mute_owner
+        if owner is not None and self.ctx.incarnation > 1:
+            # A fresh incarnation knows the mute of when the call began: ask its keeper.
+            try:
+                reply = await self.ctx.lookup(owner).ask(GetVoiceMute(), VoiceMute, timeout=2.0)
+            except ActorError as exc:
+                log.warning("voice link: could not ask %s about the mute: %s", owner, exc)
+            else:
+                self.join.self_mute = reply.muted
+        await self._carry_out(self.join.start())
 
     async def on_stop(self) -> None:
         leave: list[JoinAction] = [a for a in self.join.leave() if isinstance(a, GatewayVoiceState)]
@@ -272,6 +290,10 @@ class VoiceLink(Actor):
     async def stop_speaking(self, msg: StopSpeaking) -> None:
         await self._to_clankvox(StopTtsPlayback())
 
+    @handles(SetSelfMute)
+    async def set_self_mute(self, msg: SetSelfMute) -> None:
+        await self._carry_out(self.join.set_self_mute(msg.muted))
+
     @handles(MusicControl)
     async def music(self, msg: MusicControl) -> None:
         await self._to_clankvox(msg.command)
@@ -318,6 +340,7 @@ class VoiceLink(Actor):
             retry_at=join.retry_at,
             legacy_join=join.legacy,
             dave=self.dave,
+            self_mute=join.self_mute,
         )
 
     @handles(GetVoiceLog)

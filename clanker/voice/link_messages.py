@@ -70,6 +70,22 @@ class StopListening(Message, frozen=True):
     user_id: int
 
 
+class GetVoiceMute(Message, frozen=True):
+    """Ask the mute's keeper (the guild session) whether the bot is muted in voice: a
+    restarted link or voice brain asks. Answered with `VoiceMute`."""
+
+
+class VoiceMute(Message, frozen=True):
+    muted: bool
+    in_call: bool = False  # a voice connection was running (and was told)
+
+
+class SetSelfMute(Message, frozen=True):
+    """Mute or unmute the bot in the call (gateway op 4 with ``self_mute``). Told."""
+
+    muted: bool
+
+
 class GetVoiceLinkStatus(Message, frozen=True):
     """Ask a `VoiceLink` for its `VoiceLinkStatus`."""
 
@@ -93,6 +109,7 @@ class VoiceLinkStatus(Message, frozen=True):
     legacy_join: bool = False  # clankvox refused `connect`: joined with join/voice_*
     # The call's end-to-end encryption (clankvox's last `dave_state`); None before one came.
     dave: DaveState | None = None
+    self_mute: bool = False  # the bot is self-muted in the call
 
 
 class VoiceLogEntry(Message, frozen=True):

@@ -90,6 +90,17 @@ await runBrowser({ url, token, shots, executablePath }, async ({ page, step, sho
     await phase.filter({ hasText: "nothing playing" }).waitFor({ timeout: TURN_WAIT });
   });
 
+  await step("Mute: the call shows it muted and stays up; Unmute lifts it", async () => {
+    await call.locator('[data-testid="voice-mute"]', { hasText: "Mute" }).click();
+    await page.locator('[data-testid="voice-action-status"]', { hasText: "Muted the bot in Lounge" }).waitFor();
+    await call.locator('[data-testid="voice-muted"]').waitFor();
+    await call.locator('[data-testid="voice-phase"]', { hasText: "ready" }).waitFor();
+    await shot("voice-muted");
+    await call.locator('[data-testid="voice-mute"]', { hasText: "Unmute" }).click();
+    await page.locator('[data-testid="voice-action-status"]', { hasText: "Unmuted the bot in Lounge." }).waitFor();
+    await call.locator('[data-testid="voice-muted"]').waitFor({ state: "detached" });
+  });
+
   await step("Stop speaking reaches the call", async () => {
     await call.locator('[data-testid="voice-stop"]').click();
     await page.locator('[data-testid="voice-action-status"]', { hasText: "Told the bot to stop speaking in Lounge." }).waitFor();

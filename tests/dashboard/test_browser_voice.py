@@ -92,6 +92,8 @@ async def test_the_voice_view_shows_a_spoken_turn_and_its_controls_work(tmp_path
         }
         result: list[subprocess.CompletedProcess[bytes]] = []
         turns: list[VoiceBrainStatus] = []
+        shown_muted: list[bool] = []
+        connects_muted: list[int] = []
 
         async def browser() -> None:
             done = await trio.run_process(
@@ -124,10 +126,23 @@ async def test_the_voice_view_shows_a_spoken_turn_and_its_controls_work(tmp_path
                 )
             )
             await sb.voice.play(alice, pcm)
+            connects_before = await link_status(rt, key)
+            # What the sandbox Discord shows of the bot while the browser mutes and unmutes it,
+            # and the link's connects meanwhile (a mute must not reconnect the call).
+            while not result:
+                state = sb.world.voice_states.get((int(key), sb.world.bot.id))
+                shown_muted.append(state is not None and state.self_mute)
+                link = await link_status(rt, key)
+                if isinstance(link, VoiceLinkStatus) and link.self_mute:
+                    connects_muted.append(link.connects)
+                await trio.sleep(0.05)  # sampling until the browser is done
         [done] = result
         output = done.stdout.decode() + done.stderr.decode()
         assert done.returncode == 0, f"browser steps failed:\n{output}"
-        assert "6 passed, 0 failed" in output, output
+        assert "7 passed, 0 failed" in output, output
+        assert True in shown_muted and shown_muted[-1] is False, "Discord never showed the mute"
+        assert isinstance(connects_before, VoiceLinkStatus)
+        assert connects_muted and set(connects_muted) == {connects_before.connects}
 
         # What the browser did, seen from the Python side.
         # nothing was answered before alice spoke (the join greeting is not an answer)
@@ -139,10 +154,13 @@ async def test_the_voice_view_shows_a_spoken_turn_and_its_controls_work(tmp_path
         assert operator == [
             "operator_voice_join",
             *music,
+            "operator_voice_mute",
+            "operator_voice_mute",
             "operator_stop_speaking",
             "operator_voice_leave",
         ]
         assert "voice_music_play" in kinds and "voice_music_stop" in kinds
+        assert kinds.count("voice_mute") == 2  # the brain was muted, then unmuted
         assert "voice_turn" in kinds
         with pytest.raises(NotRegistered):  # the leave was answered once the link stopped
             rt.lookup(voice_link_name(key))

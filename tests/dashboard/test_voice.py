@@ -131,6 +131,12 @@ async def test_voice_actions_refuse_bad_input_and_unknown_guilds(dash: Dash) -> 
         assert r.status_code == 400 and r.json()["error"].startswith("channel_id must"), r.text
         r = await c.post("/api/voice/leave", content=b"guild_id=1")
         assert r.status_code == 415, r.text
+        r = await c.post("/api/voice/mute", json={"guild_id": "1"})
+        assert r.status_code == 400 and "muted" in r.json()["error"], r.text
+        r = await c.post("/api/voice/mute", json={"guild_id": "1", "muted": "yes"})
+        assert r.status_code == 400 and "muted" in r.json()["error"], r.text
+        r = await c.post("/api/voice/mute", json={"guild_id": "123", "muted": True})
+        assert r.status_code == 404, r.text
         for path in ("/api/voice/join", "/api/voice/leave", "/api/voice/stop-speaking"):
             r = await c.post(path, json={"guild_id": "123", "channel_id": "5"})
             assert r.status_code == 404, (path, r.text)
@@ -142,7 +148,12 @@ async def test_voice_actions_refuse_bad_input_and_unknown_guilds(dash: Dash) -> 
             )
             assert r.status_code == 403, (path, r.text)
     async with dash.client(auth=False) as c:
-        for path in ("/api/voice/join", "/api/voice/leave", "/api/voice/stop-speaking"):
+        for path in (
+            "/api/voice/join",
+            "/api/voice/leave",
+            "/api/voice/stop-speaking",
+            "/api/voice/mute",
+        ):
             r = await c.post(path, json={"guild_id": "123", "channel_id": "5"})
             assert r.status_code == 401, (path, r.text)
 
@@ -247,6 +258,12 @@ async def test_the_operator_joins_stops_and_leaves_with_the_brain_shown(wired: W
         r = await c.post("/api/voice/stop-speaking", json={"guild_id": g})
         assert r.status_code == 200, r.text
         assert r.json() == {"guild_id": g, "action": "stop_speaking", "channel_id": None}
+        r = await c.post("/api/voice/mute", json={"guild_id": g, "muted": True})
+        assert r.json() == {"guild_id": g, "muted": True, "in_call": True}, r.text
+        [conn] = (await c.get("/api/voice")).json()["connections"]
+        assert conn["muted"] is True
+        r = await c.post("/api/voice/mute", json={"guild_id": g, "muted": False})
+        assert r.json() == {"guild_id": g, "muted": False, "in_call": True}, r.text
 
         r = await c.post("/api/voice/leave", json={"guild_id": g})
         assert r.status_code == 200, r.text
@@ -261,6 +278,8 @@ async def test_the_operator_joins_stops_and_leaves_with_the_brain_shown(wired: W
     assert operator == [
         ("operator_voice_join", "joined"),
         ("operator_stop_speaking", "told"),
+        ("operator_voice_mute", "muted"),
+        ("operator_voice_mute", "unmuted"),
         ("operator_voice_leave", "left"),
         ("operator_voice_leave", "was in no voice channel"),
     ]

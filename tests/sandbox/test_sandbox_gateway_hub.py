@@ -212,6 +212,21 @@ def test_voice_join_and_leave():
     assert _frames(again)[0]["d"]["channel_id"] is None
 
 
+def test_a_mute_in_the_same_channel_is_answered_with_the_voice_state_alone():
+    world, hub = _hub()
+    conn, _, _ = _identify(hub)
+    guild, lounge = world.guild_named("Sandbox"), world.channel_named("Lounge")
+    join = {"guild_id": str(guild.id), "channel_id": str(lounge.id), "self_mute": False}
+    _settle(_run(hub.receive(conn, {"op": 4, "d": join})))
+    muted = _run(hub.receive(conn, {"op": 4, "d": {**join, "self_mute": True}}))
+    assert _settle(muted) == [(0.015, "VOICE_STATE_UPDATE", 5)]  # no new voice server
+    assert _frames(muted)[0]["d"]["self_mute"] is True
+    assert world.voice_states[(guild.id, world.bot.id)].self_mute
+    # The same flags again are a rejoin, as before: a fresh voice server.
+    again = _settle(_run(hub.receive(conn, {"op": 4, "d": {**join, "self_mute": True}})))
+    assert [event for _, event, _ in again] == ["VOICE_SERVER_UPDATE", "VOICE_STATE_UPDATE"]
+
+
 def test_a_repeated_join_reallocates_the_voice_server_first():
     world, hub = _hub()
     conn, _, _ = _identify(hub)

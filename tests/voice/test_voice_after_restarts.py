@@ -14,8 +14,15 @@ import trio
 from clanker.cli.sandbox import open_sandbox_app
 from clanker.discord.events import BridgeStatus, GetBridgeStatus
 from clanker.guilds import Directory, GetDirectory
-from clanker.guilds.messages import LeaveVoice, VoiceLeft, channel_name
+from clanker.guilds.messages import (
+    LeaveVoice,
+    SetVoiceMute,
+    VoiceLeft,
+    channel_name,
+    voice_link_name,
+)
 from clanker.runtime import ActorCrashed, OperatorCrash, Runtime
+from clanker.voice.link_messages import VoiceMute
 
 from .voice_app import TIMEOUT, VoiceApp, clankvox_binary
 
@@ -84,3 +91,38 @@ async def test_a_voice_join_works_after_each_actor_crashes(tmp_path: Path) -> No
             session = rt.lookup(f"guild:{voice.guild_key}")
             left = await session.ask(LeaveVoice(), VoiceLeft, timeout=TIMEOUT)
             assert left.channel_id == sb.world.channel_named("Lounge").id, name
+
+
+async def test_a_mute_holds_through_a_crash_of_the_voice_link(tmp_path: Path) -> None:
+    """Muted from the guild session (as the dashboard does), the bot shows self-muted in the
+    sandbox Discord without a reconnect; a crashed link rejoins muted (it asks the session)."""
+    clankvox_binary()
+    async with open_sandbox_app(tmp_path / "v.db", env={}) as app:
+        sb, rt = app.sandbox, app.runtime
+        voice = VoiceApp(sandbox=sb, runtime=rt)
+        await wait_bridge_ready(rt, identity=True)
+        await voice.join()
+        await voice.wait_ready()
+        connects = (await voice.status()).connects
+        session = rt.lookup(f"guild:{voice.guild_key}")
+        reply = await session.ask(SetVoiceMute(muted=True), VoiceMute, timeout=TIMEOUT)
+        assert reply == VoiceMute(muted=True, in_call=True)
+        bot_state = (int(voice.guild_key), sb.world.bot.id)
+
+        async def shown_muted(muted: bool) -> None:
+            """Until the sandbox Discord shows the bot (un)muted."""
+            with trio.fail_after(TIMEOUT):
+                while True:
+                    if sb.world.voice_states[bot_state].self_mute == muted:
+                        return
+                    await trio.sleep(0.05)
+
+        await shown_muted(True)
+        status = await voice.status()
+        assert status.self_mute and status.connects == connects and status.phase == "ready"
+        await crash(rt, voice_link_name(voice.guild_key))
+        await voice.wait_ready()
+        assert (await voice.status()).self_mute
+        assert sb.world.voice_states[bot_state].self_mute
+        await session.ask(SetVoiceMute(muted=False), VoiceMute, timeout=TIMEOUT)
+        await shown_muted(False)

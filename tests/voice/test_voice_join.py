@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from clanker.voice import GatewayVoiceState, JoinPhase, Subscription, VoiceJoin
 from clanker.voice import commands as c
 from clanker.voice.join import JoinFailed
@@ -241,3 +243,37 @@ def test_a_clankvox_without_connect_is_joined_with_the_original_flow() -> None:
     )
     # A new process gets the same flow.
     assert [type(a) for a in j.clankvox_started()] == [c.Join, c.VoiceState, c.VoiceServer]
+
+
+def op4(self_mute: bool) -> GatewayVoiceState:
+    return GatewayVoiceState(
+        data={
+            "guild_id": str(GUILD),
+            "channel_id": str(CHANNEL),
+            "self_mute": self_mute,
+            "self_deaf": False,
+        }
+    )
+
+
+def test_muting_in_the_call_sends_op_4_and_keeps_the_connection() -> None:
+    j = join()
+    j.start()
+    state(j)
+    server(j)
+    j.clankvox_ready()
+    assert j.set_self_mute(True) == [op4(True)]
+    assert j.set_self_mute(True) == []  # already muted
+    # Discord answers with the new VOICE_STATE_UPDATE alone: no new Connect, still ready.
+    assert state(j) == [] and j.phase == JoinPhase.READY and j.connects == 1
+    # A fresh clankvox gets the Connect with the flag as it is now.
+    assert j.clankvox_started() == [msgspec.structs.replace(connect(), self_mute=True)]
+    assert j.set_self_mute(False) == [op4(False)]
+
+
+def test_a_mute_before_the_join_or_after_leaving_goes_with_the_next_op_4_only() -> None:
+    j = join()
+    assert j.set_self_mute(True) == []
+    assert j.start() == [op4(True)]
+    j.leave()
+    assert j.set_self_mute(False) == []

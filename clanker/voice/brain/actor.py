@@ -56,6 +56,7 @@ from clanker.voice.brain.capture import (
     SpeculationStale,
 )
 from clanker.voice.brain.config import VoiceBrainConfig
+from clanker.voice.brain.control import SetBrainMuted
 from clanker.voice.brain.music_actor import VoiceMusic
 from clanker.voice.brain.output import OutputState, Phase
 from clanker.voice.brain.prompt import (
@@ -94,11 +95,13 @@ from clanker.voice.events import (
 )
 from clanker.voice.link_messages import (
     GetVoiceLinkStatus,
+    GetVoiceMute,
     ListenTo,
     ObserveVoice,
     SpeakPcm,
     StopSpeaking,
     VoiceLinkStatus,
+    VoiceMute,
 )
 from clanker.voice.models.base import ModelError, SpeechSynth, Transcript, VoiceActivity
 from clanker.wire import Message
@@ -184,6 +187,7 @@ class VoiceBrainStatus(Message, frozen=True):
     barge_ins: int
     dropped: dict[str, int]
     names: dict[str, str] = {}  # user id -> name, for the members speaking or listening
+    muted: bool = False  # the operator muted it: it hears, and says nothing
 
 
 @dataclass
@@ -251,6 +255,7 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
         self.models = config.models
         self._names: dict[int, str] = dict(config.member_names)
         self._greet_pending = False
+        self.muted = config.muted
         self._music_init()
         self._soundboard_init()
 
@@ -264,6 +269,16 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
         ctx.start_soon(self._timer)
         self._music_start()
         self._soundboard_start()
+        if ctx.incarnation > 1 and self.config.session is not None:
+            # The mute may have changed since the call began: ask the session that keeps it.
+            try:
+                mute = await ctx.lookup(self.config.session).ask(
+                    GetVoiceMute(), VoiceMute, timeout=2.0
+                )
+            except ActorError as exc:
+                log.warning("voice brain: could not ask about the mute: %s", exc)
+            else:
+                self.muted = mute.muted
         # The join greeting: only the first incarnation of a connection's brain (a restarted
         # one, after a crash or a killed clankvox, is mid-call and stays quiet); once the call
         # is up (clankvox ready now, or at its first `ready`).
@@ -647,6 +662,7 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
             output_busy=self.output.busy(now),
             music_playing=self._music_playing and not self.music.latched(turn.last.user_id, now),
             command_only=self.config.command_only,
+            muted=self.muted,
         )
         meta = {"verdict": verdict.verdict.value, "reason": verdict.reason}
         await self._log("voice_admission", turn.last.user_id, turn.last.text, meta)
@@ -658,8 +674,8 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
     async def _greet(self) -> None:
         """Ask the model for a short greeting with the synthetic join event (it may skip)."""
         self._greet_pending = False
-        if self._reply is not None:
-            return  # someone spoke first: that answer is the greeting
+        if self._reply is not None or self.muted:
+            return  # someone spoke first (that answer is the greeting), or muted
         now = trio.current_time()
         event = Utterance(
             user_id=self.config.bot_user_id,
@@ -678,7 +694,9 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
         """Speak a fixed line (a music confirmation) as a reply of its own, with no model;
         False when the bot is already saying something (then it says nothing)."""
         now = trio.current_time()
-        if not text or (self._reply is not None and self.output.phase(now) is not Phase.IDLE):
+        if self.muted or not text:
+            return False
+        if self._reply is not None and self.output.phase(now) is not Phase.IDLE:
             return False
         if turn is None:
             u = Utterance(
@@ -1009,6 +1027,18 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
             return
         await self._barge_in(r, uid, check.reason, now)
 
+    @handles(SetBrainMuted)
+    async def set_muted(self, msg: SetBrainMuted) -> None:
+        """The operator's mute: what it is saying is cut off; it hears on, and says nothing."""
+        if msg.muted == self.muted:
+            return
+        self.muted = msg.muted
+        await self._log("voice_mute", None, "muted" if msg.muted else "unmuted", {})
+        if msg.muted:
+            self._greet_pending = False
+            if self._reply is not None:
+                await self._barge_in(self._reply, None, "muted", trio.current_time(), by="a mute")
+
     @handles(CutOff)
     async def cut_off(self, msg: CutOff) -> None:
         r = self._reply
@@ -1055,6 +1085,7 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
                 for uid in {*self.desk.speaking(), *self._listening}
                 if uid in self._names
             },
+            muted=self.muted,
         )
 
     @property

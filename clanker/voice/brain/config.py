@@ -57,6 +57,7 @@ class VoiceBrainConfig:
     input_rate: int = 16_000  # what clankvox is asked to deliver (the models' rate)
     silence_duration_ms: int = 1500  # clankvox's own user_audio_end, behind our end of turn
     session: str | None = None  # the guild session, asked to leave (None: never leaves)
+    muted: bool = False  # the operator's mute when the call began (a restart asks `session`)
     idle_leave: float | None = 300.0  # seconds with nobody speaking and the bot quiet: leave
     max_duration: float | None = 3600.0  # seconds in a call at most
     join_greeting: bool = False  # greet on joining (the product's default is on: settings)

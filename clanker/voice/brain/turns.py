@@ -199,9 +199,16 @@ class Admission:
 
 
 def admit(
-    turn: RoomTurn, *, output_busy: bool, music_playing: bool, command_only: bool
+    turn: RoomTurn,
+    *,
+    output_busy: bool,
+    music_playing: bool,
+    command_only: bool,
+    muted: bool = False,
 ) -> Admission:
-    """The deterministic voice admission gate (module docstring)."""
+    """The deterministic voice admission gate (module docstring). A muted bot answers nobody."""
+    if muted:
+        return Admission(Verdict.DENY, "muted")
     if output_busy:
         return Admission(Verdict.DEFER, "output_busy")
     if command_only and not turn.addressed:

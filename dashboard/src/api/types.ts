@@ -313,6 +313,13 @@ export interface VoiceConnection {
   encryption: VoiceEncryption | null;
   brain: VoiceBrainView | null;
   music?: VoiceMusicView | null;
+  muted?: boolean;
+}
+
+export interface VoiceMuteDone {
+  guild_id: Snowflake;
+  muted: boolean;
+  in_call: boolean;
 }
 
 export interface VoiceConnections {

@@ -12,6 +12,7 @@ import type {
   VoiceConnections,
   VoiceMusicAction,
   VoiceMusicDone,
+  VoiceMuteDone,
 } from "../api/types";
 import { BrainPanel } from "../voice/BrainPanel";
 import { MusicPanel } from "../voice/MusicPanel";
@@ -125,6 +126,10 @@ export function VoiceView() {
     act("/api/voice/leave", { guild_id: c.guild_id }, (r) => (r.channel_id ? `Left ${name(r.channel_id)}.` : "The bot was in no voice channel."));
   const music = (c: VoiceConnection, action: VoiceMusicAction, query?: string) =>
     act<VoiceMusicDone>("/api/voice/music", { guild_id: c.guild_id, action, query: query ?? "" }, (r) => r.said);
+  const mute = (c: VoiceConnection, muted: boolean) =>
+    act<VoiceMuteDone>("/api/voice/mute", { guild_id: c.guild_id, muted }, (r) =>
+      r.muted ? `Muted the bot in ${name(c.channel_id)}: it hears, and says nothing.` : `Unmuted the bot in ${name(c.channel_id)}.`,
+    );
   const stop = (c: VoiceConnection) =>
     act("/api/voice/stop-speaking", { guild_id: c.guild_id }, () => `Told the bot to stop speaking in ${name(c.channel_id)}.`);
 
@@ -151,9 +156,17 @@ export function VoiceView() {
                 <span className={c.phase === "ready" ? "badge running" : "badge restarting"} data-testid="voice-phase">
                   {c.phase}
                 </span>
+                {c.muted ? (
+                  <span className="badge restarting" data-testid="voice-muted">
+                    muted
+                  </span>
+                ) : null}
                 {c.failures > 0 ? <span className="muted"> · {c.failures} failed attempts{c.last_error ? `: ${c.last_error}` : ""}</span> : null}
               </div>
               <div className="banner-actions">
+                <button className="secondary small" data-testid="voice-mute" disabled={busy} onClick={() => void mute(c, !c.muted)}>
+                  {c.muted ? "Unmute" : "Mute"}
+                </button>
                 <button className="secondary small" data-testid="voice-stop" disabled={busy} onClick={() => void stop(c)}>
                   Stop speaking
                 </button>

@@ -44,6 +44,7 @@ from clanker.voice.events import (
     UserAudioEnd,
 )
 from clanker.voice.link import VoiceLink, VoiceLinkConfig
+from clanker.voice.link_messages import GetVoiceMute, VoiceMute
 from clanker.voice.models.base import Transcript
 
 GUILD, CHANNEL, BOT = 10, 20, 30
@@ -201,14 +202,20 @@ class PlayoutClankvox(Actor):
 
 
 class SessionStandIn(Actor):
-    """Where the brain asks to leave (the guild session's place in the tree)."""
+    """Where the brain asks to leave and whether it is muted (the guild session's place in
+    the tree). ``muted``: what it answers a restarted brain (a one-element list, shared)."""
 
-    def __init__(self, leaves: list[float]) -> None:
+    def __init__(self, leaves: list[float], muted: list[bool] | None = None) -> None:
         self.leaves = leaves
+        self.muted = muted if muted is not None else [False]
 
     @handles(LeaveVoice)
     async def leave(self, msg: LeaveVoice) -> None:
         self.leaves.append(trio.current_time())
+
+    @handles(GetVoiceMute)
+    async def mute(self, msg: GetVoiceMute) -> VoiceMute:
+        return VoiceMute(muted=self.muted[0], in_call=True)
 
 
 class Bridge(Actor):
@@ -337,6 +344,7 @@ def room_spec(
     leaves: list[float] | None = None,
     *,
     speculative_asr: bool = False,
+    muted: list[bool] | None = None,
     **brain: object,
 ) -> SupervisorSpec:
     """The room's tree. The exact times of most room tests are those of recognition after the
@@ -361,7 +369,7 @@ def room_spec(
         children=[
             ChildSpec("bridge", Bridge, register="discord"),
             *(
-                [ChildSpec("session", lambda: SessionStandIn(leaves), register="session")]
+                [ChildSpec("session", lambda: SessionStandIn(leaves, muted), register="session")]
                 if leaves is not None
                 else []
             ),

@@ -11,6 +11,7 @@ import trio.testing
 
 from clanker.runtime import OperatorCrash, open_runtime
 from clanker.voice.brain.actor import CutOff, GetVoiceBrainStatus, VoiceBrainStatus
+from clanker.voice.brain.control import SetBrainMuted
 
 from .room import ALICE, BOB, Playout, RoomProvider, StubModels, connect, member_says, room_spec
 
@@ -316,3 +317,44 @@ async def test_a_long_answer_is_queued_at_most_four_seconds_ahead(
     assert playout.max_buffered <= (4.0 + sentence + 0.02) * 48_000
     assert [t.outcome for t in st.turns] == ["spoken"]
     assert len(models.spoken) == 6  # every sentence was said, none dropped
+
+
+async def test_a_muted_brain_hears_says_nothing_and_stays_muted_after_a_crash(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    models = StubModels(transcripts=deque(["tell me a story", "still there", "hello?", "talk"]))
+    answers = deque([LONG, "I can talk again."])
+    provider = RoomProvider(lambda p: answers.popleft(), gap=0.2)
+    playout = Playout()
+    muted = [False]  # what the session stand-in keeps (the guild session, in the product)
+    spec = room_spec(models, provider, playout, leaves=[], muted=muted)
+    async with open_runtime(spec) as rt:
+        await connect(rt)
+        await member_says(rt, ALICE, 1.0)
+        await first_bot_audio(playout)
+        await trio.sleep(0.5)
+        muted_at = trio.current_time()
+        muted[0] = True
+        await rt.lookup("brain").tell(SetBrainMuted(muted=True))
+        await trio.sleep(3.0)
+        spoken_after = [t for t, _ in models.spoken if t > muted_at + 1e-6]
+        await member_says(rt, ALICE, 1.0)  # heard, not answered
+        await trio.sleep(3.0)
+        assert (await status(rt)).muted
+        await rt.lookup("brain").tell(OperatorCrash())
+        await trio.sleep(1.0)
+        assert (await status(rt)).muted  # the fresh incarnation asked the session
+        await member_says(rt, ALICE, 1.0)
+        await trio.sleep(3.0)
+        asked_while_muted = len(provider.prompts)
+        muted[0] = False
+        await rt.lookup("brain").tell(SetBrainMuted(muted=False))
+        await member_says(rt, ALICE, 1.0)
+        await trio.sleep(3.0)
+        st = await status(rt)
+    assert playout.stops == [near(muted_at)]  # cut off at the mute
+    assert spoken_after == []
+    assert asked_while_muted == 1  # only the story: the two turns while muted asked nothing
+    assert len(models.transcribed) == 4  # every turn was heard and recognised
+    assert not st.muted and [t.outcome for t in st.turns] == ["spoken"]
+    assert "Alice: talk" in provider.prompts[1]

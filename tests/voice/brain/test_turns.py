@@ -112,6 +112,11 @@ def test_admission_order() -> None:
     assert admit(plain, **{**kw, "music_playing": True}).reason == "music_playing"
     assert admit(plain, **kw).reason == "generation_decides"
     assert admit(named, **kw).reason == "addressed"
+    # Muted, it answers nobody, named or not, busy or not.
+    for turn in (plain, named):
+        for busy in (False, True):
+            verdict = admit(turn, **{**kw, "output_busy": busy}, muted=True)
+            assert (verdict.verdict, verdict.reason) == (Verdict.DENY, "muted")
 
 
 def test_deferred_turns_merge_expire_and_are_bounded() -> None:
