@@ -28,6 +28,19 @@ from clanker.store.facts import (
     PutFactVector,
     SearchFacts,
 )
+from clanker.store.jobs import (
+    ClaimRun,
+    FinishRun,
+    GetJobs,
+    GetRuns,
+    InterruptRuns,
+    JobRows,
+    JobWritten,
+    PutJob,
+    RunClaimed,
+    RunRows,
+    SetJobStatus,
+)
 from clanker.store.validation import (
     check_id,
     check_json,
@@ -538,6 +551,13 @@ StoreRequest = (
     | GetFacts
     | SearchFacts
     | FactsWithoutVector
+    | PutJob
+    | GetJobs
+    | SetJobStatus
+    | ClaimRun
+    | FinishRun
+    | InterruptRuns
+    | GetRuns
 )
 """Every request the Store handles (a tagged union: decodes by ``type``)."""
 
@@ -557,6 +577,10 @@ StoreReply = (
     | FactWritten
     | FactRows
     | FactCandidates
+    | JobWritten
+    | JobRows
+    | RunClaimed
+    | RunRows
     | StoreRejected
 )
 """Every reply the Store sends."""

@@ -206,7 +206,52 @@ _V4 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
+_V5 = Migration(
+    version=5,
+    name="scheduler: scheduled_jobs and job_runs",
+    statements=(
+        """
+        CREATE TABLE scheduled_jobs (
+            id               INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_key          TEXT    NOT NULL UNIQUE,
+            kind             TEXT    NOT NULL,
+            schedule         TEXT    NOT NULL CHECK (json_valid(schedule)),
+            payload          TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(payload)),
+            catch_up         TEXT    NOT NULL DEFAULT 'skip' CHECK (catch_up IN ('skip', 'once')),
+            max_late_seconds REAL    NOT NULL DEFAULT 21600,
+            status           TEXT    NOT NULL DEFAULT 'active'
+                             CHECK (status IN ('active', 'paused', 'done', 'deleted')),
+            next_run_at      TEXT,
+            last_run_at      TEXT,
+            missed           INTEGER NOT NULL DEFAULT 0,
+            guild_id         INTEGER,
+            channel_id       INTEGER,
+            created_by       INTEGER,
+            title            TEXT    NOT NULL DEFAULT '',
+            created_at       TEXT    NOT NULL,
+            updated_at       TEXT    NOT NULL
+        )
+        """,
+        "CREATE INDEX idx_scheduled_jobs_due ON scheduled_jobs (status, next_run_at)",
+        """
+        CREATE TABLE job_runs (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_id        INTEGER NOT NULL REFERENCES scheduled_jobs (id),
+            scheduled_for TEXT    NOT NULL,
+            claimed_by    TEXT    NOT NULL,
+            started_at    TEXT    NOT NULL,
+            finished_at   TEXT,
+            outcome       TEXT CHECK (outcome IN ('ok', 'failed', 'interrupted')),
+            detail        TEXT    NOT NULL DEFAULT '',
+            late_seconds  REAL    NOT NULL DEFAULT 0,
+            UNIQUE (job_id, scheduled_for)
+        )
+        """,
+        "CREATE INDEX idx_job_runs_open ON job_runs (finished_at, claimed_by)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -581,3 +581,7 @@ QUERIES: dict[type, Query] = {
 from clanker.store.fact_queries import FACT_QUERIES  # noqa: E402 - it uses `transaction`
 
 QUERIES.update(FACT_QUERIES)
+
+from clanker.store.job_queries import JOB_QUERIES  # noqa: E402 - it uses `transaction`
+
+QUERIES.update(JOB_QUERIES)

@@ -1,0 +1,1 @@
+"""The scheduler: one place for every timed job (docs/scheduler.md)."""
