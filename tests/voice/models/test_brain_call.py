@@ -3,7 +3,8 @@ text to come to voice, asks a question aloud (Piper speech played into the call)
 clankvox hears it, the brain recognises it (Whisper), asks the model (llmsim through the real
 SDK), speaks the answer (Piper) and the sandbox receives it; Whisper transcribes what the bot
 said back. And she interrupts a long answer: the bot stops and the next prompt knows what she
-heard. The real clock: sockets, a child process and model threads."""
+heard. And bob talks over her: one turn, each line under its speaker. The real clock: sockets,
+a child process and model threads."""
 
 from __future__ import annotations
 
@@ -49,9 +50,14 @@ def bundle(local: LocalModels) -> VoiceModels:
 
 @asynccontextmanager
 async def in_a_call(
-    tmp_path: Path, local: LocalModels, respond: Callable[[RecordedRequest], Text]
+    tmp_path: Path,
+    local: LocalModels,
+    respond: Callable[[RecordedRequest], Text],
+    *,
+    others: tuple[str, ...] = (),
 ) -> AsyncIterator[VoiceApp]:
-    """alice in the Lounge asks in #general for the bot; it joins her DAVE call, hears her."""
+    """alice (and ``others``) in the Lounge; she asks in #general for the bot; it joins their
+    DAVE call and hears them."""
     async with open_llmsim(default=respond) as sim:
         llm = LlmConfig(
             providers=(
@@ -66,20 +72,22 @@ async def in_a_call(
             assert sb.voice is not None
             alice = world.user_named("alice")
             sb.join_voice(alice, world.channel_named("Lounge"))
+            for name in others:
+                sb.join_voice(world.user_named(name), world.channel_named("Lounge"))
             sb.post_message(alice, world.channel_named("general"), "clanker, come to voice")
             await app.wait_link()
             await app.wait_ready()
             await sb.voice.wait_for_session(world.bot)
             assert (await app.status()).channel_id == world.channel_named("Lounge").id
             # a DAVE call: once the group holds keys both ways, she is heard
-            await app.wait_e2ee("alice")
+            await app.wait_e2ee("alice", *others)
             yield app
 
 
-async def alice_says(app: VoiceApp, piper: PiperVoice, text: str) -> None:
+async def alice_says(app: VoiceApp, piper: PiperVoice, text: str, who: str = "alice") -> None:
     assert app.sandbox.voice is not None
     speech = Pcm(piper.speak_chunk(text), piper.sample_rate).resample(48_000)
-    await app.sandbox.voice.play(app.sandbox.world.user_named("alice"), speech)
+    await app.sandbox.voice.play(app.sandbox.world.user_named(who), speech)
 
 
 def bot_said(app: VoiceApp) -> float:
@@ -174,3 +182,38 @@ async def test_a_member_interrupts_and_the_bot_stops_and_knows_where(
 
 def piper_chunks(piper: PiperVoice, text: str) -> list[bytes]:
     return [piper.speak_chunk(text)]
+
+
+async def test_two_members_talk_over_each_other_and_both_are_attributed(
+    tmp_path: Path, local: LocalModels, piper: PiperVoice
+) -> None:
+    """alice asks; bob starts before she has finished: one turn, one model call, each line
+    under its speaker (the room holds her turn while he talks)."""
+    prompts: list[str] = []
+
+    def respond(request: RecordedRequest) -> Text:
+        prompts.append(request.user_text)
+        return Text("Both good questions.")
+
+    async with in_a_call(tmp_path, local, respond, others=("bob",)) as app:
+        question = "What is the capital of France?"
+        alice_speech = len(piper.speak_chunk(question)) / 2 / piper.sample_rate
+        async with trio.open_nursery() as n:
+            n.start_soon(alice_says, app, piper, question)
+            await trio.sleep(alice_speech * 0.6)  # bob cuts in while she is still talking
+            n.start_soon(alice_says, app, piper, "And what about the capital of Spain?", "bob")
+        await wait_bot_said(app, 0.5)
+        await wait_bot_quiet(app)
+        status = await app.runtime.lookup(voice_brain_name(app.guild_key)).ask(
+            GetVoiceBrainStatus(), VoiceBrainStatus
+        )
+    assert len(prompts) == 1, prompts
+    just_said = prompts[0].split("Just said")[1]
+    lines = {
+        line.split(":")[0].strip(): line.lower() for line in just_said.splitlines() if ":" in line
+    }
+    assert "france" in lines.get("Alice", ""), just_said
+    assert "spain" in lines.get("Bob", ""), just_said
+    assert just_said.index("Alice:") < just_said.index("Bob:")
+    [turn] = status.turns
+    assert sorted(turn.speakers) == ["Alice", "Bob"] and turn.outcome == "spoken"
