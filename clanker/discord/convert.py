@@ -26,7 +26,7 @@ def message(msg: discord.Message) -> DiscordMessage:
         author_id=msg.author.id,
         author_name=msg.author.display_name,
         author_is_bot=bool(msg.author.bot),
-        content=msg.content,
+        content=_member_join(msg) if msg.type == discord.MessageType.new_member else msg.content,
         created_at=msg.created_at.isoformat(),
         reply_to_message_id=ref.message_id if ref is not None else None,
         mention_ids=tuple(u.id for u in msg.mentions),
@@ -34,7 +34,13 @@ def message(msg: discord.Message) -> DiscordMessage:
         embed_count=len(msg.embeds),
         embed_urls=tuple(e.url for e in msg.embeds if e.url),
         reactions=tuple(ReactionCount(emoji=str(r.emoji), count=r.count) for r in msg.reactions),
+        event="member_join" if msg.type == discord.MessageType.new_member else None,
     )
+
+
+def _member_join(msg: discord.Message) -> str:
+    """Discord's join message has no content; clanker reads it as this event."""
+    return f"[SERVER EVENT: {msg.author.display_name} just joined the server]"
 
 
 def attachment(a: discord.Attachment) -> AttachmentInfo:

@@ -59,6 +59,9 @@ class DiscordMessage(Message, frozen=True):
     reactions: tuple[ReactionCount, ...] = ()
     # A thread's parent channel (threads inherit its permissions); None outside threads.
     parent_channel_id: int | None = None
+    # A system message's meaning, for the ones clanker acts on: "member_join" (Discord's
+    # "X joined the server" in the system channel, authored by the newcomer). None: a message.
+    event: str | None = None
 
 
 # -- gateway events (bridge -> guild actors) ---------------------------------------------------

@@ -18,6 +18,7 @@ import trio
 
 from clanker.discord.events import (
     AddReaction,
+    DiscordMessage,
     Done,
     MessageCreated,
     MessageDeleted,
@@ -351,6 +352,9 @@ class ChannelActor(Actor):
         if self._mid_send and m.author_id == self.identity.user_id:
             await self._echoed(m.message_id, m.content)
         self.members.learn(m.author_id, m.author_name)
+        if m.event == "member_join":
+            await self._member_joined(m)
+            return
         reply_author: int | None = None
         if m.reply_to_message_id is not None:
             try:
@@ -366,6 +370,31 @@ class ChannelActor(Actor):
             parent_channel_id=m.parent_channel_id or self.parent_channel_id,
         )
         await self._carry_out(self.brain.on_message(view, trio.current_time()))
+
+    async def _member_joined(self, m: DiscordMessage) -> None:
+        """Discord's join message for a newcomer: the model sees the event (its content) and
+        may welcome them or skip, through the brain like any message, admitted as forced."""
+        now = trio.current_time()
+        if not self.brain.settings.initiative.greet_newcomers:
+            await self._log_decision(
+                LogDecision(
+                    decision=Decision.SKIPPED,
+                    reason="greetings_off",
+                    channel_id=self.channel_id,
+                    guild_id=self.guild_id,
+                    at=now,
+                    message_id=m.message_id,
+                    user_id=m.author_id,
+                )
+            )
+            return
+        view = view_from_discord(
+            m,
+            received_at=now,
+            parent_channel_id=m.parent_channel_id or self.parent_channel_id,
+            force_reply=True,
+        )
+        await self._carry_out(self.brain.on_message(view, now))
 
     @handles(MessageDeleted)
     async def deleted(self, msg: MessageDeleted) -> None:

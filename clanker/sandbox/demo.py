@@ -7,13 +7,15 @@ from clanker.sandbox.world import ChannelKind, World
 
 
 def demo_world(*, bot_username: str = "clanker", token: str = "sandbox-token") -> World:
-    """One guild "Sandbox" with text channels #general and #random, a voice channel "Lounge",
+    """One guild "Sandbox" with text channels #general (its system channel, where a newcomer's
+    join message appears) and #random, a voice channel "Lounge",
     the bot's account and two simulated members, alice and bob; the guild's soundboard has
     "rimshot" and "tada" (besides Discord's default sounds).
     """
     world = World(bot_username=bot_username, token=token)
     guild = world.add_guild("Sandbox")
-    world.add_channel(guild.id, "general")
+    general = world.add_channel(guild.id, "general")
+    guild.system_channel_id = general.id  # Discord posts a newcomer's join message there
     world.add_channel(guild.id, "random")
     world.add_channel(guild.id, "Lounge", ChannelKind.VOICE)
     for name in ("alice", "bob"):

@@ -99,6 +99,8 @@ class Guild:
     owner_id: int
     channel_ids: list[int] = field(default_factory=list)
     member_ids: list[int] = field(default_factory=list)
+    # Where Discord posts its system messages (a member's join); None: it posts none.
+    system_channel_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,7 @@ class Message:
     allowed_mentions: dict[str, object] | None = None
     reactions: list[Reaction] = field(default_factory=list)
     deleted: bool = False
+    kind: int = 0  # Discord's message type when it is a system message (7: a member joined)
 
     @property
     def created_ms(self) -> int:

@@ -131,10 +131,18 @@ class SandboxOperations:
         self._on_change()
 
     def add_member(self, guild_id: int, username: str) -> Member:
-        """Create a user who joins the guild; dispatches GUILD_MEMBER_ADD."""
+        """Create a user who joins the guild; dispatches GUILD_MEMBER_ADD and, as Discord does
+        when the guild has a system channel, posts the join message there (type 7, by the
+        member, no content) with MESSAGE_CREATE."""
         user = self.world.add_user(username)
         member = self.world.add_member(guild_id, user.id)
         self._dispatch("GUILD_MEMBER_ADD", payloads.member_add_event(self.world, member))
+        system = self.world.guild(guild_id).system_channel_id
+        if system is not None:
+            joined = self.world.create_message(
+                system, user.id, "", kind=payloads.MESSAGE_TYPE_USER_JOIN
+            )
+            self._dispatch("MESSAGE_CREATE", self._message_payload(joined))
         return member
 
     def open_dm(self, user_id: int) -> Channel:

@@ -35,6 +35,7 @@ EVERYONE_PERMISSIONS = str(
 
 MESSAGE_TYPE_DEFAULT = 0
 MESSAGE_TYPE_REPLY = 19
+MESSAGE_TYPE_USER_JOIN = 7
 
 
 def iso_time(unix_ms: int) -> str:
@@ -181,7 +182,7 @@ def ready_guild(world: World, g: Guild) -> JsonObject:
             "preferred_locale": "en-US",
             "afk_channel_id": None,
             "afk_timeout": 300,
-            "system_channel_id": None,
+            "system_channel_id": None if g.system_channel_id is None else str(g.system_channel_id),
             "verification_level": 0,
             "default_message_notifications": 1,
             "explicit_content_filter": 0,
@@ -314,7 +315,7 @@ def message(world: World, m: Message, *, viewer_id: int, for_gateway: bool = Fal
             for r in m.reactions
         ],
         "pinned": False,
-        "type": MESSAGE_TYPE_REPLY if m.reference_id else MESSAGE_TYPE_DEFAULT,
+        "type": m.kind or (MESSAGE_TYPE_REPLY if m.reference_id else MESSAGE_TYPE_DEFAULT),
         "flags": 0,
     }
     if m.nonce is not None:

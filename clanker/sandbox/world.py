@@ -221,8 +221,10 @@ class World:
         nonce: str | int | None = None,
         attachments: list[tuple[str, str | None, bytes]] | None = None,
         allowed_mentions: dict[str, object] | None = None,
+        kind: int = 0,
     ) -> Message:
-        """Store a new message; `attachments` are (filename, content type, bytes)."""
+        """Store a new message; `attachments` are (filename, content type, bytes); ``kind``:
+        Discord's message type of a system message (7: a member joined)."""
         channel = self.channel(channel_id)
         if channel.guild_id is not None:
             self.member(channel.guild_id, author_id)
@@ -245,6 +247,7 @@ class World:
             reference_id=reference_id,
             nonce=nonce,
             allowed_mentions=allowed_mentions,
+            kind=kind,
         )
         for filename, content_type, data in attachments or []:
             size = image_size(data) if (content_type or "").startswith("image/") else None

@@ -614,6 +614,20 @@ class Vision(_Section, frozen=True):
     ] = 60
 
 
+class Initiative(_Section, frozen=True):
+    """What clanker does without being spoken to."""
+
+    greet_newcomers: Annotated[
+        bool,
+        Meta(
+            description=(
+                "When someone joins the server and Discord posts its join message in the "
+                "system channel, the model sees it and may welcome them (or skip). Default: true."
+            )
+        ),
+    ] = True
+
+
 class Settings(_Section, frozen=True):
     """Everything an operator can change live. Every section has working defaults."""
 
@@ -625,3 +639,4 @@ class Settings(_Section, frozen=True):
     tools: Tools = field(default_factory=Tools)
     vision: Vision = field(default_factory=Vision)
     voice: Voice = field(default_factory=Voice)
+    initiative: Initiative = field(default_factory=Initiative)
