@@ -22,9 +22,11 @@ from clanker.discord.events import (
     AwaitReady,
     BridgeFailure,
     Done,
+    FileUpload,
     SendMessage,
     Sent,
 )
+from clanker.guilds.media import MediaDeps, carry_out_media, media_prompt
 from clanker.guilds.pacing import ReserveSend, SendDone, SendSlot
 from clanker.guilds.tool_calls import hourly_left, run_step
 from clanker.llm import (
@@ -109,6 +111,8 @@ class GenerationDeps:
     image_limits: ImageLimits = field(default_factory=ImageLimits)
     # The background captioner (`clanker.vision.captioner`), None when the tree has none.
     captioner: Callable[[], ActorRef | None] = lambda: None
+    # GIFs and generated images (docs/tools.md, "Media"); None: replies post none.
+    media: MediaDeps | None = None
 
 
 RESERVE_TRIES = 20  # another channel keeps winning the gap this often: give up the reply
@@ -197,6 +201,7 @@ async def generate_reply(
         fetcher=deps.image_fetcher or GuardedFetcher(),
         limits=deps.image_limits,
     )
+    media_section = await media_prompt(store, deps.media, settings.media)
     try:
         response = await _ask_model(
             job,
@@ -206,6 +211,7 @@ async def generate_reply(
             prompt.turns,
             image_parts(loaded),
             lookup=_lookup_tool(deps, earlier, captions),
+            media_section=media_section,
         )
     except LlmError as exc:
         log.warning("reply job %d: the model failed: %s", job.job_id, exc)
@@ -234,6 +240,14 @@ async def generate_reply(
         await _react(deps, job, plan.reaction, plan.reaction_message_id)
     if not plan.sends_text:
         return Outcome.SKIPPED, plan.skip_reason
+    # 6. The GIF or image the model asked for, before the send is reserved (a generation may
+    # take a while); without it (refused, failed) the text goes out alone.
+    files: tuple[FileUpload, ...] = ()
+    if output.media is not None:
+        media = await carry_out_media(
+            output.media, deps.media, settings.media, store=store, job=job
+        )
+        plan, files = media.apply(plan), media.files
     if plan.truncated is not None:
         await _log(
             store,
@@ -295,6 +309,7 @@ async def generate_reply(
                     content=chunk,
                     reply_to_message_id=reply_to,
                     mention_replied_user=False,
+                    files=files if index == len(plan.chunks) - 1 else (),
                 ),
                 slot if index == 0 else None,
             )
@@ -392,6 +407,7 @@ async def _ask_model(
     turns: Sequence[Turn],
     images: Sequence[Part] = (),
     lookup: Tool | None = None,
+    media_section: str | None = None,
 ) -> LlmResponse:
     """The reply's model call; with tools offered, the loop of calls and tool steps, ending in
     the model's answer. ``images`` (the turn's, as parts) join the last user turn."""
@@ -416,6 +432,8 @@ async def _ask_model(
         else []
     )
     parts = [SystemPart(text=system, cache=True)]
+    if media_section is not None:
+        parts.append(SystemPart(text=media_section))
     if offered:
         budget = ToolBudget(tools_settings.max_steps, tools_settings.max_calls)
         parts.append(
