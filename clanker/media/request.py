@@ -230,8 +230,7 @@ def media_guidance(
     return "\n".join(
         [
             "MEDIA",
-            'You may add "media" to your JSON object to post one GIF or one picture with your '
-            "message:",
+            'You may add "media" to your JSON object to post one of these with your message:',
             *lines,
             "Use it when someone asks for one or when it truly adds something; otherwise leave "
             '"media" out. Still write the text of your message.',
