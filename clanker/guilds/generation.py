@@ -26,7 +26,13 @@ from clanker.discord.events import (
     SendMessage,
     Sent,
 )
-from clanker.guilds.media import MediaDeps, carry_out_media, media_prompt
+from clanker.guilds.media import (
+    MediaDeps,
+    carry_out_media,
+    log_upload_refused,
+    media_prompt,
+    upload_refused,
+)
 from clanker.guilds.pacing import ReserveSend, SendDone, SendSlot
 from clanker.guilds.tool_calls import hourly_left, run_step
 from clanker.llm import (
@@ -300,21 +306,22 @@ async def generate_reply(
         )
         for index, chunk in enumerate(plan.chunks):
             reply_to = plan.reply_to_message_id if index == 0 else None
+            command = SendMessage(
+                channel_id=job.channel_id,
+                content=chunk,
+                reply_to_message_id=reply_to,
+                mention_replied_user=False,
+                files=files if index == len(plan.chunks) - 1 else (),
+            )
             result, held = await _send_chunk(
-                deps,
-                job,
-                settings,
-                SendMessage(
-                    channel_id=job.channel_id,
-                    content=chunk,
-                    reply_to_message_id=reply_to,
-                    mention_replied_user=False,
-                    files=files if index == len(plan.chunks) - 1 else (),
-                ),
-                slot if index == 0 else None,
+                deps, job, settings, command, slot if index == 0 else None
             )
             if index == 0:
                 slot = held  # re-reserved if the first slot expired
+            if command.files and upload_refused(result):  # the text goes without the image
+                await log_upload_refused(store, job, result)
+                without = msgspec.structs.replace(command, files=(), start_by=None)
+                result, _ = await _send_chunk(deps, job, settings, without, None)
             if isinstance(result, str):
                 return Outcome.SKIPPED, result  # the keeper refused the re-reservation
             if not isinstance(result, Sent):

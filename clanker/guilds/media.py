@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 import trio
 
-from clanker.discord.events import FileUpload
+from clanker.discord.events import BridgeFailure, FileUpload
 from clanker.media.config import MediaConfig
 from clanker.media.giphy import GifError, search_gif
 from clanker.media.images import ImageError, generate_image
@@ -52,6 +52,7 @@ IMAGE_KIND = "image_call"
 REFUSED_KIND = "media_refused"
 GIF_ERROR_KIND = "gif_error"
 IMAGE_ERROR_KIND = "image_error"
+UPLOAD_FAILED_KIND = "media_upload_failed"
 SLACK_SECONDS = 5.0  # past the SDK's own timeouts (and its one retry): give up regardless
 
 
@@ -215,6 +216,25 @@ async def carry_out_media(
         usd_cost=image.usd_cost,
     )
     return MediaOutcome(files=(FileUpload(filename=image.filename, data=image.data),))
+
+
+def upload_refused(result: object) -> bool:
+    """Discord refused a message because of its files (too large, a bad file): 400 or 413.
+    The caller sends the text again without them."""
+    return isinstance(result, BridgeFailure) and not result.expired and result.status in (400, 413)
+
+
+async def log_upload_refused(store: StoreClient, job: ReplyJob, result: object) -> None:
+    """Log that the reply's files were refused (``media_upload_failed``)."""
+    detail = result.detail if isinstance(result, BridgeFailure) else repr(result)
+    status = result.status if isinstance(result, BridgeFailure) else None
+    await _log(
+        store,
+        job,
+        UPLOAD_FAILED_KIND,
+        detail,
+        {"job_id": job.job_id, "status": status},
+    )
 
 
 async def _log(

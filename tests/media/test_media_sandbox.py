@@ -171,3 +171,22 @@ async def test_media_asked_for_past_the_budget_is_refused_and_logged(tmp_path: P
             system = json.dumps(request.body)
             assert "generates a picture" not in system  # images were not offered
             assert "posts a GIF found on GIPHY" in system  # GIFs still were
+
+
+async def test_an_upload_discord_refuses_is_sent_again_as_text(tmp_path: Path) -> None:
+    async with open_sandbox_app(tmp_path / "u.db", env=KEYLESS) as app:
+        sb, rt = app.sandbox, app.runtime
+        await configure(rt, FAST)
+        sb.fail_route("POST /channels/{channel_id}/messages", status=413, times=1)
+        alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
+        sb.post_message(alice, general, "clanker, draw a cat")
+        with trio.fail_after(TIMEOUT):
+            reply = await sb.next_bot_message(general)
+        assert (reply.content, reply.attachments) == (
+            "[offline demo brain] I drew a cat for you.",
+            [],
+        )
+        [refused] = await actions(rt, "media_upload_failed")
+        assert json.loads(refused.metadata)["status"] == 413
+        assert len(await actions(rt, "image_call")) == 1  # it was made (and paid for)
+        assert len(sb.bot_messages(general)) == 1
