@@ -190,3 +190,27 @@ async def test_an_upload_discord_refuses_is_sent_again_as_text(tmp_path: Path) -
         assert json.loads(refused.metadata)["status"] == 413
         assert len(await actions(rt, "image_call")) == 1  # it was made (and paid for)
         assert len(sb.bot_messages(general)) == 1
+
+
+async def test_an_xai_model_draws_through_the_xai_wire_format(tmp_path: Path) -> None:
+    async with open_sandbox_app(tmp_path / "x.db", env=KEYLESS) as app:
+        assert app.media is not None and app.media.images is not None
+        sb, rt, images = app.sandbox, app.runtime, app.media.images
+        await configure(rt, {**FAST, "media": {"simple_image_model": "grok-2-image"}})
+        alice, general = sb.world.user_named("alice"), sb.world.channel_named("general")
+        sb.post_message(alice, general, "clanker, draw a heron")
+        with trio.fail_after(TIMEOUT):
+            reply = await sb.next_bot_message(general)
+        [request] = images.requests
+        assert request.api == "xai"
+        assert request.body == {
+            "model": "grok-2-image",
+            "prompt": "a heron",
+            "n": 1,
+            "response_format": "b64_json",
+        }
+        [attachment] = reply.attachments
+        assert attachment.data == sim_image("a heron")
+        [row] = await actions(rt, "image_call")
+        meta = json.loads(row.metadata)
+        assert meta["revised_prompt"] == "A picture of a heron (revised by the image sim)"
