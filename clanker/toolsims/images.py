@@ -52,7 +52,8 @@ SIM_SIDE = 256  # the sim draws small pictures: fast, and still real PNGs
 
 
 def sim_image(prompt: str) -> bytes:
-    """The PNG the sim makes for ``prompt``: stripes in colours taken from its hash."""
+    """The PNG the sim makes for ``prompt``: stripes in colours taken from its hash, labelled
+    as the sim's, with the prompt's start written on it."""
     from PIL import Image, ImageDraw
 
     seed = hashlib.sha256(prompt.encode()).digest()
@@ -60,9 +61,10 @@ def sim_image(prompt: str) -> bytes:
     draw = ImageDraw.Draw(image)
     for n in range(4):
         colour = (seed[3 + n * 3], seed[4 + n * 3], seed[5 + n * 3])
-        top = SIM_SIDE // 4 * n
+        top = SIM_SIDE // 5 * n
         draw.rectangle((0, top, SIM_SIDE // 2, top + SIM_SIDE // 8), fill=colour)
-    draw.text((8, SIM_SIDE - 20), "image sim", fill=(255, 255, 255))
+    draw.text((8, SIM_SIDE - 34), "image sim (not a real picture)", fill=(255, 255, 255))
+    draw.text((8, SIM_SIDE - 20), prompt[:38], fill=(255, 255, 255))
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
