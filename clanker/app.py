@@ -43,9 +43,11 @@ from clanker.discord.bridge import BridgeConfig, bridge_child
 from clanker.discord.watchdog import WatchdogConfig
 from clanker.guilds import ROUTER_NAME, GuildsConfig, SessionConfig, guilds_spec
 from clanker.guilds.channel import ChannelConfig
+from clanker.guilds.media import MediaDeps
 from clanker.guilds.pacing import PACING_NAME, PacingKeeper
 from clanker.guilds.session import VoiceConfig
 from clanker.llm import LlmConfig, LlmConfigError, ProviderConfig, llm_child
+from clanker.media.config import MediaConfig
 from clanker.runtime import Backoff, ChildSpec, Runtime, Strategy, SupervisorSpec
 from clanker.sandbox import Sandbox
 from clanker.settings import SETTINGS_NAME, settings_child
@@ -86,6 +88,11 @@ class AppConfig:
     # the sandbox passes one that reaches its local search sim).
     web_tools: WebToolsConfig = field(default_factory=WebToolsConfig)
     web_fetcher: GuardedFetcher | None = None
+    # GIFs (GIPHY) and generated images (OpenAI, xAI) in replies: keys and base URLs
+    # (docs/tools.md, "Media"); ``media_fetcher``: what GIPHY is asked through (None: a strict
+    # guarded fetcher; the sandbox passes one that reaches its GIPHY sim).
+    media: MediaConfig = field(default_factory=MediaConfig)
+    media_fetcher: GuardedFetcher | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppConfig:
@@ -103,7 +110,18 @@ class AppConfig:
             llm=llm_config_from_env(values),
             dashboard=dashboard_config_from_env(values),
             web_tools=web_tools_config_from_env(values),
+            media=media_config_from_env(values),
         )
+
+
+def media_config_from_env(env: Mapping[str, str]) -> MediaConfig:
+    """Media's configuration (``GIPHY_API_KEY``, ``OPENAI_API_KEY``, ``XAI_API_KEY``, base URLs
+    and time limits; docs/tools.md "Media"); a bad value is a `ConfigError` naming the
+    variable."""
+    try:
+        return MediaConfig.from_env(env)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def web_tools_config_from_env(env: Mapping[str, str]) -> WebToolsConfig:
@@ -226,7 +244,9 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
                 GuildsConfig(
                     session=SessionConfig(
                         channel=ChannelConfig(
-                            tools=reply_tool_registry(config), image_fetcher=config.web_fetcher
+                            tools=reply_tool_registry(config),
+                            image_fetcher=config.web_fetcher,
+                            media=MediaDeps(config.media, config.media_fetcher),
                         ),
                         voice=config.voice,
                     )

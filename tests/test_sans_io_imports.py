@@ -57,6 +57,7 @@ CORES = [
     "clanker.settings.patch",
     "clanker.settings.validation",
     "clanker.tools.netguard",
+    "clanker.media.request",
     "clanker.memory.model",
     "clanker.memory.policy",
     "clanker.memory.ranking",

@@ -7,7 +7,9 @@ output contract: a reply (clearly labelled as the demo brain's) when spoken to o
 conversation, a 🤔 reaction to an ambient question, and a skip otherwise. Asked to "search
 (the web) for X" when ``web_search`` is offered, it calls the tool, then answers with what the
 tool returned (in the sandbox with no search key: the sandbox's search sim); in voice it says
-"Let me check", searches, and speaks the first result's title.
+"Let me check", searches, and speaks the first result's title. Asked for a GIF ("send a gif of
+otters") or a picture ("draw a cat") when the system prompt offers media (its MEDIA section), it
+answers with a ``media`` directive, so the sandbox's GIPHY and image sims answer offline.
 """
 
 from __future__ import annotations
@@ -94,6 +96,57 @@ def tool_answer(results: list[str]) -> dict[str, object]:
     }
 
 
+_GIF = (
+    re.compile(r"\bgifs?\s+(?:of|about|for|with)\s+(.+)", re.I),
+    re.compile(r"\b(?:send|post|show|find)\s+(?:me\s+|us\s+)?(?:an?\s+)?(.+?)\s+gifs?\b", re.I),
+)
+_IMAGE = (
+    re.compile(r"\b(?:draw|paint|sketch)\s+(?:me\s+|us\s+)?(?:a\s+picture\s+of\s+)?(.+)", re.I),
+    re.compile(
+        r"\b(?:make|generate|create)\s+(?:me\s+|us\s+)?an?\s+(?:image|picture|drawing)\s+of\s+(.+)",
+        re.I,
+    ),
+)
+
+
+def media_answer(prompt: str, system: str) -> dict[str, object] | None:
+    """Asked for a GIF or a picture that the system prompt's MEDIA section offers: a reply
+    with the ``media`` directive (None: not asked, or not offered)."""
+    if not any(cue in prompt for cue in _REPLY_CUES):
+        return None
+    new = _section(prompt, "NEW MESSAGES")
+    said = (new[-1] if new else "").partition(": ")[2]
+    for kind, patterns, reply in (
+        ("gif", _GIF, "Here is a GIF of {}."),
+        ("image", _IMAGE, "I drew {} for you."),
+    ):
+        if f'{{"type": "{kind}"' not in system:
+            continue
+        found = next((m for p in patterns if (m := p.search(said)) is not None), None)
+        if found is None:
+            continue
+        subject = found.group(1).strip().rstrip("?.!").strip()
+        if not subject:
+            continue
+        return {
+            "text": f"{LABEL} {reply.format(subject)}",
+            "skip": False,
+            "reaction": None,
+            "media": {"type": kind, "prompt": subject[:200]},
+        }
+    return None
+
+
+def _system_text(request: RecordedRequest) -> str:
+    """The system prompt of a Chat Completions request (the demo brain is served as one)."""
+    messages = request.body.get("messages", []) if isinstance(request.body, dict) else []
+    return " ".join(
+        str(m.get("content", ""))
+        for m in messages
+        if isinstance(m, dict) and m.get("role") in ("system", "developer")
+    )
+
+
 def voice_answer(prompt: str) -> str:
     """The demo brain's spoken answer to a voice prompt (plain sentences, no JSON)."""
     if JOIN_EVENT in prompt:
@@ -146,12 +199,7 @@ def voice_tool_answer(results: list[str]) -> str:
 def respond(request: RecordedRequest) -> Turn:
     """llmsim responder: the demo brain's answer to one request."""
     if VOICE_MARKER in json.dumps(request.body, ensure_ascii=False):
-        messages = request.body.get("messages", []) if isinstance(request.body, dict) else []
-        system = " ".join(
-            str(m.get("content", ""))
-            for m in messages
-            if isinstance(m, dict) and m.get("role") in ("system", "developer")
-        )
+        system = _system_text(request)
         sound = sound_answer(request.user_text, system)
         if sound is None and "web_search" in request.tool_names:
             if results := request.tool_results:
@@ -165,4 +213,5 @@ def respond(request: RecordedRequest) -> Turn:
             return Text(json.dumps(tool_answer(results), ensure_ascii=False), model=MODEL)
         if (query := search_query(request.user_text)) is not None:
             return ToolUse((SimToolCall("web_search", {"query": query}),), model=MODEL)
-    return Text(json.dumps(answer(request.user_text), ensure_ascii=False), model=MODEL)
+    decided = media_answer(request.user_text, _system_text(request)) or answer(request.user_text)
+    return Text(json.dumps(decided, ensure_ascii=False), model=MODEL)

@@ -34,6 +34,7 @@ from clanker.app import (
     app_spec,
     dashboard_config_from_env,
     llm_config_from_env,
+    media_config_from_env,
     product_dashboard,
     web_tools_config_from_env,
 )
@@ -45,6 +46,7 @@ from clanker.guilds.session import VoiceConfig
 from clanker.llm import LlmConfig, ProviderConfig
 from clanker.llmsim import open_llmsim
 from clanker.logsetup import configure_logging
+from clanker.media.config import MediaConfig
 from clanker.runtime import ActorError, NotRegistered, Runtime, open_runtime
 from clanker.sandbox import ChannelKind, Sandbox, SandboxLookupError, demo_world, open_sandbox
 from clanker.sandbox import Message as SandboxMessage
@@ -53,6 +55,7 @@ from clanker.sandbox.voice.server import NoVoiceSession
 from clanker.sandbox.voice.speech import piper_speech
 from clanker.tools.config import WebToolsConfig
 from clanker.tools.fetch import GuardedFetcher
+from clanker.toolsims.sandbox_media import SandboxMedia, open_sandbox_media
 from clanker.toolsims.sandbox_web import SandboxWeb, open_sandbox_web
 from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
 from clanker.voice.brain.config import default_brain_options, voice_brain_name
@@ -95,6 +98,9 @@ class SandboxApp:
     # The sandbox's search sim and pages, when no search key is configured (None: the tools
     # use what the environment configures, or what the caller gave).
     web: SandboxWeb | None = None
+    # The sandbox's GIPHY and image sims, for what the environment has no key for (None: the
+    # caller gave the media configuration).
+    media: SandboxMedia | None = None
 
     @property
     def dashboard_link(self) -> str | None:
@@ -136,6 +142,8 @@ async def open_sandbox_app(
     announce: Callable[[str], None] | None = None,
     web_tools: WebToolsConfig | None = None,
     web_fetcher: GuardedFetcher | None = None,
+    media: MediaConfig | None = None,
+    media_fetcher: GuardedFetcher | None = None,
 ) -> AsyncIterator[SandboxApp]:
     """The sandbox Discord and clanker's tree logged into it (ready when this yields).
 
@@ -143,6 +151,9 @@ async def open_sandbox_app(
     ``web_tools`` None: the web tools from the environment; without a search key there, the
     sandbox's search sim (`open_sandbox_web`) answers ``web_search``. Given: used as is, with
     ``web_fetcher`` (tests point both at their own sims).
+    ``media`` None: GIFs and images as the environment configures them, the sandbox's GIPHY
+    and image sims (`open_sandbox_media`) for what it has no key for. Given: used as is, with
+    ``media_fetcher``.
     ``dashboard``: run the operator dashboard with this configuration, its chat panel posting
     into the sandbox (``announce`` gets its one-line URL; default: nobody).
     """
@@ -170,6 +181,11 @@ async def open_sandbox_app(
             if not web_tools.search_configured:
                 web = await stack.enter_async_context(open_sandbox_web(web_tools))
                 web_tools, web_fetcher = web.config, web.fetcher
+        sims: SandboxMedia | None = None
+        if media is None:
+            configured = media_config_from_env(os.environ if env is None else env)
+            sims = await stack.enter_async_context(open_sandbox_media(configured))
+            media, media_fetcher = sims.config, sims.fetcher
         sb = await stack.enter_async_context(open_sandbox(demo_world()))
         # a few generated tones, so "clanker, play the test tune" works with no files
         music = stack.enter_context(tempfile.TemporaryDirectory(prefix="clanker-music-"))
@@ -187,6 +203,8 @@ async def open_sandbox_app(
             ),
             web_tools=web_tools,
             web_fetcher=web_fetcher,
+            media=media,
+            media_fetcher=media_fetcher,
         )
         parts = None
         if dashboard is not None:
@@ -213,6 +231,7 @@ async def open_sandbox_app(
             dashboard_url=url,
             dashboard_error=error,
             web=web,
+            media=sims,
         )
 
 
@@ -455,6 +474,11 @@ class TerminalChat:
                 reply_to=reply_to,
             )
         )
+        for attachment in message.attachments:
+            self.out(
+                f"  [attached: {attachment.filename}, {len(attachment.data):,} bytes, "
+                f"{attachment.content_type or 'unknown type'}]"
+            )
 
     async def print_bot_messages(self) -> None:
         while True:
@@ -531,6 +555,8 @@ async def run_chat(
             out(app.describe_brain())
             if (tools := app.describe_tools()) is not None:
                 out(tools)
+            if app.media is not None and (line := app.media.describe()) is not None:
+                out(line)
             if app.dashboard_link is not None:
                 out(f"dashboard: {app.dashboard_link}")
             elif app.dashboard_error is not None:

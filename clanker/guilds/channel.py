@@ -28,6 +28,7 @@ from clanker.discord.events import (
     TypingStarted,
 )
 from clanker.guilds.generation import GenerationDeps, generate_reply
+from clanker.guilds.media import MediaDeps
 from clanker.guilds.members import MemberDirectory
 from clanker.guilds.messages import Identity, Member, MembersLearned
 from clanker.guilds.pacing import (
@@ -107,6 +108,8 @@ class ChannelConfig:
     # Built once for the process (`clanker.app.reply_tool_registry`); the live `tools`
     # settings pick, per reply, which of them are offered. None: replies call no tools.
     tools: ToolRegistry | None = field(default=None, compare=False)
+    # GIFs and generated images replies may post (None: none; docs/tools.md, "Media").
+    media: MediaDeps | None = field(default=None, compare=False)
 
 
 class Tick(Message, frozen=True):
@@ -204,6 +207,7 @@ class ChannelActor(Actor):
             tools=cfg.tools,
             captioner=self._captioner,
             image_fetcher=cfg.image_fetcher,
+            media=cfg.media,
         )
         ctx.start_soon(self._timer)
         await self._resume_interrupted(rows)

@@ -22,8 +22,16 @@ from clanker.discord.events import (
     AwaitReady,
     BridgeFailure,
     Done,
+    FileUpload,
     SendMessage,
     Sent,
+)
+from clanker.guilds.media import (
+    MediaDeps,
+    carry_out_media,
+    log_upload_refused,
+    media_prompt,
+    upload_refused,
 )
 from clanker.guilds.pacing import ReserveSend, SendDone, SendSlot
 from clanker.guilds.tool_calls import hourly_left, run_step
@@ -109,6 +117,8 @@ class GenerationDeps:
     image_limits: ImageLimits = field(default_factory=ImageLimits)
     # The background captioner (`clanker.vision.captioner`), None when the tree has none.
     captioner: Callable[[], ActorRef | None] = lambda: None
+    # GIFs and generated images (docs/tools.md, "Media"); None: replies post none.
+    media: MediaDeps | None = None
 
 
 RESERVE_TRIES = 20  # another channel keeps winning the gap this often: give up the reply
@@ -197,6 +207,7 @@ async def generate_reply(
         fetcher=deps.image_fetcher or GuardedFetcher(),
         limits=deps.image_limits,
     )
+    media_section = await media_prompt(store, deps.media, settings.media)
     try:
         response = await _ask_model(
             job,
@@ -206,6 +217,7 @@ async def generate_reply(
             prompt.turns,
             image_parts(loaded),
             lookup=_lookup_tool(deps, earlier, captions),
+            media_section=media_section,
         )
     except LlmError as exc:
         log.warning("reply job %d: the model failed: %s", job.job_id, exc)
@@ -234,6 +246,14 @@ async def generate_reply(
         await _react(deps, job, plan.reaction, plan.reaction_message_id)
     if not plan.sends_text:
         return Outcome.SKIPPED, plan.skip_reason
+    # 6. The GIF or image the model asked for, before the send is reserved (a generation may
+    # take a while); without it (refused, failed) the text goes out alone.
+    files: tuple[FileUpload, ...] = ()
+    if output.media is not None:
+        media = await carry_out_media(
+            output.media, deps.media, settings.media, store=store, job=job
+        )
+        plan, files = media.apply(plan), media.files
     if plan.truncated is not None:
         await _log(
             store,
@@ -286,20 +306,22 @@ async def generate_reply(
         )
         for index, chunk in enumerate(plan.chunks):
             reply_to = plan.reply_to_message_id if index == 0 else None
+            command = SendMessage(
+                channel_id=job.channel_id,
+                content=chunk,
+                reply_to_message_id=reply_to,
+                mention_replied_user=False,
+                files=files if index == len(plan.chunks) - 1 else (),
+            )
             result, held = await _send_chunk(
-                deps,
-                job,
-                settings,
-                SendMessage(
-                    channel_id=job.channel_id,
-                    content=chunk,
-                    reply_to_message_id=reply_to,
-                    mention_replied_user=False,
-                ),
-                slot if index == 0 else None,
+                deps, job, settings, command, slot if index == 0 else None
             )
             if index == 0:
                 slot = held  # re-reserved if the first slot expired
+            if command.files and upload_refused(result):  # the text goes without the image
+                await log_upload_refused(store, job, result)
+                without = msgspec.structs.replace(command, files=(), start_by=None)
+                result, _ = await _send_chunk(deps, job, settings, without, None)
             if isinstance(result, str):
                 return Outcome.SKIPPED, result  # the keeper refused the re-reservation
             if not isinstance(result, Sent):
@@ -392,6 +414,7 @@ async def _ask_model(
     turns: Sequence[Turn],
     images: Sequence[Part] = (),
     lookup: Tool | None = None,
+    media_section: str | None = None,
 ) -> LlmResponse:
     """The reply's model call; with tools offered, the loop of calls and tool steps, ending in
     the model's answer. ``images`` (the turn's, as parts) join the last user turn."""
@@ -416,6 +439,8 @@ async def _ask_model(
         else []
     )
     parts = [SystemPart(text=system, cache=True)]
+    if media_section is not None:
+        parts.append(SystemPart(text=media_section))
     if offered:
         budget = ToolBudget(tools_settings.max_steps, tools_settings.max_calls)
         parts.append(

@@ -628,6 +628,91 @@ class Initiative(_Section, frozen=True):
     ] = True
 
 
+ImageModel = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")]
+
+DEFAULT_IMAGE_MODELS: tuple[str, ...] = (
+    "gpt-image-1.5",
+    "gpt-image-1",
+    "gpt-image-1-mini",
+    "grok-imagine-image",
+    "grok-2-image",
+)
+
+
+class Media(_Section, frozen=True):
+    """GIFs (GIPHY) and generated images (OpenAI, xAI) that a text reply may post."""
+
+    gifs_enabled: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Let replies post a GIF found on GIPHY (needs GIPHY_API_KEY). Default: true."
+            )
+        ),
+    ] = True
+    max_gifs_per_day: Annotated[
+        int,
+        Meta(ge=0, le=10000, description="GIFs posted per 24 hours, across the bot. Default: 60."),
+    ] = 60
+    gif_rating: Annotated[
+        Literal["g", "pg", "pg-13", "r"],
+        Meta(description="The most mature GIPHY content rating searched. Default: pg-13."),
+    ] = "pg-13"
+    images_enabled: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Let replies post a generated image (needs OPENAI_API_KEY or XAI_API_KEY). "
+                "Default: true."
+            )
+        ),
+    ] = True
+    max_images_per_day: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=10000,
+            description="Images generated per 24 hours, across the bot. Default: 10.",
+        ),
+    ] = 10
+    simple_image_model: Annotated[
+        ImageModel,
+        Meta(
+            description=(
+                "Model for an ordinary image (gpt-image-*: OpenAI, grok-*: xAI). "
+                "Default: gpt-image-1.5."
+            )
+        ),
+    ] = "gpt-image-1.5"
+    complex_image_model: Annotated[
+        ImageModel,
+        Meta(
+            description=(
+                "Model for an image the model marks as complex, and the fallback when the "
+                "simple model's provider has no key. Default: grok-imagine-image."
+            )
+        ),
+    ] = "grok-imagine-image"
+    allowed_image_models: Annotated[
+        tuple[ImageModel, ...],
+        Meta(
+            max_length=32,
+            description=(
+                "The only image models ever called; a model not listed is refused. Default: "
+                "gpt-image-1.5, gpt-image-1, gpt-image-1-mini, grok-imagine-image, grok-2-image."
+            ),
+        ),
+    ] = DEFAULT_IMAGE_MODELS
+    max_prompt_chars: Annotated[
+        int,
+        Meta(
+            ge=20,
+            le=4000,
+            description="Longest image prompt sent (cut at a word). Default: 900.",
+        ),
+    ] = 900
+
+
 class Settings(_Section, frozen=True):
     """Everything an operator can change live. Every section has working defaults."""
 
@@ -638,5 +723,6 @@ class Settings(_Section, frozen=True):
     reply_generation: ReplyGeneration = field(default_factory=ReplyGeneration)
     tools: Tools = field(default_factory=Tools)
     vision: Vision = field(default_factory=Vision)
+    media: Media = field(default_factory=Media)
     voice: Voice = field(default_factory=Voice)
     initiative: Initiative = field(default_factory=Initiative)

@@ -10,7 +10,9 @@ not always that, so `parse_reply_output` tries, in order, and never raises:
 5. a truncated object (``{"text": "half a sente``) → its fields, ``recovered_json``;
 6. otherwise the prose itself is the reply → ``prose`` (unless it says ``[SKIP]``).
 
-A reaction survives a skip: the model may react without writing anything.
+A reaction survives a skip: the model may react without writing anything. A ``media`` object
+(``{"type": "gif" | "image", "prompt": …}``, `clanker.media.request.read_media`) rides along
+with a reply that has text; a skip drops it (there is no message to post it with).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from enum import StrEnum
 from typing import Any
 
 import msgspec
+
+from clanker.media.request import MediaRequest, read_media
 
 SKIP_TOKEN = "[SKIP]"
 
@@ -58,6 +62,7 @@ class ReplyOutput(msgspec.Struct, frozen=True, kw_only=True):
     state: ParseState
     skip_reason: str | None = None
     original_chars: int | None = None  # set when ``text`` was cut to `MAX_REPLY_CHARS`
+    media: MediaRequest | None = None  # a GIF or image to post with the text
 
 
 def normalize_reaction(value: Any) -> str | None:
@@ -104,7 +109,12 @@ def _cut(text: str) -> str:
 
 
 def _decision(
-    text: str, skip: bool, reaction: str | None, state: ParseState, reason: str | None = None
+    text: str,
+    skip: bool,
+    reaction: str | None,
+    state: ParseState,
+    reason: str | None = None,
+    media: MediaRequest | None = None,
 ) -> ReplyOutput:
     text = _clean(text)
     if not skip and _SKIP_ANYWHERE.search(text):
@@ -123,6 +133,7 @@ def _decision(
         reaction=reaction,
         state=state,
         original_chars=len(whole) if len(kept) < len(whole) else None,
+        media=media,
     )
 
 
@@ -141,7 +152,8 @@ def _from_object(obj: dict[str, Any], state: ParseState) -> ReplyOutput:
         if key in obj:
             reaction = normalize_reaction(obj[key])
             break
-    return _decision(text, _truthy(obj.get("skip")), reaction, state)
+    media = read_media(obj.get("media"))
+    return _decision(text, _truthy(obj.get("skip")), reaction, state, media=media)
 
 
 def _load(text: str) -> Any:
