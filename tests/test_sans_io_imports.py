@@ -57,6 +57,8 @@ CORES = [
     "clanker.settings.patch",
     "clanker.settings.validation",
     "clanker.tools.netguard",
+    "clanker.browser.policy",
+    "clanker.browser.snapshot",
     "clanker.memory.model",
     "clanker.memory.policy",
     "clanker.memory.ranking",

@@ -32,6 +32,7 @@ from clanker.app import (
     AppConfig,
     ConfigError,
     app_spec,
+    browser_config,
     dashboard_config_from_env,
     llm_config_from_env,
     product_dashboard,
@@ -187,6 +188,7 @@ async def open_sandbox_app(
             ),
             web_tools=web_tools,
             web_fetcher=web_fetcher,
+            browser=browser_config(os.environ, web_fetcher),
         )
         parts = None
         if dashboard is not None:

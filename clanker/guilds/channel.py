@@ -203,6 +203,7 @@ class ChannelActor(Actor):
             tools=cfg.tools,
             captioner=self._captioner,
             image_fetcher=cfg.image_fetcher,
+            lookup=ctx.lookup,
         )
         ctx.start_soon(self._timer)
         await self._resume_interrupted(rows)
