@@ -94,7 +94,9 @@ class CancelBrowse(Message, frozen=True):
 
 
 class DescribeSessions(Message, frozen=True):
-    """Reply: `BrowserSessions`."""
+    """Reply: `BrowserSessions`; with ``settled``, once no task runs and nothing is closing."""
+
+    settled: bool = False
 
 
 class BrowserSessions(Message, frozen=True):
@@ -122,6 +124,9 @@ class BrowserAgent(Actor):
         self._chromium: Chromium | None = None
         self._launch_lock = trio.Lock()
         self._changed = trio.Event()
+        self._closing = 0  # pages or Chromium being closed now
+        self._settled = trio.Event()
+        self._settled.set()
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -154,6 +159,7 @@ class BrowserAgent(Actor):
             session = self._sessions[msg.channel_id] = _Session(page=None, last_used=now)
         session.busy, session.last_used = True, now
         session.scope = trio.CancelScope()
+        self._update_settled()
         self.ctx.start_soon(self._run, msg, session, reply)
 
     @handles(CancelBrowse)
@@ -167,7 +173,20 @@ class BrowserAgent(Actor):
             await self._close_session(msg.channel_id)
 
     @handles(DescribeSessions)
-    async def describe(self, msg: DescribeSessions) -> BrowserSessions:
+    async def describe(self, msg: DescribeSessions) -> BrowserSessions | None:
+        if not msg.settled:
+            return self._describe()
+        reply = self.ctx.defer_reply()
+
+        async def when_settled() -> None:
+            while not self._settled.is_set():
+                await self._settled.wait()
+            reply.send(self._describe())
+
+        self.ctx.start_soon(when_settled)
+        return None
+
+    def _describe(self) -> BrowserSessions:
         return BrowserSessions(
             channels=tuple(sorted(self._sessions)),
             busy=tuple(sorted(c for c, s in self._sessions.items() if s.busy)),
@@ -226,6 +245,7 @@ class BrowserAgent(Actor):
                 with trio.CancelScope(shield=True):
                     if self._sessions.get(msg.channel_id) is session:
                         await self._close_session(msg.channel_id)
+            self._update_settled()
         if outcome is None:
             reply.send(BrowseOutcome(content="browser_browse was stopped.", is_error=True))
         else:
@@ -285,20 +305,42 @@ class BrowserAgent(Actor):
     async def _close_page(self, page: PageSession | None) -> None:
         if page is None:
             return
-        with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_SECONDS):
-            await page.close()
-        if not self._sessions:
-            await self._close_chromium()
+        self._begin_closing()
+        try:
+            with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_SECONDS):
+                await page.close()
+            if not self._sessions:
+                await self._close_chromium()
+        finally:
+            self._end_closing()
 
     async def _close_chromium(self) -> None:
         chromium, self._chromium = self._chromium, None
         if chromium is None:
             return
-        with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_SECONDS):
-            try:
+        self._begin_closing()
+        try:
+            with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_SECONDS):
                 await chromium.close()
-            except Exception as exc:  # it is going away either way
-                log.warning("closing Chromium: %s", exc)
+        except Exception as exc:  # it is going away either way
+            log.warning("closing Chromium: %s", exc)
+        finally:
+            self._end_closing()
+
+    def _begin_closing(self) -> None:
+        self._closing += 1
+        self._update_settled()
+
+    def _end_closing(self) -> None:
+        self._closing -= 1
+        self._update_settled()
+
+    def _update_settled(self) -> None:
+        quiet = self._closing == 0 and not any(s.busy for s in self._sessions.values())
+        if quiet:
+            self._settled.set()
+        elif self._settled.is_set():
+            self._settled = trio.Event()
 
     async def _reap_idle(self) -> None:
         """Close sessions idle for ``idle_timeout`` seconds."""
