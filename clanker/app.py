@@ -125,8 +125,11 @@ def browser_config(
     env: Mapping[str, str], fetcher: GuardedFetcher | None = None
 ) -> BrowserConfig | None:
     """The browser agent's configuration when a Chromium is installed (`find_chromium`:
-    ``CLANKER_CHROMIUM``, else ``/usr/bin/chromium``), else None. Whether replies are offered
-    ``browser_browse`` is the live ``tools.browser_enabled`` setting (off by default)."""
+    ``CLANKER_CHROMIUM``, else ``/usr/bin/chromium``), else None; ``CLANKER_BROWSER=off``
+    leaves it out. Whether replies are offered ``browser_browse`` is the live
+    ``tools.browser_enabled`` setting (off by default)."""
+    if env.get("CLANKER_BROWSER", "").strip().lower() in {"0", "off", "false", "no"}:
+        return None
     executable = find_chromium(env)
     if executable is None:
         return None
