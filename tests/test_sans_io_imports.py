@@ -59,6 +59,7 @@ CORES = [
     "clanker.tools.netguard",
     "clanker.browser.policy",
     "clanker.browser.snapshot",
+    "clanker.browser.sessions",
     "clanker.memory.model",
     "clanker.memory.policy",
     "clanker.memory.ranking",

@@ -17,6 +17,7 @@ does the same for a channel on request. A restart closes everything the incarnat
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 import trio
@@ -24,6 +25,7 @@ import trio
 from clanker.browser.agent import run_task
 from clanker.browser.chromium import Chromium, PageSession
 from clanker.browser.policy import BrowseLimits
+from clanker.browser.sessions import SessionTable
 from clanker.llm import CallContext, LlmClient
 from clanker.runtime import Actor, ActorContext, ChildSpec, Reply, handles
 from clanker.tools.fetch import GuardedFetcher
@@ -109,17 +111,18 @@ class BrowserSessions(Message, frozen=True):
 
 @dataclass
 class _Session:
-    page: PageSession | None  # None while it is being opened
-    last_used: float
-    busy: bool = False
-    scope: trio.CancelScope | None = None
+    page: PageSession | None = None  # None until its first task opens it
+    scope: trio.CancelScope | None = None  # the running task's
 
 
 class BrowserAgent(Actor):
-    """See the module docstring."""
+    """See the module docstring. The session rules are `SessionTable`'s (sans-IO)."""
 
     def __init__(self, config: BrowserConfig) -> None:
         self.config = config
+        self.table = SessionTable(
+            max_sessions=config.max_sessions, idle_timeout=config.idle_timeout
+        )
         self._sessions: dict[int, _Session] = {}
         self._chromium: Chromium | None = None
         self._launch_lock = trio.Lock()
@@ -149,17 +152,18 @@ class BrowserAgent(Actor):
     @handles(BrowseTask)
     async def browse(self, msg: BrowseTask) -> None:
         reply = self.ctx.defer_reply()
-        refusal = self._admit(msg.channel_id)
-        if refusal is not None:
-            reply.send(BrowseOutcome(content=refusal, is_error=True))
+        admitted = self.table.admit(msg.channel_id, trio.current_time())
+        if isinstance(admitted, str):
+            reply.send(BrowseOutcome(content=admitted, is_error=True))
             return
-        now = trio.current_time()
-        session = self._sessions.get(msg.channel_id)
-        if session is None:
-            session = self._sessions[msg.channel_id] = _Session(page=None, last_used=now)
-        session.busy, session.last_used = True, now
+        if admitted.evict is not None:
+            evicted = self._sessions.pop(admitted.evict, None)
+            log.info("browser session of channel %d closed to make room", admitted.evict)
+            self.ctx.start_soon(self._close_page, evicted.page if evicted else None)
+        session = self._sessions.setdefault(msg.channel_id, _Session())
         session.scope = trio.CancelScope()
         self._update_settled()
+        self._changed.set()
         self.ctx.start_soon(self._run, msg, session, reply)
 
     @handles(CancelBrowse)
@@ -167,7 +171,7 @@ class BrowserAgent(Actor):
         session = self._sessions.get(msg.channel_id)
         if session is None:
             return
-        if session.busy and session.scope is not None:
+        if session.scope is not None:
             session.scope.cancel()  # the task closes the session as it ends
         else:
             await self._close_session(msg.channel_id)
@@ -188,36 +192,10 @@ class BrowserAgent(Actor):
 
     def _describe(self) -> BrowserSessions:
         return BrowserSessions(
-            channels=tuple(sorted(self._sessions)),
-            busy=tuple(sorted(c for c, s in self._sessions.items() if s.busy)),
+            channels=self.table.channels,
+            busy=self.table.busy,
             chromium_running=self._chromium is not None,
         )
-
-    # -- the rules -----------------------------------------------------------------------------
-
-    def _admit(self, channel_id: int) -> str | None:
-        """None if a task for ``channel_id`` may start now, else the refusal the model gets.
-        To make room it closes the least recently used idle session of another channel."""
-        own = self._sessions.get(channel_id)
-        if own is not None:
-            if own.busy:
-                return (
-                    "browser_browse refused: a browse task is already running in this channel; "
-                    "wait for it to finish."
-                )
-            return None
-        if len(self._sessions) < self.config.max_sessions:
-            return None
-        idle = [(s.last_used, c) for c, s in self._sessions.items() if not s.busy]
-        if not idle:
-            return (
-                f"browser_browse refused: the browser is busy with {len(self._sessions)} tasks "
-                f"in other channels (at most {self.config.max_sessions} at once); try later."
-            )
-        _, victim = min(idle)
-        session = self._sessions.pop(victim)
-        self.ctx.start_soon(self._close_page, session.page)
-        return None
 
     # -- running a task --------------------------------------------------------------------------
 
@@ -237,9 +215,8 @@ class BrowserAgent(Actor):
                     outcome = await self._task(msg, session)
                     nursery.cancel_scope.cancel()
         finally:
-            session.busy = False
             session.scope = None
-            session.last_used = trio.current_time()
+            self.table.finished(msg.channel_id, trio.current_time())
             self._changed.set()
             if outcome is None:  # stopped: its page goes too
                 with trio.CancelScope(shield=True):
@@ -254,15 +231,17 @@ class BrowserAgent(Actor):
     async def _task(self, msg: BrowseTask, session: _Session) -> BrowseOutcome:
         limits = self.config.limits
         if msg.new_session and session.page is not None:
-            await self._close_page(session.page)
-            session.page = None
+            page, session.page = session.page, None
+            await self._close_page(page)
         if session.page is None or session.page.closed:
             try:
                 chromium = await self._ensure_chromium()
                 session.page = await chromium.new_session(self._fetcher(), limits)
             except Exception as exc:
                 log.exception("the browser could not start")
-                self._sessions.pop(msg.channel_id, None)
+                if self._sessions.get(msg.channel_id) is session:
+                    del self._sessions[msg.channel_id]
+                self.table.closed(msg.channel_id)
                 return BrowseOutcome(
                     content=f"browser_browse failed: the browser could not start ({exc}).",
                     is_error=True,
@@ -299,16 +278,16 @@ class BrowserAgent(Actor):
 
     async def _close_session(self, channel_id: int) -> None:
         session = self._sessions.pop(channel_id, None)
+        self.table.closed(channel_id)
         if session is not None:
             await self._close_page(session.page)
 
     async def _close_page(self, page: PageSession | None) -> None:
-        if page is None:
-            return
         self._begin_closing()
         try:
-            with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_SECONDS):
-                await page.close()
+            if page is not None:
+                with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_SECONDS):
+                    await page.close()
             if not self._sessions:
                 await self._close_chromium()
         finally:
@@ -336,24 +315,22 @@ class BrowserAgent(Actor):
         self._update_settled()
 
     def _update_settled(self) -> None:
-        quiet = self._closing == 0 and not any(s.busy for s in self._sessions.values())
-        if quiet:
+        if self._closing == 0 and not self.table.busy:
             self._settled.set()
         elif self._settled.is_set():
             self._settled = trio.Event()
 
     async def _reap_idle(self) -> None:
-        """Close sessions idle for ``idle_timeout`` seconds."""
+        """Close the sessions `SessionTable.idle` names, waking when the next one expires."""
         while True:
             now = trio.current_time()
-            idle = self.config.idle_timeout
-            for channel, session in list(self._sessions.items()):
-                if not session.busy and now - session.last_used >= idle:
-                    log.info("browser session of channel %d idle for %g s: closed", channel, idle)
-                    await self._close_session(channel)
-            waits = [s.last_used + idle - now for s in self._sessions.values() if not s.busy]
+            for channel in self.table.idle(now):
+                log.info("browser session of channel %d idle: closed", channel)
+                session = self._sessions.pop(channel, None)
+                await self._close_page(session.page if session else None)
+            wake = self.table.next_wake(trio.current_time())
             self._changed = trio.Event()
-            with trio.move_on_after(max(0.0, min(waits)) if waits else idle):
+            with trio.move_on_at(wake if wake is not None else math.inf):
                 await self._changed.wait()
 
 
