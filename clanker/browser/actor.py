@@ -242,8 +242,11 @@ class BrowserAgent(Actor):
                 if self._sessions.get(msg.channel_id) is session:
                     del self._sessions[msg.channel_id]
                 self.table.closed(msg.channel_id)
+                # Playwright's first line says what failed; the rest advises `playwright
+                # install`, which is never the fix here (the system Chromium is used).
+                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 return BrowseOutcome(
-                    content=f"browser_browse failed: the browser could not start ({exc}).",
+                    content=f"browser_browse failed: the browser could not start ({first_line}).",
                     is_error=True,
                 )
         context = CallContext(

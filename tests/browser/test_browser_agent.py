@@ -83,13 +83,15 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(limits: BrowseLimits | None = None, max_sessions: int = 2) -> AsyncIterator[Rig]:
+async def rig(
+    limits: BrowseLimits | None = None, max_sessions: int = 2, executable: str = CHROMIUM
+) -> AsyncIterator[Rig]:
     assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: scripts/bootstrap installs it"
     async with trio_asyncio.open_loop(), open_llmsim() as sim, open_site() as site:
         fetcher = GuardedFetcher(testing_only_hosts={"site.test": "127.0.0.1"})
         config = LlmConfig(providers=(provider_for(sim, "anthropic"),), retry=FAST_RETRY)
         browser = BrowserConfig(
-            executable=CHROMIUM,
+            executable=executable,
             fetcher=fetcher,
             limits=limits or BrowseLimits(),
             max_sessions=max_sessions,
@@ -279,3 +281,16 @@ async def test_cancelling_mid_task_stops_the_page_and_closes_the_session() -> No
     assert r.site.hung_up == ["/slow"]  # the page's fetch hung up on the site
     assert after == BrowserSessions(channels=(), busy=(), chromium_running=False)
     assert len(r.sim.requests) == 1
+
+
+async def test_a_browser_that_cannot_start_is_a_clear_error_and_no_session() -> None:
+    async with rig(executable="/nonexistent/chromium") as r:
+        output = await r.browse({"task": "Anything."})
+        sessions = await r.sessions(settled=True)
+
+    assert output.is_error
+    assert output.content.startswith("browser_browse failed: the browser could not start (")
+    assert "/nonexistent/chromium" in output.content
+    assert "install" not in output.content and "\n" not in output.content
+    assert sessions == BrowserSessions(channels=(), busy=(), chromium_running=False)
+    assert r.sim.requests == []  # the inner model was never asked
