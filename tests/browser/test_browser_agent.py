@@ -204,15 +204,21 @@ async def test_loopback_and_a_redirect_to_it_are_refused() -> None:
             status=302, headers=(("location", f"http://127.0.0.1:{r.site.port}/secret"),)
         )
         r.site.pages["/secret"] = Page(b"<p>the secret</p>")
+        pixel = f"http://127.0.0.1:{r.site.port}/pixel.png"
+        r.site.pages["/pic"] = Page(
+            f'<title>Pic</title><p>A picture:</p><img src="{pixel}" alt="x">'.encode()
+        )
         r.sim.script(
             call("browser_open", url=f"http://127.0.0.1:{r.site.port}/secret"),
             call("browser_open", url=r.base + "/go"),
+            call("browser_open", url=r.base + "/pic"),
             Text("Both were refused."),
         )
         output = await r.browse({"task": "Read the secret page."})
 
     direct = tool_results(r.sim.requests[1])[0]
     redirected = tool_results(r.sim.requests[2])[0]
+    pic = tool_results(r.sim.requests[3])[0]
     port = r.site.port
     assert direct == (
         f"Refused by the guard: http://127.0.0.1:{port}/secret: refused: 127.0.0.1 is "
@@ -222,8 +228,13 @@ async def test_loopback_and_a_redirect_to_it_are_refused() -> None:
         f"Refused by the guard: http://site.test:{port}/go: redirect refused: refused: "
         "127.0.0.1 is loopback (127.0.0.0/8)"
     )
-    # The site was asked for /go only: never for the secret, directly or redirected.
-    assert [q.target for q in r.site.requests] == ["/go"]
+    # A page's own sub-request to loopback is refused too, and the snapshot says so.
+    assert pic.startswith(f"Title: Pic\nURL: {r.base}/pic\n")
+    assert pic.endswith(
+        f"Refused requests:\n- {pixel}: refused: 127.0.0.1 is loopback (127.0.0.0/8)"
+    )
+    # The site was asked for /go and /pic only: never for the secret or the pixel.
+    assert [q.target for q in r.site.requests] == ["/go", "/pic"]
     assert output.content.startswith("Both were refused.")
 
 
@@ -232,10 +243,11 @@ async def test_a_task_past_its_step_budget_ends_with_a_clear_error() -> None:
         r.site.pages["/"] = Page(HOME)
         r.sim.script(
             call("browser_open", url=r.base + "/"),
-            call("browser_snapshot"),
             call("browser_scroll", direction="down"),
+            call("browser_snapshot"),
         )
         output = await r.browse({"task": "Keep looking."})
+        scrolled = tool_results(r.sim.requests[2])[0]
 
     assert output.is_error
     assert output.content == (
@@ -243,6 +255,7 @@ async def test_a_task_past_its_step_budget_ends_with_a_clear_error() -> None:
         f"The browser was at {r.base}/. Give it a smaller task, or answer with what you have."
     )
     assert len(r.sim.requests) == 3
+    assert scrolled.startswith(f"Title: Otter desk\nURL: {r.base}/\n")  # a scroll's snapshot
 
 
 async def test_cancelling_mid_task_stops_the_page_and_closes_the_session() -> None:
