@@ -10,8 +10,8 @@ a channel runs one task at a time.
 Each `BrowseTask` is answered with a deferred reply from a task of its own (like the `Llm`
 actor), so the mailbox never waits on a page. When the asker stops waiting (a stop word
 cancelled the reply, or its tool call timed out), the task is cancelled — the Playwright call
-in flight and the page's fetches with it — and that channel's session is closed. `CancelBrowse`
-does the same for a channel on request. A restart closes everything the incarnation held.
+in flight and the page's fetches with it — and that channel's session is closed. A restart
+closes everything the incarnation held.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ __all__ = [
     "BrowserAgent",
     "BrowserConfig",
     "BrowserSessions",
-    "CancelBrowse",
     "DescribeSessions",
     "browser_child",
 ]
@@ -87,12 +86,6 @@ class BrowseOutcome(Message, frozen=True):
     is_error: bool = False
     screenshot: bytes | None = None
     steps: int = 0
-
-
-class CancelBrowse(Message, frozen=True):
-    """Stop ``channel_id``'s task (if any) and close its session."""
-
-    channel_id: int
 
 
 class DescribeSessions(Message, frozen=True):
@@ -165,16 +158,6 @@ class BrowserAgent(Actor):
         self._update_settled()
         self._changed.set()
         self.ctx.start_soon(self._run, msg, session, reply)
-
-    @handles(CancelBrowse)
-    async def cancel(self, msg: CancelBrowse) -> None:
-        session = self._sessions.get(msg.channel_id)
-        if session is None:
-            return
-        if session.scope is not None:
-            session.scope.cancel()  # the task closes the session as it ends
-        else:
-            await self._close_session(msg.channel_id)
 
     @handles(DescribeSessions)
     async def describe(self, msg: DescribeSessions) -> BrowserSessions | None:
