@@ -4,10 +4,11 @@ Threading model: Playwright's async API runs on the **trio-asyncio loop** the pr
 opens for discord.py-self (house rule 6: `clanker.cli.run` / `clanker.cli.sandbox` open it
 around the whole tree). Every Playwright call is awaited from trio through ``aio_as_trio``, so
 a trio cancellation (a stop word, a step or task timeout) cancels the asyncio task of the call
-in flight, and the caller then closes the page's context. Nothing runs on another thread, and
-no second asyncio loop exists: trio-asyncio installs a global asyncio policy whose child
-watcher is trio's, so a plain asyncio loop on a worker thread could not spawn Playwright's
-driver, and the sync API builds its loop through the same policy.
+in flight, and the caller then closes the page's context. The other choices were worse: the
+sync API (greenlets) ties every call to one thread, where a stop could only be noticed after
+the blocking call in flight returned; an asyncio loop of its own on a worker thread works, but
+every call and every routed request (the guard's fetcher is trio code) would cross threads
+both ways. On the one loop nothing crosses a thread.
 
 No browser is ever downloaded: Chromium is Debian's (``/usr/bin/chromium``, installed by
 ``scripts/bootstrap``; `find_chromium`), launched with `CHROMIUM_ARGS`. Its network is not
