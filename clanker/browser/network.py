@@ -76,6 +76,9 @@ class GuardedRoutes:
                 return await self._fetcher.fetch(url)
             except FetchError as exc:
                 return f"{url}: {exc}"
+            except Exception as exc:  # a bug must not leave the page's request hanging
+                log.exception("browser fetch of %s failed", url)
+                return f"{url}: the fetch failed ({type(exc).__name__})"
             finally:
                 self._scopes.discard(scope)
         return f"{url}: the browser session was closed"
