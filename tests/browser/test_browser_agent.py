@@ -157,6 +157,12 @@ async def test_a_task_opens_clicks_types_and_extracts_the_answer() -> None:
         )
         output = await r.browse({"task": "How many otters hold hands in one raft?"})
         sessions = await r.sessions()
+        # A follow-up task in the channel goes on from the page the last one left...
+        r.sim.script(call("browser_snapshot"), Text("Still on the answer."))
+        follow_up = await r.browse({"task": "Where are you?"})
+        # ... unless it asks for a fresh page.
+        r.sim.script(call("browser_snapshot"), Text("A blank page."))
+        fresh = await r.browse({"task": "Where are you?", "new_session": True})
 
     assert not output.is_error, output.content
     assert output.content.startswith("Sea otters hold hands while sleeping; 42")
@@ -166,8 +172,8 @@ async def test_a_task_opens_clicks_types_and_extracts_the_answer() -> None:
     targets = [(q.target, q.headers.get("host")) for q in r.site.requests]
     host = f"site.test:{r.site.port}"
     assert targets == [("/", host), ("/form", host), ("/answer?q=otter", host)]
-    requests = r.sim.requests
-    assert len(requests) == 6
+    assert len(r.sim.requests) == 6 + 2 + 2  # the task, then the two follow-ups
+    requests = r.sim.requests[:6]
     opened = tool_results(requests[1])[0]
     assert opened.startswith(f"Title: Otter desk\nURL: {r.base}/\n")
     assert "Welcome to the otter desk" in opened
@@ -196,6 +202,12 @@ async def test_a_task_opens_clicks_types_and_extracts_the_answer() -> None:
     (final,) = output.images
     assert final.url.startswith("data:image/jpeg;base64,")
     assert sessions == BrowserSessions(channels=(CHANNEL,), busy=(), chromium_running=True)
+    again = tool_results(r.sim.requests[7])[0]
+    assert again.startswith(f"Title: Answer\nURL: {r.base}/answer?q=otter\n")
+    assert follow_up.content.startswith("Still on the answer.")
+    assert len(r.site.requests) == 3  # the follow-up read the page it had, fetched nothing
+    assert tool_results(r.sim.requests[9])[0].startswith("Title: (none)\nURL: about:blank\n")
+    assert fresh.content == "A blank page.\n\n[browser: 1 steps.]"
 
 
 async def test_loopback_and_a_redirect_to_it_are_refused() -> None:
