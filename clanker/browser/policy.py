@@ -280,7 +280,7 @@ class Finished:
         said = self.text.strip()
         if self.reason == "answered":
             answer = said or "(the browser agent gave no answer)"
-            return f"{answer}\n\n[browser: {self.steps} steps.{where}]"
+            return f"{answer}\n\n[browser: {_count(self.steps, 'step')}.{where}]"
         if self.reason == "steps":
             tail = f" What it said at the end: {said}" if said else ""
             return (
@@ -290,9 +290,13 @@ class Finished:
             )
         return (
             f"browser_browse stopped: the task took longer than {limits.task_timeout:g} s "
-            f"({self.steps} steps done).{where} Give it a smaller task, or answer with what "
-            "you have."
+            f"({_count(self.steps, 'step')} done).{where} Give it a smaller task, or answer "
+            "with what you have."
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class BrowseLoop:

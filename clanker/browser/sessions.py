@@ -51,9 +51,11 @@ class SessionTable:
         if channel not in self._last_used and len(self._last_used) >= self.max_sessions:
             idle = [(t, c) for c, t in self._last_used.items() if c not in self._busy]
             if not idle:
+                busy = len(self._busy)
                 return (
-                    f"browser_browse refused: the browser is busy with {len(self._busy)} "
-                    f"tasks in other channels (at most {self.max_sessions} at once); try later."
+                    f"browser_browse refused: the browser is busy with {busy} "
+                    f"task{'' if busy == 1 else 's'} in other channels (at most "
+                    f"{self.max_sessions} at once); try later."
                 )
             _, evict = min(idle)
             del self._last_used[evict]

@@ -207,7 +207,7 @@ async def test_a_task_opens_clicks_types_and_extracts_the_answer() -> None:
     assert follow_up.content.startswith("Still on the answer.")
     assert len(r.site.requests) == 3  # the follow-up read the page it had, fetched nothing
     assert tool_results(r.sim.requests[9])[0].startswith("Title: (none)\nURL: about:blank\n")
-    assert fresh.content == "A blank page.\n\n[browser: 1 steps.]"
+    assert fresh.content == "A blank page.\n\n[browser: 1 step.]"
 
 
 async def test_loopback_and_a_redirect_to_it_are_refused() -> None:
@@ -299,7 +299,7 @@ async def test_cancelling_mid_task_stops_the_page_and_closes_the_session() -> No
 
     assert busy == BrowserSessions(channels=(CHANNEL,), busy=(CHANNEL,), chromium_running=True)
     assert other.is_error and other.content == (
-        "browser_browse refused: the browser is busy with 1 tasks in other channels (at most "
+        "browser_browse refused: the browser is busy with 1 task in other channels (at most "
         "1 at once); try later."
     )
     assert outputs == []  # cancelled, no answer
