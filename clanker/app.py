@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clanker.browser.actor import BrowserConfig, browser_child
+from clanker.browser.chromium import find_chromium
 from clanker.dashboard import (
     TELEMETRY_NAME,
     DashboardConfig,
@@ -93,6 +95,9 @@ class AppConfig:
     # guarded fetcher; the sandbox passes one that reaches its GIPHY sim).
     media: MediaConfig = field(default_factory=MediaConfig)
     media_fetcher: GuardedFetcher | None = None
+    # The browser agent (``browser_browse``; docs/tools.md "Browser agent"): None leaves it
+    # out of the tree. `browser_config` makes one when Chromium is installed.
+    browser: BrowserConfig | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppConfig:
@@ -111,6 +116,7 @@ class AppConfig:
             dashboard=dashboard_config_from_env(values),
             web_tools=web_tools_config_from_env(values),
             media=media_config_from_env(values),
+            browser=browser_config(values),
         )
 
 
@@ -133,10 +139,27 @@ def web_tools_config_from_env(env: Mapping[str, str]) -> WebToolsConfig:
         raise ConfigError(str(exc)) from None
 
 
+def browser_config(
+    env: Mapping[str, str], fetcher: GuardedFetcher | None = None
+) -> BrowserConfig | None:
+    """The browser agent's configuration when a Chromium is installed (`find_chromium`:
+    ``CLANKER_CHROMIUM``, else ``/usr/bin/chromium``), else None; ``CLANKER_BROWSER=off``
+    leaves it out. Whether replies are offered ``browser_browse`` is the live
+    ``tools.browser_enabled`` setting (off by default)."""
+    if env.get("CLANKER_BROWSER", "").strip().lower() in {"0", "off", "false", "no"}:
+        return None
+    executable = find_chromium(env)
+    if executable is None:
+        return None
+    return BrowserConfig(executable=executable, fetcher=fetcher)
+
+
 def reply_tool_registry(config: AppConfig) -> ToolRegistry:
     """The tools text replies may call: the configured web tools (``web_search`` only with a
-    search key). Which are offered per reply is the live ``tools`` settings' choice."""
-    return ToolRegistry(reply_tools(config.web_tools, config.web_fetcher))
+    search key), and ``browser_browse`` when the tree runs a browser agent. Which are offered
+    per reply is the live ``tools`` settings' choice."""
+    browser = config.browser.limits if config.browser is not None else None
+    return ToolRegistry(reply_tools(config.web_tools, config.web_fetcher, browser))
 
 
 def dashboard_config_from_env(
@@ -240,6 +263,7 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
             llm_child(config.llm),
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
             captioner_child(CaptionerConfig(fetcher=config.web_fetcher)),
+            *([browser_child(config.browser)] if config.browser is not None else []),
             guilds_spec(
                 GuildsConfig(
                     session=SessionConfig(

@@ -43,5 +43,13 @@ def test_only_the_bridge_touches_asyncio_through_trio_asyncio() -> None:
         if any(m in ("asyncio", "trio_asyncio") for m in imported_modules(path))
     }
     # The bridge runs discord.py-self; the offline patches adjust trio-asyncio's loop for
-    # curl_cffi; the CLI opens the one loop the bridge runs in.
-    assert importers <= {"discord/bridge.py", "discord/offline.py", "cli/sandbox.py", "cli/run.py"}
+    # curl_cffi; the CLI opens the one loop the bridge runs in; the browser agent runs
+    # Playwright's async API on that same loop (clanker/browser/chromium.py explains why).
+    assert importers <= {
+        "discord/bridge.py",
+        "discord/offline.py",
+        "cli/sandbox.py",
+        "cli/run.py",
+        "browser/chromium.py",
+        "browser/network.py",
+    }

@@ -32,6 +32,7 @@ from clanker.app import (
     AppConfig,
     ConfigError,
     app_spec,
+    browser_config,
     dashboard_config_from_env,
     llm_config_from_env,
     media_config_from_env,
@@ -205,6 +206,7 @@ async def open_sandbox_app(
             web_fetcher=web_fetcher,
             media=media,
             media_fetcher=media_fetcher,
+            browser=browser_config(os.environ, web_fetcher),
         )
         parts = None
         if dashboard is not None:

@@ -208,6 +208,7 @@ class ChannelActor(Actor):
             captioner=self._captioner,
             image_fetcher=cfg.image_fetcher,
             media=cfg.media,
+            lookup=ctx.lookup,
         )
         ctx.start_soon(self._timer)
         await self._resume_interrupted(rows)

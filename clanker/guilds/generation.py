@@ -119,6 +119,8 @@ class GenerationDeps:
     captioner: Callable[[], ActorRef | None] = lambda: None
     # GIFs and generated images (docs/tools.md, "Media"); None: replies post none.
     media: MediaDeps | None = None
+    # Registered actors by name, for tools that ask one (``browser_browse``); None: none.
+    lookup: Callable[[str], ActorRef] | None = None
 
 
 RESERVE_TRIES = 20  # another channel keeps winning the gap this often: give up the reply
@@ -434,7 +436,7 @@ async def _ask_model(
     if lookup is not None:  # this reply's image_lookup, over the images its prompt lists
         registry = ToolRegistry([*(registry.enabled() if registry else []), lookup])
     offered = (
-        registry.enabled(tools_settings.disabled_tools)
+        registry.enabled(tools_settings.off())
         if registry is not None and tools_settings.enabled and tools_settings.max_calls > 0
         else []
     )
@@ -460,6 +462,7 @@ async def _ask_model(
         channel_id=job.channel_id,
         message_id=job.trigger.message_id,
         user_id=job.trigger.author_id,
+        lookup=deps.lookup,
     )
     client = LlmClient(deps.llm)
     while True:

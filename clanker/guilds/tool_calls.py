@@ -123,6 +123,8 @@ async def _run_one(
     started = trio.current_time()
     output: ToolOutput | None = None
     failure: str | None = None
+    if tool.call_timeout is not None:
+        timeout = tool.call_timeout
     with trio.move_on_after(timeout) as scope:
         try:
             output = await tool.run(call.arguments, context)

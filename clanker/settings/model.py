@@ -375,6 +375,23 @@ class Tools(_Section, frozen=True):
             ),
         ),
     ] = field(default_factory=list)
+    browser_enabled: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Offer browser_browse: a browser agent that drives a real headless Chromium "
+                "(only where Chromium is installed; docs/tools.md). Default: false."
+            )
+        ),
+    ] = False
+
+    def off(self) -> list[str]:
+        """The tools never offered: `disabled_tools`, and ``browser_browse`` unless
+        `browser_enabled`."""
+        names = list(self.disabled_tools)
+        if not self.browser_enabled:
+            names.append("browser_browse")
+        return names
 
     def hourly_limit(self, name: str, default: int | None) -> int | None:
         """The tool's hourly budget: the last `name=count` entry for it, else `default`."""

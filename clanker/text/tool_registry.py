@@ -13,7 +13,7 @@ Nothing here imports trio: tools are awaited by the caller's loop.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from clanker.llm.model import ImagePart, ToolSpec
@@ -24,12 +24,14 @@ __all__ = ["Tool", "ToolContext", "ToolOutput", "ToolRegistry", "ToolRun"]
 @dataclass(frozen=True)
 class ToolContext:
     """Where the call comes from: the reply's guild (None in a DM), channel, trigger message and
-    its author."""
+    its author. ``lookup`` finds an actor by its registered name (the runtime's registry; e.g.
+    ``browser_browse`` asks the browser agent), None where the caller has no runtime."""
 
     guild_id: int | None
     channel_id: int
     message_id: int
     user_id: int
+    lookup: Callable[[str], Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,14 @@ ToolRun = Callable[[Mapping[str, Any], ToolContext], Awaitable[ToolOutput]]
 @dataclass(frozen=True)
 class Tool:
     """One tool. `per_hour` is its default hourly budget across the bot (None: unlimited); the
-    `tools.hourly_limits` setting overrides it by name."""
+    `tools.hourly_limits` setting overrides it by name. `call_timeout`: seconds one call may
+    take, for a tool whose calls are long by design (``browser_browse``); None: the
+    ``tools.call_timeout_seconds`` setting."""
 
     spec: ToolSpec
     run: ToolRun
     per_hour: int | None = None
+    call_timeout: float | None = None
 
     @property
     def name(self) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from clanker.browser.policy import BrowseLimits
 from clanker.llm.model import ToolSpec
 from clanker.text.tool_registry import Tool, ToolContext, ToolOutput
 from clanker.tools.config import WebToolsConfig
@@ -71,13 +72,23 @@ def _adapt(run: WebToolRun) -> Callable[[Mapping[str, Any], ToolContext], Awaita
     return call
 
 
-def reply_tools(config: WebToolsConfig, fetcher: GuardedFetcher | None = None) -> list[Tool]:
+def reply_tools(
+    config: WebToolsConfig,
+    fetcher: GuardedFetcher | None = None,
+    browser: BrowseLimits | None = None,
+) -> list[Tool]:
     """The web tools as the reply loop's `Tool`s: ``web_search`` (only with a search key;
-    20 calls an hour by default) and ``web_scrape`` (no key needed; 60 an hour). The
+    20 calls an hour by default) and ``web_scrape`` (no key needed; 60 an hour); with
+    ``browser`` (the tree runs a browser agent with these limits) ``browser_browse`` (10 an
+    hour; offered only when the ``tools.browser_enabled`` setting is on). The
     ``tools.hourly_limits`` setting overrides the budgets by name."""
     search, scrape = web_tools(config, fetcher)
     tools = []
     if config.search_configured:
         tools.append(Tool(spec=search.spec, run=_adapt(search.run), per_hour=SEARCHES_PER_HOUR))
     tools.append(Tool(spec=scrape.spec, run=_adapt(scrape.run), per_hour=SCRAPES_PER_HOUR))
+    if browser is not None:
+        from clanker.browser.tool import browser_browse_tool  # Playwright: only when used
+
+        tools.append(browser_browse_tool(browser))
     return tools

@@ -38,6 +38,7 @@ def test_keys_costs_and_base_urls_come_from_the_environment() -> None:
             "DISCORD_TOKEN": "t",
             "ANTHROPIC_API_KEY": "k",
             "CLANKER_DASHBOARD": "off",
+            "CLANKER_BROWSER": "off",  # tests/browser/test_registration.py: with it
             "SERPAPI_API_KEY": "sk",
             "CLANKER_SERPAPI_BASE_URL": "http://serp.test:9",
             "CLANKER_SERPAPI_USD_PER_SEARCH": "0.02",
