@@ -74,8 +74,13 @@ class Remember(Message, frozen=True):
     channel_id: int | None = None
     supersedes: int | None = None
     mode: str = "strict"
+    # Told in a DM (a user fact only): kept out of every guild prompt. A duplicate told outside
+    # a DM makes the stored fact an ordinary one.
+    learned_in_dm: bool = False
 
     def __post_init__(self) -> None:
+        if self.learned_in_dm and self.scope != "user":
+            raise ValueError("Remember.learned_in_dm is only for user-scope facts")
         for name in ("guild_id", "user_id", "channel_id", "supersedes"):
             check_id(self, name, getattr(self, name), optional=True)
         for i in self.evidence_ids:
@@ -94,12 +99,14 @@ class RememberRefused(Message, frozen=True):
 
 
 class Recall(Message, frozen=True):
-    """The facts of ``owner_keys`` most relevant to ``query``. Reply: `Recalled`."""
+    """The facts of ``owner_keys`` most relevant to ``query``. Reply: `Recalled`. Facts learned
+    in a DM are left out unless ``with_dm_facts`` (see `clanker.memory.owners`)."""
 
     owner_keys: tuple[str, ...]
     query: str
     channel_id: int | None = None
     limit: int = 10
+    with_dm_facts: bool = False
 
     def __post_init__(self) -> None:
         check_owner_keys(self, self.owner_keys)
@@ -255,6 +262,7 @@ class MemoryService(Actor):
                         confidence=plan.confidence,
                         evidence_ids=plan.evidence_ids,
                         archive_ids=plan.archive,
+                        clear_dm=not msg.learned_in_dm,
                     )
                 )
             except StoreRequestError as exc:
@@ -283,6 +291,7 @@ class MemoryService(Actor):
                     archive_ids=plan.archive,
                     vector=None if vectors is None else vectors[0],
                     model=self.embedder.model if vectors is not None else "",
+                    learned_in_dm=msg.learned_in_dm,
                 )
             )
         except StoreRequestError as exc:
@@ -306,6 +315,7 @@ class MemoryService(Actor):
                 model=self.embedder.model if vectors is not None else "",
                 k=candidate_pool(limit),
                 recent=RECENT_CANDIDATES,
+                with_dm_facts=msg.with_dm_facts,
             )
         )
         ranked = rank(
