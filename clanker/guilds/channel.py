@@ -38,6 +38,7 @@ from clanker.guilds.pacing import (
 )
 from clanker.guilds.resubscribe import WATCH_CAPACITY, PublisherWatch, watch_publishers
 from clanker.llm import CallContext, LlmClient, LlmError, LlmRequest, SystemPart, user
+from clanker.memory.service import MEMORY_NAME
 from clanker.runtime import (
     Actor,
     ActorContext,
@@ -101,6 +102,7 @@ class ChannelConfig:
     settings: str = SETTINGS_NAME
     pacing: str = PACING_NAME
     captioner: str = CAPTIONER_NAME  # optional: a tree without it captions no images
+    memory: str = MEMORY_NAME  # optional: a tree without it remembers nothing
     # Fetches image links in messages under the SSRF guard (None: a strict `GuardedFetcher`).
     image_fetcher: GuardedFetcher | None = field(default=None, compare=False)
     # Built once for the process (`clanker.app.reply_tool_registry`); the live `tools`
@@ -203,13 +205,19 @@ class ChannelActor(Actor):
             tools=cfg.tools,
             captioner=self._captioner,
             image_fetcher=cfg.image_fetcher,
+            memory=lambda: self._service(cfg.memory),
+            services=self._service,
         )
         ctx.start_soon(self._timer)
         await self._resume_interrupted(rows)
 
     def _captioner(self) -> ActorRef | None:
+        return self._service(self.config.captioner)
+
+    def _service(self, name: str) -> ActorRef | None:
+        """The actor registered as ``name``, or None (not in this tree, or restarting)."""
         try:
-            return self.ctx.lookup(self.config.captioner)
+            return self.ctx.lookup(name)
         except NotRegistered:
             return None
 

@@ -26,6 +26,7 @@ from clanker.discord.events import (
     Sent,
 )
 from clanker.guilds.pacing import ReserveSend, SendDone, SendSlot
+from clanker.guilds.recall import recall_section
 from clanker.guilds.tool_calls import hourly_left, run_step
 from clanker.llm import (
     CallContext,
@@ -39,6 +40,8 @@ from clanker.llm import (
     user,
 )
 from clanker.llm.model import ImagePart, Part
+from clanker.memory.owners import RecallScope, reply_scope
+from clanker.memory.prompt import MEMORY_TITLE
 from clanker.runtime import ActorError, ActorRef
 from clanker.settings import Settings
 from clanker.store import (
@@ -58,7 +61,7 @@ from clanker.text import (
     parse_reply_output,
     plan_delivery,
 )
-from clanker.text.context import Turn
+from clanker.text.context import Turn, participants_of
 from clanker.text.convert import views_from_rows
 from clanker.text.delivery import DeliveryPlan
 from clanker.text.output import ReplyOutput
@@ -109,6 +112,11 @@ class GenerationDeps:
     image_limits: ImageLimits = field(default_factory=ImageLimits)
     # The background captioner (`clanker.vision.captioner`), None when the tree has none.
     captioner: Callable[[], ActorRef | None] = lambda: None
+    # Long-term memory (`clanker.memory.service`), None when the tree has none: the prompt's
+    # "what you remember" section, and where the memory tools find it (``services``).
+    memory: Callable[[], ActorRef | None] = lambda: None
+    # Registered actors by name (None: not in this tree), for tools (`ToolContext.services`).
+    services: Callable[[str], ActorRef | None] = lambda name: None
 
 
 RESERVE_TRIES = 20  # another channel keeps winning the gap this often: give up the reply
@@ -162,6 +170,26 @@ async def generate_reply(
             [mark_attachments(row, numbers) for row in rows], received_at=trio.current_time()
         )
         captions = await _captions(store, earlier)
+        people = participants_of([*history, *job.messages], bot_user_id=deps.bot_user_id)
+        scope = reply_scope(
+            guild_id=job.guild_id,
+            speaker_id=job.trigger.author_id,
+            participant_ids=[p.user_id for p in people],
+            bot_user_id=deps.bot_user_id,
+        )
+        remembered = await recall_section(
+            deps.memory,
+            scope,
+            [m.content for m in job.messages],
+            {p.user_id: p.name for p in people},
+            channel_id=job.channel_id,
+            job_id=job.job_id,
+        )
+        sections: list[tuple[str, str]] = []
+        if remembered is not None:
+            sections.append((MEMORY_TITLE, remembered))
+        if earlier:
+            sections.append((HISTORY_TITLE, history_section(earlier, captions)))
         reactions_allowed = may_react(
             reactions.count,
             allow_reactions=permissions.allow_reactions,
@@ -175,9 +203,7 @@ async def generate_reply(
             channel_name=deps.channel_name,
             reactions_allowed=reactions_allowed,
             members=deps.members(),
-            extra_sections=(
-                ((HISTORY_TITLE, history_section(earlier, captions)),) if earlier else ()
-            ),
+            extra_sections=sections,
         )
     except (ActorError, StoreRequestError) as exc:
         log.error("reply job %d: the store failed: %s", job.job_id, exc)
@@ -206,6 +232,7 @@ async def generate_reply(
             prompt.turns,
             image_parts(loaded),
             lookup=_lookup_tool(deps, earlier, captions),
+            scope=scope,
         )
     except LlmError as exc:
         log.warning("reply job %d: the model failed: %s", job.job_id, exc)
@@ -392,6 +419,7 @@ async def _ask_model(
     turns: Sequence[Turn],
     images: Sequence[Part] = (),
     lookup: Tool | None = None,
+    scope: RecallScope | None = None,
 ) -> LlmResponse:
     """The reply's model call; with tools offered, the loop of calls and tool steps, ending in
     the model's answer. ``images`` (the turn's, as parts) join the last user turn."""
@@ -435,6 +463,9 @@ async def _ask_model(
         channel_id=job.channel_id,
         message_id=job.trigger.message_id,
         user_id=job.trigger.author_id,
+        recall_owners=() if scope is None else scope.owner_keys,
+        recall_dm_facts=scope is not None and scope.with_dm_facts,
+        services=deps.services,
     )
     client = LlmClient(deps.llm)
     while True:

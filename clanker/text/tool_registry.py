@@ -13,7 +13,7 @@ Nothing here imports trio: tools are awaited by the caller's loop.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from clanker.llm.model import ImagePart, ToolSpec
@@ -24,12 +24,20 @@ __all__ = ["Tool", "ToolContext", "ToolOutput", "ToolRegistry", "ToolRun"]
 @dataclass(frozen=True)
 class ToolContext:
     """Where the call comes from: the reply's guild (None in a DM), channel, trigger message and
-    its author."""
+    its author.
+
+    ``recall_owners`` / ``recall_dm_facts``: the memory owners this reply may name (the privacy
+    rule, `clanker.memory.owners.reply_scope`), as its prompt did. ``services``: the reply's
+    tree, a registered actor by name or None (how the memory tools reach the memory service,
+    which is not there yet when tools are built)."""
 
     guild_id: int | None
     channel_id: int
     message_id: int
     user_id: int
+    recall_owners: tuple[str, ...] = ()
+    recall_dm_facts: bool = False
+    services: Callable[[str], Any] = field(default=lambda name: None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
