@@ -57,6 +57,7 @@ from clanker.store import STORE_NAME, StoreClient, store_child
 from clanker.text.tool_registry import ToolRegistry
 from clanker.tools.config import WebToolsConfig
 from clanker.tools.fetch import GuardedFetcher
+from clanker.tools.memory_tools import memory_tools
 from clanker.tools.registry import reply_tools
 from clanker.vision.captioner import CaptionerConfig, captioner_child
 from clanker.voice.brain.config import default_brain_options
@@ -124,8 +125,9 @@ def web_tools_config_from_env(env: Mapping[str, str]) -> WebToolsConfig:
 
 def reply_tool_registry(config: AppConfig) -> ToolRegistry:
     """The tools text replies may call: the configured web tools (``web_search`` only with a
-    search key). Which are offered per reply is the live ``tools`` settings' choice."""
-    return ToolRegistry(reply_tools(config.web_tools, config.web_fetcher))
+    search key) and the memory tools (``memory_search``, ``memory_write``: the tree always has
+    the memory service). Which are offered per reply is the live ``tools`` settings' choice."""
+    return ToolRegistry([*reply_tools(config.web_tools, config.web_fetcher), *memory_tools()])
 
 
 def dashboard_config_from_env(
