@@ -8,7 +8,7 @@
     ├── settings         SettingsActor: typed settings, CAS writes, live notices
     ├── llm              Llm: provider clients, retries, fallback, cost → llm_call
     ├── pacing           PacingKeeper: sends in the last hour, for every channel
-    ├── captioner        Captioner: background image captions
+    ├── image_captions   Captioner: background image captions
     ├── memory           MemoryService: long-term facts (Remember / Recall), local embeddings
     ├── guilds           router + one session per guild, each with its channel reply queues
     ├── discord          supervisor with its own restart budget (1 s → 60 s backoff)
