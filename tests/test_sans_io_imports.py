@@ -62,6 +62,8 @@ CORES = [
     "clanker.memory.ranking",
     "clanker.memory.rows",
     "clanker.memory.cache",
+    "clanker.memory.owners",
+    "clanker.memory.prompt",
 ]
 PROBE = """
 import importlib, json, sys
