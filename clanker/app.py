@@ -231,7 +231,9 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
             llm_child(config.llm),
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
             captioner_child(CaptionerConfig(fetcher=config.web_fetcher)),
-            memory_child(MemoryConfig(config.embedder or local_embedder())),
+            memory_child(
+                MemoryConfig(config.embedder or local_embedder(), warm_up=config.embedder is None)
+            ),
             guilds_spec(
                 GuildsConfig(
                     session=SessionConfig(

@@ -150,6 +150,9 @@ class MemoryConfig:
     timeout: float = 10.0
     now: Callable[[], float] = field(default=lambda: calendar_now().timestamp())
     reembed_every: float | None = 60.0  # trio seconds between background EmbedPending passes
+    # Embed one text in the background at start, so a lazily loaded model is ready before the
+    # first recall (whose reply waits at most 1.5 s for it). Only a restart's first start loads.
+    warm_up: bool = False
 
 
 class MemoryService(Actor):
@@ -169,6 +172,14 @@ class MemoryService(Actor):
         self.store = StoreClient(ctx.lookup(self.config.store), timeout=self.config.timeout)
         if self.config.reembed_every is not None:
             ctx.start_soon(self._reembed_loop, self.config.reembed_every)
+        if self.config.warm_up:
+            ctx.start_soon(self._warm_up)
+
+    async def _warm_up(self) -> None:
+        started = trio.current_time()
+        if await self._vectors(["warm up"], "query") is not None:
+            took = trio.current_time() - started
+            log.info("memory: %s ready (%.2f s)", self.embedder.model, took)
 
     async def _reembed_loop(self, every: float) -> None:
         while True:

