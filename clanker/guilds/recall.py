@@ -58,6 +58,9 @@ async def recall_section(
     except ActorError as exc:
         log.warning("reply job %d: no memory in the prompt (recall failed: %s)", job_id, exc)
         return None
+    if reply.problem is not None:
+        log.warning("reply job %d: no memory in the prompt (%s)", job_id, reply.problem)
+        return None
     facts = [
         PromptFact(f.owner_key, f.fact, f.fact_type)
         for f in reply.facts

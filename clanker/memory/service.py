@@ -39,7 +39,7 @@ from clanker.memory.policy import (
 )
 from clanker.memory.ranking import RECENT_CANDIDATES, RankingWeights, candidate_pool, rank
 from clanker.memory.rows import fts_expression, key_of, to_candidate, to_fact
-from clanker.runtime import Actor, ActorContext, ChildSpec, MailboxSpec, handles
+from clanker.runtime import Actor, ActorContext, ActorError, ChildSpec, MailboxSpec, handles
 from clanker.store import StoreClient, StoreRequestError
 from clanker.store.facts import (
     GetFacts,
@@ -128,6 +128,7 @@ class RecalledFact(msgspec.Struct, frozen=True, kw_only=True):
 class Recalled(Message, frozen=True):
     facts: tuple[RecalledFact, ...]
     used_vector: bool
+    problem: str | None = None  # set when nothing could be searched (the Store did not answer)
 
 
 class EmbedPending(Message, frozen=True):
@@ -184,8 +185,11 @@ class MemoryService(Actor):
     async def _reembed_loop(self, every: float) -> None:
         while True:
             await trio.sleep(every)
-            while (await self._embed_pending(32)) == 32:
-                pass  # a full batch: more may wait
+            try:
+                while (await self._embed_pending(32)) == 32:
+                    pass  # a full batch: more may wait
+            except (ActorError, StoreRequestError) as exc:
+                log.warning("memory: re-embedding paused, the Store did not answer: %s", exc)
 
     async def _embed_pending(self, limit: int) -> int:
         model = self.embedder.model
@@ -204,7 +208,11 @@ class MemoryService(Actor):
 
     @handles(EmbedPending)
     async def embed_pending(self, msg: EmbedPending) -> EmbeddedPending:
-        return EmbeddedPending(count=await self._embed_pending(max(1, min(msg.limit, 256))))
+        try:
+            return EmbeddedPending(count=await self._embed_pending(max(1, min(msg.limit, 256))))
+        except (ActorError, StoreRequestError) as exc:
+            log.warning("memory: nothing re-embedded, the Store did not answer: %s", exc)
+            return EmbeddedPending(count=0)
 
     async def _vectors(self, texts: list[str], kind: str) -> list[tuple[float, ...]] | None:
         try:
@@ -229,6 +237,17 @@ class MemoryService(Actor):
 
     @handles(Remember)
     async def remember(self, msg: Remember) -> Remembered | RememberRefused:
+        # A Store that does not answer (restarting, stalled) is an answer, not a crash: this
+        # actor stays up, and the caller (a tool call) is told to try later.
+        try:
+            return await self._remember(msg)
+        except (ActorError, StoreRequestError) as exc:
+            log.warning("memory: Remember failed, the Store did not answer: %s", exc)
+            return RememberRefused(
+                reason=f"not remembered: memory's store did not answer ({exc}); try again later"
+            )
+
+    async def _remember(self, msg: Remember) -> Remembered | RememberRefused:
         if msg.mode not in ("strict", "minimal"):
             return RememberRefused(reason=f"unknown mode {msg.mode!r}; use strict or minimal")
         mode: Mode = "strict" if msg.mode == "strict" else "minimal"
@@ -316,6 +335,13 @@ class MemoryService(Actor):
 
     @handles(Recall)
     async def recall(self, msg: Recall) -> Recalled:
+        try:
+            return await self._recall(msg)
+        except (ActorError, StoreRequestError) as exc:
+            log.warning("memory: Recall failed, the Store did not answer: %s", exc)
+            return Recalled(facts=(), used_vector=False, problem=str(exc))
+
+    async def _recall(self, msg: Recall) -> Recalled:
         limit = msg.limit
         vectors = await self._query_vector(msg.query)
         found = await self.store.search_facts(

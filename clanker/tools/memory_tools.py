@@ -151,6 +151,8 @@ async def memory_search(
         )
     except ActorError as exc:
         return _unavailable("nothing was searched", str(exc))
+    if reply.problem is not None:
+        return _unavailable("nothing was searched", reply.problem)
     facts = [f for f in reply.facts if scope.allows(f.owner_key)]
     if not facts:
         return ToolOutput(f"Nothing remembered matches {query!r}.")
