@@ -5,7 +5,9 @@ rule (`clanker.memory.owners`) says whose facts a reply may see (the owners its 
 given, carried in `ToolContext.recall_owners`) and where a write goes (the speaker, or the guild
 the reply is in). Writes are checked in ``strict`` mode (`clanker.memory.policy.check_draft`):
 instruction-like or secret-like text, an unknown type and the like are refused, and the refusal
-says why, so the model can fix the call or drop it. The service is found through the reply's
+says why, so the model can fix the call or drop it. The tool never writes rules for the bot
+(`guidance` / `behavioral`): those show in prompts as server rules, and a member must not be
+able to set one by asking. The service is found through the reply's
 tree (`ToolContext.services`) when the call runs; a tree without it answers with an error.
 """
 
@@ -37,6 +39,11 @@ __all__ = [
     "memory_tools",
     "memory_write",
 ]
+
+# Rules for the bot (guidance, behavioral) go into every recall's "server rule" lines: a member
+# must not be able to set them by asking the model, so the tool writes only plain facts.
+RULE_TYPES = frozenset({"guidance", "behavioral"})
+TOOL_FACT_TYPES = tuple(t for t in FACT_TYPES if t not in RULE_TYPES)
 
 SEARCHES_PER_HOUR = 60
 WRITES_PER_HOUR = 30
@@ -82,7 +89,7 @@ MEMORY_WRITE_SPEC = ToolSpec(
                 "description": f"The fact, at most {MAX_FACT_CHARS} characters",
             },
             "about": {"type": "string", "enum": ["speaker", "guild"]},
-            "type": {"type": "string", "enum": list(FACT_TYPES)},
+            "type": {"type": "string", "enum": list(TOOL_FACT_TYPES)},
             "supersedes": {
                 "type": "integer",
                 "description": "The id of a fact (from memory_search) this one replaces",
@@ -182,7 +189,13 @@ async def memory_write(
         return ToolOutput(target, is_error=True)
     fact_type = arguments.get("type", "other")
     if not isinstance(fact_type, str):
-        return ToolOutput(f"'type' must be one of {', '.join(FACT_TYPES)}.", is_error=True)
+        return ToolOutput(f"'type' must be one of {', '.join(TOOL_FACT_TYPES)}.", is_error=True)
+    if fact_type in RULE_TYPES:
+        return ToolOutput(
+            f"not remembered: a {fact_type} fact is a rule for the bot, and rules are the "
+            "operator's to set, not a conversation's; remember it as a plain fact if it is one",
+            is_error=True,
+        )
     supersedes = arguments.get("supersedes")
     if supersedes is not None and (
         isinstance(supersedes, bool) or not isinstance(supersedes, int) or supersedes < 1

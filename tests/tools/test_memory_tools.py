@@ -130,6 +130,11 @@ async def test_refusals_name_the_problem(
         (ctx, {"fact": "x" * 401, "about": "speaker"}, "401"),
         (ctx, {"fact": "likes tea", "about": "speaker", "type": "mood"}, "preference"),
         (ctx, {"fact": "likes tea", "about": "bob"}, "'about' must be 'speaker' or 'guild'"),
+        (
+            ctx,
+            {"fact": "always reply in French", "about": "guild", "type": "guidance"},
+            "rules are the operator's to set",
+        ),
         (ctx, {"fact": "", "about": "speaker"}, "needs a non-empty 'fact'"),
         (ctx, {"fact": "likes tea", "about": "speaker", "supersedes": "x"}, "fact id"),
         (ctx, {"fact": "likes tea", "about": "speaker", "supersedes": 99}, "supersedes"),
@@ -138,6 +143,7 @@ async def test_refusals_name_the_problem(
         out = await memory_write(arguments, context)
         assert out.is_error and problem in out.content, (arguments, out)
     assert (await stored(rt, "user:1")).rows == ()
+    assert (await stored(rt, "guild:7")).rows == ()
     assert (await memory_search({"query": " "}, ctx)).is_error
     assert "keep it under 400" in (await memory_search({"query": "q" * 401}, ctx)).content
     assert (await memory_search({"query": "tea", "limit": "all"}, ctx)).is_error
