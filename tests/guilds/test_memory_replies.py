@@ -96,3 +96,25 @@ async def test_a_fact_told_in_a_dm_never_reaches_a_guild_prompt(
         await post(rt, message(500, "and what about thunderstorms?", guild_id=None))
         await trio.sleep(10)
         assert f"- alice: {fact}" in w.prompts[3]
+
+
+async def test_what_was_remembered_survives_a_restart_of_the_whole_tree(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    fact = "plays the cello in a quartet"
+    world = World(tool_calls=lambda n: write_call(fact) if n == 1 else ())
+    guilds, extra = parts()
+    async with product_tree(tmp_path, world, guilds, extra) as (rt, w):
+        await configure(rt, FAST)
+        await post(rt, message(10, "clanker, remember that I play the cello in a quartet"))
+        await trio.sleep(10)
+        assert w.texts(10) == ["answer 2"]
+    # a new process: a fresh tree over the same SQLite file, a fresh memory service
+    later = World()
+    guilds, extra = parts()
+    async with product_tree(tmp_path, later, guilds, extra) as (rt, w):
+        await configure(rt, FAST)
+        await post(rt, message(12, "clanker, which instrument do I play in the quartet?"))
+        await trio.sleep(10)
+        assert w.texts(12) == ["answer 1"]
+        assert f"- alice: {fact}" in w.prompts[0]
