@@ -131,6 +131,28 @@ class Recalled(Message, frozen=True):
     problem: str | None = None  # set when nothing could be searched (the Store did not answer)
 
 
+class Forget(Message, frozen=True):
+    """Delete facts of one owner for good: ``fact_ids``, or every fact of the owner when
+    ``everything``. Ids of another owner are left alone (and not reported). Reply: `Forgotten`
+    (``problem`` set when the Store did not answer)."""
+
+    owner_key: str
+    fact_ids: tuple[int, ...] = ()
+    everything: bool = False
+
+    def __post_init__(self) -> None:
+        check_owner_keys(self, (self.owner_key,))
+        for i in self.fact_ids:
+            check_id(self, "fact_ids", i)
+        if not self.fact_ids and not self.everything:
+            raise ValueError("Forget needs fact_ids, or everything=True")
+
+
+class Forgotten(Message, frozen=True):
+    fact_ids: tuple[int, ...]
+    problem: str | None = None
+
+
 class EmbedPending(Message, frozen=True):
     """Embed up to ``limit`` active facts that have no vector of the current model (stored
     while the embedder was busy, or made by another model). Reply: `EmbeddedPending`."""
@@ -332,6 +354,31 @@ class MemoryService(Actor):
             archived=written.archived,
             embedded=vectors is not None,
         )
+
+    @handles(Forget)
+    async def forget(self, msg: Forget) -> Forgotten:
+        gone: list[int] = []
+        try:
+            while True:  # a page at a time (the Store reads at most 1,000 rows per request)
+                rows = await self.store.get_facts(
+                    GetFacts(
+                        owner_keys=(msg.owner_key,),
+                        fact_ids=() if msg.everything else msg.fact_ids,
+                        include_archived=True,
+                        limit=1000,
+                    )
+                )
+                ids = sorted(r.id for r in rows)
+                if ids:
+                    await self.store.delete_facts(ids)
+                    gone += ids
+                if not msg.everything or len(ids) < 1000:
+                    break
+        except (ActorError, StoreRequestError) as exc:
+            log.warning("memory: Forget failed, the Store did not answer: %s", exc)
+            return Forgotten(fact_ids=tuple(sorted(gone)), problem=str(exc))
+        log.info("memory: forgot %d facts of %s", len(gone), msg.owner_key)
+        return Forgotten(fact_ids=tuple(sorted(gone)))
 
     @handles(Recall)
     async def recall(self, msg: Recall) -> Recalled:

@@ -1,4 +1,4 @@
-"""`memory_search` and `memory_write`: the reply's hands on long-term memory.
+"""`memory_search`, `memory_write` and `memory_forget`: the reply's hands on long-term memory.
 
 Thin: the memory service (`clanker.memory.service`) validates, merges and ranks; the privacy
 rule (`clanker.memory.owners`) says whose facts a reply may see (the owners its prompt was
@@ -9,6 +9,8 @@ says why, so the model can fix the call or drop it. The tool never writes rules 
 (`guidance` / `behavioral`): those show in prompts as server rules, and a member must not be
 able to set one by asking. The service is found through the reply's
 tree (`ToolContext.services`) when the call runs; a tree without it answers with an error.
+`memory_forget` deletes the speaker's own facts for good (some ids, or all), as they ask; it
+cannot touch anyone else's facts or a guild's lore.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from clanker.memory.model import FACT_TYPES, MAX_FACT_CHARS
 from clanker.memory.owners import RecallScope, reply_scope, user_key, write_target
 from clanker.memory.service import (
     MEMORY_NAME,
+    Forget,
+    Forgotten,
     Recall,
     Recalled,
     Remember,
@@ -31,10 +35,12 @@ from clanker.runtime import ActorError
 from clanker.text.tool_registry import Tool, ToolContext, ToolOutput
 
 __all__ = [
+    "MEMORY_FORGET_SPEC",
     "MEMORY_SEARCH_SPEC",
     "MEMORY_WRITE_SPEC",
     "SEARCHES_PER_HOUR",
     "WRITES_PER_HOUR",
+    "memory_forget",
     "memory_search",
     "memory_tools",
     "memory_write",
@@ -47,6 +53,8 @@ TOOL_FACT_TYPES = tuple(t for t in FACT_TYPES if t not in RULE_TYPES)
 
 SEARCHES_PER_HOUR = 60
 WRITES_PER_HOUR = 30
+FORGETS_PER_HOUR = 10
+MAX_FORGET_IDS = 20
 ASK_TIMEOUT = 5.0
 MAX_QUERY_CHARS = 400
 MAX_RESULTS = 10
@@ -96,6 +104,29 @@ MEMORY_WRITE_SPEC = ToolSpec(
             },
         },
         "required": ["fact", "about"],
+        "additionalProperties": False,
+    },
+)
+
+
+MEMORY_FORGET_SPEC = ToolSpec(
+    name="memory_forget",
+    description=(
+        "Forget facts about the person talking to you, when they ask you to: the ids they "
+        "mean (from memory_search), or everything you remember about them (all=true). Only "
+        "the speaker's own facts can be forgotten this way."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {
+            "fact_ids": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "maxItems": MAX_FORGET_IDS,
+                "description": "Ids of the speaker's facts to forget",
+            },
+            "all": {"type": "boolean", "description": "Forget everything about the speaker"},
+        },
         "additionalProperties": False,
     },
 )
@@ -234,9 +265,52 @@ async def memory_write(
     return ToolOutput(f"Remembered about {whose} (fact {reply.fact_id}{replaced}).")
 
 
+async def memory_forget(
+    arguments: Mapping[str, Any], context: ToolContext, *, name: str = MEMORY_NAME
+) -> ToolOutput:
+    """The tool: delete the speaker's facts (some, or all) for good, as they asked."""
+    everything = arguments.get("all", False)
+    raw_ids = arguments.get("fact_ids", [])
+    if not isinstance(everything, bool):
+        return ToolOutput("'all' must be true or false.", is_error=True)
+    if not isinstance(raw_ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and i >= 1 for i in raw_ids
+    ):
+        return ToolOutput("'fact_ids' must be a list of fact ids from memory_search.", True)
+    if len(raw_ids) > MAX_FORGET_IDS:
+        return ToolOutput(
+            f"At most {MAX_FORGET_IDS} fact ids at once; or use all=true.", is_error=True
+        )
+    if not raw_ids and not everything:
+        return ToolOutput("Name the fact_ids to forget, or set all=true.", is_error=True)
+    memory = context.services(name)
+    if memory is None:
+        return _unavailable("nothing was forgotten", "no memory service")
+    try:
+        reply = await memory.ask(
+            Forget(
+                owner_key=user_key(context.user_id),
+                fact_ids=tuple(raw_ids),
+                everything=everything,
+            ),
+            Forgotten,
+            timeout=ASK_TIMEOUT,
+        )
+    except ActorError as exc:
+        return _unavailable("nothing was forgotten", str(exc))
+    if reply.problem is not None:
+        done = f" ({len(reply.fact_ids)} were, before it failed)" if reply.fact_ids else ""
+        return _unavailable(f"not everything was forgotten{done}", reply.problem)
+    if not reply.fact_ids:
+        return ToolOutput("Nothing to forget: none of those are the speaker's facts.")
+    ids = ", ".join(str(i) for i in reply.fact_ids)
+    return ToolOutput(f"Forgotten for good: {len(reply.fact_ids)} fact(s) ({ids}).")
+
+
 def memory_tools(name: str = MEMORY_NAME) -> list[Tool]:
-    """``memory_search`` (60 calls an hour by default) and ``memory_write`` (30 an hour), for
-    the reply registry; ``name`` is the memory service's registered name."""
+    """``memory_search`` (60 calls an hour by default), ``memory_write`` (30 an hour) and
+    ``memory_forget`` (10 an hour), for the reply registry; ``name`` is the memory service's
+    registered name."""
 
     async def search(arguments: Mapping[str, Any], context: ToolContext) -> ToolOutput:
         return await memory_search(arguments, context, name=name)
@@ -244,7 +318,11 @@ def memory_tools(name: str = MEMORY_NAME) -> list[Tool]:
     async def write(arguments: Mapping[str, Any], context: ToolContext) -> ToolOutput:
         return await memory_write(arguments, context, name=name)
 
+    async def forget(arguments: Mapping[str, Any], context: ToolContext) -> ToolOutput:
+        return await memory_forget(arguments, context, name=name)
+
     return [
         Tool(spec=MEMORY_SEARCH_SPEC, run=search, per_hour=SEARCHES_PER_HOUR),
         Tool(spec=MEMORY_WRITE_SPEC, run=write, per_hour=WRITES_PER_HOUR),
+        Tool(spec=MEMORY_FORGET_SPEC, run=forget, per_hour=FORGETS_PER_HOUR),
     ]

@@ -58,7 +58,11 @@ async def test_alice_asks_to_be_remembered_and_a_later_prompt_carries_it(
         await trio.sleep(10)
         assert w.texts(10) == ["answer 2"]
         assert SECTION not in w.prompts[0]  # nothing remembered yet
-        assert [t.name for t in w.requests[0].tools] == ["memory_search", "memory_write"]
+        assert [t.name for t in w.requests[0].tools] == [
+            "memory_search",
+            "memory_write",
+            "memory_forget",
+        ]
         [logged] = await actions(rt, "tool_memory_write")
         assert json.loads(logged.metadata)["is_error"] is False
         assert logged.content == "Remembered about the speaker (fact 1)."

@@ -17,7 +17,7 @@ from clanker.runtime import NotRegistered, Runtime, SupervisorSpec, open_runtime
 from clanker.store import store_child
 from clanker.store.facts import FactRows, GetFacts
 from clanker.text.tool_registry import ToolContext, ToolOutput
-from clanker.tools.memory_tools import memory_search, memory_tools, memory_write
+from clanker.tools.memory_tools import memory_forget, memory_search, memory_tools, memory_write
 
 from ..memory.test_service import NOW, BagOfWords
 
@@ -163,10 +163,48 @@ async def test_without_a_memory_service_the_model_is_told_to_answer_without_it(
     rt: Runtime, autojump_clock: trio.testing.MockClock
 ) -> None:
     ctx = where(rt)
-    search_tool, write_tool = memory_tools(name="no-such-service")
+    search_tool, write_tool, forget_tool = memory_tools(name="no-such-service")
+    assert (forget_tool.name, forget_tool.per_hour) == ("memory_forget", 10)
+    out = await forget_tool.run({"all": True}, ctx)
+    assert out.is_error and "nothing was forgotten" in out.content
     assert (search_tool.name, search_tool.per_hour) == ("memory_search", 60)
     assert (write_tool.name, write_tool.per_hour) == ("memory_write", 30)
     out = await write_tool.run({"fact": "likes tea", "about": "speaker"}, ctx)
     assert out.is_error and out.content.startswith("Memory is unavailable right now")
     out = await search_tool.run({"query": "tea"}, ctx)
     assert out.is_error and "nothing was searched" in out.content
+
+
+async def test_the_speaker_can_have_facts_forgotten_but_only_their_own(
+    rt: Runtime, autojump_clock: trio.testing.MockClock
+) -> None:
+    alice, bob = where(rt), where(rt, speaker=BOB)
+    await write(alice, fact="loves otters", about="speaker")  # 1
+    await write(alice, fact="works night shifts", about="speaker")  # 2
+    await write(where(rt, guild=None), fact="is saving for a boat", about="speaker")  # 3, DM
+    await write(bob, fact="collects stamps", about="speaker")  # 4
+    await write(alice, fact="the server mascot is an otter", about="guild")  # 5
+    # bob cannot make alice's facts or the guild's lore go
+    out = await memory_forget({"fact_ids": [1, 5]}, bob)
+    assert out == ToolOutput("Nothing to forget: none of those are the speaker's facts.")
+    assert await memory_forget({"fact_ids": [1]}, alice) == ToolOutput(
+        "Forgotten for good: 1 fact(s) (1)."
+    )
+    assert [r.id for r in (await stored(rt, "user:1")).rows] == [3, 2]
+    # everything about her, the DM fact included; bob's and the lore stay
+    assert await memory_forget({"all": True}, alice) == ToolOutput(
+        "Forgotten for good: 2 fact(s) (2, 3)."
+    )
+    assert (await stored(rt, "user:1")).rows == ()
+    assert [r.fact for r in (await stored(rt, "user:2")).rows] == ["collects stamps"]
+    assert [r.fact for r in (await stored(rt, "guild:7")).rows] == ["the server mascot is an otter"]
+    assert "Nothing remembered" in (await search(alice, "otters boat night shifts")).content
+    for bad, problem in (
+        ({}, "Name the fact_ids"),
+        ({"fact_ids": "1"}, "list of fact ids"),
+        ({"fact_ids": [True]}, "list of fact ids"),
+        ({"fact_ids": list(range(1, 30))}, "At most 20"),
+        ({"all": "yes"}, "'all' must be"),
+    ):
+        out = await memory_forget(bad, alice)
+        assert out.is_error and problem in out.content, (bad, out)
