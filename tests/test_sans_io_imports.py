@@ -66,6 +66,8 @@ CORES = [
     "clanker.memory.ranking",
     "clanker.memory.rows",
     "clanker.memory.cache",
+    "clanker.memory.owners",
+    "clanker.memory.prompt",
 ]
 PROBE = """
 import importlib, json, sys

@@ -9,7 +9,9 @@ conversation, a 🤔 reaction to an ambient question, and a skip otherwise. Aske
 tool returned (in the sandbox with no search key: the sandbox's search sim); in voice it says
 "Let me check", searches, and speaks the first result's title. Asked for a GIF ("send a gif of
 otters") or a picture ("draw a cat") when the system prompt offers media (its MEDIA section), it
-answers with a ``media`` directive, so the sandbox's GIPHY and image sims answer offline.
+answers with a ``media`` directive, so the sandbox's GIPHY and image sims answer offline. Asked
+to "remember that X" when ``memory_write`` is offered, it writes X as a fact about the speaker;
+a reply whose prompt has a "what you remember" section says what it remembers.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ def _section(text: str, title: str) -> list[str]:
     return []
 
 
+def _remembered(prompt: str) -> str:
+    facts = [line[2:] for line in _section(prompt, "WHAT YOU REMEMBER") if line.startswith("- ")]
+    return (" I remember: " + "; ".join(facts[:3]) + ".") if facts else ""
+
+
 def answer(prompt: str) -> dict[str, object]:
     """The demo brain's decision for one prompt, as clanker's JSON output object."""
     new = _section(prompt, "NEW MESSAGES")
@@ -56,8 +63,8 @@ def answer(prompt: str) -> dict[str, object]:
         echo = said if len(said) <= 120 else said[:119] + "…"
         return {
             "text": (
-                f"{LABEL} I heard you, {speaker}: “{echo}”. Configure an LLM provider "
-                "(e.g. ANTHROPIC_API_KEY) to talk to a real model."
+                f"{LABEL} I heard you, {speaker}: “{echo}”.{_remembered(prompt)} Configure an "
+                "LLM provider (e.g. ANTHROPIC_API_KEY) to talk to a real model."
             ),
             "skip": False,
             "reaction": None,
@@ -82,6 +89,21 @@ def search_query(prompt: str) -> str | None:
         return None
     query = found.group(1).strip().rstrip("?.!").strip()
     return query[:200] or None
+
+
+_REMEMBER = re.compile(r"\bremember\s+that\s+(.+)", re.I)
+
+
+def remember_fact(prompt: str) -> str | None:
+    """What the latest new message asks to be remembered ("remember that X"), if anything,
+    when the prompt asks for a reply."""
+    if not any(cue in prompt for cue in _REPLY_CUES):
+        return None
+    new = _section(prompt, "NEW MESSAGES")
+    found = _REMEMBER.search((new[-1] if new else "").partition(": ")[2])
+    if found is None:
+        return None
+    return found.group(1).strip().rstrip("!.").strip()[:400] or None
 
 
 def tool_answer(results: list[str]) -> dict[str, object]:
@@ -208,10 +230,13 @@ def respond(request: RecordedRequest) -> Turn:
                 call = SimToolCall("web_search", {"query": query})
                 return ToolUse((call,), text="Let me check. ", model=MODEL)
         return Text(sound or voice_answer(request.user_text), model=MODEL)
-    if "web_search" in request.tool_names:
-        if results := request.tool_results:
-            return Text(json.dumps(tool_answer(results), ensure_ascii=False), model=MODEL)
-        if (query := search_query(request.user_text)) is not None:
-            return ToolUse((SimToolCall("web_search", {"query": query}),), model=MODEL)
+    tools = request.tool_names
+    if ("web_search" in tools or "memory_write" in tools) and (results := request.tool_results):
+        return Text(json.dumps(tool_answer(results), ensure_ascii=False), model=MODEL)
+    if "memory_write" in tools and (fact := remember_fact(request.user_text)) is not None:
+        call = SimToolCall("memory_write", {"fact": fact, "about": "speaker"})
+        return ToolUse((call,), model=MODEL)
+    if "web_search" in tools and (query := search_query(request.user_text)) is not None:
+        return ToolUse((SimToolCall("web_search", {"query": query}),), model=MODEL)
     decided = media_answer(request.user_text, _system_text(request)) or answer(request.user_text)
     return Text(json.dumps(decided, ensure_ascii=False), model=MODEL)

@@ -40,6 +40,7 @@ from clanker.guilds.pacing import (
 )
 from clanker.guilds.resubscribe import WATCH_CAPACITY, PublisherWatch, watch_publishers
 from clanker.llm import CallContext, LlmClient, LlmError, LlmRequest, SystemPart, user
+from clanker.memory.service import MEMORY_NAME
 from clanker.runtime import (
     Actor,
     ActorContext,
@@ -103,6 +104,7 @@ class ChannelConfig:
     settings: str = SETTINGS_NAME
     pacing: str = PACING_NAME
     captioner: str = CAPTIONER_NAME  # optional: a tree without it captions no images
+    memory: str = MEMORY_NAME  # optional: a tree without it remembers nothing
     # Fetches image links in messages under the SSRF guard (None: a strict `GuardedFetcher`).
     image_fetcher: GuardedFetcher | None = field(default=None, compare=False)
     # Built once for the process (`clanker.app.reply_tool_registry`); the live `tools`
@@ -209,13 +211,19 @@ class ChannelActor(Actor):
             image_fetcher=cfg.image_fetcher,
             media=cfg.media,
             lookup=ctx.lookup,
+            memory=lambda: self._service(cfg.memory),
+            services=self._service,
         )
         ctx.start_soon(self._timer)
         await self._resume_interrupted(rows)
 
     def _captioner(self) -> ActorRef | None:
+        return self._service(self.config.captioner)
+
+    def _service(self, name: str) -> ActorRef | None:
+        """The actor registered as ``name``, or None (not in this tree, or restarting)."""
         try:
-            return self.ctx.lookup(self.config.captioner)
+            return self.ctx.lookup(name)
         except NotRegistered:
             return None
 

@@ -444,6 +444,7 @@ class GuildSession(Actor):
             persona=options.persona or (settings.persona.flavor if settings is not None else ""),
             llm=options.llm,
             store=options.store,
+            memory=options.memory,
             text_channel_id=msg.text_channel_id,
             capture=options.capture,
             speculative_asr=options.speculative_asr,

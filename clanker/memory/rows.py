@@ -35,6 +35,7 @@ def to_fact(row: FactRow) -> Fact:
         channel_id=row.channel_id,
         supersedes=row.supersedes,
         active=row.active,
+        learned_in_dm=row.learned_in_dm,
     )
 
 

@@ -39,7 +39,7 @@ from clanker.memory.policy import (
 )
 from clanker.memory.ranking import RECENT_CANDIDATES, RankingWeights, candidate_pool, rank
 from clanker.memory.rows import fts_expression, key_of, to_candidate, to_fact
-from clanker.runtime import Actor, ActorContext, ChildSpec, handles
+from clanker.runtime import Actor, ActorContext, ActorError, ChildSpec, MailboxSpec, handles
 from clanker.store import StoreClient, StoreRequestError
 from clanker.store.facts import (
     GetFacts,
@@ -74,8 +74,13 @@ class Remember(Message, frozen=True):
     channel_id: int | None = None
     supersedes: int | None = None
     mode: str = "strict"
+    # Told in a DM (a user fact only): kept out of every guild prompt. A duplicate told outside
+    # a DM makes the stored fact an ordinary one.
+    learned_in_dm: bool = False
 
     def __post_init__(self) -> None:
+        if self.learned_in_dm and self.scope != "user":
+            raise ValueError("Remember.learned_in_dm is only for user-scope facts")
         for name in ("guild_id", "user_id", "channel_id", "supersedes"):
             check_id(self, name, getattr(self, name), optional=True)
         for i in self.evidence_ids:
@@ -94,12 +99,14 @@ class RememberRefused(Message, frozen=True):
 
 
 class Recall(Message, frozen=True):
-    """The facts of ``owner_keys`` most relevant to ``query``. Reply: `Recalled`."""
+    """The facts of ``owner_keys`` most relevant to ``query``. Reply: `Recalled`. Facts learned
+    in a DM are left out unless ``with_dm_facts`` (see `clanker.memory.owners`)."""
 
     owner_keys: tuple[str, ...]
     query: str
     channel_id: int | None = None
     limit: int = 10
+    with_dm_facts: bool = False
 
     def __post_init__(self) -> None:
         check_owner_keys(self, self.owner_keys)
@@ -121,6 +128,29 @@ class RecalledFact(msgspec.Struct, frozen=True, kw_only=True):
 class Recalled(Message, frozen=True):
     facts: tuple[RecalledFact, ...]
     used_vector: bool
+    problem: str | None = None  # set when nothing could be searched (the Store did not answer)
+
+
+class Forget(Message, frozen=True):
+    """Delete facts of one owner for good: ``fact_ids``, or every fact of the owner when
+    ``everything``. Ids of another owner are left alone (and not reported). Reply: `Forgotten`
+    (``problem`` set when the Store did not answer)."""
+
+    owner_key: str
+    fact_ids: tuple[int, ...] = ()
+    everything: bool = False
+
+    def __post_init__(self) -> None:
+        check_owner_keys(self, (self.owner_key,))
+        for i in self.fact_ids:
+            check_id(self, "fact_ids", i)
+        if not self.fact_ids and not self.everything:
+            raise ValueError("Forget needs fact_ids, or everything=True")
+
+
+class Forgotten(Message, frozen=True):
+    fact_ids: tuple[int, ...]
+    problem: str | None = None
 
 
 class EmbedPending(Message, frozen=True):
@@ -143,10 +173,17 @@ class MemoryConfig:
     timeout: float = 10.0
     now: Callable[[], float] = field(default=lambda: calendar_now().timestamp())
     reembed_every: float | None = 60.0  # trio seconds between background EmbedPending passes
+    # Embed one text in the background at start, so a lazily loaded model is ready before the
+    # first recall (whose reply waits at most 1.5 s for it). Only a restart's first start loads.
+    warm_up: bool = False
 
 
 class MemoryService(Actor):
     """See the module docstring."""
+
+    # Recalls for prompts and tool calls, and tool writes: room for a busy moment (callers bound
+    # their asks with a timeout and go on without memory).
+    mailbox = MailboxSpec(capacity=256)
 
     def __init__(self, config: MemoryConfig) -> None:
         self.config = config
@@ -158,12 +195,23 @@ class MemoryService(Actor):
         self.store = StoreClient(ctx.lookup(self.config.store), timeout=self.config.timeout)
         if self.config.reembed_every is not None:
             ctx.start_soon(self._reembed_loop, self.config.reembed_every)
+        if self.config.warm_up:
+            ctx.start_soon(self._warm_up)
+
+    async def _warm_up(self) -> None:
+        started = trio.current_time()
+        if await self._vectors(["warm up"], "query") is not None:
+            took = trio.current_time() - started
+            log.info("memory: %s ready (%.2f s)", self.embedder.model, took)
 
     async def _reembed_loop(self, every: float) -> None:
         while True:
             await trio.sleep(every)
-            while (await self._embed_pending(32)) == 32:
-                pass  # a full batch: more may wait
+            try:
+                while (await self._embed_pending(32)) == 32:
+                    pass  # a full batch: more may wait
+            except (ActorError, StoreRequestError) as exc:
+                log.warning("memory: re-embedding paused, the Store did not answer: %s", exc)
 
     async def _embed_pending(self, limit: int) -> int:
         model = self.embedder.model
@@ -182,7 +230,11 @@ class MemoryService(Actor):
 
     @handles(EmbedPending)
     async def embed_pending(self, msg: EmbedPending) -> EmbeddedPending:
-        return EmbeddedPending(count=await self._embed_pending(max(1, min(msg.limit, 256))))
+        try:
+            return EmbeddedPending(count=await self._embed_pending(max(1, min(msg.limit, 256))))
+        except (ActorError, StoreRequestError) as exc:
+            log.warning("memory: nothing re-embedded, the Store did not answer: %s", exc)
+            return EmbeddedPending(count=0)
 
     async def _vectors(self, texts: list[str], kind: str) -> list[tuple[float, ...]] | None:
         try:
@@ -207,6 +259,17 @@ class MemoryService(Actor):
 
     @handles(Remember)
     async def remember(self, msg: Remember) -> Remembered | RememberRefused:
+        # A Store that does not answer (restarting, stalled) is an answer, not a crash: this
+        # actor stays up, and the caller (a tool call) is told to try later.
+        try:
+            return await self._remember(msg)
+        except (ActorError, StoreRequestError) as exc:
+            log.warning("memory: Remember failed, the Store did not answer: %s", exc)
+            return RememberRefused(
+                reason=f"not remembered: memory's store did not answer ({exc}); try again later"
+            )
+
+    async def _remember(self, msg: Remember) -> Remembered | RememberRefused:
         if msg.mode not in ("strict", "minimal"):
             return RememberRefused(reason=f"unknown mode {msg.mode!r}; use strict or minimal")
         mode: Mode = "strict" if msg.mode == "strict" else "minimal"
@@ -251,6 +314,7 @@ class MemoryService(Actor):
                         confidence=plan.confidence,
                         evidence_ids=plan.evidence_ids,
                         archive_ids=plan.archive,
+                        clear_dm=not msg.learned_in_dm,
                     )
                 )
             except StoreRequestError as exc:
@@ -279,6 +343,7 @@ class MemoryService(Actor):
                     archive_ids=plan.archive,
                     vector=None if vectors is None else vectors[0],
                     model=self.embedder.model if vectors is not None else "",
+                    learned_in_dm=msg.learned_in_dm,
                 )
             )
         except StoreRequestError as exc:
@@ -290,8 +355,40 @@ class MemoryService(Actor):
             embedded=vectors is not None,
         )
 
+    @handles(Forget)
+    async def forget(self, msg: Forget) -> Forgotten:
+        gone: list[int] = []
+        try:
+            while True:  # a page at a time (the Store reads at most 1,000 rows per request)
+                rows = await self.store.get_facts(
+                    GetFacts(
+                        owner_keys=(msg.owner_key,),
+                        fact_ids=() if msg.everything else msg.fact_ids,
+                        include_archived=True,
+                        limit=1000,
+                    )
+                )
+                ids = sorted(r.id for r in rows)
+                if ids:
+                    await self.store.delete_facts(ids)
+                    gone += ids
+                if not msg.everything or len(ids) < 1000:
+                    break
+        except (ActorError, StoreRequestError) as exc:
+            log.warning("memory: Forget failed, the Store did not answer: %s", exc)
+            return Forgotten(fact_ids=tuple(sorted(gone)), problem=str(exc))
+        log.info("memory: forgot %d facts of %s", len(gone), msg.owner_key)
+        return Forgotten(fact_ids=tuple(sorted(gone)))
+
     @handles(Recall)
     async def recall(self, msg: Recall) -> Recalled:
+        try:
+            return await self._recall(msg)
+        except (ActorError, StoreRequestError) as exc:
+            log.warning("memory: Recall failed, the Store did not answer: %s", exc)
+            return Recalled(facts=(), used_vector=False, problem=str(exc))
+
+    async def _recall(self, msg: Recall) -> Recalled:
         limit = msg.limit
         vectors = await self._query_vector(msg.query)
         found = await self.store.search_facts(
@@ -302,6 +399,7 @@ class MemoryService(Actor):
                 model=self.embedder.model if vectors is not None else "",
                 k=candidate_pool(limit),
                 recent=RECENT_CANDIDATES,
+                with_dm_facts=msg.with_dm_facts,
             )
         )
         ranked = rank(
@@ -342,4 +440,9 @@ def _scope(text: str) -> Scope:
 
 def memory_child(config: MemoryConfig, name: str = MEMORY_NAME) -> ChildSpec:
     """The memory service as a supervised child registered as ``name``."""
-    return ChildSpec(name, lambda: MemoryService(config), register=name)
+    return ChildSpec(
+        name,
+        lambda: MemoryService(config),
+        register=name,
+        mailbox=MemoryService.mailbox,  # the lambda hides the class's own spec from the slot
+    )

@@ -22,7 +22,7 @@ from clanker.store.wallclock import normalize_iso, utc_now_iso
 
 _COLUMNS = (
     "id, scope, guild_id, user_id, subject, fact, fact_type, confidence, evidence_ids, "
-    "evidence_text, channel_id, supersedes, is_active, created_at, updated_at"
+    "evidence_text, channel_id, supersedes, is_active, created_at, updated_at, learned_in_dm"
 )
 _IDS = msgspec.json.Decoder(tuple[int, ...])
 _json = msgspec.json.Encoder()
@@ -46,6 +46,7 @@ def _row(r: Sequence[Any], model: str | None) -> f.FactRow:
         created_at=r[13],
         updated_at=r[14],
         model=model,
+        learned_in_dm=bool(r[15]),
     )
 
 
@@ -91,8 +92,8 @@ def put_fact(conn: Connection, req: f.PutFact) -> f.FactWritten | m.StoreRejecte
                 """
                 INSERT INTO memory_facts (scope, guild_id, user_id, owner_key, subject, fact,
                     fact_key, fact_type, confidence, evidence_ids, evidence_text, channel_id,
-                    supersedes, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    supersedes, created_at, updated_at, learned_in_dm)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     req.scope,
@@ -110,6 +111,7 @@ def put_fact(conn: Connection, req: f.PutFact) -> f.FactWritten | m.StoreRejecte
                     req.supersedes,
                     created,
                     created,
+                    int(req.learned_in_dm),
                 ),
             )
             fact_id = int(cur.lastrowid or 0)
@@ -133,8 +135,15 @@ def merge_fact(conn: Connection, req: f.MergeFact) -> f.FactWritten | m.StoreRej
         owner = str(row[0])
         conn.execute(
             "UPDATE memory_facts SET confidence = ?, evidence_ids = ?, is_active = 1, "
-            "updated_at = ? WHERE id = ?",
-            (req.confidence, _json.encode(req.evidence_ids).decode(), now, req.fact_id),
+            "updated_at = ?, learned_in_dm = CASE WHEN ? THEN 0 ELSE learned_in_dm END "
+            "WHERE id = ?",
+            (
+                req.confidence,
+                _json.encode(req.evidence_ids).decode(),
+                now,
+                int(req.clear_dm),
+                req.fact_id,
+            ),
         )
         conn.execute("UPDATE memory_fact_vectors SET active = 1 WHERE fact_id = ?", (req.fact_id,))
         archived = _archive(conn, owner, (i for i in req.archive_ids if i != req.fact_id), now)
@@ -212,6 +221,7 @@ def facts_without_vector(conn: Connection, req: f.FactsWithoutVector) -> f.FactR
 def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
     """KNN per owner + FTS5 + recent, merged by id (see `SearchFacts`)."""
     owners = list(req.owner_keys)
+    dm = int(req.with_dm_facts)
     cosine: dict[int, float] = {}
     bm25: dict[int, float] = {}
     order: list[int] = []
@@ -236,9 +246,10 @@ def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
                     WHERE memory_facts_fts MATCH ?)
                 SELECT h.id, h.score FROM hits h JOIN memory_facts mf ON mf.id = h.id
                 WHERE mf.is_active = 1 AND mf.owner_key IN ({_marks(len(owners))})
+                AND (? OR mf.learned_in_dm = 0)
                 ORDER BY h.score LIMIT ?
                 """,
-                (req.fts_query, *owners, req.k),
+                (req.fts_query, *owners, dm, req.k),
             ).fetchall()
         except sqlite3.OperationalError:
             hits = []  # a malformed FTS5 expression: no lexical candidates
@@ -248,19 +259,26 @@ def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
     if req.recent:
         for (fact_id,) in conn.execute(
             f"SELECT id FROM memory_facts WHERE owner_key IN ({_marks(len(owners))}) "
-            "AND is_active = 1 ORDER BY updated_at DESC, id DESC LIMIT ?",
-            (*owners, req.recent),
+            "AND is_active = 1 AND (? OR learned_in_dm = 0) "
+            "ORDER BY updated_at DESC, id DESC LIMIT ?",
+            (*owners, dm, req.recent),
         ).fetchall():
             order.append(int(fact_id))
     ids = list(dict.fromkeys(order))
     if not ids:
         return f.FactCandidates(candidates=())
+    # The KNN partitions hold DM facts too (vec0 has no such column): they are dropped here.
     rows = {
         int(r[0]): r
         for r in conn.execute(
-            f"SELECT {_COLUMNS} FROM memory_facts WHERE id IN ({_marks(len(ids))})", ids
+            f"SELECT {_COLUMNS} FROM memory_facts WHERE id IN ({_marks(len(ids))}) "
+            "AND (? OR learned_in_dm = 0)",
+            (*ids, dm),
         ).fetchall()
     }
+    ids = [i for i in ids if i in rows]
+    if not ids:
+        return f.FactCandidates(candidates=())
     vectors: dict[int, tuple[str, tuple[float, ...], float | None]] = {}
     for fact_id, model, blob, dist in conn.execute(
         f"SELECT fact_id, model, embedding, "

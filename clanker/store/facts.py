@@ -2,7 +2,10 @@
 
 The write *policy* (validation, duplicate merge, supersedes, the per-subject cap) is decided in
 `clanker.memory.policy`; these requests only carry out its plan, each in one transaction. An
-owner is named by its key: ``user:<id>``, ``guild:<id>`` or ``self`` (`owner_key`). Vectors
+owner is named by its key: ``user:<id>``, ``guild:<id>`` or ``self`` (`owner_key`). A user
+fact learned in a DM carries ``learned_in_dm`` (migration 6); `SearchFacts` leaves those out
+unless ``with_dm_facts`` (a DM's own prompt), while `GetFacts` reads every fact (the write
+path's duplicate and cap checks need them all). Vectors
 are float32 lists of `VECTOR_DIMS` numbers, stored in a ``vec0`` table with the model that
 made them; KNN only compares vectors of the asked model.
 """
@@ -83,8 +86,11 @@ class PutFact(Message, frozen=True):
     archive_ids: tuple[int, ...] = ()
     vector: tuple[float, ...] | None = None
     model: str = ""
+    learned_in_dm: bool = False  # a user fact told in a DM: never in a guild's prompt
 
     def __post_init__(self) -> None:
+        if self.learned_in_dm and self.scope != "user":
+            raise ValueError("PutFact.learned_in_dm is only for user-scope facts")
         if self.scope not in SCOPES:
             raise ValueError(
                 f"PutFact.scope must be one of {', '.join(SCOPES)}, got {self.scope!r}"
@@ -120,6 +126,8 @@ class MergeFact(Message, frozen=True):
     confidence: float
     evidence_ids: tuple[int, ...] = ()
     archive_ids: tuple[int, ...] = ()
+    # Said again outside a DM: the fact is no longer a DM-only one (``learned_in_dm`` cleared).
+    clear_dm: bool = False
 
     def __post_init__(self) -> None:
         check_id(self, "fact_id", self.fact_id)
@@ -206,6 +214,7 @@ class FactRow(msgspec.Struct, frozen=True, kw_only=True):
     created_at: str
     updated_at: str
     model: str | None = None
+    learned_in_dm: bool = False
 
 
 class FactRows(Message, frozen=True):
@@ -219,7 +228,8 @@ class SearchFacts(Message, frozen=True):
     ``model`` per owner (if ``vector``), the ``k`` best FTS5 matches of ``fts_query`` (an FTS5
     expression, e.g. ``"chess" OR "openings"``; empty: none) and the ``recent`` latest-updated.
     Reply: `FactCandidates`, each candidate once, with its cosine (when it has a vector of
-    ``model`` and a query vector was given) and bm25 (when it matched)."""
+    ``model`` and a query vector was given) and bm25 (when it matched). Facts learned in a DM
+    are left out unless ``with_dm_facts`` (only a DM's own prompt or tool may ask for them)."""
 
     owner_keys: tuple[str, ...]
     fts_query: str = ""
@@ -227,6 +237,7 @@ class SearchFacts(Message, frozen=True):
     model: str = ""
     k: int = 60
     recent: int = 24
+    with_dm_facts: bool = False
 
     def __post_init__(self) -> None:
         check_owner_keys(self, self.owner_keys)

@@ -251,7 +251,16 @@ _V5 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = Migration(
+    6,
+    "memory: user facts learned in a DM are marked (learned_in_dm), so no guild prompt gets them",
+    (
+        "ALTER TABLE memory_facts ADD COLUMN learned_in_dm INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (learned_in_dm IN (0, 1) AND (learned_in_dm = 0 OR scope = 'user'))",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
 LATEST_VERSION = len(MIGRATIONS)

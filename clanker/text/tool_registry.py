@@ -25,13 +25,21 @@ __all__ = ["Tool", "ToolContext", "ToolOutput", "ToolRegistry", "ToolRun"]
 class ToolContext:
     """Where the call comes from: the reply's guild (None in a DM), channel, trigger message and
     its author. ``lookup`` finds an actor by its registered name (the runtime's registry; e.g.
-    ``browser_browse`` asks the browser agent), None where the caller has no runtime."""
+    ``browser_browse`` asks the browser agent), None where the caller has no runtime.
+
+    ``recall_owners`` / ``recall_dm_facts``: the memory owners this reply may name (the privacy
+    rule, `clanker.memory.owners.reply_scope`), as its prompt did. ``services``: the reply's
+    tree, a registered actor by name or None (how the memory tools reach the memory service,
+    which is not there yet when tools are built)."""
 
     guild_id: int | None
     channel_id: int
     message_id: int
     user_id: int
     lookup: Callable[[str], Any] | None = field(default=None, compare=False)
+    recall_owners: tuple[str, ...] = ()
+    recall_dm_facts: bool = False
+    services: Callable[[str], Any] = field(default=lambda name: None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

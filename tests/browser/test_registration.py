@@ -18,10 +18,11 @@ def app(browser: BrowserConfig | None) -> AppConfig:
 
 
 def test_the_tool_is_registered_with_its_budget_and_timeout_only_with_a_browser() -> None:
-    assert reply_tool_registry(app(None)).names == ["web_scrape"]
+    memory = ["memory_search", "memory_write", "memory_forget"]
+    assert reply_tool_registry(app(None)).names == ["web_scrape", *memory]
     limits = BrowseLimits(task_timeout=60.0)
     registry = reply_tool_registry(app(BrowserConfig("/usr/bin/chromium", limits=limits)))
-    assert registry.names == ["web_scrape", "browser_browse"]
+    assert registry.names == ["web_scrape", "browser_browse", *memory]
     tool = registry.get("browser_browse")
     assert tool is not None
     assert (tool.per_hour, tool.call_timeout) == (10, 75.0)  # the task's 60 s + 15 s of grace
@@ -37,6 +38,7 @@ def test_the_browser_agent_joins_the_tree_after_the_captioner() -> None:
         "pacing",
         "image_captions",
         "browser",
+        "memory",
         "guilds",
         "discord",
     ]

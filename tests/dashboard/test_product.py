@@ -160,7 +160,16 @@ def test_app_spec_puts_telemetry_first_and_the_dashboard_last(tmp_path: Path) ->
     llm = LlmConfig(providers=(ProviderConfig(name="a", kind="anthropic", model="m"),))
     base = AppConfig(db_path=tmp_path / "c.db", discord_token="t", llm=llm)
     plain = [c.name for c in app_spec(base).children]
-    assert plain == ["store", "settings", "llm", "pacing", "image_captions", "guilds", "discord"]
+    assert plain == [
+        "store",
+        "settings",
+        "llm",
+        "pacing",
+        "image_captions",
+        "memory",
+        "guilds",
+        "discord",
+    ]
     dash = dashboard_config_from_env({"DASHBOARD_PORT": "0"})
     assert dash is not None and dash.port == 0
     with_dash = AppConfig(db_path=tmp_path / "c.db", discord_token="t", llm=llm, dashboard=dash)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,8 +252,14 @@ class FlakySettings(SettingsActor):
         return await super().subscribe(msg)
 
 
-def tree_spec(db: Path, world: World, config: GuildsConfig | None = None) -> SupervisorSpec:
-    """The product tree of `clanker.app.app_spec`, with the test Llm and bridge."""
+def tree_spec(
+    db: Path,
+    world: World,
+    config: GuildsConfig | None = None,
+    extra: Sequence[ChildSpec] = (),
+) -> SupervisorSpec:
+    """The product tree of `clanker.app.app_spec`, with the test Llm and bridge; ``extra``
+    children (e.g. the memory service) start after pacing, before the guilds."""
     return SupervisorSpec(
         Strategy.ONE_FOR_ONE,
         [
@@ -266,6 +272,7 @@ def tree_spec(db: Path, world: World, config: GuildsConfig | None = None) -> Sup
             ),
             ChildSpec("llm", lambda: TestLlm(world), register="llm"),
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
+            *extra,
             guilds_spec(config or GuildsConfig()),
             ChildSpec("discord", lambda: TestBridge(world), register="discord"),
         ],
@@ -276,10 +283,13 @@ def tree_spec(db: Path, world: World, config: GuildsConfig | None = None) -> Sup
 
 @asynccontextmanager
 async def product_tree(
-    tmp_path: Path, world: World | None = None, config: GuildsConfig | None = None
+    tmp_path: Path,
+    world: World | None = None,
+    config: GuildsConfig | None = None,
+    extra: Sequence[ChildSpec] = (),
 ) -> AsyncIterator[tuple[Runtime, World]]:
     w = world or World()
-    async with open_runtime(tree_spec(tmp_path / "tree.db", w, config)) as rt:
+    async with open_runtime(tree_spec(tmp_path / "tree.db", w, config, extra)) as rt:
         await trio.lowlevel.checkpoint()  # let the bridge's READY reach the router
         yield rt, w
         await rt.shutdown()

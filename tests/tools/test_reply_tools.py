@@ -21,9 +21,18 @@ def app(**web: object) -> AppConfig:
 
 
 def test_web_search_is_offered_only_with_a_search_key() -> None:
-    assert reply_tool_registry(app()).names == ["web_scrape"]
-    assert reply_tool_registry(app(brave_api_key="b")).names == ["web_search", "web_scrape"]
-    assert reply_tool_registry(app(serpapi_api_key="s")).names == ["web_search", "web_scrape"]
+    memory = ["memory_search", "memory_write", "memory_forget"]
+    assert reply_tool_registry(app()).names == ["web_scrape", *memory]
+    assert reply_tool_registry(app(brave_api_key="b")).names == [
+        "web_search",
+        "web_scrape",
+        *memory,
+    ]
+    assert reply_tool_registry(app(serpapi_api_key="s")).names == [
+        "web_search",
+        "web_scrape",
+        *memory,
+    ]
 
 
 def test_default_budgets_are_the_tools_own() -> None:
@@ -49,7 +58,7 @@ def test_keys_costs_and_base_urls_come_from_the_environment() -> None:
     assert web.serpapi_base_url == "http://serp.test:9" and web.serpapi_usd_per_search == 0.02
     assert web.brave_usd_per_search == 0.005
     assert "sk" not in repr(web)
-    assert reply_tool_registry(config).names == ["web_search", "web_scrape"]
+    assert reply_tool_registry(config).names[:2] == ["web_search", "web_scrape"]
 
 
 def test_a_bad_value_is_a_config_error_naming_the_variable() -> None:

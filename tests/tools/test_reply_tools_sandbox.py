@@ -33,6 +33,11 @@ from clanker.llmsim import (
 )
 from clanker.tools.config import WebToolsConfig
 from clanker.tools.fetch import GuardedFetcher
+from clanker.tools.memory_tools import (
+    MEMORY_FORGET_SPEC,
+    MEMORY_SEARCH_SPEC,
+    MEMORY_WRITE_SPEC,
+)
 from clanker.tools.web_scrape import WEB_SCRAPE_SPEC
 from clanker.tools.web_search import WEB_SEARCH_SPEC
 from clanker.toolsims import Page, SearchSim, SimHit, Site, open_search_sim, open_site
@@ -144,7 +149,13 @@ async def test_a_member_asks_what_only_the_web_knows_and_the_answer_carries_the_
         first, second, third = sim.requests
         # Both tools are offered (the registry from the settings), in Anthropic's shape.
         tools = {t["name"]: t for t in first.body["tools"]}
-        assert set(tools) == {"web_search", "web_scrape"}
+        assert set(tools) == {
+            "web_search",
+            "web_scrape",
+            "memory_search",
+            "memory_write",
+            "memory_forget",
+        }
         assert tools["web_search"]["input_schema"]["required"] == ["query"]
         assert first.body["tool_choice"] == {"type": "auto"}
         assert "Clanker Cup 2031 final report" in second.tool_results[0]
@@ -309,6 +320,9 @@ async def test_every_provider_carries_the_tool_specs_calls_and_results(
             assert schemas == {
                 "web_search": WEB_SEARCH_SPEC.parameters,
                 "web_scrape": WEB_SCRAPE_SPEC.parameters,
+                "memory_search": MEMORY_SEARCH_SPEC.parameters,
+                "memory_write": MEMORY_WRITE_SPEC.parameters,
+                "memory_forget": MEMORY_FORGET_SPEC.parameters,
             }
             found, found_error = result_of(second, flavour, 0)
             refused, refused_error = result_of(second, flavour, 1)
@@ -334,7 +348,12 @@ async def test_with_no_search_key_the_model_is_offered_only_web_scrape(tmp_path:
             with trio.fail_after(TIMEOUT):
                 reply = await sb.next_bot_message(general)
             assert reply.content == "no search here"
-            assert sim.requests[0].tool_names == ["web_scrape"]
+            assert sim.requests[0].tool_names == [
+                "web_scrape",
+                "memory_search",
+                "memory_write",
+                "memory_forget",
+            ]
             # Switched off live: no tools at all, and no TOOLS section in the prompt.
             await configure(app.runtime, {"tools": {"enabled": False}})
             sim.script(JsonReply({"text": "plain", "skip": False, "reaction": None}))

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 import trio
 
 from clanker.guilds.messages import LeaveVoice, MembersLearned
+from clanker.guilds.recall import recall_section
 from clanker.llm import (
     CallContext,
     CancelStream,
@@ -41,7 +42,16 @@ from clanker.llm import (
     SystemPart,
     user,
 )
-from clanker.runtime import Actor, ActorContext, ActorError, ActorRef, MailboxSpec, handles
+from clanker.memory.owners import reply_scope
+from clanker.runtime import (
+    Actor,
+    ActorContext,
+    ActorError,
+    ActorRef,
+    MailboxSpec,
+    NotRegistered,
+    handles,
+)
 from clanker.store import LogAction, RecentMessages, StoreClient, StoreMessage, to_iso, to_json
 from clanker.store.messages import MessageRows
 from clanker.text.tool_registry import ToolContext
@@ -105,6 +115,8 @@ from clanker.voice.link_messages import (
 )
 from clanker.voice.models.base import ModelError, SpeechSynth, Transcript, VoiceActivity
 from clanker.wire import Message
+
+VOICE_RECALL_TIMEOUT = 0.5  # seconds a spoken answer waits for memory at most
 
 log = logging.getLogger("clanker.voice.brain")
 
@@ -732,6 +744,7 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
         await self._music_speaking(True, now)  # duck before any audio (clankvox drops speech
         # sent over un-ducked music)
         history, text_lines = await self._context(turn_stored=not greeting)
+        remembered = None if greeting else await self._remembered(turn, reply.reply_id)
         interrupted, self._interrupted = self._interrupted, None
         bot_name = self._bot_name
         said = (
@@ -742,6 +755,7 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
                 history=history,
                 text_channel=text_lines,
                 interrupted=interrupted,
+                remembered=remembered,
             )
         )
         tools = self.config.tools if not greeting else None
@@ -1120,6 +1134,38 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
         u = r.turn.last
         meta: dict[str, object] = {"reply_id": r.reply_id, "asr": u.asr, **_stages(r, u)}
         await self._log("voice_turn", u.user_id, u.text, meta)
+
+    async def _remembered(self, turn: RoomTurn, reply_id: int) -> str | None:
+        """What is remembered about this turn's speakers and the guild (bounded: a spoken
+        answer waits at most `VOICE_RECALL_TIMEOUT` for it)."""
+        name = self.config.memory
+        if name is None:
+            return None
+
+        def memory() -> ActorRef | None:
+            try:
+                return self.ctx.lookup(name)
+            except NotRegistered:
+                return None
+
+        speakers = [u for u in turn.speakers if u != self.config.bot_user_id]
+        if not speakers:
+            return None
+        scope = reply_scope(
+            guild_id=self.config.guild_id,
+            speaker_id=turn.last.user_id,
+            participant_ids=speakers,
+            bot_user_id=self.config.bot_user_id,
+        )
+        return await recall_section(
+            memory,
+            scope,
+            [u.text for u in turn.utterances],
+            {uid: self._name(uid) for uid in speakers},
+            channel_id=self.config.channel_id,
+            job_id=reply_id,
+            timeout=VOICE_RECALL_TIMEOUT,
+        )
 
     async def _context(self, *, turn_stored: bool = True) -> tuple[list[Line], list[Line]]:
         if self.config.store is None:

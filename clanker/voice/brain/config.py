@@ -66,6 +66,9 @@ class VoiceBrainConfig:
     # The tools a voice answer may call (`tool_step.voice_tool_registry`; None: none).
     tools: ToolRegistry | None = field(default=None, compare=False)
     music_library: str | None = None  # a directory of audio files played by title
+    # Long-term memory's registered name: each answer's prompt gets what is remembered about
+    # the speakers and the guild (None, or no such actor: none).
+    memory: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class VoiceBrainOptions:
     max_duration: float | None = 3600.0
     join_greeting: bool = False  # the product's options greet (default_brain_options)
     music_library: str | None = None  # used when the settings name none (voice.music)
+    memory: str | None = "memory"  # the memory service (clanker.memory.service.MEMORY_NAME)
 
 
 def local_voice_models() -> VoiceModels:

@@ -52,8 +52,13 @@ def user_prompt(
     history: Sequence[Line],
     text_channel: Sequence[Line],
     interrupted: Interruption | None,
+    remembered: str | None = None,
 ) -> str:
     out: list[str] = []
+    if remembered:
+        out.append("What you remember (use it naturally, do not recite it):")
+        out += [line for line in remembered.splitlines() if line.startswith("- ")]
+        out.append("")
     if text_channel:
         out.append("Recent text in the linked text channel:")
         out += [f"{line.speaker}: {line.text}" for line in text_channel]
