@@ -62,6 +62,7 @@ from clanker.text.tool_registry import ToolRegistry
 from clanker.tools.config import WebToolsConfig
 from clanker.tools.fetch import GuardedFetcher
 from clanker.tools.memory_tools import memory_tools
+from clanker.tools.music import music_tool
 from clanker.tools.registry import reply_tools
 from clanker.vision.captioner import CaptionerConfig, captioner_child
 from clanker.voice.brain.config import default_brain_options
@@ -164,12 +165,14 @@ def browser_config(
 
 def reply_tool_registry(config: AppConfig) -> ToolRegistry:
     """The tools text replies may call: the configured web tools (``web_search`` only with a
-    search key), ``browser_browse`` when the tree runs a browser agent, and the memory tools
+    search key), ``browser_browse`` when the tree runs a browser agent, the memory tools
     (``memory_search``, ``memory_write``, ``memory_forget``: the tree always has the memory
-    service). Which are offered per reply is the live ``tools`` settings' choice."""
+    service) and ``music`` when calls have a voice brain. Which are offered per reply is the
+    live ``tools`` settings' choice."""
     browser = config.browser.limits if config.browser is not None else None
+    music = [music_tool()] if config.voice.brain is not None else []
     return ToolRegistry(
-        [*reply_tools(config.web_tools, config.web_fetcher, browser), *memory_tools()]
+        [*reply_tools(config.web_tools, config.web_fetcher, browser), *memory_tools(), *music]
     )
 
 

@@ -18,7 +18,7 @@ def app(browser: BrowserConfig | None) -> AppConfig:
 
 
 def test_the_tool_is_registered_with_its_budget_and_timeout_only_with_a_browser() -> None:
-    memory = ["memory_search", "memory_write", "memory_forget"]
+    memory = ["memory_search", "memory_write", "memory_forget", "music"]
     assert reply_tool_registry(app(None)).names == ["web_scrape", *memory]
     limits = BrowseLimits(task_timeout=60.0)
     registry = reply_tool_registry(app(BrowserConfig("/usr/bin/chromium", limits=limits)))

@@ -21,7 +21,8 @@ def app(**web: object) -> AppConfig:
 
 
 def test_web_search_is_offered_only_with_a_search_key() -> None:
-    memory = ["memory_search", "memory_write", "memory_forget"]
+    # memory: the tree always has the memory service; music: calls have a voice brain
+    memory = ["memory_search", "memory_write", "memory_forget", "music"]
     assert reply_tool_registry(app()).names == ["web_scrape", *memory]
     assert reply_tool_registry(app(brave_api_key="b")).names == [
         "web_search",

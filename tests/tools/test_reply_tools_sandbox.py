@@ -38,6 +38,7 @@ from clanker.tools.memory_tools import (
     MEMORY_SEARCH_SPEC,
     MEMORY_WRITE_SPEC,
 )
+from clanker.tools.music import MUSIC_SPEC
 from clanker.tools.web_scrape import WEB_SCRAPE_SPEC
 from clanker.tools.web_search import WEB_SEARCH_SPEC
 from clanker.toolsims import Page, SearchSim, SimHit, Site, open_search_sim, open_site
@@ -155,6 +156,7 @@ async def test_a_member_asks_what_only_the_web_knows_and_the_answer_carries_the_
             "memory_search",
             "memory_write",
             "memory_forget",
+            "music",
         }
         assert tools["web_search"]["input_schema"]["required"] == ["query"]
         assert first.body["tool_choice"] == {"type": "auto"}
@@ -323,6 +325,7 @@ async def test_every_provider_carries_the_tool_specs_calls_and_results(
                 "memory_search": MEMORY_SEARCH_SPEC.parameters,
                 "memory_write": MEMORY_WRITE_SPEC.parameters,
                 "memory_forget": MEMORY_FORGET_SPEC.parameters,
+                "music": MUSIC_SPEC.parameters,
             }
             found, found_error = result_of(second, flavour, 0)
             refused, refused_error = result_of(second, flavour, 1)
@@ -353,6 +356,7 @@ async def test_with_no_search_key_the_model_is_offered_only_web_scrape(tmp_path:
                 "memory_search",
                 "memory_write",
                 "memory_forget",
+                "music",
             ]
             # Switched off live: no tools at all, and no TOOLS section in the prompt.
             await configure(app.runtime, {"tools": {"enabled": False}})

@@ -841,6 +841,12 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
         if r.send is not None:
             await r.send.aclose()
 
+    def _registered(self, name: str) -> ActorRef | None:
+        try:
+            return self.ctx.lookup(name)
+        except NotRegistered:
+            return None
+
     async def _run_tools(self, r: _Reply, response: LlmResponse) -> None:
         """The answer's one round of tool calls, then the answer streamed again with the
         results (tool_step.py). A reply cut off meanwhile drops the results."""
@@ -851,6 +857,8 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
             channel_id=self.config.channel_id,
             message_id=0,  # a voice turn has no message
             user_id=r.turn.last.user_id,
+            lookup=self.ctx.lookup,  # `music` asks this brain (its calls run in a task)
+            services=self._registered,  # the memory tools find the memory service
         )
         try:
             request = await follow_up_request(

@@ -345,6 +345,7 @@ def room_spec(
     *,
     speculative_asr: bool = False,
     muted: list[bool] | None = None,
+    brain_name: str = "brain",
     **brain: object,
 ) -> SupervisorSpec:
     """The room's tree. The exact times of most room tests are those of recognition after the
@@ -356,7 +357,7 @@ def room_spec(
         channel_id=CHANNEL,
         bot_user_id=BOT,
         link="link",
-        name="brain",
+        name=brain_name,
         models=models.bundle(),
         member_names=NAMES,
         store=None,
@@ -384,7 +385,7 @@ def room_spec(
                 "link", lambda: VoiceLink(link_config), register="link", mailbox=VoiceLink.mailbox
             ),
             ChildSpec(
-                "brain", lambda: VoiceBrain(config), register="brain", mailbox=VoiceBrain.mailbox
+                "brain", lambda: VoiceBrain(config), register=brain_name, mailbox=VoiceBrain.mailbox
             ),
         ]
     )
