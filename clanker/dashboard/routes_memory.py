@@ -1,5 +1,6 @@
 """Routes: what clanker remembers (the long-term memory's facts, read from the Store) and the
-operator's forget (a fact deleted for good, logged as ``operator_memory_forget``)."""
+operator's forget (a fact deleted for good, logged as ``operator_memory_forget``) and purge
+(every fact of a user, a guild or the bot, logged as ``operator_memory_purge``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ import re
 from quart import Response, request
 from quart_trio import QuartTrio
 
-from clanker.dashboard.context import ApiContext, ApiProblem, query_int
-from clanker.dashboard.shapes import MemoryFact, MemoryFacts, MemoryForgotten, MemoryOwner
+from clanker.dashboard.context import ApiContext, ApiProblem, query_int, read_body
+from clanker.dashboard.shapes import (
+    MemoryFact,
+    MemoryFacts,
+    MemoryForgotten,
+    MemoryOwner,
+    MemoryPurgeBody,
+    MemoryPurged,
+)
 from clanker.memory.rows import fts_expression
 from clanker.runtime import ActorError
 from clanker.store import LogAction, RowsChanged, to_json
@@ -61,17 +69,20 @@ def newest_first(rows: tuple[FactRow, ...]) -> list[FactRow]:
     return sorted(rows, key=lambda r: (r.updated_at, r.id), reverse=True)
 
 
+def _check_owner(raw: str, what: str) -> str:
+    if not OWNER_KEY.fullmatch(raw):
+        raise ApiProblem(
+            400,
+            f"{what} must be an owner key ('user:<id>', 'guild:<id>' or 'self'), got {raw!r}",
+        )
+    return raw
+
+
 def _owner_param() -> str | None:
     raw = request.args.get("owner")
     if raw is None or raw == "":
         return None
-    if not OWNER_KEY.fullmatch(raw):
-        raise ApiProblem(
-            400,
-            f"query parameter 'owner' must be an owner key ('user:<id>', 'guild:<id>' or "
-            f"'self'), got {raw!r}",
-        )
-    return raw
+    return _check_owner(raw, "query parameter 'owner'")
 
 
 def _query_param() -> str | None:
@@ -156,6 +167,44 @@ async def _log_forget(ctx: ApiContext, row: FactRow, owner: str) -> None:
         )
 
 
+async def purge(ctx: ApiContext, owner: str) -> int:
+    """Delete every fact of ``owner`` (active and archived), a page at a time; how many."""
+    deleted = 0
+    while True:
+        page = await ctx.ask_store(
+            GetFacts(owner_keys=(owner,), include_archived=True, limit=MAX_LIMIT), FactRows
+        )
+        if not page.rows:
+            return deleted
+        done = await ctx.ask_store(
+            DeleteFacts(fact_ids=tuple(r.id for r in page.rows)), RowsChanged
+        )
+        deleted += done.count
+
+
+def _owner_ids(owner: str) -> tuple[int | None, int | None]:
+    """(guild_id, user_id) of an owner key."""
+    scope, _, raw = owner.partition(":")
+    if scope == "guild":
+        return int(raw), None
+    return (None, int(raw)) if scope == "user" else (None, None)
+
+
+async def _log_purge(ctx: ApiContext, owner: str, deleted: int) -> None:
+    log.info("dashboard operator: purged %s facts of %s", deleted, owner)
+    guild_id, user_id = _owner_ids(owner)
+    with contextlib.suppress(ApiProblem, ActorError):
+        await ctx.store().ref.tell(
+            LogAction(
+                kind="operator_memory_purge",
+                guild_id=guild_id,
+                user_id=user_id,
+                content=f"purged {deleted} facts of {owner}",
+                metadata=to_json({"owner": owner, "deleted": deleted}),
+            )
+        )
+
+
 def register(app: QuartTrio, ctx: ApiContext) -> None:
     """Add these routes to ``app``."""
 
@@ -178,3 +227,13 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
             raise ApiProblem(404, f"no fact {fact_id}: it was forgotten meanwhile")
         await _log_forget(ctx, row, owner)
         return ctx.json(MemoryForgotten(id=fact_id, owner=owner))
+
+    @app.post("/api/memory/purge")
+    async def purge_owner() -> Response:
+        body = await read_body(MemoryPurgeBody)
+        owner = _check_owner(body.owner, "owner")
+        deleted = await purge(ctx, owner)
+        if deleted == 0:
+            raise ApiProblem(404, f"{owner} has no facts to forget")
+        await _log_purge(ctx, owner, deleted)
+        return ctx.json(MemoryPurged(owner=owner, deleted=deleted))

@@ -515,3 +515,16 @@ class MemoryForgotten(Struct, frozen=True):
 
     id: int
     owner: str
+
+
+class MemoryPurgeBody(Struct, frozen=True):
+    """``POST /api/memory/purge``: forget every fact of one owner (a user, a guild, ``self``)."""
+
+    owner: str
+
+
+class MemoryPurged(Struct, frozen=True):
+    """Every fact of ``owner`` was deleted for good: ``deleted`` facts."""
+
+    owner: str
+    deleted: int

@@ -194,3 +194,34 @@ async def test_forget_needs_the_token_and_refuses_cross_site(dash: Dash) -> None
         GetFacts(owner_keys=(f"user:{ALICE}",), fact_ids=(ids["otters"],)), FactRows
     )
     assert len(rows.rows) == 1  # still there
+
+
+async def test_purge_forgets_every_fact_of_one_owner_and_is_logged(dash: Dash) -> None:
+    ids = await seed(dash)
+    store = dash.rt.lookup("store")
+    async with dash.client() as c:
+        r = await c.post("/api/memory/purge", json={"owner": f"user:{ALICE}"})
+        assert r.status_code == 200, r.text
+        assert r.json() == {"owner": f"user:{ALICE}", "deleted": 2}  # the DM fact too
+        again = await c.post("/api/memory/purge", json={"owner": f"user:{ALICE}"})
+        assert again.status_code == 404
+        assert again.json()["error"] == f"user:{ALICE} has no facts to forget"
+        bad = await c.post("/api/memory/purge", json={"owner": "everyone"})
+        assert bad.status_code == 400
+        assert bad.json()["error"].startswith("owner must be an owner key")
+        missing = await c.post("/api/memory/purge", json={})
+        assert missing.status_code == 400 and "owner" in missing.json()["error"]
+        body = (await c.get("/api/memory")).json()
+        assert [o["owner"] for o in body["owners"]] == ["self", f"guild:{GUILD}", f"user:{BOB}"]
+        assert sorted(f["id"] for f in body["facts"]) == sorted(
+            [ids["self"], ids["lore"], ids["bob"]]
+        )
+    async with dash.client(headers={"Origin": "https://evil.example"}) as cross:
+        r = await cross.post("/api/memory/purge", json={"owner": f"user:{BOB}"})
+        assert r.status_code == 403
+    gone = await store.ask(GetFacts(owner_keys=(f"user:{ALICE}",), include_archived=True), FactRows)
+    assert gone.rows == ()
+    actions = await store.ask(ActionsQuery(kind="operator_memory_purge", limit=10), ActionRows)
+    assert [(a.user_id, a.guild_id, a.content) for a in actions.rows] == [
+        (ALICE, None, f"purged 2 facts of user:{ALICE}")
+    ]
