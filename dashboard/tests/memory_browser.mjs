@@ -1,5 +1,6 @@
 // Browser test of the Memory view: the facts the Store holds are listed (a DM-learned one
-// marked), filtered by owner, searched, and one is forgotten through Forget → Forget for good.
+// marked), filtered by owner, searched, one is forgotten through Forget → Forget for good, and
+// a person's remaining facts are purged.
 //
 //   DASHBOARD_URL=http://127.0.0.1:PORT DASHBOARD_TOKEN=... node tests/memory_browser.mjs
 //
@@ -68,5 +69,17 @@ await runBrowser({ url, token, shots, executablePath }, async ({ page, step, sho
     await otters.waitFor({ state: "detached" });
     const shown = await texts();
     expect(shown === "the otter emoji is sacred here | is moving to Lisbon", `facts left: ${shown}`);
+  });
+
+  await step("purging a person forgets all their facts (the DM one too), after a confirmation", async () => {
+    await byId("memory-owner").selectOption("user:1001");
+    await byId("memory-purge").click();
+    await byId("memory-purge-confirm").click();
+    await page.locator('[data-testid="memory-action-status"]', { hasText: "Forgot all 1 facts of user 1001." }).waitFor();
+    await page.locator('[data-testid="memory-fact"]', { hasText: "sacred" }).waitFor(); // everyone's again
+    const shown = await texts();
+    expect(shown === "the otter emoji is sacred here", `facts left: ${shown}`);
+    const owners = await byId("memory-owner").locator("option").allInnerTexts();
+    expect(owners.join(",") === "everyone,server 77 (1)", `owners left: ${owners.join(",")}`);
   });
 });

@@ -1,7 +1,8 @@
 """The Memory view in headless Chromium over the real dashboard and Store: facts written through
 the Store's `PutFact`, the browser lists them (the DM-learned one marked), filters by owner,
-searches, and forgets one (``dashboard/tests/memory_browser.mjs``); then the Store no longer has
-it, the others are untouched, and the forget is logged as ``operator_memory_forget``.
+searches, forgets one and purges alice's remaining facts (``dashboard/tests/memory_browser.mjs``);
+then the Store holds only the guild's fact, and both are logged (``operator_memory_forget``,
+``operator_memory_purge``).
 
 Never skipped: a missing build, Node or Chromium fails it."""
 
@@ -51,18 +52,20 @@ async def test_the_memory_view_lists_searches_and_forgets(dash: Dash, tmp_path: 
     )
     output = done.stdout.decode() + done.stderr.decode()
     assert done.returncode == 0, f"browser steps failed:\n{output}"
-    assert "5 passed, 0 failed" in output, output
+    assert "6 passed, 0 failed" in output, output
 
     store = dash.rt.lookup("store")
     rows = await store.ask(
         GetFacts(owner_keys=(f"user:{ALICE}", f"guild:{GUILD}"), include_archived=True), FactRows
     )
-    assert sorted(r.id for r in rows.rows) == sorted([lisbon, lore])
-    assert otters not in {r.id for r in rows.rows}
-    actions = await store.ask(ActionsQuery(kind="operator_memory_forget", limit=10), ActionRows)
-    assert [(a.user_id, a.content) for a in actions.rows] == [
-        (ALICE, f"forgot fact {otters} of user:{ALICE}")
+    assert [r.id for r in rows.rows] == [lore]  # otters forgotten, then lisbon purged
+    actions = await store.ask(ActionsQuery(limit=10), ActionRows)
+    operator = [(a.kind, a.user_id, a.content) for a in reversed(actions.rows)]
+    assert operator == [
+        ("operator_memory_forget", ALICE, f"forgot fact {otters} of user:{ALICE}"),
+        ("operator_memory_purge", ALICE, f"purged 1 facts of user:{ALICE}"),
     ]
+    assert lisbon not in {r.id for r in rows.rows}
     assert screenshot_size(shots) > 10_000
 
 

@@ -365,3 +365,8 @@ export interface MemoryForgotten {
   id: number;
   owner: string;
 }
+
+export interface MemoryPurged {
+  owner: string;
+  deleted: number;
+}

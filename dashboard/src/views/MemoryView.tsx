@@ -1,10 +1,11 @@
 // Memory: what clanker remembers (GET /api/memory), filtered by owner (a person, a server, the
 // bot itself) or searched (FTS5 over the facts' words); each fact can be forgotten for good
-// (DELETE /api/memory/<id>, after a confirmation). Facts learned in a DM are marked.
+// (DELETE /api/memory/<id>, after a confirmation), and every fact of the chosen owner purged
+// (POST /api/memory/purge, after a confirmation). Facts learned in a DM are marked.
 
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, query } from "../api/client";
-import type { GuildView, MemoryFact, MemoryFacts, MemoryForgotten } from "../api/types";
+import type { GuildView, MemoryFact, MemoryFacts, MemoryForgotten, MemoryPurged } from "../api/types";
 
 type Outcome = { ok: boolean; text: string } | null;
 
@@ -64,13 +65,18 @@ export function MemoryView() {
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>(null);
+  const [purging, setPurging] = useState(false);
 
+  const latest = useRef(0); // only the newest request's answer is shown
   const load = useCallback(async () => {
+    const asked = ++latest.current;
     try {
-      setMemory(await api.get<MemoryFacts>("/api/memory" + query({ owner, q: search, limit: 500 })));
+      const found = await api.get<MemoryFacts>("/api/memory" + query({ owner, q: search, limit: 500 }));
+      if (asked !== latest.current) return;
+      setMemory(found);
       setError("");
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      if (asked === latest.current) setError(e instanceof Error ? e.message : String(e));
     }
   }, [owner, search]);
 
@@ -98,6 +104,21 @@ export function MemoryView() {
     }
   };
 
+  const purge = async () => {
+    setBusy(true);
+    try {
+      const done = await api.post<MemoryPurged>("/api/memory/purge", { owner });
+      setOutcome({ ok: true, text: `Forgot all ${done.deleted} facts of ${ownerLabel(done.owner, guildNames)}.` });
+      setOwner(""); // the list of everyone's facts loads on the change
+    } catch (e) {
+      setOutcome({ ok: false, text: e instanceof Error ? e.message : String(e) });
+      void load();
+    } finally {
+      setBusy(false);
+      setPurging(false);
+    }
+  };
+
   const owners = useMemo(() => memory?.owners ?? [], [memory]);
   const facts = memory?.facts ?? [];
 
@@ -107,7 +128,10 @@ export function MemoryView() {
         <h2>Memory</h2>
         <label>
           owner{" "}
-          <select value={owner} onChange={(e) => setOwner(e.target.value)} data-testid="memory-owner">
+          <select value={owner} onChange={(e) => {
+              setOwner(e.target.value);
+              setPurging(false);
+            }} data-testid="memory-owner">
             <option value="">everyone</option>
             {owners.map((o) => (
               <option key={o.owner} value={o.owner}>
@@ -116,6 +140,21 @@ export function MemoryView() {
             ))}
           </select>
         </label>
+        {owner && !purging ? (
+          <button className="danger small" data-testid="memory-purge" disabled={busy} onClick={() => setPurging(true)}>
+            Forget everything about {ownerLabel(owner, guildNames)}
+          </button>
+        ) : null}
+        {owner && purging ? (
+          <span>
+            <button className="danger small" data-testid="memory-purge-confirm" disabled={busy} onClick={() => void purge()}>
+              Forget all {owners.find((o) => o.owner === owner)?.facts ?? ""} facts for good
+            </button>{" "}
+            <button className="secondary small" data-testid="memory-purge-cancel" onClick={() => setPurging(false)}>
+              Cancel
+            </button>
+          </span>
+        ) : null}
         <form
           onSubmit={(e) => {
             e.preventDefault();
