@@ -225,3 +225,35 @@ async def test_purge_forgets_every_fact_of_one_owner_and_is_logged(dash: Dash) -
     assert [(a.user_id, a.guild_id, a.content) for a in actions.rows] == [
         (ALICE, None, f"purged 2 facts of user:{ALICE}")
     ]
+
+
+async def test_archived_facts_are_listed_and_counted_but_not_searched(dash: Dash) -> None:
+    old = await put(dash, "plays the violin", at="2026-12-01T10:00:00+00:00")
+    reply = await dash.rt.lookup("store").ask(
+        PutFact(
+            scope="user",
+            guild_id=None,
+            user_id=ALICE,
+            subject=str(ALICE),
+            fact="plays the cello now",
+            fact_key="plays the cello now",
+            fact_type="preference",
+            confidence=0.8,
+            created_at="2026-12-02T10:00:00+00:00",
+            supersedes=old,
+            archive_ids=(old,),
+        ),
+        FactWritten,
+    )
+    assert reply.archived == (old,)
+    async with dash.client() as c:
+        body = (await c.get("/api/memory")).json()
+        assert body["owners"] == [{"owner": f"user:{ALICE}", "facts": 2}]
+        # archiving stamps the old fact's updated_at now: it is the newest update
+        assert [(f["id"], f["active"]) for f in body["facts"]] == [
+            (old, False),
+            (reply.fact_id, True),
+        ]
+        found = (await c.get("/api/memory", params={"q": "violin plays"})).json()
+        assert [f["id"] for f in found["facts"]] == [reply.fact_id]
+        assert (await c.delete(f"/api/memory/{old}")).status_code == 200  # archived: forgettable
