@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from clanker.dashboard import (
     routes_actions,
+    routes_memory,
     routes_runtime,
     routes_sandbox,
     routes_settings,
@@ -109,6 +110,7 @@ def create_app(ctx: ApiContext) -> QuartTrio:
     routes_settings.register(app, ctx)
     routes_sandbox.register(app, ctx)
     routes_voice.register(app, ctx)
+    routes_memory.register(app, ctx)
     _register_spa(app, ctx)
     return app
 

@@ -469,3 +469,62 @@ class VoiceActionDone(Struct, frozen=True):
     guild_id: str
     action: Literal["join", "leave", "stop_speaking"]
     channel_id: str | None
+
+
+# -- memory --------------------------------------------------------------------------------------
+
+
+class MemoryFact(Struct, frozen=True):
+    """One remembered fact. ``owner``: ``user:<id>``, ``guild:<id>`` or ``self``; ids as
+    strings; ``active`` False: archived (kept, never recalled)."""
+
+    id: int
+    owner: str
+    scope: Literal["user", "guild", "self"]
+    guild_id: str | None
+    user_id: str | None
+    subject: str
+    fact: str
+    type: str
+    confidence: float
+    learned_in_dm: bool
+    active: bool
+    created_at: str
+    updated_at: str
+
+
+class MemoryOwner(Struct, frozen=True):
+    """An owner that has facts, and how many (active and archived)."""
+
+    owner: str
+    facts: int
+
+
+class MemoryFacts(Struct, frozen=True):
+    """``GET /api/memory``: the owners seen (most recently updated first) and the facts asked
+    for, newest update first. ``search``: ``"fts5"`` when ``q`` was given (active facts
+    matching any of its words, SQLite FTS5 over fact, subject and evidence), else None."""
+
+    owners: list[MemoryOwner]
+    facts: list[MemoryFact]
+    search: Literal["fts5"] | None
+
+
+class MemoryForgotten(Struct, frozen=True):
+    """A fact was deleted for good (the fact, its vector and its FTS5 row)."""
+
+    id: int
+    owner: str
+
+
+class MemoryPurgeBody(Struct, frozen=True):
+    """``POST /api/memory/purge``: forget every fact of one owner (a user, a guild, ``self``)."""
+
+    owner: str
+
+
+class MemoryPurged(Struct, frozen=True):
+    """Every fact of ``owner`` was deleted for good: ``deleted`` facts."""
+
+    owner: str
+    deleted: int

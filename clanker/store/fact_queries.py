@@ -306,6 +306,18 @@ def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
     return f.FactCandidates(candidates=tuple(out))
 
 
+def fact_owners(conn: Connection, req: f.FactOwners) -> f.FactOwnerCounts:
+    """Owners with facts, the most recently updated first."""
+    rows = conn.execute(
+        "SELECT owner_key, COUNT(*) FROM memory_facts GROUP BY owner_key "
+        "ORDER BY MAX(updated_at) DESC, owner_key LIMIT ?",
+        (req.limit,),
+    ).fetchall()
+    return f.FactOwnerCounts(
+        owners=tuple(f.FactOwnerCount(owner_key=str(r[0]), facts=int(r[1])) for r in rows)
+    )
+
+
 FACT_QUERIES: dict[type, Any] = {
     f.PutFact: put_fact,
     f.MergeFact: merge_fact,
@@ -314,5 +326,6 @@ FACT_QUERIES: dict[type, Any] = {
     f.GetFacts: get_facts,
     f.SearchFacts: search_facts,
     f.FactsWithoutVector: facts_without_vector,
+    f.FactOwners: fact_owners,
 }
 """Which function answers which memory request (merged into ``QUERIES``)."""

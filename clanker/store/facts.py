@@ -258,3 +258,24 @@ class FactCandidates(Message, frozen=True):
     """Reply: the candidates, in no particular order (the ranking orders them)."""
 
     candidates: tuple[FactCandidate, ...]
+
+
+class FactOwners(Message, frozen=True):
+    """Every owner that has facts (active or archived), the most recently updated first, with
+    how many it has: what the operator's Memory view filters by. Reply: `FactOwnerCounts`."""
+
+    limit: int = 200
+
+    def __post_init__(self) -> None:
+        check_limit(self, self.limit)
+
+
+class FactOwnerCount(msgspec.Struct, frozen=True, kw_only=True):
+    owner_key: str
+    facts: int
+
+
+class FactOwnerCounts(Message, frozen=True):
+    """Reply: the owners and their fact counts."""
+
+    owners: tuple[FactOwnerCount, ...]

@@ -19,6 +19,8 @@ import msgspec
 from clanker.store.facts import (
     DeleteFacts,
     FactCandidates,
+    FactOwnerCounts,
+    FactOwners,
     FactRows,
     FactsWithoutVector,
     FactWritten,
@@ -551,6 +553,7 @@ StoreRequest = (
     | GetFacts
     | SearchFacts
     | FactsWithoutVector
+    | FactOwners
     | PutJob
     | GetJobs
     | SetJobStatus
@@ -577,6 +580,7 @@ StoreReply = (
     | FactWritten
     | FactRows
     | FactCandidates
+    | FactOwnerCounts
     | JobWritten
     | JobRows
     | RunClaimed

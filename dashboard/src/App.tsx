@@ -1,5 +1,5 @@
 // The shell: log in (a token in the URL fragment is exchanged for a session cookie at once),
-// then tabs for the tree, activity, voice, settings, costs and, in sandbox mode, the chat panel.
+// then tabs for the tree, activity, voice, memory, settings, costs and, in sandbox mode, the chat panel.
 
 import { useCallback, useEffect, useState } from "react";
 import { api, onUnauthorized } from "./api/client";
@@ -8,16 +8,18 @@ import { ActivityView } from "./views/ActivityView";
 import { ChatView } from "./views/ChatView";
 import { CostsView } from "./views/CostsView";
 import { Login } from "./views/Login";
+import { MemoryView } from "./views/MemoryView";
 import { SettingsView } from "./views/SettingsView";
 import { TreeView } from "./views/TreeView";
 import { VoiceView } from "./views/VoiceView";
 
-type Tab = "tree" | "activity" | "chat" | "voice" | "settings" | "costs";
+type Tab = "tree" | "activity" | "chat" | "voice" | "memory" | "settings" | "costs";
 const TABS: { id: Tab; label: string; sandboxOnly?: boolean }[] = [
   { id: "tree", label: "Tree" },
   { id: "activity", label: "Activity" },
   { id: "chat", label: "Chat", sandboxOnly: true },
   { id: "voice", label: "Voice" },
+  { id: "memory", label: "Memory" },
   { id: "settings", label: "Settings" },
   { id: "costs", label: "Costs" },
 ];
@@ -107,6 +109,7 @@ export function App() {
         {current === "activity" ? <ActivityView /> : null}
         {current === "chat" ? <ChatView /> : null}
         {current === "voice" ? <VoiceView /> : null}
+        {current === "memory" ? <MemoryView /> : null}
         {current === "settings" ? <SettingsView /> : null}
         {current === "costs" ? <CostsView /> : null}
       </main>

@@ -331,3 +331,42 @@ export interface VoiceActionDone {
   action: "join" | "leave" | "stop_speaking";
   channel_id: Snowflake | null;
 }
+
+// -- memory (GET /api/memory, DELETE /api/memory/<id>) --
+
+export interface MemoryFact {
+  id: number;
+  owner: string; // "user:<id>", "guild:<id>" or "self"
+  scope: "user" | "guild" | "self";
+  guild_id: Snowflake | null;
+  user_id: Snowflake | null;
+  subject: string;
+  fact: string;
+  type: string;
+  confidence: number;
+  learned_in_dm: boolean;
+  active: boolean; // false: archived (kept, never recalled)
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MemoryOwner {
+  owner: string;
+  facts: number;
+}
+
+export interface MemoryFacts {
+  owners: MemoryOwner[]; // most recently updated first
+  facts: MemoryFact[]; // newest update first
+  search: "fts5" | null;
+}
+
+export interface MemoryForgotten {
+  id: number;
+  owner: string;
+}
+
+export interface MemoryPurged {
+  owner: string;
+  deleted: number;
+}
