@@ -13,7 +13,7 @@ import pysqlite3.dbapi2 as sqlite3
 
 from clanker.store import jobs as j
 from clanker.store import messages as m
-from clanker.store.queries import transaction
+from clanker.store.queries import _iso, transaction
 from clanker.store.sqlite import Connection
 from clanker.store.wallclock import normalize_iso, utc_now_iso
 
@@ -25,10 +25,6 @@ _RUN_COLUMNS = (
     "r.id, r.job_id, s.job_key, r.scheduled_for, r.claimed_by, r.started_at, r.finished_at, "
     "r.outcome, r.detail, r.late_seconds"
 )
-
-
-def _iso(value: str | None, field: str) -> str | None:
-    return None if value is None else normalize_iso(value, field)
 
 
 def _job(r: Sequence[Any]) -> j.JobRow:
