@@ -172,11 +172,13 @@ async def _respond(stream: trio.SocketStream, conn: h11.Connection, reply: Reply
             await _send(stream, conn, h11.Data(data=reply.body))
     else:
         # No content-length: h11 uses chunked transfer encoding on HTTP/1.1.
-        await _send(
-            stream, conn, h11.Response(status_code=reply.status, headers=headers, reason=reason)
-        )
         chunks = reply.chunks
         try:
+            # Inside the try: a client gone before the head is sent still gets the chunks
+            # closed here, not by the garbage collector.
+            await _send(
+                stream, conn, h11.Response(status_code=reply.status, headers=headers, reason=reason)
+            )
             async for chunk in chunks:
                 if chunk:
                     await _send(stream, conn, h11.Data(data=chunk))
