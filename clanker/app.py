@@ -11,6 +11,7 @@
     ├── image_captions   Captioner: background image captions
     ├── memory           MemoryService: long-term facts (Remember / Recall), local embeddings
     ├── guilds           router + one session per guild, each with its channel reply queues
+    ├── scheduler        Scheduler: timed jobs from the Store (automations), at most once each
     ├── discord          supervisor with its own restart budget (1 s → 60 s backoff)
     │   └── bridge       DiscordBridge (registered "discord"): gateway events → "guilds"
     └── dashboard        Dashboard: the operator's web UI and API (Hypercorn)
@@ -19,7 +20,9 @@ Order matters: the Store is up before anything can be received, settings/llm/pac
 channel asks for them, and the router before the bridge logs in, so the first event already has
 somewhere to go (and to be stored). A child that cannot start holds back the ones after it
 (OTP start semantics, docs/runtime.md): nothing routes messages above a Store that is not open.
-The bridge logs in after its start, so the dashboard comes up even while Discord is slow.
+The scheduler starts after the router it hands runs to (a run due at start is held by its guild
+session until the bridge's READY names the bot). The bridge logs in after its start, so the
+dashboard comes up even while Discord is slow.
 Telemetry starts before the Store so no action is missed;
 the dashboard starts last, when everything it shows is there. Without a `DashboardConfig`
 (``CLANKER_DASHBOARD=off``) telemetry and dashboard are left out.
@@ -32,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clanker.automations.policy import KIND as AUTOMATION_KIND
 from clanker.browser.actor import BrowserConfig, browser_child
 from clanker.browser.chromium import find_chromium
 from clanker.dashboard import (
@@ -56,9 +60,11 @@ from clanker.memory.embedder import Embedder, local_embedder
 from clanker.memory.service import MemoryConfig, memory_child
 from clanker.runtime import Backoff, ChildSpec, Runtime, Strategy, SupervisorSpec
 from clanker.sandbox import Sandbox
+from clanker.schedule.actor import SchedulerConfig, scheduler_child
 from clanker.settings import SETTINGS_NAME, settings_child
 from clanker.store import STORE_NAME, StoreClient, store_child
 from clanker.text.tool_registry import ToolRegistry
+from clanker.tools.automation_tools import automation_tools
 from clanker.tools.config import WebToolsConfig
 from clanker.tools.fetch import GuardedFetcher
 from clanker.tools.memory_tools import memory_tools
@@ -167,12 +173,18 @@ def reply_tool_registry(config: AppConfig) -> ToolRegistry:
     """The tools text replies may call: the configured web tools (``web_search`` only with a
     search key), ``browser_browse`` when the tree runs a browser agent, the memory tools
     (``memory_search``, ``memory_write``, ``memory_forget``: the tree always has the memory
-    service) and ``music`` when calls have a voice brain. Which are offered per reply is the
+    service), ``music`` when calls have a voice brain, and the automation tools (the tree
+    always has the scheduler). Which are offered per reply is the
     live ``tools`` settings' choice."""
     browser = config.browser.limits if config.browser is not None else None
     music = [music_tool()] if config.voice.brain is not None else []
     return ToolRegistry(
-        [*reply_tools(config.web_tools, config.web_fetcher, browser), *memory_tools(), *music]
+        [
+            *reply_tools(config.web_tools, config.web_fetcher, browser),
+            *memory_tools(),
+            *music,
+            *automation_tools(),
+        ]
     )
 
 
@@ -293,6 +305,7 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
                     )
                 )
             ),
+            scheduler_child(SchedulerConfig(handlers={AUTOMATION_KIND: ROUTER_NAME})),
             bridge_child(bridge_config),
             *last,
         ],

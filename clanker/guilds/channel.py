@@ -13,9 +13,16 @@ import contextlib
 import logging
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import trio
 
+from clanker.automations.policy import (
+    AutomationError,
+    decode_payload,
+    run_event,
+    synthetic_message_id,
+)
 from clanker.discord.events import (
     AddReaction,
     DiscordMessage,
@@ -51,6 +58,7 @@ from clanker.runtime import (
     NotRegistered,
     handles,
 )
+from clanker.schedule.actor import SCHEDULER_NAME, RunDone, RunDue
 from clanker.settings import SETTINGS_NAME, SettingsChanged, SubscribeSettings, UnsubscribeSettings
 from clanker.settings.messages import CurrentSettings, Unsubscribed
 from clanker.store import (
@@ -60,6 +68,7 @@ from clanker.store import (
     ResumeInterrupted,
     StoreClient,
     StoreRequestError,
+    calendar_now,
     to_json,
 )
 from clanker.text import (
@@ -75,9 +84,11 @@ from clanker.text import (
     ShowTyping,
     StartGeneration,
 )
+from clanker.text.brain import RETRY_LIMIT
 from clanker.text.convert import view_from_discord, views_from_rows
 from clanker.text.stop_ack import read_stop_ack, stop_ack_prompt
 from clanker.text.tool_registry import ToolRegistry
+from clanker.text.views import MessageView
 from clanker.tools.fetch import GuardedFetcher
 from clanker.vision.captioner import CAPTIONER_NAME
 
@@ -134,6 +145,8 @@ class GenerationFinished(Message, frozen=True):
     job_id: int
     outcome: str  # an `Outcome` value
     reason: str | None = None
+    message_ids: tuple[int, ...] = ()  # the job's batch
+    final: bool = True  # False: a failure the brain retries
 
 
 class ChannelActor(Actor):
@@ -165,6 +178,11 @@ class ChannelActor(Actor):
         self._rearm = trio.Event()
         # Replies an earlier incarnation had started sending, by trigger: waiting for their echo.
         self._mid_send: dict[int, MidSend] = {}
+        # Scheduled runs in the brain, by their synthetic message id -> the scheduler's run id.
+        # A fresh incarnation knows none: their runs end failed at the scheduler's timeout and
+        # are never run twice (docs/automations.md).
+        self._runs: dict[int, int] = {}
+        self._run_seq = 0
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -409,6 +427,57 @@ class ChannelActor(Actor):
         )
         await self._carry_out(self.brain.on_message(view, now))
 
+    @handles(RunDue)
+    async def run_due(self, msg: RunDue) -> None:
+        """A scheduled run (an automation): the model sees its event as a synthetic message,
+        forced through admission like a greeting, and answers through the reply path (own tool
+        budget, no automation tools); the scheduler is told how it ended."""
+        if not self.brain.settings.automations.enabled:
+            await self._run_done(msg.run_id, False, "not run: automations are turned off")
+            return
+        try:
+            payload = decode_payload(msg.payload)
+        except AutomationError as exc:
+            await self._run_done(msg.run_id, False, str(exc))
+            return
+        self._run_seq += 1
+        view = MessageView(
+            message_id=synthetic_message_id(calendar_now(), self._run_seq),
+            channel_id=self.channel_id,
+            guild_id=self.guild_id,
+            parent_channel_id=self.parent_channel_id,
+            author_id=payload.created_by,
+            author_name=payload.created_by_name or "a member",
+            content=run_event(
+                payload,
+                scheduled_for=datetime.fromisoformat(msg.scheduled_for),
+                late=msg.late_seconds,
+            ),
+            received_at=trio.current_time(),
+            force_reply=True,
+            synthetic=True,
+        )
+        actions = self.brain.on_message(view, trio.current_time())
+        refused = next(
+            (
+                a
+                for a in actions
+                if isinstance(a, LogDecision)
+                and a.message_id == view.message_id
+                and a.decision == Decision.SKIPPED
+            ),
+            None,
+        )
+        if refused is not None:
+            await self._run_done(msg.run_id, False, f"not run: {refused.reason}")
+        else:
+            self._runs[view.message_id] = msg.run_id
+        await self._carry_out(actions)
+
+    async def _run_done(self, run_id: int, ok: bool, detail: str) -> None:
+        with contextlib.suppress(ActorError):
+            await self.ctx.lookup(SCHEDULER_NAME).tell(RunDone(run_id=run_id, ok=ok, detail=detail))
+
     @handles(MessageDeleted)
     async def deleted(self, msg: MessageDeleted) -> None:
         await self._carry_out(self.brain.on_message_deleted(msg.message_id, trio.current_time()))
@@ -428,6 +497,13 @@ class ChannelActor(Actor):
     @handles(GenerationFinished)
     async def finished(self, msg: GenerationFinished) -> None:
         self.jobs.pop(msg.job_id, None)
+        if msg.final:
+            for message_id in msg.message_ids:
+                run_id = self._runs.pop(message_id, None)
+                if run_id is not None:
+                    ok = msg.outcome in (Outcome.SENT, Outcome.SKIPPED)
+                    detail = msg.outcome if msg.reason is None else f"{msg.outcome}: {msg.reason}"
+                    await self._run_done(run_id, ok, detail)
         actions = self.brain.on_generation_finished(
             msg.job_id, Outcome(msg.outcome), trio.current_time(), reason=msg.reason
         )
@@ -550,7 +626,13 @@ class ChannelActor(Actor):
                 latest_message_id=lambda: self.brain.latest_message_id,
             )
             await self.ctx.ref.tell(
-                GenerationFinished(job_id=job.job_id, outcome=str(outcome), reason=reason)
+                GenerationFinished(
+                    job_id=job.job_id,
+                    outcome=str(outcome),
+                    reason=reason,
+                    message_ids=job.message_ids,
+                    final=outcome != Outcome.FAILED or job.attempt > RETRY_LIMIT,
+                )
             )
 
     async def _acknowledge_stop(self, action: AcknowledgeStop) -> None:

@@ -17,6 +17,7 @@ from typing import TypeVar
 import msgspec
 import trio
 
+from clanker.automations.names import AUTOMATION_TOOLS
 from clanker.discord.events import (
     AddReaction,
     AwaitReady,
@@ -377,6 +378,9 @@ async def generate_reply(
     return Outcome.SENT, None
 
 
+RUN_NEVER = frozenset(AUTOMATION_TOOLS)
+"""Tools a scheduled run is never offered, whatever ``automations.run_tools`` says."""
+
 TOOL_GUIDANCE = (
     "TOOLS\nYou may call the tools offered when they help you answer (look something up, read "
     "a page someone linked, remember what someone asks you to keep in mind). At most {calls} "
@@ -452,8 +456,9 @@ async def _ask_model(
     messages = _messages(tuple((t.role, t.text) for t in turns))
     if images and messages and messages[-1].role == "user":
         messages = (*messages[:-1], user(*messages[-1].parts, *images))
+    automation = job.trigger.synthetic  # a scheduled run (docs/automations.md)
     context = CallContext(
-        purpose="reply",
+        purpose="automation" if automation else "reply",
         guild_id=job.guild_id,
         channel_id=job.channel_id,
         message_id=job.trigger.message_id,
@@ -468,11 +473,18 @@ async def _ask_model(
         if registry is not None and tools_settings.enabled and tools_settings.max_calls > 0
         else []
     )
+    if not settings.automations.enabled:
+        offered = [t for t in offered if t.name not in RUN_NEVER]
+    budget = ToolBudget(tools_settings.max_steps, tools_settings.max_calls)
+    if automation:  # a run's own small budget, over its own few tools (never automation_*)
+        runs = settings.automations
+        offered = [t for t in offered if t.name in runs.run_tools and t.name not in RUN_NEVER]
+        budget = ToolBudget(runs.max_tool_steps, runs.max_tool_calls)
+        offered = offered if budget.max_calls > 0 else []
     parts = [SystemPart(text=system, cache=True)]
     if media_section is not None:
         parts.append(SystemPart(text=media_section))
     if offered:
-        budget = ToolBudget(tools_settings.max_steps, tools_settings.max_calls)
         parts.append(
             SystemPart(text=TOOL_GUIDANCE.format(calls=budget.max_calls, steps=budget.max_steps))
         )
@@ -494,6 +506,9 @@ async def _ask_model(
         recall_owners=() if scope is None else scope.owner_keys,
         recall_dm_facts=scope is not None and scope.with_dm_facts,
         services=deps.services,
+        user_name=job.trigger.author_name,
+        parent_channel_id=job.trigger.parent_channel_id,
+        settings=settings,
     )
     client = LlmClient(deps.llm)
     while True:

@@ -75,6 +75,7 @@ from clanker.runtime import (
     SupervisorSpec,
     handles,
 )
+from clanker.schedule.actor import RunDue
 from clanker.store import (
     MarkMessageDeleted,
     MarkMessageEdited,
@@ -174,6 +175,7 @@ Routed = (
     | VoiceStateChanged
     | VoiceServerChanged
     | RawDispatch
+    | RunDue
 )
 
 
@@ -423,6 +425,7 @@ class GuildRouter(Actor):
         VoiceServerChanged,
         RawDispatch,
         MemberJoined,
+        RunDue,
     )
     async def other(self, msg: Routed) -> None:
         await self._deliver(msg.guild_id, msg)

@@ -71,6 +71,7 @@ from clanker.runtime import (
     Restart,
     handles,
 )
+from clanker.schedule.actor import SCHEDULER_NAME, RunDone, RunDue
 from clanker.settings import SETTINGS_NAME, Settings
 from clanker.settings.messages import CurrentSettings, GetSettings
 from clanker.store import LogAction, StoreClient, StoreRequestError, to_json
@@ -87,6 +88,8 @@ from clanker.voice.models.base import ModelError
 from clanker.voice.session_spec import DEFAULT_BINARY
 
 log = logging.getLogger("clanker.guilds")
+
+MAX_WAITING_RUNS = 64  # scheduled runs held for the identity (a start has a few at most)
 
 
 class _NoIdentity(Exception):
@@ -155,6 +158,7 @@ class GuildSession(Actor):
         self.member_voice: dict[int, int] = {}  # user id -> the voice channel they are in
         self.pulling = True  # asking for identity and guild (see `pull`)
         self.waiting_joins: list[tuple[JoinVoice, Reply]] = []
+        self.waiting_runs: list[RunDue] = []  # scheduled runs that came before the identity
         self._rearm = trio.Event()
 
     async def on_start(self, ctx: ActorContext) -> None:
@@ -192,9 +196,46 @@ class GuildSession(Actor):
         waiting, self.waiting_joins = self.waiting_joins, []
         for join, reply in waiting:
             reply.send(await self._join_voice(join))
+        runs, self.waiting_runs = self.waiting_runs, []
+        for run in runs:
+            await self.run_due(run)
         if first and self.handoff.held:
             self.handoff.retry_all_now(trio.current_time())
             await self._retry_due()
+
+    @handles(RunDue)
+    async def run_due(self, msg: RunDue) -> None:
+        """A scheduled run for one of this guild's channels (an automation): its channel
+        actor carries it out and reports to the scheduler. Held until the bot's identity is
+        known (a run due at start comes before it); a channel that cannot start fails it."""
+        if msg.channel_id is None:
+            await self._run_failed(msg, "the job names no channel")
+            return
+        detail = "the channel stopped"
+        for _attempt in range(3):
+            try:
+                ref = await self._channel(msg.channel_id, msg.guild_id)
+                await ref.tell(msg)
+                return
+            except (ActorStopped, NotRegistered) as exc:
+                detail = str(exc)
+            except _NoIdentity:
+                if len(self.waiting_runs) < MAX_WAITING_RUNS:
+                    self.waiting_runs.append(msg)
+                    return
+                detail = "the bot's identity is not known yet (no READY)"
+                break
+            except ChildStartFailed as exc:
+                detail = f"its channel could not start: {exc}"
+                break
+        await self._run_failed(msg, detail)
+
+    async def _run_failed(self, msg: RunDue, detail: str) -> None:
+        log.warning("scheduled run %d (%s) failed: %s", msg.run_id, msg.job_key, detail)
+        with contextlib.suppress(NotRegistered, ActorStopped, ActorError):
+            await self.ctx.lookup(SCHEDULER_NAME).tell(
+                RunDone(run_id=msg.run_id, ok=False, detail=detail)
+            )
 
     @handles(GuildInfo)
     async def set_guild(self, msg: GuildInfo) -> None:

@@ -11,6 +11,7 @@ validate); constructing the structs directly in code skips the bounds checks.
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct, field
@@ -645,6 +646,90 @@ class Initiative(_Section, frozen=True):
     ] = True
 
 
+ToolName = Annotated[str, Meta(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
+
+
+class Automations(_Section, frozen=True):
+    """Scheduled tasks members ask for in plain words ("every morning at 9 post ...")."""
+
+    enabled: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Offer the automation tools (create, list, pause, resume, delete) in text "
+                "replies, and run the scheduled ones. Off: none is offered and due runs are "
+                "recorded as skipped. Default: true."
+            )
+        ),
+    ] = True
+    creator_user_ids: Annotated[
+        tuple[Snowflake, ...],
+        Meta(
+            max_length=500,
+            description=(
+                "Members who may create, pause, resume or delete automations. Default: none "
+                "listed, which means anyone clanker answers."
+            ),
+        ),
+    ] = ()
+    channel_ids: Annotated[
+        tuple[Snowflake, ...],
+        Meta(
+            max_length=500,
+            description=(
+                "Channels automations may be created in (they post where they were asked "
+                "for). Default: none listed, which means any channel clanker answers in."
+            ),
+        ),
+    ] = ()
+    max_per_guild: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=500,
+            description="Active and paused automations one server may have. Default: 90.",
+        ),
+    ] = 90
+    timezone: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=64,
+            description=(
+                "The IANA time zone of a schedule whose request names none (e.g. "
+                "Europe/Paris); the model is told it and says it. Default: UTC."
+            ),
+        ),
+    ] = "UTC"
+    max_tool_steps: Annotated[
+        int,
+        Meta(ge=0, le=4, description="Rounds of tool calls one run may make. Default: 2."),
+    ] = 2
+    max_tool_calls: Annotated[
+        int,
+        Meta(ge=0, le=8, description="Tool calls one run may make in all. Default: 3."),
+    ] = 3
+    run_tools: Annotated[
+        tuple[ToolName, ...],
+        Meta(
+            max_length=32,
+            description=(
+                "The tools a run may call (when also enabled for replies); the automation "
+                "tools themselves never. Default: memory_search, web_search, web_scrape."
+            ),
+        ),
+    ] = ("memory_search", "web_search", "web_scrape")
+
+    def __post_init__(self) -> None:
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"timezone: unknown time zone {self.timezone!r} "
+                "(use an IANA name such as Europe/Paris)"
+            ) from None
+
+
 ImageModel = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")]
 
 DEFAULT_IMAGE_MODELS: tuple[str, ...] = (
@@ -743,3 +828,4 @@ class Settings(_Section, frozen=True):
     media: Media = field(default_factory=Media)
     voice: Voice = field(default_factory=Voice)
     initiative: Initiative = field(default_factory=Initiative)
+    automations: Automations = field(default_factory=Automations)

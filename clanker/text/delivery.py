@@ -65,7 +65,7 @@ def choose_reply_to(job: ReplyJob, latest_message_id: int | None) -> int | None:
     ``latest_message_id`` is the newest message in the channel when the answer is ready.
     """
     target = job.reply_target
-    if target is None or job.trigger.is_dm:
+    if target is None or job.trigger.is_dm or target.synthetic:
         return None
     if latest_message_id is not None and latest_message_id != target.message_id:
         return target.message_id

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clanker.llm.model import ImagePart, ToolSpec
+from clanker.settings.model import Settings
 
 __all__ = ["Tool", "ToolContext", "ToolOutput", "ToolRegistry", "ToolRun"]
 
@@ -40,6 +41,9 @@ class ToolContext:
     recall_owners: tuple[str, ...] = ()
     recall_dm_facts: bool = False
     services: Callable[[str], Any] = field(default=lambda name: None, compare=False, repr=False)
+    user_name: str = ""  # the trigger's author, as the channel knows them
+    parent_channel_id: int | None = None  # the channel's parent, in a thread
+    settings: Settings | None = field(default=None, compare=False, repr=False)  # the reply's
 
 
 @dataclass(frozen=True)

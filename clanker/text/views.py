@@ -14,7 +14,9 @@ class MessageView(msgspec.Struct, frozen=True, kw_only=True):
 
     ``received_at`` is the trio time clanker saw it (not Discord's timestamp). ``force_reply``
     marks a synthetic message that must reach the model whatever the admission rules say
-    (e.g. a background task reporting back); the model may still skip.
+    (e.g. a background task reporting back); the model may still skip. ``synthetic`` marks
+    a message clanker made itself (a scheduled run's event, docs/automations.md): it is not
+    in the Store or on Discord, so it is never replied to.
     """
 
     message_id: int
@@ -30,6 +32,7 @@ class MessageView(msgspec.Struct, frozen=True, kw_only=True):
     reply_to_author_id: int | None = None
     received_at: float = 0.0
     force_reply: bool = False
+    synthetic: bool = False
 
     @property
     def is_dm(self) -> bool:

@@ -257,9 +257,11 @@ def tree_spec(
     world: World,
     config: GuildsConfig | None = None,
     extra: Sequence[ChildSpec] = (),
+    late: Sequence[ChildSpec] = (),
 ) -> SupervisorSpec:
     """The product tree of `clanker.app.app_spec`, with the test Llm and bridge; ``extra``
-    children (e.g. the memory service) start after pacing, before the guilds."""
+    children (e.g. the memory service) start after pacing, before the guilds, ``late`` ones
+    (the scheduler) after the guilds, before the bridge."""
     return SupervisorSpec(
         Strategy.ONE_FOR_ONE,
         [
@@ -274,6 +276,7 @@ def tree_spec(
             ChildSpec(PACING_NAME, PacingKeeper, register=PACING_NAME),
             *extra,
             guilds_spec(config or GuildsConfig()),
+            *late,
             ChildSpec("discord", lambda: TestBridge(world), register="discord"),
         ],
         intensity=50,
@@ -287,9 +290,10 @@ async def product_tree(
     world: World | None = None,
     config: GuildsConfig | None = None,
     extra: Sequence[ChildSpec] = (),
+    late: Sequence[ChildSpec] = (),
 ) -> AsyncIterator[tuple[Runtime, World]]:
     w = world or World()
-    async with open_runtime(tree_spec(tmp_path / "tree.db", w, config, extra)) as rt:
+    async with open_runtime(tree_spec(tmp_path / "tree.db", w, config, extra, late)) as rt:
         await trio.lowlevel.checkpoint()  # let the bridge's READY reach the router
         yield rt, w
         await rt.shutdown()

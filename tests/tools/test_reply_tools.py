@@ -21,8 +21,19 @@ def app(**web: object) -> AppConfig:
 
 
 def test_web_search_is_offered_only_with_a_search_key() -> None:
-    # memory: the tree always has the memory service; music: calls have a voice brain
-    memory = ["memory_search", "memory_write", "memory_forget", "music"]
+    # memory: the tree always has the memory service; music: calls have a voice brain; the
+    # automation tools: the tree always has the scheduler
+    memory = [
+        "memory_search",
+        "memory_write",
+        "memory_forget",
+        "music",
+        "automation_create",
+        "automation_list",
+        "automation_pause",
+        "automation_resume",
+        "automation_delete",
+    ]
     assert reply_tool_registry(app()).names == ["web_scrape", *memory]
     assert reply_tool_registry(app(brave_api_key="b")).names == [
         "web_search",

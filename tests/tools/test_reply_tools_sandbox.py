@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import trio
 
+from clanker.automations.names import AUTOMATION_TOOLS
 from clanker.cli.sandbox import SandboxApp, open_sandbox_app
 from clanker.llm import LlmConfig, RetryConfig
 from clanker.llmsim import (
@@ -31,6 +32,7 @@ from clanker.llmsim import (
     Turn,
     open_llmsim,
 )
+from clanker.tools.automation_tools import automation_tools
 from clanker.tools.config import WebToolsConfig
 from clanker.tools.fetch import GuardedFetcher
 from clanker.tools.memory_tools import (
@@ -157,6 +159,7 @@ async def test_a_member_asks_what_only_the_web_knows_and_the_answer_carries_the_
             "memory_write",
             "memory_forget",
             "music",
+            *AUTOMATION_TOOLS,
         }
         assert tools["web_search"]["input_schema"]["required"] == ["query"]
         assert first.body["tool_choice"] == {"type": "auto"}
@@ -326,6 +329,8 @@ async def test_every_provider_carries_the_tool_specs_calls_and_results(
                 "memory_write": MEMORY_WRITE_SPEC.parameters,
                 "memory_forget": MEMORY_FORGET_SPEC.parameters,
                 "music": MUSIC_SPEC.parameters,
+                # the automation tools (the tree always has the scheduler)
+                **{t.name: t.spec.parameters for t in automation_tools()},
             }
             found, found_error = result_of(second, flavour, 0)
             refused, refused_error = result_of(second, flavour, 1)
@@ -357,6 +362,7 @@ async def test_with_no_search_key_the_model_is_offered_only_web_scrape(tmp_path:
                 "memory_write",
                 "memory_forget",
                 "music",
+                *AUTOMATION_TOOLS,
             ]
             # Switched off live: no tools at all, and no TOOLS section in the prompt.
             await configure(app.runtime, {"tools": {"enabled": False}})

@@ -1,0 +1,1 @@
+"""Automations: scheduled tasks members ask for in plain words (docs/automations.md)."""
