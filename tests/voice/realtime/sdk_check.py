@@ -48,9 +48,9 @@ def unknown_fields(value: Any, path: str = "$", skip: tuple[str, ...] = ()) -> l
     return found
 
 
-def _strict(tp: Any, data: Any, skip: tuple[str, ...] = ()) -> Any:
+def _strict(tp: Any, data: Any, skip: tuple[str, ...] = (), root: str = "$") -> Any:
     model = _adapter(tp).validate_python(data)
-    extra = unknown_fields(model, skip=skip)
+    extra = unknown_fields(model, root, skip)
     assert not extra, f"fields the SDK does not know: {extra} in {data}"
     return model
 
@@ -65,6 +65,6 @@ def server_event(data: dict[str, Any] | str) -> Any:
     """Validate one server event (a dict or its JSON); returns the SDK model."""
     event = json.loads(data) if isinstance(data, str) else data
     if event.get("type") in SESSION_EVENTS:
-        _strict(RealtimeSessionCreateResponse, event["session"])
+        _strict(RealtimeSessionCreateResponse, event["session"], root="$.session")
         return _strict(RealtimeServerEvent, event, skip=("$.session",))
     return _strict(RealtimeServerEvent, event)

@@ -606,3 +606,27 @@ def test_a_lost_connection_fails_the_response_in_progress_and_is_fatal() -> None
             fatal=True,
         )
     ]
+
+
+def test_the_sdk_check_refuses_unknown_fields_and_wrong_shapes() -> None:
+    # The checks above can fail: a misspelt field, a nested one, and a wrong type all do.
+    with pytest.raises(AssertionError, match=r"\$\.evnt_id"):
+        client_event(json.dumps({"type": "input_audio_buffer.commit", "evnt_id": "x"}))
+    nested = {"type": "realtime", "audio": {"input": {"turn_detecton": None}}}
+    with pytest.raises(AssertionError, match=r"\$\.session\.audio\.input\.turn_detecton"):
+        client_event(json.dumps({"type": "session.update", "session": nested}))
+    with pytest.raises(ValueError, match="audio_end_ms"):
+        client_event(
+            json.dumps(
+                {
+                    "type": "conversation.item.truncate",
+                    "item_id": "i",
+                    "content_index": 0,
+                    "audio_end_ms": "soon",
+                }
+            )
+        )
+    with pytest.raises(AssertionError, match=r"\$\.session\.colour"):
+        server_event(
+            {"type": "session.created", "event_id": "e", "session": {**SESSION, "colour": 1}}
+        )
