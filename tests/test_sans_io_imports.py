@@ -40,6 +40,8 @@ CORES = [
     "clanker.voice.events",
     "clanker.voice.link_messages",
     "clanker.voice.brain.music",
+    "clanker.voice.realtime.api",
+    "clanker.voice.realtime.openai",
     "clanker.llm.retry",
     "clanker.llm.model",
     "clanker.llm.errors",

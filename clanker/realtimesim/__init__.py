@@ -1,0 +1,38 @@
+"""realtimesim: a local server speaking the OpenAI Realtime WebSocket API's GA events.
+
+A client connects over a real WebSocket (127.0.0.1, an ephemeral port), configures the
+session, streams audio or text turns in, and each ``response.create`` takes the next scripted
+turn: spoken audio with its transcript (deterministic tones, paced on trio time so cancel and
+truncate can land mid-answer), a function call, or a failure (an error event, a dropped
+socket). Every client event and every server event is recorded for assertions. See
+docs/voice-realtime.md, "The sim".
+"""
+
+from clanker.realtimesim.script import (
+    RATE,
+    CallTool,
+    Fail,
+    Responder,
+    Say,
+    SimConnection,
+    SimResponse,
+    SimUsage,
+    Turn,
+    echo,
+)
+from clanker.realtimesim.server import RealtimeSim, open_openai_realtime_sim
+
+__all__ = [
+    "RATE",
+    "CallTool",
+    "Fail",
+    "RealtimeSim",
+    "Responder",
+    "Say",
+    "SimConnection",
+    "SimResponse",
+    "SimUsage",
+    "Turn",
+    "echo",
+    "open_openai_realtime_sim",
+]
