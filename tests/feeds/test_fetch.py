@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import trio
 import trio.testing
@@ -12,6 +13,7 @@ import trio.testing
 from clanker.feeds.fetch import fetch_candidates
 from clanker.feeds.model import FeedResult, FeedSettings, SourceReport
 from clanker.feeds.sources import (
+    Endpoints,
     FeedSource,
     SourceError,
     hacker_news,
@@ -20,6 +22,7 @@ from clanker.feeds.sources import (
     youtube_channel,
 )
 from clanker.llmsim._http import Request
+from clanker.tools.fetch import GuardedFetcher
 from clanker.toolsims.feeds import FeedSim, SimChannel, SimFeed, SimItem
 from tests.feeds.conftest import HOST, sim_fetcher
 
@@ -273,3 +276,29 @@ async def test_a_feed_served_with_a_wrong_media_type_is_still_read(
     )
     assert result.reports[0].ok
     assert [c.title for c in result.candidates] == ["Read me"]
+
+
+async def test_a_surprise_in_one_source_is_reported_not_raised(
+    caplog: pytest.LogCaptureFixture, mock_clock: trio.testing.MockClock
+) -> None:
+    def explode(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/r/"):
+            raise RuntimeError("boom")
+        # A streamed body, as a real transport's is (``json=`` would come pre-read).
+        return httpx.Response(
+            200, headers={"content-type": "application/json"}, stream=httpx.ByteStream(b"[]")
+        )
+
+    fetcher = GuardedFetcher(transport=httpx.MockTransport(explode))
+    public = "http://93.184.216.34"  # an IP literal: no resolving, no socket (MockTransport)
+    settings = FeedSettings(
+        endpoints=Endpoints(reddit=public, hackernews=f"{public}/v0", youtube=public)
+    )
+    result = await fetch_candidates(
+        [reddit("python"), hacker_news()], [], NOW, settings, fetcher=fetcher
+    )
+    got = reports(result)
+    assert got["reddit:python"].error == "unexpected RuntimeError: boom"
+    assert got["hackernews:top"].error is None, got["hackernews:top"].error
+    assert got["hackernews:top"].entries == 0
+    assert "feeds: reddit:python failed unexpectedly" in caplog.text
