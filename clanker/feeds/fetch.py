@@ -88,7 +88,8 @@ async def _get(fetcher: GuardedFetcher, url: str, settings: FeedSettings) -> Fet
 async def _reddit(
     source: FeedSource, settings: FeedSettings, fetcher: GuardedFetcher
 ) -> SourceBatch:
-    url = source_url(source, settings.endpoints, limit=settings.fetch_per_source)
+    # Up to two posts a subreddit pins count against Reddit's limit; ask for room for them.
+    url = source_url(source, settings.endpoints, limit=settings.fetch_per_source + 2)
     result = await _get(fetcher, url, settings)
     if "/subreddits/search" in result.final_url:
         raise _SourceFailed(

@@ -21,8 +21,8 @@ class FeedSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     * ``max_age_hours``: entries published longer ago are dropped (and undated ones too).
     * ``half_life_hours``: freshness halves every this many hours of age.
-    * ``fetch_per_source``: entries read from one source (Reddit's ``limit``; Hacker News
-      stories fetched one by one; a feed's first entries).
+    * ``fetch_per_source``: entries read from one source (Reddit is asked for two more, room
+      for its pinned posts; Hacker News stories are fetched one by one; a feed's first entries).
     * ``items_per_source``: candidates one source may contribute to the result.
     * ``max_candidates``: candidates in the result, all sources together.
     * ``allow_nsfw``: keep posts Reddit marks ``over_18``.
@@ -34,7 +34,7 @@ class FeedSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     max_age_hours: float = 96.0
     half_life_hours: float = 24.0
-    fetch_per_source: int = 25
+    fetch_per_source: int = 10
     items_per_source: int = 5
     max_candidates: int = 6
     allow_nsfw: bool = False

@@ -120,7 +120,7 @@ async def test_every_kind_of_source_yields_ranked_clean_candidates(
     assert got[f"rss:{sim.url('/blog.atom', HOST)}"].dropped == {"duplicate": 1}
 
     listing = next(r for r in sim.requests if r.target.startswith("/r/python/hot.json"))
-    assert listing.target == "/r/python/hot.json?limit=25&raw_json=1"
+    assert listing.target == "/r/python/hot.json?limit=12&raw_json=1"
     assert {r.headers["user-agent"] for r in sim.requests} == {"clanker-test/1 (feeds)"}
     assert {r.headers["host"] for r in sim.requests} == {f"{HOST}:{sim.port}"}
 
@@ -142,9 +142,11 @@ async def test_limits_cap_the_result(sim: FeedSim, mock_clock: trio.testing.Mock
     ]
     item_requests = [r for r in sim.requests if r.target.startswith("/v0/item/")]
     assert len(item_requests) == 5  # only fetch_per_source stories are fetched
-    assert any(r.target == "/r/python/hot.json?limit=5&raw_json=1" for r in sim.requests)
+    assert any(r.target == "/r/python/hot.json?limit=7&raw_json=1" for r in sim.requests)
     got = reports(result)
-    assert got["reddit:python"].dropped == {"over_limit": 3}
+    # Reddit sent 7 (5 + room for 2 pinned): 2 past fetch_per_source, 3 past items_per_source.
+    assert got["reddit:python"].entries == 7
+    assert got["reddit:python"].dropped == {"over_limit": 5}
     assert got["hackernews:top"].dropped == {"over_limit": 4}
 
 
@@ -180,10 +182,10 @@ async def test_one_failing_source_never_fails_the_others(
     errors = {r.source: r.error for r in result.reports}
     assert errors == {
         "reddit:python": None,
-        "reddit:flaky": f"{base}/r/flaky/hot.json?limit=25&raw_json=1 answered HTTP 503",
-        "reddit:gone": f"{base}/r/gone/hot.json?limit=25&raw_json=1 answered HTTP 404 "
+        "reddit:flaky": f"{base}/r/flaky/hot.json?limit=12&raw_json=1 answered HTTP 503",
+        "reddit:gone": f"{base}/r/gone/hot.json?limit=12&raw_json=1 answered HTTP 404 "
         "(banned, Not Found)",
-        "reddit:secret": f"{base}/r/secret/hot.json?limit=25&raw_json=1 answered HTTP 403 "
+        "reddit:secret": f"{base}/r/secret/hot.json?limit=12&raw_json=1 answered HTTP 403 "
         "(private, Forbidden)",
         "reddit:nowhere": "r/nowhere does not exist or is banned (Reddit redirected to its search)",
         "hackernews:top": "timeout: took longer than 4 s",
