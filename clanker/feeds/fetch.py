@@ -73,8 +73,10 @@ def _http_detail(result: FetchResult) -> str:
 
 async def _get(fetcher: GuardedFetcher, url: str, settings: FeedSettings) -> FetchResult:
     try:
+        # The source's own deadline (`fetch_source`) is the one that binds; the guard's is a
+        # backstop a second later, so a timeout always reads the same.
         result = await fetcher.fetch(
-            url, max_bytes=settings.max_bytes, timeout=settings.timeout_seconds
+            url, max_bytes=settings.max_bytes, timeout=settings.timeout_seconds + 1.0
         )
     except FetchError as exc:
         raise _SourceFailed(f"{exc.kind}: {exc}") from None
