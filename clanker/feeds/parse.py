@@ -9,7 +9,8 @@
   item page.
 * `parse_feed` — RSS 0.9x/1.0/2.0 and Atom (YouTube's channel feed is Atom) through
   `feedparser`, given the bytes wrapped in a stream (a plain string would make feedparser
-  open URLs or files). YouTube's ``media:statistics views`` become the points.
+  open URLs or files). YouTube's ``media:statistics views`` become the points. A title
+  feedparser reads as HTML has its tags stripped; a plain-text one (``Vec<T>``) is kept.
 
 Malformed input raises `FeedFormatError` naming what is wrong.
 """
@@ -58,8 +59,14 @@ def _json(body: bytes, what: str) -> Any:
         raise FeedFormatError(f"{what} is not JSON: {exc}") from None
 
 
-def _clean_title(text: str) -> str:
-    return _SPACE.sub(" ", html.unescape(_TAG.sub("", text))).strip()
+def _one_line(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def _html_title(text: str) -> str:
+    """A title given as HTML (an Atom ``type="html"`` title, an RSS title with markup):
+    tags stripped, entities decoded."""
+    return _one_line(html.unescape(_TAG.sub("", text)))
 
 
 def _epoch(value: object) -> datetime | None:
@@ -113,7 +120,9 @@ def parse_reddit_listing(body: bytes) -> tuple[list[Entry], int]:
         title = post.get("title")
         entries.append(
             Entry(
-                title=_clean_title(title) if isinstance(title, str) else "",
+                # Entities decoded in case Reddit escaped them (it does without raw_json=1);
+                # "<" in a title is text, not markup.
+                title=_one_line(html.unescape(title)) if isinstance(title, str) else "",
                 url=link,
                 published=_epoch(post.get("created_utc")),
                 points=_points(post.get("score")),
@@ -150,7 +159,7 @@ def parse_hn_item(body: bytes, item_id: int) -> Entry | None:
     url = doc.get("url")
     title = doc.get("title")
     return Entry(
-        title=_clean_title(title) if isinstance(title, str) else "",
+        title=_one_line(title) if isinstance(title, str) else "",
         url=url if isinstance(url, str) and url else page,
         published=_epoch(doc.get("time")),
         points=_points(doc.get("score")),
@@ -187,6 +196,14 @@ def parse_feed(body: bytes, *, url: str, content_type: str = "") -> list[Entry]:
                     link = candidate["href"]
                     break
         title = item.get("title") or ""
+        detail = item.get("title_detail")
+        if isinstance(detail, Mapping) and detail.get("type") in (
+            "text/html",
+            "application/xhtml+xml",
+        ):
+            title = _html_title(title)
+        else:
+            title = _one_line(title)
         stats = item.get("media_statistics")
         views = _points(stats.get("views")) if isinstance(stats, Mapping) else None
         published = _struct_time(item.get("published_parsed")) or _struct_time(
@@ -194,7 +211,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str = "") -> list[Entry]:
         )
         entries.append(
             Entry(
-                title=_clean_title(title),
+                title=title,
                 url=link,
                 published=published,
                 points=views,

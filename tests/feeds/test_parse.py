@@ -74,7 +74,7 @@ def test_a_reddit_listing() -> None:
     assert not first.nsfw
     assert self_post.url == "https://www.reddit.com/r/programming/comments/def/ask/"
     assert self_post.nsfw
-    assert self_post.title == "Ask: why ?"  # markup-looking text is stripped
+    assert self_post.title == "Ask: why <trio>?"  # JSON titles are text, never markup
     assert crosspost.url == "https://www.reddit.com/r/python/comments/xyz/crosspost/"
 
 
@@ -239,3 +239,15 @@ def test_a_youtube_feed_gives_views_as_points() -> None:
 def test_what_is_no_feed_is_named(body: bytes) -> None:
     with pytest.raises(FeedFormatError, match=r"https://e\.test/f is not an RSS or Atom feed"):
         parse_feed(body, url="https://e.test/f")
+
+
+def test_a_plain_text_title_keeps_its_angle_brackets() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>c</title>'
+        b"<item><title>Vec&lt;T&gt; in Rust</title><link>https://e.test/v</link></item>"
+        b"<item><title><![CDATA[A <b>bold</b> move]]></title><link>https://e.test/b</link></item>"
+        b"</channel></rss>"
+    )
+    plain, marked_up = parse_feed(body, url="https://e.test/rss")
+    assert plain.title == "Vec<T> in Rust"
+    assert marked_up.title == "A bold move"
