@@ -79,7 +79,9 @@ async def _get(fetcher: GuardedFetcher, url: str, settings: FeedSettings) -> Fet
             url, max_bytes=settings.max_bytes, timeout=settings.timeout_seconds + 1.0
         )
     except FetchError as exc:
-        raise _SourceFailed(f"{exc.kind}: {exc}") from None
+        message = str(exc)
+        said = message if message.startswith(f"{exc.kind}:") else f"{exc.kind}: {message}"
+        raise _SourceFailed(said) from None
     if result.status != 200:
         raise _SourceFailed(f"{url} answered HTTP {result.status}{_http_detail(result)}")
     if result.truncated:

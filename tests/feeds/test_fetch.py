@@ -3,6 +3,7 @@ sockets, every source kind, dedupe, limits, and one failing source never failing
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -241,7 +242,7 @@ async def test_the_ssrf_guard_refuses_a_private_address_without_the_test_map(
     result = await fetch_candidates([reddit("python"), hacker_news()], [], NOW, settings)
     for report in result.reports:
         assert report.error is not None
-        assert report.error.startswith("refused: refused: 127.0.0.1 is loopback")
+        assert report.error == "refused: 127.0.0.1 is loopback (127.0.0.0/8)"
     assert sim.requests == []
 
 
@@ -304,3 +305,19 @@ async def test_a_surprise_in_one_source_is_reported_not_raised(
     assert got["hackernews:top"].error is None, got["hackernews:top"].error
     assert got["hackernews:top"].entries == 0
     assert "feeds: reddit:python failed unexpectedly" in caplog.text
+
+
+async def test_a_source_nobody_answers_is_a_network_error(
+    sim: FeedSim, mock_clock: trio.testing.MockClock
+) -> None:
+    with socket.socket() as probe:  # a port on 127.0.0.1 where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sim.feeds["/up.xml"] = SimFeed("Up", [SimItem("Up", "https://up.example/", ago(1))])
+    down = rss_feed(f"http://{HOST}:{port}/down.xml")
+    up = rss_feed(sim.url("/up.xml", HOST))
+    result = await fetch_candidates([down, up], [], NOW, settings_for(sim), fetcher=sim_fetcher())
+    error = reports(result)[down.key].error
+    assert error is not None
+    assert error.startswith(f"network: cannot connect to http://{HOST}:{port}/down.xml")
+    assert [c.url for c in result.candidates] == ["https://up.example/"]
