@@ -321,3 +321,19 @@ async def test_a_source_nobody_answers_is_a_network_error(
     assert error is not None
     assert error.startswith(f"network: cannot connect to http://{HOST}:{port}/down.xml")
     assert [c.url for c in result.candidates] == ["https://up.example/"]
+
+
+@pytest.mark.parametrize(("concurrency", "seconds"), [(1, 6.0), (2, 4.0), (3, 2.0)])
+async def test_sources_run_side_by_side_up_to_the_concurrency(
+    sim: FeedSim, mock_clock: trio.testing.MockClock, concurrency: int, seconds: float
+) -> None:
+    sources = []
+    for name in ("a", "b", "c"):
+        sim.feeds[f"/{name}.xml"] = SimFeed(name, [])
+        sim.stall(f"/{name}.xml")
+        sources.append(rss_feed(sim.url(f"/{name}.xml", HOST)))
+    settings = settings_for(sim, timeout_seconds=2.0, concurrency=concurrency)
+    start = trio.current_time()
+    result = await fetch_candidates(sources, [], NOW, settings, fetcher=sim_fetcher())
+    assert trio.current_time() - start == pytest.approx(seconds)
+    assert {r.error for r in result.reports} == {"timeout: took longer than 2 s"}
