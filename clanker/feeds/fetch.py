@@ -142,7 +142,11 @@ async def _feed(source: FeedSource, settings: FeedSettings, fetcher: GuardedFetc
     content_type = result.content_type
     if result.charset:
         content_type = f"{content_type}; charset={result.charset}"
-    entries = parse_feed(result.body, url=result.final_url, content_type=content_type)
+    # feedparser is pure Python: a 2 MB feed takes about a second, which must not stall the
+    # event loop (and every actor on it), so it parses in a worker thread.
+    entries = await trio.to_thread.run_sync(
+        partial(parse_feed, result.body, url=result.final_url, content_type=content_type)
+    )
     return SourceBatch(source=source, entries=tuple(entries))
 
 
