@@ -70,6 +70,12 @@ CORES = [
     "clanker.memory.cache",
     "clanker.memory.owners",
     "clanker.memory.prompt",
+    "clanker.feeds",
+    "clanker.feeds.sources",
+    "clanker.feeds.canonical",
+    "clanker.feeds.model",
+    "clanker.feeds.parse",
+    "clanker.feeds.select",
 ]
 PROBE = """
 import importlib, json, sys
