@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clanker.app import AppConfig, app_spec, browser_config, reply_tool_registry
+from clanker.automations.names import AUTOMATION_TOOLS
 from clanker.browser.actor import BrowserConfig
 from clanker.browser.policy import BrowseLimits
 from clanker.llm import LlmConfig, ProviderConfig
@@ -18,7 +19,7 @@ def app(browser: BrowserConfig | None) -> AppConfig:
 
 
 def test_the_tool_is_registered_with_its_budget_and_timeout_only_with_a_browser() -> None:
-    memory = ["memory_search", "memory_write", "memory_forget", "music"]
+    memory = ["memory_search", "memory_write", "memory_forget", "music", *AUTOMATION_TOOLS]
     assert reply_tool_registry(app(None)).names == ["web_scrape", *memory]
     limits = BrowseLimits(task_timeout=60.0)
     registry = reply_tool_registry(app(BrowserConfig("/usr/bin/chromium", limits=limits)))
@@ -40,6 +41,7 @@ def test_the_browser_agent_joins_the_tree_after_the_captioner() -> None:
         "browser",
         "memory",
         "guilds",
+        "scheduler",
         "discord",
     ]
     browser = app_spec(app(BrowserConfig("/usr/bin/chromium"))).children[5]
