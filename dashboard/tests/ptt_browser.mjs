@@ -37,6 +37,8 @@ await runBrowser({ url, token, shots, executablePath, args }, async ({ page, ste
     await byId("tree-view").waitFor();
     await byId("tab-chat").click();
     await byId("chat-view").waitFor();
+    // The member list arrives with GET /api/sandbox after the view first draws: wait for it.
+    await byId("chat-author").locator("option").first().waitFor({ state: "attached", timeout: 30_000 });
     const names = await byId("chat-author").locator("option").allInnerTexts();
     expect(names.includes(speaker), `members offered: ${names.join(",")}`);
     await byId("chat-author").selectOption({ label: speaker });

@@ -33,6 +33,8 @@ await runBrowser({ url, token, shots, executablePath }, async ({ page, step, sho
     await byId("tree-view").waitFor();
     await byId("tab-voice").click();
     await byId("voice-none").waitFor();
+    // The channel list comes from GET /api/guilds, apart from the voice status: wait for it.
+    await byId("voice-join-channel").locator("option").first().waitFor({ state: "attached", timeout: 30_000 });
     const options = await byId("voice-join-channel").locator("option").allInnerTexts();
     expect(options.join(",") === "Sandbox / Lounge", `voice channels offered: ${options.join(",")}`);
   });
