@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import numpy as np
 import trio
 
 from clanker.llm import LlmConfig, ProviderConfig
@@ -26,7 +27,7 @@ from clanker.voice.models.local import LocalModels
 from clanker.voice.models.piper import PiperVoice
 from clanker.voice.models.whisper import WhisperTranscriber
 
-from ..voice_app import TIMEOUT, VoiceApp, open_voice_app
+from ..voice_app import TIMEOUT, VoiceApp, compare, open_voice_app
 
 ANSWER = "Paris is the capital of France."
 
@@ -135,11 +136,24 @@ async def test_a_member_asks_aloud_and_hears_the_answer(
     # who spoke and what Whisper heard, in the prompt's "just said" part
     just_said = prompts[0].split("Just said")[1]
     assert "Alice: " in just_said and "capital of france" in just_said.lower(), prompts[0]
+    # What the sandbox received is the bot's line as Piper says it, whole: the same waveform
+    # after Opus and DAVE (0.975 here), not merely speech that transcribes alike.
+    reference = Pcm(piper.speak_chunk(ANSWER), piper.sample_rate).resample(heard.rate)
+    match = compare(as_array(reference), as_array(heard))
+    assert match.correlation > 0.9, match
+    assert heard.duration >= reference.duration, (heard.duration, reference.duration)
+    # And Whisper hears the answer in it. tiny.en's reading of the first word of the
+    # round-tripped line differs across CPU types ("Carishes the capital of France." on one,
+    # exact on another, from the same audio): the rest must be exact.
     samples = pcm_to_float(heard.data, what="bot speech")
     pcm16 = float_to_pcm(to_vad_rate(samples, heard.rate))
     said = await whisper.transcribe(pcm16, 16_000)
     words = "".join(c for c in said.text.lower() if c.isalpha() or c == " ").split()
-    assert words == ["paris", "is", "the", "capital", "of", "france"], said.text
+    assert words[-4:] == ["the", "capital", "of", "france"], said.text
+
+
+def as_array(pcm: Pcm) -> np.ndarray:
+    return np.frombuffer(pcm.data, dtype=np.int16).astype(np.float64)
 
 
 STORY = " ".join(f"This is sentence number {n} of a long story about a cat." for n in range(1, 9))
