@@ -93,7 +93,10 @@ class SendLog:
         self.record(new)
 
     def _expire(self, now: float) -> None:
-        while self._times and self._times[0] <= now - HOUR:
+        # ``t + HOUR <= now``, the very sum `frees_at` hands out as a deadline: written as
+        # ``t <= now - HOUR`` it can miss by a rounding (0.1 + 3600 - 3600 < 0.1), and a
+        # keeper woken at that deadline would find the send still counted and spin.
+        while self._times and self._times[0] + HOUR <= now:
             self._times.popleft()
 
     def count(self, now: float) -> int:

@@ -146,6 +146,17 @@ def test_send_log_is_a_sliding_hour() -> None:
     assert log.state(3615.0).last_send_at == 30.0 and log.count(3624.0) == 2
 
 
+def test_a_send_has_expired_at_the_very_time_frees_at_names() -> None:
+    """0.1 + 3600 - 3600 < 0.1 in floating point: the deadline the keeper sleeps to must be
+    the moment the send leaves the count, or it wakes, finds it still there, and spins."""
+    for at in (0.1, 1234.567, 98765.4321):
+        log = SendLog([at])
+        deadline = log.frees_at(at, cap=1)
+        assert deadline is not None
+        assert log.count(deadline) == 0, at
+        assert log.frees_at(deadline, cap=1) is None
+
+
 def test_may_react() -> None:
     assert may_react(23, allow_reactions=True, max_per_hour=24)
     assert not may_react(24, allow_reactions=True, max_per_hour=24)
