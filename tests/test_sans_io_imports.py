@@ -76,6 +76,7 @@ CORES = [
     "clanker.feeds.model",
     "clanker.feeds.parse",
     "clanker.feeds.select",
+    "clanker.initiative.policy",
 ]
 PROBE = """
 import importlib, json, sys

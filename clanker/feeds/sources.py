@@ -225,6 +225,21 @@ def parse_source(text: str, *, weight: float = 1.0, label: str = "") -> FeedSour
     )
 
 
+def parse_weighted_source(text: str) -> FeedSource:
+    """A source as the settings write it: `parse_source`'s text form, optionally followed by
+    whitespace and a weight (``r/python 2``, ``hn:top 0.5``)."""
+    value = text.strip() if isinstance(text, str) else ""
+    head, _, tail = value.rpartition(" ")
+    if head.strip() and tail:
+        try:
+            weight = float(tail)
+        except ValueError:
+            pass
+        else:
+            return parse_source(head.strip(), weight=weight)
+    return parse_source(value)
+
+
 def source_url(source: FeedSource, endpoints: Endpoints, *, limit: int) -> str:
     """The URL of ``source``'s first request: the listing, the story id list, or the feed.
     ``limit`` is how many posts Reddit is asked for (1-100)."""

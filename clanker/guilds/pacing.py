@@ -25,7 +25,7 @@ log = logging.getLogger("clanker.guilds")
 PACING_NAME = "pacing"
 SEND_LEASE = 10.0
 """Seconds a granted send holds the gate at most (its sender may not start it later)."""
-SEND_KINDS = ("sent_reply", "sent_message")
+SEND_KINDS = ("sent_reply", "sent_message", "initiative_post")
 """Action kinds that count as a send (the channel actors log these)."""
 
 

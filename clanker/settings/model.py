@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct, field
 
+from clanker.feeds.sources import parse_weighted_source
+
 INT64_MAX = 2**63 - 1
 
 SNOWFLAKE_MARK = "x-snowflake"
@@ -632,6 +634,10 @@ class Vision(_Section, frozen=True):
     ] = 60
 
 
+FeedSourceText = Annotated[str, Meta(min_length=1, max_length=500)]
+ToolName = Annotated[str, Meta(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
+
+
 class Initiative(_Section, frozen=True):
     """What clanker does without being spoken to."""
 
@@ -644,9 +650,104 @@ class Initiative(_Section, frozen=True):
             )
         ),
     ] = True
+    posts_enabled: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Let clanker post on its own, a few times a day, in the channels listed in "
+                "channel_ids (nothing is posted while that list is empty). Default: true."
+            )
+        ),
+    ] = True
+    channel_ids: Annotated[
+        tuple[Snowflake, ...],
+        Meta(
+            max_length=500,
+            description=(
+                "Channels clanker may post in on its own (blocked channels never). Default: "
+                "none listed, which means no initiative posts anywhere."
+            ),
+        ),
+    ] = ()
+    max_posts_per_day: Annotated[
+        int,
+        Meta(ge=0, le=100, description="Initiative posts per server per 24 hours. Default: 3."),
+    ] = 3
+    min_minutes_between_posts: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=10080,
+            description=(
+                "Minutes after an initiative post (or a thought the model dropped) before the "
+                "next is considered in that server. Default: 360."
+            ),
+        ),
+    ] = 360
+    eagerness: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=100,
+            description=(
+                "Chance in percent, at each 10-minute check that passes the gates, that "
+                "clanker considers posting (a held thought is revisited otherwise). "
+                "Default: 20."
+            ),
+        ),
+    ] = 20
+    feed_sources: Annotated[
+        tuple[FeedSourceText, ...],
+        Meta(
+            max_length=50,
+            description=(
+                "Discovery feeds the model is shown links from: r/<subreddit>, hn:top, hn:new, "
+                "youtube:<channel id>, or an RSS/Atom URL; an optional weight after a space "
+                "(r/python 2). Default: none."
+            ),
+        ),
+    ] = ()
+    max_feed_candidates: Annotated[
+        int,
+        Meta(ge=1, le=20, description="Feed links shown to the model at once. Default: 6."),
+    ] = 6
+    lookback_messages: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=100,
+            description="Recent messages of each channel shown to the model. Default: 20.",
+        ),
+    ] = 20
+    max_tool_steps: Annotated[
+        int,
+        Meta(ge=0, le=6, description="Rounds of tool calls one decision may make. Default: 3."),
+    ] = 3
+    max_tool_calls: Annotated[
+        int,
+        Meta(ge=0, le=12, description="Tool calls one decision may make in all. Default: 4."),
+    ] = 4
+    tools: Annotated[
+        tuple[ToolName, ...],
+        Meta(
+            max_length=32,
+            description=(
+                "The tools a decision may call (when also enabled for replies). Default: "
+                "web_search, web_scrape, memory_search."
+            ),
+        ),
+    ] = ("web_search", "web_scrape", "memory_search")
 
-
-ToolName = Annotated[str, Meta(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for text in self.feed_sources:
+            try:
+                source = parse_weighted_source(text)
+            except ValueError as exc:
+                raise ValueError(f"feed_sources: {text!r}: {exc}") from None
+            if source.key in seen:
+                raise ValueError(f"feed_sources: {text!r} is listed twice")
+            seen.add(source.key)
 
 
 class Automations(_Section, frozen=True):

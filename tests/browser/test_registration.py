@@ -42,6 +42,7 @@ def test_the_browser_agent_joins_the_tree_after_the_captioner() -> None:
         "memory",
         "guilds",
         "scheduler",
+        "initiative",
         "discord",
     ]
     browser = app_spec(app(BrowserConfig("/usr/bin/chromium"))).children[5]

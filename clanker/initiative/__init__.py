@@ -1,0 +1,1 @@
+"""Initiative: clanker posts on its own (docs/initiative.md)."""

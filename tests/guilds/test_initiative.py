@@ -1,0 +1,203 @@
+"""Initiative posts in the product tree on virtual time: the real scheduler and Store
+(SQLite in ``tmp_path``), the guild router, the pacing keeper, the initiative actor, a scripted
+model and the test bridge. A day of virtual time posts the configured number at the times the
+gates allow, never in a blocked channel; a held thought survives a restart and is revisited;
+a dropped thought restarts the gap; what the model gets wrong is logged, not posted."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from clanker.guilds import ROUTER_NAME
+from clanker.initiative.actor import INITIATIVE_NAME, InitiativeConfig, initiative_child
+from clanker.runtime import Runtime
+from clanker.schedule.actor import SchedulerConfig, scheduler_child
+from clanker.store import pin_calendar
+from clanker.store.jobs import GetRuns, RunRows
+
+from .tree import FAST, World, actions, configure, product_tree
+
+START = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)  # a 10-minute mark: the first tick is 08:10
+MIN = 60.0
+HOUR = 3600.0
+DAY = 86_400.0
+
+
+def late(seed: int = 1) -> list[Any]:
+    return [
+        scheduler_child(
+            SchedulerConfig(handlers={"automation": ROUTER_NAME, "initiative": INITIATIVE_NAME})
+        ),
+        initiative_child(InitiativeConfig(seed=seed)),
+    ]
+
+
+def decision(action: str, text: str = "", channel: int = 10, **extra: Any) -> str:
+    return json.dumps(
+        {
+            "action": action,
+            "channel_id": str(channel),
+            "reply_to_message_id": None,
+            "text": text,
+            "media": "none",
+            "reason": extra.pop("reason", f"because {action}"),
+            **extra,
+        }
+    )
+
+
+def tree(tmp_path: Path, world: World, seed: int = 1) -> Any:
+    return product_tree(tmp_path, world, late=late(seed))
+
+
+async def gates(rt: Runtime) -> list[str]:
+    return [json.loads(r.metadata)["gate"] for r in await actions(rt, "initiative_skip")]
+
+
+SETUP = {
+    **FAST,
+    "initiative": {"channel_ids": [10, 11], "eagerness": 100},
+    "permissions": {"blocked_channel_ids": [11]},
+}
+
+
+async def test_a_day_posts_the_configured_number_at_allowed_times_never_in_a_blocked_channel(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    pin_calendar(START)
+    t0 = trio.current_time()
+    world = World(answer=lambda n: decision("post_now", f"thought {n}"))
+    async with tree(tmp_path, world) as (rt, w):
+        await configure(rt, SETUP)
+        await trio.sleep(DAY + 25 * MIN)
+        # 08:10; 6 h after it is 14:10:00 and the post went out a moment after 08:10:00, so
+        # 14:20; then 20:30; the next day 08:10 still sees three posts in 24 h: 08:20.
+        fires = [10 * MIN, 6 * HOUR + 20 * MIN, 12 * HOUR + 30 * MIN, DAY + 20 * MIN]
+        assert [at - t0 for at, _ in w.typing] == pytest.approx(fires, abs=1e-3)
+        assert [s.channel_id for s in w.sent] == [10, 10, 10, 10]
+        assert w.texts() == ["thought 1", "thought 2", "thought 3", "thought 4"]
+        for (typed, _), sent in zip(w.typing, w.sent, strict=True):
+            assert 0.35 <= sent.at - typed <= 1.25  # the typing delay, then the post
+        assert all(s.reply_to is None for s in w.sent)
+        # the blocked channel is never offered; the listed open one is, with its name
+        assert all("channel_id 11" not in p and "#chan-10 (channel_id 10)" in p for p in w.prompts)
+        assert all(r.context.purpose == "initiative" for r in w.requests)
+        assert all(r.output_schema is not None for r in w.requests)  # no tools: the schema
+        posts = await actions(rt, "initiative_post")
+        assert [p.content for p in posts] == w.texts()
+        assert json.loads(posts[0].metadata)["reason"] == "because post_now"
+        # a gate that holds tick after tick is logged when it starts holding: the gap after
+        # the first two posts; after the third, the day's budget (three posts in 24 h), which
+        # holds until the fourth
+        assert await gates(rt) == ["min_gap", "min_gap", "daily_budget"]
+        runs = await rt.lookup("store").ask(GetRuns(limit=500), RunRows)
+        assert len(runs.rows) == (DAY + 25 * MIN) // (10 * MIN)
+        assert {r.outcome for r in runs.rows} == {"ok"}
+
+
+async def test_a_held_thought_survives_a_restart_and_is_revisited(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    pin_calendar(START)
+    t0 = trio.current_time()
+    holding = World(answer=lambda n: decision("hold", "the otter video from earlier"))
+    async with tree(tmp_path, holding) as (rt, w):
+        await configure(rt, SETUP)
+        await trio.sleep(15 * MIN)
+        assert w.llm_times == pytest.approx([t0 + 10 * MIN], abs=1e-3) and w.sent == []
+        holds = await actions(rt, "initiative_hold")
+        assert [h.content for h in holds] == ["the otter video from earlier"]
+        # the roll can no longer pass: only the held thought brings the model back
+        await configure(rt, {"initiative": {"eagerness": 0}})
+    posting = World(answer=lambda n: decision("post_now", "anyone seen the otter video?"))
+    async with tree(tmp_path, posting) as (rt, w):
+        await trio.sleep(t0 + 25 * MIN - trio.current_time())
+        assert w.llm_times == pytest.approx(
+            [t0 + 20 * MIN], abs=1e-3
+        )  # the next tick, in the new process
+        assert "YOUR CURRENT THOUGHT (held earlier, revision 1" in w.prompts[0]
+        assert "the otter video from earlier" in w.prompts[0]
+        assert w.texts(10) == ["anyone seen the otter video?"]
+        # posted: nothing held any more, and the roll (eagerness 0) keeps it quiet after
+        await trio.sleep(7 * HOUR)
+        assert len(w.sent) == 1 and w.llm_calls == 1
+        assert (await gates(rt))[-1] == "eagerness"
+
+
+async def test_a_held_thought_expires_after_two_hours(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    pin_calendar(START)
+    t0 = trio.current_time()
+    world = World(answer=lambda n: decision("hold", f"still thinking {n}"))
+    async with tree(tmp_path, world) as (rt, w):
+        await configure(rt, {**SETUP, "initiative": {"channel_ids": [10], "eagerness": 0}})
+        await trio.sleep(5 * MIN)
+        await configure(rt, {"initiative": {"eagerness": 100}})
+        await trio.sleep(10 * MIN)  # 08:10 holds
+        await configure(rt, {"initiative": {"eagerness": 0}})
+        await trio.sleep(3 * HOUR)
+        # revisited at every tick until two hours after it was first held (10:10), then gone
+        expected = [10 * MIN + 10 * MIN * k for k in range(12)]
+        assert [at - t0 for at in w.llm_times] == pytest.approx(expected, abs=1e-3)
+        assert "revision 11" in w.prompts[-1]
+        assert (await gates(rt))[-2:] == ["thought_expired", "eagerness"]
+        assert w.sent == []
+
+
+async def test_a_dropped_thought_restarts_the_gap_and_a_bad_answer_is_not_posted(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    pin_calendar(START)
+    t0 = trio.current_time()
+    answers = {
+        1: "not json at all",
+        2: decision("post_now", "into the blocked one", channel=11),
+        3: decision("drop", reason="nothing worth saying"),
+        4: decision("post_now", "finally"),
+    }
+    world = World(answer=lambda n: answers[n])
+    async with tree(tmp_path, world) as (rt, w):
+        await configure(rt, SETUP)
+        await trio.sleep(6 * HOUR + 35 * MIN)
+        # 08:10 and 08:20 answered wrong (logged, not posted, the gap not started); 08:30
+        # dropped: the next try is six hours on, 14:30
+        expected = [10 * MIN, 20 * MIN, 30 * MIN, 6 * HOUR + 30 * MIN]
+        assert [at - t0 for at in w.llm_times] == pytest.approx(expected, abs=1e-3)
+        assert w.texts() == ["finally"]
+        skips = await actions(rt, "initiative_skip")
+        reasons = [
+            (json.loads(r.metadata)["gate"], json.loads(r.metadata)["reason"]) for r in skips
+        ]
+        assert reasons[0] == ("bad_decision", "the answer holds no JSON object: 'not json at all'")
+        assert reasons[1][0] == "bad_decision"
+        assert "channel_id 11 is not one of the channels offered (10)" in reasons[1][1]
+        assert reasons[2] == ("model_drop", "nothing worth saying")
+        assert reasons[3][0] == "min_gap"
+
+
+async def test_an_hourly_cap_reached_holds_the_post_for_later(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    pin_calendar(START)
+    t0 = trio.current_time()
+    world = World(answer=lambda n: decision("post_now", f"post {n}"))
+    async with tree(tmp_path, world) as (rt, w):
+        await configure(
+            rt, {**SETUP, "permissions": {"blocked_channel_ids": [11], "max_messages_per_hour": 0}}
+        )
+        await trio.sleep(25 * MIN)
+        assert w.sent == [] and len(w.llm_times) == 2
+        assert (await gates(rt))[:1] == ["pacing"]
+        assert "was ready to post, held by pacing" in w.prompts[1]  # revisited as a thought
+        await configure(rt, {"permissions": {"max_messages_per_hour": 20}})
+        await trio.sleep(10 * MIN)
+        assert w.texts(10) == ["post 3"]
+        assert w.sent[0].at - t0 > 30 * MIN
