@@ -71,6 +71,7 @@ from clanker.runtime import (
     ActorRef,
     ChildSpec,
     MailboxSpec,
+    Message,
     NotRegistered,
     handles,
 )
@@ -118,6 +119,15 @@ SEND_TIMEOUT = 30.0
 RESERVE_TRIES = 5
 DECISION_TOKENS = 700
 INTEREST_QUERY = "what this community is into: interests, hobbies, favourite topics"
+
+
+class CheckNow(Message, frozen=True):
+    """Run the gates (and what they allow) for every server now, as a tick would. Reply:
+    `Checked` with each server's outcome (``100: post``, ``100: skip min_gap``)."""
+
+
+class Checked(Message, frozen=True):
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -201,6 +211,11 @@ class InitiativeActor(Actor):
                 log.info("initiative: the scheduler is not there yet (%s); try %d", exc, attempt)
                 await trio.sleep(1.0)
         log.warning("initiative: could not schedule %s", JOB_KEY)
+
+    @handles(CheckNow)
+    async def check_now(self, msg: CheckNow) -> Checked:
+        """The operator's "check now": the same as a tick, outside the schedule."""
+        return Checked(detail=await self._tick())
 
     @handles(RunDue)
     async def run_due(self, msg: RunDue) -> None:
