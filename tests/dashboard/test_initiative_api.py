@@ -401,7 +401,7 @@ async def test_pause_resume_and_delete_go_through_the_scheduler(init: Initiative
 async def test_a_paused_one_off_resumed_after_its_time_is_done_and_never_ran(
     init: Initiative,
 ) -> None:
-    at = calendar_now() + timedelta(seconds=1.5)
+    at = calendar_now() + timedelta(seconds=3.0)
     job = await schedule(init.rt, "soon", Once(at=at), kind="nobody", title="soon")
     async with init.client() as c:
         assert (await c.post(f"/api/initiative/jobs/{job.id}/pause")).status_code == 200
