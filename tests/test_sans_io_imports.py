@@ -70,6 +70,7 @@ CORES = [
     "clanker.memory.cache",
     "clanker.memory.owners",
     "clanker.memory.prompt",
+    "clanker.automations.view",
     "clanker.feeds",
     "clanker.feeds.sources",
     "clanker.feeds.canonical",

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from clanker.dashboard import (
     routes_actions,
+    routes_initiative,
     routes_memory,
     routes_runtime,
     routes_sandbox,
@@ -111,6 +112,7 @@ def create_app(ctx: ApiContext) -> QuartTrio:
     routes_sandbox.register(app, ctx)
     routes_voice.register(app, ctx)
     routes_memory.register(app, ctx)
+    routes_initiative.register(app, ctx)
     _register_spa(app, ctx)
     return app
 

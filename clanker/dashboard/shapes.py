@@ -11,7 +11,32 @@ from typing import Any, Literal
 
 import msgspec
 
+from clanker.automations.view import (
+    FeedFetchView,
+    FeedSourceView,
+    InitiativeDecision,
+    InitiativeDecisions,
+    InitiativeFeeds,
+    InitiativeJob,
+    InitiativeJobs,
+    InitiativeRun,
+    InitiativeRuns,
+)
 from clanker.store import ActionRow, MessageRow
+
+# The Initiative & Automations view's shapes live with their sans-IO shaping
+# (`clanker.automations.view`); they are named here too, so this module lists every shape.
+INITIATIVE_SHAPES = (
+    FeedFetchView,
+    FeedSourceView,
+    InitiativeDecision,
+    InitiativeDecisions,
+    InitiativeFeeds,
+    InitiativeJob,
+    InitiativeJobs,
+    InitiativeRun,
+    InitiativeRuns,
+)
 
 _INT64_MAX = 2**63 - 1
 

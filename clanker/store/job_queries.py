@@ -99,7 +99,13 @@ def put_job(conn: Connection, req: j.PutJob) -> j.JobWritten:
 def get_jobs(conn: Connection, req: j.GetJobs) -> j.JobRows:
     where = [f"status IN ({','.join('?' * len(req.statuses))})"]
     args: list[Any] = list(req.statuses)
-    for column, value in (("kind", req.kind), ("guild_id", req.guild_id), ("job_key", req.job_key)):
+    filters = (
+        ("kind", req.kind),
+        ("guild_id", req.guild_id),
+        ("job_key", req.job_key),
+        ("id", req.job_id),
+    )
+    for column, value in filters:
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)

@@ -104,14 +104,16 @@ class JobWritten(Message, frozen=True):
 
 
 class GetJobs(Message, frozen=True):
-    """Jobs by status (default: active and paused), optionally of one ``kind``, guild or key;
-    by ``next_run_at`` (soonest first, none last). Reply: `JobRows`."""
+    """Jobs by status (default: active and paused), optionally of one ``kind``, guild, key or
+    row id (``job_id``: the number the dashboard names a job by); by ``next_run_at`` (soonest
+    first, none last). Reply: `JobRows`."""
 
     statuses: tuple[str, ...] = ("active", "paused")
     kind: str | None = None
     guild_id: int | None = None
     job_key: str | None = None
     limit: int = 500
+    job_id: int | None = None
 
     def __post_init__(self) -> None:
         for status in self.statuses:
@@ -123,6 +125,8 @@ class GetJobs(Message, frozen=True):
         if self.job_key is not None:
             _check_key(self, self.job_key)
         check_limit(self, self.limit)
+        if self.job_id is not None and self.job_id < 1:
+            raise ValueError(f"GetJobs.job_id must be a positive row id, got {self.job_id}")
 
 
 class JobRows(Message, frozen=True):

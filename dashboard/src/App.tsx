@@ -1,5 +1,6 @@
 // The shell: log in (a token in the URL fragment is exchanged for a session cookie at once),
-// then tabs for the tree, activity, voice, memory, settings, costs and, in sandbox mode, the chat panel.
+// then tabs for the tree, activity, voice, memory, initiative & automations, settings, costs and, in
+// sandbox mode, the chat panel.
 
 import { useCallback, useEffect, useState } from "react";
 import { api, onUnauthorized } from "./api/client";
@@ -7,19 +8,21 @@ import type { Health, SessionState } from "./api/types";
 import { ActivityView } from "./views/ActivityView";
 import { ChatView } from "./views/ChatView";
 import { CostsView } from "./views/CostsView";
+import { InitiativeView } from "./views/InitiativeView";
 import { Login } from "./views/Login";
 import { MemoryView } from "./views/MemoryView";
 import { SettingsView } from "./views/SettingsView";
 import { TreeView } from "./views/TreeView";
 import { VoiceView } from "./views/VoiceView";
 
-type Tab = "tree" | "activity" | "chat" | "voice" | "memory" | "settings" | "costs";
+type Tab = "tree" | "activity" | "chat" | "voice" | "memory" | "initiative" | "settings" | "costs";
 const TABS: { id: Tab; label: string; sandboxOnly?: boolean }[] = [
   { id: "tree", label: "Tree" },
   { id: "activity", label: "Activity" },
   { id: "chat", label: "Chat", sandboxOnly: true },
   { id: "voice", label: "Voice" },
   { id: "memory", label: "Memory" },
+  { id: "initiative", label: "Initiative" },
   { id: "settings", label: "Settings" },
   { id: "costs", label: "Costs" },
 ];
@@ -110,6 +113,7 @@ export function App() {
         {current === "chat" ? <ChatView /> : null}
         {current === "voice" ? <VoiceView /> : null}
         {current === "memory" ? <MemoryView /> : null}
+        {current === "initiative" ? <InitiativeView /> : null}
         {current === "settings" ? <SettingsView /> : null}
         {current === "costs" ? <CostsView /> : null}
       </main>

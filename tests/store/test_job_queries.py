@@ -120,6 +120,17 @@ def test_pause_resume_delete(conn: Connection) -> None:
     assert gone == StoreRejected(request="SetJobStatus", problem="no job 'automation:1'")
 
 
+def test_a_job_is_found_by_its_row_id_in_any_status(conn: Connection) -> None:
+    a, b = put(conn, "a").job, put(conn, "b").job
+    jq.set_job_status(conn, SetJobStatus(job_key="b", status="deleted"))
+    every = ("active", "paused", "done", "deleted")
+    [found] = jq.get_jobs(conn, GetJobs(statuses=every, job_id=b.id)).rows
+    assert (found.job_key, found.status) == ("b", "deleted")
+    assert jq.get_jobs(conn, GetJobs(job_id=b.id)).rows == ()  # not active or paused
+    assert [r.job_key for r in jq.get_jobs(conn, GetJobs(job_id=a.id)).rows] == ["a"]
+    assert jq.get_jobs(conn, GetJobs(statuses=every, job_id=b.id + 100)).rows == ()
+
+
 def test_a_restart_interrupts_only_its_earlier_incarnations_open_runs(conn: Connection) -> None:
     a, b = put(conn, "a").job, put(conn, "b").job
     for job, claimer in ((a, "scheduler root/s #1"), (b, "other #1")):
@@ -156,6 +167,7 @@ def test_a_restart_interrupts_only_its_earlier_incarnations_open_runs(conn: Conn
             "catch_up",
         ),
         (lambda: SetJobStatus(job_key="k", status="done"), "active, paused or deleted"),
+        (lambda: GetJobs(job_id=0), "GetJobs.job_id must be a positive row id, got 0"),
         (lambda: FinishRun(run_id=1, outcome="great"), "outcome"),
     ],
 )

@@ -370,3 +370,126 @@ export interface MemoryPurged {
   owner: string;
   deleted: number;
 }
+
+// -- initiative & automations (GET /api/initiative/..., clanker/automations/view.py) --
+
+export type JobStatus = "active" | "paused" | "done" | "deleted";
+export type JobAction = "pause" | "resume" | "delete";
+
+export interface InitiativeJob {
+  id: number; // the job's number: /api/initiative/jobs/<id>/<action>
+  job_key: string;
+  kind: string; // "automation", "initiative", ...
+  status: JobStatus;
+  title: string;
+  task: string; // an automation's instruction, else a summary of the payload
+  schedule_text: string; // "every day at 09:00 (Europe/Paris)"
+  schedule: Record<string, unknown>;
+  schedule_problem: string | null;
+  next_run_at: string | null;
+  next_run_local: string | null; // the next fire in the schedule's own zone
+  last_run_at: string | null;
+  catch_up: "skip" | "once";
+  missed: number;
+  guild_id: Snowflake | null;
+  guild_name: string | null;
+  channel_id: Snowflake | null;
+  channel_name: string | null;
+  created_by: Snowflake | null;
+  created_by_name: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface InitiativeJobs {
+  jobs: InitiativeJob[]; // soonest next fire first
+  now: string; // the server's calendar time
+}
+
+export interface InitiativeRun {
+  id: number;
+  job_id: number;
+  job_key: string;
+  title: string;
+  kind: string | null;
+  scheduled_for: string;
+  started_at: string;
+  finished_at: string | null;
+  outcome: "running" | "ok" | "failed" | "interrupted";
+  detail: string;
+  late_seconds: number;
+}
+
+export interface InitiativeRuns {
+  runs: InitiativeRun[]; // newest first
+  job_id: number | null;
+}
+
+export type SkipGate =
+  | "disabled"
+  | "daily_budget"
+  | "min_gap"
+  | "eagerness"
+  | "no_channel"
+  | "pacing"
+  | "model_drop"
+  | "model_error"
+  | "busy";
+
+export interface InitiativeDecision {
+  id: number;
+  kind: "initiative_post" | "initiative_hold" | "initiative_skip";
+  decision: "post" | "hold" | "skip";
+  created_at: string;
+  guild_id: Snowflake | null;
+  guild_name: string | null;
+  channel_id: Snowflake | null;
+  channel_name: string | null;
+  message_id: Snowflake | null; // the post (posts only)
+  jump_url: string | null;
+  content: string; // the text posted, or the thought held; "" for a skip
+  reason: string;
+  gate: SkipGate | string | null;
+  source: string | null;
+  source_url: string | null;
+  reply_to: Snowflake | null;
+  media: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface InitiativeDecisions {
+  decisions: InitiativeDecision[]; // newest first
+  limit: number;
+}
+
+export interface FeedFetchView {
+  id: number;
+  at: string;
+  guild_id: Snowflake | null;
+  guild_name: string | null;
+  items: number;
+  fresh: number;
+  new: number;
+  error: string | null;
+}
+
+export interface FeedSourceView {
+  source: string; // the spec as configured (or as the fetch logged it)
+  key: string; // "reddit:python"
+  kind: string | null;
+  label: string;
+  configured: boolean; // listed in initiative.feed_sources
+  problem: string | null; // the spec does not read
+  fetches: number;
+  failed: number;
+  items: number;
+  fresh: number;
+  new: number;
+  last: FeedFetchView | null;
+}
+
+export interface InitiativeFeeds {
+  sources: FeedSourceView[];
+  fetches_read: number;
+  setting_problem: string | null;
+}
