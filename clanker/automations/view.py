@@ -22,7 +22,7 @@ import msgspec
 
 from clanker.automations.policy import KIND as AUTOMATION_KIND
 from clanker.automations.policy import AutomationError, decode_payload, describe, local_time
-from clanker.feeds.sources import SourceError, parse_source
+from clanker.feeds.sources import SourceError, parse_weighted_source
 from clanker.schedule.rules import ScheduleError, decode_schedule
 from clanker.store.jobs import JobRow, RunRow
 from clanker.store.messages import ActionRow
@@ -415,7 +415,7 @@ class _Tally:
 def _key(spec: str) -> tuple[str, str | None, str, str | None]:
     """(key, kind, label, problem) of a source spec."""
     try:
-        source = parse_source(spec)
+        source = parse_weighted_source(spec)
     except (SourceError, ValueError) as exc:
         return spec.strip(), None, "", str(exc)
     return source.key, source.kind, source.label, None

@@ -151,7 +151,7 @@ def test_feed_sources_match_fetches_by_key_whatever_the_spelling() -> None:
         guild_id=5,
         content="",
     )
-    views = feed_views(["/r/Python/", 42, "r/Python"], [fetch, action("llm_call")], NAMES)
+    views = feed_views(["/r/Python/", 42, "r/Python 2"], [fetch, action("llm_call")], NAMES)
     assert [(v.source, v.key, v.problem) for v in views] == [
         ("/r/Python/", "reddit:python", None),  # the same source twice is listed once
         ("42", "42", "not a source spec string"),
