@@ -118,6 +118,7 @@ ASK_TIMEOUT = 10.0
 SEND_TIMEOUT = 30.0
 RESERVE_TRIES = 5
 DECISION_TOKENS = 700
+ENDS_THOUGHT = ("model_drop", "thought_expired")  # skips after which a held thought is gone
 INTEREST_QUERY = "what this community is into: interests, hobbies, favourite topics"
 
 
@@ -372,21 +373,7 @@ class InitiativeActor(Actor):
                 gid, decision.channel_id, decision.text, decision.reason, first, revision
             )
             self.pending[gid] = held
-            await self._log(
-                LogAction(
-                    kind="initiative_hold",
-                    guild_id=gid,
-                    channel_id=decision.channel_id,
-                    content=decision.text,
-                    metadata=to_json(
-                        {
-                            "reason": decision.reason,
-                            "revision": revision,
-                            "first_held_at": to_iso(first),
-                        }
-                    ),
-                )
-            )
+            await self._log_hold(held)
             self.last_gate.pop(gid, None)
             return "hold"
         return await self._post(gid, bot_id, settings, decision)
@@ -484,6 +471,7 @@ class InitiativeActor(Actor):
                 earlier.revision + 1 if earlier is not None else 1,
             )
             await self._log_skip(gid, decision.channel_id, "pacing", f"pacing: {slot}")
+            await self._log_hold(self.pending[gid])
             return "skip pacing"
         bridge = self.ctx.lookup(self.config.bridge)
         with contextlib.suppress(ActorError):
@@ -591,7 +579,8 @@ class InitiativeActor(Actor):
             r
             for kind in ("initiative_post", "initiative_skip")
             for r in await self._actions(kind, gid, _at(hold.created_at), limit=50)
-            if r.id > hold.id and (kind == "initiative_post" or _meta(r).get("gate") != "eagerness")
+            if r.id > hold.id
+            and (kind == "initiative_post" or _meta(r).get("gate") in ENDS_THOUGHT)
         ]
         if later or hold.channel_id is None:
             return
@@ -703,6 +692,23 @@ class InitiativeActor(Actor):
                 guild_id=gid,
                 channel_id=channel_id,
                 metadata=to_json({"gate": gate, "reason": reason}),
+            )
+        )
+
+    async def _log_hold(self, held: Pending) -> None:
+        await self._log(
+            LogAction(
+                kind="initiative_hold",
+                guild_id=held.guild_id,
+                channel_id=held.channel_id,
+                content=held.text,
+                metadata=to_json(
+                    {
+                        "reason": held.reason,
+                        "revision": held.revision,
+                        "first_held_at": to_iso(held.first_held_at),
+                    }
+                ),
             )
         )
 

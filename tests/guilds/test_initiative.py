@@ -183,7 +183,7 @@ async def test_a_dropped_thought_restarts_the_gap_and_a_bad_answer_is_not_posted
         assert reasons[3][0] == "min_gap"
 
 
-async def test_an_hourly_cap_reached_holds_the_post_for_later(
+async def test_an_hourly_cap_reached_holds_the_post_for_later_across_a_restart(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     pin_calendar(START)
@@ -195,9 +195,16 @@ async def test_an_hourly_cap_reached_holds_the_post_for_later(
         )
         await trio.sleep(25 * MIN)
         assert w.sent == [] and len(w.llm_times) == 2
-        assert (await gates(rt))[:1] == ["pacing"]
+        assert (await gates(rt))[:2] == ["pacing", "pacing"]
         assert "was ready to post, held by pacing" in w.prompts[1]  # revisited as a thought
-        await configure(rt, {"permissions": {"max_messages_per_hour": 20}})
-        await trio.sleep(10 * MIN)
-        assert w.texts(10) == ["post 3"]
+        await configure(
+            rt, {"permissions": {"max_messages_per_hour": 20}, "initiative": {"eagerness": 0}}
+        )
+    # a new process: the roll cannot pass, so only the held post brings the model back
+    again = World(answer=lambda n: decision("post_now", f"again {n}"))
+    async with tree(tmp_path, again) as (rt, w):
+        await trio.sleep(t0 + 35 * MIN - trio.current_time())
+        assert "YOUR CURRENT THOUGHT (held earlier, revision 2" in w.prompts[0]
+        assert "post 2" in w.prompts[0]
+        assert w.texts(10) == ["again 1"]
         assert w.sent[0].at - t0 > 30 * MIN
