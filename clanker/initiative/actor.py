@@ -118,6 +118,8 @@ ASK_TIMEOUT = 10.0
 SEND_TIMEOUT = 30.0
 RESERVE_TRIES = 5
 DECISION_TOKENS = 700
+VOICE_LINES = 10  # transcript lines per voice channel in the prompt
+VOICE_RECENT = timedelta(hours=6)  # a voice channel quiet longer than this is left out
 ENDS_THOUGHT = ("model_drop", "thought_expired")  # skips after which a held thought is gone
 INTEREST_QUERY = "what this community is into: interests, hobbies, favourite topics"
 
@@ -344,6 +346,7 @@ class InitiativeActor(Actor):
             pending=plan.pending,
             now=now.strftime("%A %Y-%m-%d %H:%M UTC"),
             tools=tuple(t.name for t in self._offered_tools(settings)),
+            voice=await self._voice(guild, bot_id, now),
         )
         system, prompt = policy.initiative_prompt(parts)
         try:
@@ -600,6 +603,25 @@ class InitiativeActor(Actor):
             RecentMessages(channel_id=channel_id, limit=limit), MessageRows, timeout=ASK_TIMEOUT
         )
         return reply.rows
+
+    async def _voice(
+        self, guild: GuildInfo, bot_id: int, now: datetime
+    ) -> tuple[ChannelContext, ...]:
+        """What was said lately in the server's voice channels (the voice brain stores each
+        transcribed line under its voice channel): their last lines, if spoken recently."""
+        out = []
+        for channel in guild.channels:
+            if channel.kind not in ("voice", "stage_voice"):
+                continue
+            rows = await self._recent(channel.channel_id, VOICE_LINES)
+            if not rows or now - _at(rows[-1].created_at) > VOICE_RECENT:
+                continue
+            lines = tuple(
+                f"{'You' if r.author_id == bot_id else r.author_name}: {r.content[:200]}"
+                for r in rows
+            )
+            out.append(ChannelContext(channel.channel_id, channel.name, lines))
+        return tuple(out)
 
     async def _past_posts(
         self, gid: int, names: dict[int, str], now: datetime

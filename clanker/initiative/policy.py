@@ -336,6 +336,7 @@ class PromptParts:
     pending: Pending | None = None
     now: str = ""
     tools: tuple[str, ...] = field(default=())
+    voice: tuple[ChannelContext, ...] = ()  # recent transcripts of the server's voice channels
 
 
 def initiative_prompt(parts: PromptParts) -> tuple[str, str]:
@@ -362,6 +363,11 @@ def initiative_prompt(parts: PromptParts) -> tuple[str, str]:
     for channel in parts.channels:
         out.append(f"#{channel.name} (channel_id {channel.channel_id}):")
         out.extend(f"  {line}" for line in channel.lines or ("(no recent messages)",))
+    if parts.voice:
+        out.append("RECENT VOICE CHAT (transcribed; you cannot post in a voice channel):")
+        for channel in parts.voice:
+            out.append(f"[vc] #{channel.name}:")
+            out.extend(f"  {line}" for line in channel.lines)
     if parts.feed:
         out.append("YOUR FEED (fresh links from your sources, best first):")
         for item in parts.feed:

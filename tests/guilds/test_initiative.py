@@ -7,7 +7,7 @@ a dropped thought restarts the gap; what the model gets wrong is logged, not pos
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from clanker.guilds import ROUTER_NAME
 from clanker.initiative.actor import INITIATIVE_NAME, InitiativeConfig, initiative_child
 from clanker.runtime import Runtime
 from clanker.schedule.actor import SchedulerConfig, scheduler_child
-from clanker.store import pin_calendar
+from clanker.store import StoreMessage, pin_calendar, to_iso
 from clanker.store.jobs import GetRuns, RunRows
 
 from .tree import FAST, World, actions, configure, product_tree
@@ -208,3 +208,42 @@ async def test_an_hourly_cap_reached_holds_the_post_for_later_across_a_restart(
         assert "post 2" in w.prompts[0]
         assert w.texts(10) == ["again 1"]
         assert w.sent[0].at - t0 > 30 * MIN
+
+
+async def test_the_prompt_holds_what_was_said_lately_in_voice(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """The voice brain stores each transcribed line under its voice channel (here the
+    lounge, 50): lines of the last 6 hours are context; older ones are not."""
+    pin_calendar(START)
+    t0 = trio.current_time()
+    world = World(answer=lambda n: decision("drop"))
+    async with tree(tmp_path, world) as (rt, w):
+        await configure(rt, SETUP)
+        store = rt.lookup("store")
+        for n, (hours, who, text) in enumerate(
+            [(30, "carol", "old news"), (2, "bob", "who saw the otter cam?"), (1, "You", "me!")]
+        ):
+            await store.ask(
+                StoreMessage(
+                    message_id=500 + n,
+                    guild_id=100,
+                    channel_id=50,
+                    author_id=999 if who == "You" else 3,
+                    author_name=who,
+                    content=text,
+                    created_at=to_iso(START - timedelta(hours=hours)),
+                )
+            )
+        await trio.sleep(15 * MIN)
+        prompt = w.prompts[0]
+        assert (
+            "RECENT VOICE CHAT (transcribed; you cannot post in a voice channel):\n[vc] #lounge:\n"
+            "  carol: old news\n  bob: who saw the otter cam?\n  You: me!"
+        ) in prompt
+
+    # six hours on, the lounge is quiet: the next prompt has no voice section
+    quiet = World(answer=lambda n: decision("drop"))
+    async with tree(tmp_path, quiet) as (rt, w):
+        await trio.sleep(t0 + 7 * HOUR + 15 * MIN - trio.current_time())
+        assert w.prompts and all("RECENT VOICE CHAT" not in p for p in w.prompts)
