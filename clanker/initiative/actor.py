@@ -101,7 +101,8 @@ from clanker.store import (
 from clanker.store.actor import STORE_NAME
 from clanker.store.jobs import JobRows
 from clanker.text.tool_loop import Answer, ToolBudget, ToolLoop
-from clanker.text.tool_registry import ToolContext, ToolRegistry
+from clanker.text.tool_registry import Tool, ToolContext, ToolRegistry
+from clanker.tools.discovery_tools import discovery_tools
 from clanker.tools.fetch import GuardedFetcher
 
 log = logging.getLogger("clanker.initiative")
@@ -383,12 +384,21 @@ class InitiativeActor(Actor):
 
     # -- the model --------------------------------------------------------------------------
 
-    def _offered_tools(self, settings: Settings) -> list[Any]:
-        registry = self.config.tools
+    def _offered_tools(self, settings: Settings) -> list[Tool]:
+        """``initiative.tools`` that replies may call too, and the discovery-source tools
+        while curation is allowed."""
         ini = settings.initiative
-        if registry is None or not settings.tools.enabled or ini.max_tool_calls == 0:
+        if not settings.tools.enabled or ini.max_tool_calls == 0:
             return []
-        return [t for t in registry.enabled(settings.tools.off()) if t.name in ini.tools]
+        registry = self.config.tools
+        offered = (
+            [t for t in registry.enabled(settings.tools.off()) if t.name in ini.tools]
+            if registry is not None
+            else []
+        )
+        if ini.allow_self_curation:
+            offered += [t for t in discovery_tools() if t.name not in settings.tools.off()]
+        return offered
 
     async def _decide(
         self, gid: int, channel_id: int, settings: Settings, system: str, prompt: str
@@ -440,10 +450,9 @@ class InitiativeActor(Actor):
             step = loop.on_response(response)
             if isinstance(step, Answer):
                 return response
-            assert self.config.tools is not None
             results = await run_step(
                 step,
-                self.config.tools,
+                ToolRegistry(offered),
                 tool_context,
                 store=self.store,
                 timeout=settings.tools.call_timeout_seconds,

@@ -707,6 +707,26 @@ class Initiative(_Section, frozen=True):
             ),
         ),
     ] = ()
+    allow_self_curation: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Let the model add and remove its own discovery feed sources when it decides "
+                "about an initiative post (discovery_source_add / _remove). Default: false."
+            )
+        ),
+    ] = False
+    max_sources_per_kind: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=50,
+            description=(
+                "Sources of one kind (Reddit, Hacker News, YouTube, RSS) the model may keep "
+                "when curating. Default: 10."
+            ),
+        ),
+    ] = 10
     max_feed_candidates: Annotated[
         int,
         Meta(ge=1, le=20, description="Feed links shown to the model at once. Default: 6."),

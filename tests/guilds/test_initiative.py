@@ -17,8 +17,10 @@ import trio.testing
 
 from clanker.guilds import ROUTER_NAME
 from clanker.initiative.actor import INITIATIVE_NAME, InitiativeConfig, initiative_child
+from clanker.llm.model import ToolCall
 from clanker.runtime import Runtime
 from clanker.schedule.actor import SchedulerConfig, scheduler_child
+from clanker.settings import CurrentSettings, GetSettings
 from clanker.store import StoreMessage, pin_calendar, to_iso
 from clanker.store.jobs import GetRuns, RunRows
 
@@ -247,3 +249,60 @@ async def test_the_prompt_holds_what_was_said_lately_in_voice(
     async with tree(tmp_path, quiet) as (rt, w):
         await trio.sleep(t0 + 7 * HOUR + 15 * MIN - trio.current_time())
         assert w.prompts and all("RECENT VOICE CHAT" not in p for p in w.prompts)
+
+
+def call(name: str, arguments: dict[str, Any], n: int) -> tuple[ToolCall, ...]:
+    return (
+        ToolCall(id=f"c{n}", name=name, arguments=arguments, raw_arguments=json.dumps(arguments)),
+    )
+
+
+async def test_the_model_curates_its_own_sources_within_the_limits_when_allowed(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    script = {
+        1: call("discovery_source_add", {"source": "r/python"}, 1),
+        2: call("discovery_source_add", {"source": "hn:top"}, 2),
+        3: call("discovery_source_remove", {"source": "/r/Otters/"}, 3),
+    }
+    pin_calendar(START)
+    world = World(tool_calls=lambda n: script.get(n, ()), answer=lambda n: decision("drop"))
+    async with tree(tmp_path, world) as (rt, w):
+        await configure(
+            rt,
+            {
+                **SETUP,
+                "initiative": {
+                    "channel_ids": [10],
+                    "eagerness": 100,
+                    "allow_self_curation": True,
+                    "max_sources_per_kind": 1,
+                    "feed_sources": ["r/otters"],
+                },
+            },
+        )
+        await trio.sleep(15 * MIN)
+        offered = [t.name for t in w.requests[0].tools]
+        assert offered == [
+            "discovery_source_list",
+            "discovery_source_add",
+            "discovery_source_remove",
+        ]
+        assert w.requests[0].output_schema is None  # with tools, the contract is in the prompt
+        assert "You may call these tools first: discovery_source_list" in w.prompts[0]
+        results = [r.content for r in await actions(rt, "tool_discovery_source_add")]
+        assert results == [
+            "already 1 reddit sources (initiative.max_sources_per_kind 1): remove one first",
+            "Added 'hn:top'. Discovery sources: r/otters; hn:top.",
+        ]
+        removed = [r.content for r in await actions(rt, "tool_discovery_source_remove")]
+        assert removed == ["Removed '/r/Otters/'. Discovery sources: hn:top."]
+        current = await rt.lookup("settings").ask(GetSettings(), CurrentSettings)
+        assert current.settings.initiative.feed_sources == ("hn:top",)
+        assert len(w.requests) == 4 and (await gates(rt))[-1] == "model_drop"
+        # turned off: the tools are not offered
+        await configure(
+            rt, {"initiative": {"allow_self_curation": False, "min_minutes_between_posts": 0}}
+        )
+        await trio.sleep(10 * MIN)
+        assert w.requests[-1].tools == () and w.requests[-1].output_schema is not None
