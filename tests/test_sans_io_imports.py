@@ -78,6 +78,7 @@ CORES = [
     "clanker.feeds.parse",
     "clanker.feeds.select",
     "clanker.initiative.policy",
+    "clanker.text.catch_up",
 ]
 PROBE = """
 import importlib, json, sys

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import trio
+
 from clanker.discord.events import (
     BridgeReady,
     ChannelInfo,
@@ -76,16 +78,22 @@ from clanker.runtime import (
     handles,
 )
 from clanker.schedule.actor import RunDue
+from clanker.settings import SETTINGS_NAME, Settings
+from clanker.settings.messages import CurrentSettings, GetSettings
 from clanker.store import (
+    LogAction,
     MarkMessageDeleted,
     MarkMessageEdited,
     StoreClient,
     StoredAttachment,
     StoreMessage,
     StoreRequestError,
+    calendar_now,
     fold_content,
+    to_json,
     utc_now_iso,
 )
+from clanker.text.catch_up import plan_catch_up
 
 log = logging.getLogger("clanker.guilds")
 
@@ -192,6 +200,7 @@ class GuildRouter(Actor):
         self.store_failures = 0
         self._catching_up = False
         self._catch_up_again = False
+        self._clock_offset: timedelta | None = None
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -342,6 +351,7 @@ class GuildRouter(Actor):
             bridge = self.ctx.lookup(cfg.session.channel.bridge)
         except NotRegistered:
             return
+        settings = await self._settings()
         channels = [
             c.channel_id
             for guild in self.guilds.values()
@@ -363,6 +373,8 @@ class GuildRouter(Actor):
         floor = cfg.floor.newest
         anywhere = max(newest.values()) if newest else None
         taken = 0
+        answered: list[str] = []
+        per_channel: dict[str, object] = {}
         for channel_id in channels:
             try:
                 history = await bridge.ask(
@@ -375,6 +387,7 @@ class GuildRouter(Actor):
             if not isinstance(history, History):
                 continue  # a BridgeFailure (no access, rate limited): the live feed goes on
             stored_newest = newest.get(channel_id, anywhere)
+            fresh: list[DiscordMessage] = []
             for m in reversed(history.messages):  # oldest first
                 if stored_newest is not None:
                     cutoff = stored_newest - timedelta(seconds=cfg.catch_up_seconds)
@@ -382,15 +395,85 @@ class GuildRouter(Actor):
                         continue
                 elif m.message_id <= floor.get(channel_id, m.message_id):
                     continue  # from before this tree first saw the channel: old backlog
+                fresh.append(m)
+            missed: set[int] = set()
+            for m in fresh:
                 try:
-                    if await self.store.get_message(m.message_id) is not None:
-                        continue
+                    if await self.store.get_message(m.message_id) is None:
+                        missed.add(m.message_id)
                 except (ActorError, StoreRequestError):
                     continue
+            if not missed or self.identity is None:
+                continue
+            plan = plan_catch_up(
+                fresh,
+                missed,
+                bot_user_id=self.identity.user_id,
+                identity=settings.identity,
+                now=self._discord_now(list(history.messages)),
+                lookback=timedelta(hours=settings.activity.catch_up_lookback_hours),
+                per_channel=settings.activity.catch_up_replies_per_channel,
+            )
+            for m in plan.store_only:  # context for later prompts, not a question to answer
+                await self._store(stored_message(m))
                 taken += 1
+            for m in plan.answer:
+                taken += 1
+                answered.append(str(m.message_id))
                 await self.ctx.ref.tell(MessageCreated(message=m))
+            per_channel[str(channel_id)] = {
+                "answer": [str(m.message_id) for m in plan.answer],
+                "read": {str(k): v for k, v in plan.reasons.items()},
+            }
+            if plan.reasons:
+                log.info(
+                    "catch-up in channel %d: %d to answer, %d only read (%s)",
+                    channel_id,
+                    len(plan.answer),
+                    len(plan.store_only),
+                    "; ".join(sorted(set(plan.reasons.values()))),
+                )
         if taken:
             log.info("catch-up after login: %d message(s) missed while logged out", taken)
+        try:  # the operator's record of each login's catch-up (tests wait on it too)
+            await self.store.log_action(
+                LogAction(
+                    kind="catch_up",
+                    content=f"{taken} missed, {len(answered)} to answer, {len(channels)} channels",
+                    metadata=to_json({"answer": answered, "channels": per_channel}),
+                )
+            )
+        except (ActorError, StoreRequestError) as exc:
+            log.info("catch-up not logged: %s", exc)
+
+    def _note_clock(self, created_at: str) -> None:
+        """Discord's clock against ours, from the freshest message seen (the catch-up's
+        lookback is measured on Discord's clock, as the messages' times are)."""
+        try:
+            offset = datetime.fromisoformat(created_at) - calendar_now()
+        except ValueError:
+            return
+        if self._clock_offset is None or offset > self._clock_offset:
+            self._clock_offset = offset
+
+    def _discord_now(self, histories: list[DiscordMessage]) -> datetime:
+        """Now on Discord's clock: ours plus the offset seen (never before the newest message
+        fetched); before any message was seen live, the newest message fetched (a lookback
+        then counts from the channel's latest message)."""
+        newest = [datetime.fromisoformat(m.created_at) for m in histories]
+        if self._clock_offset is None:
+            return max(newest, default=calendar_now())
+        return max([calendar_now() + self._clock_offset, *newest])
+
+    async def _settings(self) -> Settings:
+        """The settings in force (their defaults when the settings actor does not answer)."""
+        try:
+            reply = await self.ctx.lookup(SETTINGS_NAME).ask(
+                GetSettings(), CurrentSettings, timeout=5.0
+            )
+        except (ActorError, trio.TooSlowError):
+            return Settings()
+        return reply.settings
 
     @handles(GuildAvailable)
     async def guild(self, msg: GuildAvailable) -> None:
@@ -401,6 +484,7 @@ class GuildRouter(Actor):
 
     @handles(MessageCreated)
     async def message(self, msg: MessageCreated) -> None:
+        self._note_clock(msg.message.created_at)
         await self._store(stored_message(msg.message))
         await self._deliver(msg.message.guild_id, msg)
 

@@ -263,6 +263,28 @@ class Activity(_Section, frozen=True):
             ),
         ),
     ] = 6.0
+    catch_up_lookback_hours: Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=168,
+            description=(
+                "After a login, messages addressed to clanker that were posted while it was "
+                "away are answered if at most this old (the rest are only read). Default: 6."
+            ),
+        ),
+    ] = 6.0
+    catch_up_replies_per_channel: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=20,
+            description=(
+                "After a login, at most this many missed addressed messages per channel are "
+                "answered (the newest). Default: 2."
+            ),
+        ),
+    ] = 2
     coalesce_grace_seconds: Annotated[
         float,
         Meta(

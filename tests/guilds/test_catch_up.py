@@ -12,6 +12,8 @@ running is taken in, an older backlog is not.
 from __future__ import annotations
 
 import contextlib
+import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import trio
@@ -21,9 +23,9 @@ from clanker.app import AppConfig, app_spec
 from clanker.discord.bridge import wait_for_login
 from clanker.llm import LlmConfig, ProviderConfig, RetryConfig
 from clanker.llmsim import open_llmsim
-from clanker.runtime import ActorError, OperatorCrash, open_runtime
+from clanker.runtime import ActorError, OperatorCrash, Runtime, open_runtime
 from clanker.sandbox import World, open_sandbox
-from clanker.store import StoreClient
+from clanker.store import ActionRow, ActionRows, ActionsQuery, StoreClient
 from tests.dashboard.wiring import scripted_brain
 
 POST_ROUTE = "POST /channels/{channel_id}/messages"
@@ -83,3 +85,98 @@ async def test_a_message_posted_while_the_bridge_was_down_before_anything_was_st
                     await sb.wait_until(lambda: bool(sb.bot_messages(channel)))
                 assert await store.get_message(missed.id) is not None
                 assert await store.get_message(backlog.id) is None
+
+
+async def test_messages_posted_while_the_process_was_down_are_answered_by_the_rules_once(
+    tmp_path: Path,
+) -> None:
+    """The original's startup catch-up: of what was posted while clanker was down, every
+    message is read, the addressed ones are answered, at most two per channel (the newest),
+    and a further restart answers nothing again."""
+    world = World(bot_username="clanker", token="catch-up-token")
+    alice = world.add_user("alice", global_name="Alice")
+    guild = world.add_guild("guild")
+    channel = world.add_channel(guild.id, "general")
+    world.add_member(guild.id, alice.id)
+
+    async with open_llmsim(default=scripted_brain) as sim, open_sandbox(world, voice=False) as sb:
+        llm = LlmConfig(
+            providers=(
+                ProviderConfig(
+                    name="anthropic",
+                    kind="anthropic",
+                    model="claude-sonnet-4-6",
+                    base_url=sim.anthropic_url,
+                    api_key="sk-catch-up",
+                ),
+            ),
+            retry=RetryConfig(base_delay=0.05),
+        )
+        config = AppConfig(
+            db_path=tmp_path / "clanker.db",
+            discord_token=sb.token,
+            llm=llm,
+            rest_url=sb.rest_url,
+            gateway_url=sb.gateway_url,
+        )
+
+        async def run(check: Callable[[Runtime], Awaitable[None]]) -> None:
+            async with trio_asyncio.open_loop(), open_runtime(app_spec(config)) as rt:
+                with trio.fail_after(60):
+                    await wait_for_login(rt, timeout=30)
+                    await check(rt)
+                await rt.shutdown()
+
+        async def rows(rt: Runtime, kind: str) -> list[ActionRow]:
+            found = await rt.lookup("store").ask(ActionsQuery(kind=kind, limit=500), ActionRows)
+            return list(found.rows)
+
+        async def catch_up_done(rt: Runtime, logins: int) -> ActionRow:
+            """This login's catch-up record (the router logs one per login)."""
+            while True:
+                done = await rows(rt, "catch_up")
+                if len(done) >= logins:
+                    return done[0]
+                await trio.sleep(0.05)
+
+        async def first(rt: Runtime) -> None:
+            hello = sb.post_message(alice, channel.id, "hello all")
+            store = StoreClient(rt.lookup("store"))
+            while True:
+                if await store.get_message(hello.id) is not None:
+                    return
+                await trio.sleep(0.05)
+
+        await run(first)
+        # clanker is down: four messages
+        q1 = sb.post_message(alice, channel.id, "clanker, first question?")
+        lunch = sb.post_message(alice, channel.id, "lunch anyone?")
+        q3 = sb.post_message(alice, channel.id, f"<@{world.bot.id}> third question?")
+        q4 = sb.post_message(alice, channel.id, "clanker, fourth question?")
+
+        async def second(rt: Runtime) -> None:
+            record = await catch_up_done(rt, 2)
+            meta = json.loads(record.metadata)
+            assert meta["answer"] == [str(q3.id), str(q4.id)], meta
+            assert meta["channels"][str(channel.id)]["read"] == {
+                str(q1.id): "more than 2 to answer in the channel",
+                str(lunch.id): "not addressed",
+            }
+            store = StoreClient(rt.lookup("store"))
+            for m in (q1, lunch, q3, q4):
+                assert await store.get_message(m.id) is not None  # every one was read
+            await sb.wait_until(lambda: bool(sb.bot_messages(channel)))
+            # the model decided on the two given to it (a burst: one reply for both)
+            decided = {r.message_id for r in await rows(rt, "reply_decision")}
+            assert {q3.id, q4.id} <= decided and not {q1.id, lunch.id} & decided
+
+        await run(second)
+        answers = [m.content for m in sb.bot_messages(channel)]
+        assert answers and all("question" in a for a in answers), answers
+
+        async def third(rt: Runtime) -> None:
+            record = await catch_up_done(rt, 3)
+            assert json.loads(record.metadata)["answer"] == []
+
+        await run(third)
+        assert [m.content for m in sb.bot_messages(channel)] == answers  # nothing again

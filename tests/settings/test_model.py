@@ -126,8 +126,8 @@ def test_defaults_are_the_documented_numbers() -> None:
             {"activity": {"min_gap_secs": 3}},
             "activity.min_gap_secs: is not a setting (did you mean 'min_gap_seconds'?); known "
             "here: ambient_reply_eagerness, response_window_eagerness, reactivity, "
-            "min_gap_seconds, coalesce_window_seconds, coalesce_grace_seconds, "
-            "coalesce_max_messages",
+            "min_gap_seconds, coalesce_window_seconds, catch_up_lookback_hours, "
+            "catch_up_replies_per_channel, coalesce_grace_seconds, coalesce_max_messages",
         ),
         ({"activity": []}, "activity: must be an object, got a list"),
         ([], "(settings): must be an object, got a list"),
