@@ -71,6 +71,7 @@ CORES = [
     "clanker.memory.owners",
     "clanker.memory.prompt",
     "clanker.automations.view",
+    "clanker.automations.check_view",
     "clanker.feeds",
     "clanker.feeds.sources",
     "clanker.feeds.canonical",

@@ -62,6 +62,9 @@ class DashboardConfig:
     max_body_bytes: int = 64 * 1024
     session_ttl: float = 12 * 3600.0
     allow_operator_crash: bool = False
+    # How long POST /api/initiative/check waits for the initiative actor (a model call may be
+    # in it); past it the answer is 504 and the check goes on in the actor.
+    initiative_check_timeout: float = 90.0
     extra_secrets: tuple[str, ...] = ()
     # HTTPS: serve TLS with this certificate chain and key (PEM files)...
     certfile: Path | None = None
@@ -109,7 +112,13 @@ class DashboardConfig:
                 "DASHBOARD_BEHIND_TLS_PROXY=1 if a proxy in front of it terminates TLS, or "
                 "bind 127.0.0.1"
             )
-        for name in ("graceful_timeout", "heartbeat_seconds", "snapshot_interval", "session_ttl"):
+        for name in (
+            "graceful_timeout",
+            "heartbeat_seconds",
+            "snapshot_interval",
+            "session_ttl",
+            "initiative_check_timeout",
+        ):
             if not getattr(self, name) > 0:
                 raise DashboardConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         if not 0 <= self.stream_flush_seconds <= 1:

@@ -1,6 +1,7 @@
 """Routes: the Initiative & Automations view — every scheduled job and its runs, the operator's
-pause / resume / delete (asked of the `Scheduler`, which re-plans at once), the initiative
-actor's decisions and the discovery feeds' fetches (both read from the action log).
+pause / resume / delete (asked of the `Scheduler`, which re-plans at once), the operator's
+"check now" (asked of the initiative actor: the gates, and a post when they allow it), the
+initiative actor's decisions and the discovery feeds' fetches (both read from the action log).
 
 The shaping is sans-IO in `clanker.automations.view`; these routes only read and ask.
 """
@@ -14,6 +15,12 @@ import trio
 from quart import Response, request
 from quart_trio import QuartTrio
 
+from clanker.automations.check_view import (
+    OPERATOR_CHECK_KIND,
+    InitiativeCheck,
+    check_log,
+    check_view,
+)
 from clanker.automations.view import (
     DECISION_KINDS,
     FEED_FETCH_KIND,
@@ -30,7 +37,8 @@ from clanker.automations.view import (
     run_view,
 )
 from clanker.dashboard.context import ApiContext, ApiProblem, query_id, query_int
-from clanker.runtime import ActorError, NotRegistered
+from clanker.initiative.actor import INITIATIVE_NAME, Checked, CheckNow
+from clanker.runtime import ActorError, AskTimeout, NotRegistered
 from clanker.schedule.actor import SCHEDULER_NAME, ChangeJob, JobScheduled, ScheduleRefused
 from clanker.store import (
     MAX_LIMIT,
@@ -163,6 +171,40 @@ async def _log_change(ctx: ApiContext, before: JobRow, after: JobRow, action: st
         )
 
 
+async def check_now(ctx: ApiContext) -> InitiativeCheck:
+    """Ask the initiative actor to run its gates (and a post, if they allow it) for every server
+    now; 503 when it is not running or fails, 504 when it does not answer in time (the check
+    goes on in the actor). Either way the operator's check is logged."""
+    timeout = ctx.config.initiative_check_timeout
+    try:
+        actor = ctx.runtime.lookup(INITIATIVE_NAME)
+    except NotRegistered:
+        raise ApiProblem(503, "the initiative actor is not running; try again shortly") from None
+    try:
+        checked = await actor.ask(CheckNow(), Checked, timeout=timeout)
+    except AskTimeout:
+        await _log_check(ctx, None, timeout)
+        raise ApiProblem(
+            504,
+            f"the initiative check did not finish within {timeout:g} s; it goes on in the "
+            "initiative actor, and its outcome will show in the decisions",
+        ) from None
+    except ActorError as exc:
+        raise ApiProblem(503, f"the initiative actor did not answer: {exc}") from None
+    check = check_view(checked.detail, await directory_names(ctx))
+    await _log_check(ctx, check, timeout)
+    return check
+
+
+async def _log_check(ctx: ApiContext, check: InitiativeCheck | None, timeout: float) -> None:
+    content, metadata = check_log(check, timeout)
+    log.info("dashboard operator: %s", content)
+    with contextlib.suppress(ApiProblem, ActorError):
+        await ctx.store().ref.tell(
+            LogAction(kind=OPERATOR_CHECK_KIND, content=content, metadata=to_json(metadata))
+        )
+
+
 def register(app: QuartTrio, ctx: ApiContext) -> None:
     """Add these routes to ``app``."""
 
@@ -207,6 +249,10 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
         after = await change(ctx, job, action)
         await _log_change(ctx, job, after, action)
         return ctx.json(job_view(after, await directory_names(ctx)))
+
+    @app.post("/api/initiative/check")
+    async def check() -> Response:
+        return ctx.json(await check_now(ctx))
 
     @app.get("/api/initiative/decisions")
     async def decisions() -> Response:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from clanker.automations.check_view import CheckOutcome, InitiativeCheck
 from clanker.automations.view import (
     FeedFetchView,
     FeedSourceView,
@@ -25,12 +26,15 @@ from clanker.automations.view import (
 from clanker.store import ActionRow, MessageRow
 
 # The Initiative & Automations view's shapes live with their sans-IO shaping
-# (`clanker.automations.view`); they are named here too, so this module lists every shape.
+# (`clanker.automations.view`, `clanker.automations.check_view`); they are named here too, so
+# this module lists every shape.
 INITIATIVE_SHAPES = (
+    CheckOutcome,
     FeedFetchView,
     FeedSourceView,
     InitiativeDecision,
     InitiativeDecisions,
+    InitiativeCheck,
     InitiativeFeeds,
     InitiativeJob,
     InitiativeJobs,

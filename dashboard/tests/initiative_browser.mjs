@@ -1,10 +1,12 @@
 // Browser test of the Initiative & Automations view: the scheduled jobs with their schedule in
 // plain words and next fire, Pause / Resume (checked through the API too), Delete after a
 // confirmation, the runs (one fired for real by the scheduler), the initiative decisions (a
-// post with its reason and link, skips with their gates) and the feed sources' yield.
+// post with its reason and link, skips with their gates), the feed sources' yield, and Check
+// now: with #random listed (through the settings API) the real initiative actor posts there,
+// the result says so, the new decision shows with its reason, and the sandbox chat has the post.
 //
 //   DASHBOARD_URL=http://127.0.0.1:PORT DASHBOARD_TOKEN=... WEATHER_JOB=1 DOOMED_JOB=4 \
-//   MORNING_JOB=3 node tests/initiative_browser.mjs
+//   MORNING_JOB=3 RANDOM_CHANNEL=123 node tests/initiative_browser.mjs
 //
 // Optional: SCREENSHOT_DIR (initiative.png), CHROMIUM (default /usr/bin/chromium).
 // tests/dashboard/test_browser_initiative.py makes the jobs and the log rows, runs this, and
@@ -19,8 +21,9 @@ const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const weatherId = process.env.WEATHER_JOB;
 const doomedId = process.env.DOOMED_JOB;
 const morningId = process.env.MORNING_JOB;
-if (!url || !token || !weatherId || !doomedId || !morningId) {
-  console.error("set DASHBOARD_URL, DASHBOARD_TOKEN, WEATHER_JOB, DOOMED_JOB and MORNING_JOB");
+const randomId = process.env.RANDOM_CHANNEL;
+if (!url || !token || !weatherId || !doomedId || !morningId || !randomId) {
+  console.error("set DASHBOARD_URL, DASHBOARD_TOKEN, WEATHER_JOB, DOOMED_JOB, MORNING_JOB and RANDOM_CHANNEL");
   process.exit(2);
 }
 
@@ -123,8 +126,46 @@ await runBrowser({ url, token, shots, executablePath }, async ({ page, step, sho
     expect((await hn.locator('[data-testid="feed-label"]').innerText()) === "hacker news top", "hn's label");
   });
 
+  const posted = "clanker here, on my own: hello #random!";
+
+  await step("Check now, with #random listed and eagerness 100, posts: the result says post, the new decision shows its reason", async () => {
+    const current = await api("GET", "/api/settings");
+    expect(current.status === 200, `GET /api/settings answered ${current.status}`);
+    const patch = { initiative: { channel_ids: [randomId], eagerness: 100, min_minutes_between_posts: 0 } };
+    const saved = await api("PUT", "/api/settings", { expected_version: current.body.version, patch });
+    expect(saved.status === 200, `PUT /api/settings answered ${saved.status}: ${JSON.stringify(saved.body)}`);
+    const fresh = page.locator('[data-testid="decision-row"][data-decision="post"]', { hasText: posted });
+    expect((await fresh.count()) === 0, "no post in #random before the check");
+    await byId("initiative-check").click();
+    // The answer waits for the actor (the gates, a model call, the send): wait for it.
+    const result = page.locator('[data-testid="initiative-check-result"][data-ok="true"]');
+    await result.waitFor({ timeout: 95_000 });
+    const outcomes = result.locator('[data-testid="initiative-check-outcome"]');
+    const said = await outcomes.allInnerTexts();
+    expect(said.length === 1 && said[0].startsWith("Sandbox: post"), `the check's result: ${said.join(" | ")}`);
+    expect((await outcomes.first().getAttribute("data-outcome")) === "post", "the outcome is post");
+    expect(!(await byId("initiative-check").isDisabled()), "the button is ready again");
+    // The decisions reload after the check: wait for the new row before reading it.
+    await fresh.waitFor();
+    const reason = await fresh.locator('[data-testid="decision-reason"]').innerText();
+    expect(reason === "why: the sandbox test asked for a post in #random", `the new post's reason: ${reason}`);
+    expect((await fresh.innerText()).includes("#random · Sandbox"), "the post names #random in Sandbox");
+    const link = await fresh.locator('[data-testid="decision-link"]').getAttribute("href");
+    expect(new RegExp(`^https://discord\\.com/channels/\\d+/${randomId}/\\d+$`).test(link ?? ""), `the new post's link: ${link}`);
+    const kinds = await byId("decision-kind").allInnerTexts();
+    expect(kinds[0] === "post", `the newest decision is the post: ${kinds.join(",")}`);
+  });
+
   await step("a screenshot of the view", async () => {
     await page.setViewportSize({ width: 1360, height: 1100 });
     await shot("initiative");
+  });
+
+  await step("the post is in the sandbox's #random (the chat view)", async () => {
+    await byId("tab-chat").click();
+    await byId("chat-view").waitFor();
+    await byId("chat-channel").locator(`option[value="${randomId}"]`).waitFor({ state: "attached" });
+    await byId("chat-channel").selectOption(randomId);
+    await page.locator('[data-testid="bot-message"]', { hasText: posted }).waitFor();
   });
 });

@@ -9,8 +9,13 @@ initiative actor's decisions and the feed fetches are logged as it will log them
 in docs/dashboard-api.md). The browser (``dashboard/tests/initiative_browser.mjs``) opens the
 tab, reads the weather task's schedule and next fire, pauses and resumes it (checking the API
 too), deletes the other, sees the real run, a post with its reason and link, skips with their
-gates and the feed sources with what they yielded. Then the Python side checks the Store and
-the operator actions in the log.
+gates and the feed sources with what they yielded. Then the operator lists #random for
+initiative posts (eagerness 100, through the settings API) and clicks Check now: the real
+initiative actor asks the model (llmsim, `scripted_brain`'s initiative answer) and posts in
+#random; the result says ``post``, the new decision row shows its reason, and the sandbox chat
+shows the message. (The actor's own 10-minute tick is paused first, so it cannot race the
+click.) Then the Python side checks the Store, the sandbox's #random and the operator actions
+in the log.
 
 Never skipped: a missing build, Node or Chromium fails it."""
 
@@ -33,7 +38,7 @@ from tests.dashboard.test_initiative_api import (
     schedule,
     weather_payload,
 )
-from tests.dashboard.wiring import wired_sandbox
+from tests.dashboard.wiring import pause_initiative_tick, wired_sandbox
 
 SCRIPT = REPO / "dashboard" / "tests" / "initiative_browser.mjs"
 
@@ -43,6 +48,7 @@ async def test_the_initiative_view_shows_jobs_runs_decisions_and_feeds(tmp_path:
     async with wired_sandbox(tmp_path / "clanker.db") as wired:
         rt, world = wired.rt, wired.sandbox.world
         general = world.channel_named("general")
+        random_ = world.channel_named("random")
         guild = general.guild_id
         assert guild is not None
         alice = world.user_named("alice").id
@@ -86,6 +92,7 @@ async def test_the_initiative_view_shows_jobs_runs_decisions_and_feeds(tmp_path:
             channel_id=general.id,
             created_by=alice,
         )
+        await pause_initiative_tick(rt)
         store = wired.store()
         await log_all(store, decisions(guild, general.id))
         await log_all(store, fetches(guild))
@@ -98,6 +105,7 @@ async def test_the_initiative_view_shows_jobs_runs_decisions_and_feeds(tmp_path:
             "WEATHER_JOB": str(weather.id),
             "DOOMED_JOB": str(doomed.id),
             "MORNING_JOB": str(soon.id),
+            "RANDOM_CHANNEL": str(random_.id),
         }
         done = await trio.run_process(
             [node, str(SCRIPT)],
@@ -109,7 +117,7 @@ async def test_the_initiative_view_shows_jobs_runs_decisions_and_feeds(tmp_path:
         )
         output = done.stdout.decode() + done.stderr.decode()
         assert done.returncode == 0, f"browser steps failed:\n{output}"
-        assert "7 passed, 0 failed" in output, output
+        assert "9 passed, 0 failed" in output, output
 
         ref = rt.lookup("store")
         every = await ref.ask(GetJobs(statuses=JOB_STATUSES), JobRows)
@@ -131,6 +139,15 @@ async def test_the_initiative_view_shows_jobs_runs_decisions_and_feeds(tmp_path:
             ("operator_job_pause", f"paused job {weather.id} 'weather' (automation:1)"),
             ("operator_job_resume", f"resumed job {weather.id} 'weather' (automation:1)"),
             ("operator_job_delete", f"deleted job {doomed.id} 'old reminder' (automation:3)"),
+        ]
+        checks = [a.content for a in logged.rows if a.kind == "operator_initiative_check"]
+        assert checks == [f"checked initiative now: {guild}: post"]
+        [post] = [m for m in world.history(random_.id) if m.author_id == world.bot.id]
+        assert post.content == "clanker here, on my own: hello #random!"
+        posts = await ref.ask(ActionsQuery(kind="initiative_post", limit=10), ActionRows)
+        assert [(r.channel_id, r.message_id) for r in posts.rows] == [
+            (random_.id, post.id),
+            (general.id, 5551234),  # the seeded one
         ]
     assert screenshot_size(shots) > 10_000
 

@@ -706,3 +706,28 @@ async def test_without_a_scheduler_changes_are_503_and_no_setting_is_no_sources(
     assert feeds["setting_problem"] is None
     logged = await dash.rt.lookup("store").ask(ActionsQuery(kind="operator_job_pause"), ActionRows)
     assert logged == ActionRows(rows=())
+
+
+async def test_check_now_without_the_initiative_actor_is_a_503_and_needs_the_token(
+    dash: Dash,
+) -> None:
+    async with dash.client() as c:
+        r = await c.post("/api/initiative/check", json={})
+        assert (r.status_code, r.json()["error"]) == (
+            503,
+            "the initiative actor is not running; try again shortly",
+        )
+        wrong_method = await c.get("/api/initiative/check")
+        assert (wrong_method.status_code, wrong_method.json()["error"]) == (
+            404,
+            "no such endpoint: GET /api/initiative/check",
+        )
+    async with dash.client(auth=False) as anonymous:
+        assert (await anonymous.post("/api/initiative/check")).status_code == 401
+    async with dash.client(headers={"Origin": "https://evil.example"}) as cross:
+        assert (await cross.post("/api/initiative/check")).status_code == 403
+    # nothing was checked, so nothing is logged
+    logged = await dash.rt.lookup("store").ask(
+        ActionsQuery(kind="operator_initiative_check"), ActionRows
+    )
+    assert logged == ActionRows(rows=())

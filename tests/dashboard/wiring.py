@@ -7,6 +7,7 @@ llmsim (`scripted_brain`: the real Anthropic SDK, HTTP, retries and cost account
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,12 +21,15 @@ import trio
 from clanker.cli.sandbox import SandboxApp, open_sandbox_app
 from clanker.dashboard import DashboardConfig, DashboardParts
 from clanker.guilds.messages import JoinVoice, VoiceJoined, session_name
+from clanker.initiative.actor import JOB_KEY as INITIATIVE_TICK
 from clanker.llm import LlmConfig, ProviderConfig, RetryConfig
 from clanker.llmsim import LlmSim, RecordedRequest, Text, Turn, open_llmsim
 from clanker.runtime import Runtime
 from clanker.sandbox import Sandbox
+from clanker.schedule.actor import SCHEDULER_NAME, ChangeJob, JobScheduled, ListJobs
 from clanker.settings import CurrentSettings, GetSettings, SettingsUpdated, UpdateSettings
 from clanker.store import LogAction, StoreClient, to_iso, to_json
+from clanker.store.jobs import JobRows
 
 PROVIDER = "anthropic"
 MODEL = "claude-sonnet-4-6"
@@ -60,11 +64,36 @@ def _bot_name(request: RecordedRequest) -> str:
     return system[at + len(marker) :].split(".", 1)[0]
 
 
+_OFFERED_CHANNEL = re.compile(r"^#(\S+) \(channel_id (\d+)\):$", re.MULTILINE)
+
+
+def initiative_answer(request: RecordedRequest) -> Turn:
+    """The model's decision on the initiative actor's prompt: post now in the first channel
+    it was offered, ``"<bot name> here, on my own: hello #<channel>!"``, with the reason
+    ``"the sandbox test asked for a post in #<channel>"``."""
+    system = json.dumps(request.body.get("system", ""))
+    name = system.split("You are ", 1)[-1].split(",", 1)[0]
+    offered = _OFFERED_CHANNEL.search(request.user_text)
+    channel, channel_id = offered.groups() if offered else ("?", "0")
+    decision = {
+        "action": "post_now",
+        "channel_id": channel_id,
+        "reply_to_message_id": None,
+        "text": f"{name} here, on my own: hello #{channel}!",
+        "media": "none",
+        "reason": f"the sandbox test asked for a post in #{channel}",
+    }
+    return Text(json.dumps(decision), model=MODEL)
+
+
 def scripted_brain(request: RecordedRequest) -> Turn:
     """The far end of the model: when addressed (or in a conversation), answer
     ``"<bot name> here: got it, <speaker> ('<what they said>')"`` in clanker's JSON output
     contract (the bot name read from the prompt, so a renamed bot signs with its new name);
-    otherwise skip."""
+    otherwise skip. The initiative actor's prompt ("AMBIENT TEXT MODE") gets
+    `initiative_answer`: a post."""
+    if "AMBIENT TEXT MODE" in json.dumps(request.body.get("system", "")):
+        return initiative_answer(request)
     speaker, said = _latest(request.user_text)
     if any(cue in request.user_text for cue in _ADDRESSED):
         text = f"{_bot_name(request)} here: got it, {speaker} ({said!r})"
@@ -104,6 +133,20 @@ async def configure(rt: Runtime, patch: dict[str, Any]) -> int:
     reply = await ref.ask(UpdateSettings(patch=json.dumps(patch), expected_version=current.version))
     assert isinstance(reply, SettingsUpdated), reply
     return reply.version
+
+
+async def pause_initiative_tick(rt: Runtime, timeout: float = 30.0) -> None:
+    """Pause the initiative actor's 10-minute tick (once it has scheduled it), so a tick that
+    falls on the clock's 10-minute mark cannot race the operator's "check now" in a test."""
+    scheduler = rt.lookup(SCHEDULER_NAME)
+    with trio.fail_after(timeout):
+        while True:
+            jobs = await scheduler.ask(ListJobs(kind="initiative"), JobRows)
+            if any(j.job_key == INITIATIVE_TICK for j in jobs.rows):
+                break
+            await trio.sleep(0.1)
+    reply = await scheduler.ask(ChangeJob(job_key=INITIATIVE_TICK, action="pause"))
+    assert isinstance(reply, JobScheduled), reply
 
 
 def history_actions(now: datetime, days: int = 6) -> list[LogAction]:

@@ -427,14 +427,16 @@ export interface InitiativeRuns {
 
 export type SkipGate =
   | "disabled"
+  | "no_channel"
   | "daily_budget"
   | "min_gap"
   | "eagerness"
-  | "no_channel"
+  | "thought_expired"
   | "pacing"
   | "model_drop"
   | "model_error"
-  | "busy";
+  | "bad_decision"
+  | "send_failed";
 
 export interface InitiativeDecision {
   id: number;
@@ -460,6 +462,18 @@ export interface InitiativeDecision {
 export interface InitiativeDecisions {
   decisions: InitiativeDecision[]; // newest first
   limit: number;
+}
+
+// POST /api/initiative/check (clanker/automations/check_view.py)
+export interface CheckOutcome {
+  guild_id: Snowflake;
+  guild_name: string | null;
+  outcome: string; // "post" | "hold" | "drop" | "skip <gate>"
+}
+
+export interface InitiativeCheck {
+  detail: string; // the initiative actor's line: "123: post; 456: skip min_gap", or "no server"
+  outcomes: CheckOutcome[]; // one per server, in the actor's order
 }
 
 export interface FeedFetchView {

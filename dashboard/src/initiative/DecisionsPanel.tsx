@@ -65,7 +65,7 @@ function Decision({ d, now }: { d: InitiativeDecision; now: string }) {
               </a>
             </>
           ) : null}
-          {d.media ? <> · media {d.media}</> : null}
+          {d.media && d.media !== "none" ? <> · media {d.media}</> : null}
         </div>
       ) : null}
     </li>

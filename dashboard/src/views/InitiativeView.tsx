@@ -1,12 +1,14 @@
 // Initiative & Automations: the scheduled jobs (GET /api/initiative/jobs) with Pause / Resume /
 // Delete (POST /api/initiative/jobs/<id>/<action>, carried out by the scheduler), their recent
-// runs (/api/initiative/runs), what clanker did on its own initiative and why
+// runs (/api/initiative/runs), the operator's Check now (POST /api/initiative/check, carried out
+// by the initiative actor), what clanker did on its own initiative and why
 // (/api/initiative/decisions) and the discovery feeds' sources with what they yielded
 // (/api/initiative/feeds). Polled every few seconds, and reloaded after each action.
 
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, query } from "../api/client";
 import type { InitiativeDecisions, InitiativeFeeds, InitiativeJob, InitiativeJobs, InitiativeRuns, JobAction } from "../api/types";
+import { CheckNow } from "../initiative/CheckNow";
 import { type DecisionFilter, DecisionsPanel } from "../initiative/DecisionsPanel";
 import { FeedsPanel } from "../initiative/FeedsPanel";
 import { JobsPanel } from "../initiative/JobsPanel";
@@ -72,6 +74,7 @@ export function InitiativeView() {
         <h2>Initiative &amp; Automations</h2>
         <span className="muted">scheduled jobs, their runs, what clanker posted on its own and why, and its feed sources</span>
       </header>
+      <CheckNow onChecked={() => void load()} />
       {error ? (
         <div className="banner warn" data-testid="initiative-error">
           {error}
