@@ -21,6 +21,7 @@ from clanker.realtimesim.script import (
     echo,
 )
 from clanker.realtimesim.server import RealtimeSim, open_openai_realtime_sim
+from clanker.realtimesim.xai_server import XaiRealtimeSim, open_xai_realtime_sim
 
 __all__ = [
     "RATE",
@@ -33,6 +34,8 @@ __all__ = [
     "SimResponse",
     "SimUsage",
     "Turn",
+    "XaiRealtimeSim",
     "echo",
     "open_openai_realtime_sim",
+    "open_xai_realtime_sim",
 ]
