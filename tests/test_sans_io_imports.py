@@ -42,6 +42,7 @@ CORES = [
     "clanker.voice.brain.music",
     "clanker.voice.realtime.api",
     "clanker.voice.realtime.openai",
+    "clanker.voice.realtime.xai",
     "clanker.llm.retry",
     "clanker.llm.model",
     "clanker.llm.errors",
