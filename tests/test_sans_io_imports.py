@@ -43,6 +43,7 @@ CORES = [
     "clanker.voice.realtime.api",
     "clanker.voice.realtime.openai",
     "clanker.voice.realtime.xai",
+    "clanker.voice.realtime.elevenlabs",
     "clanker.llm.retry",
     "clanker.llm.model",
     "clanker.llm.errors",
