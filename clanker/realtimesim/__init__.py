@@ -6,8 +6,17 @@ turn: spoken audio with its transcript (deterministic tones, paced on trio time 
 truncate can land mid-answer), a function call, or a failure (an error event, a dropped
 socket). Every client event and every server event is recorded for assertions. See
 docs/voice-realtime.md, "The sim".
+
+Beside it, on the same script and records: `XaiRealtimeSim` (xAI's Grok Voice Agent dialect,
+``xai_*.py``) and `ElevenLabsAgentSim` (an ElevenLabs agent, which takes turns itself,
+``elevenlabs_*.py``).
 """
 
+from clanker.realtimesim.elevenlabs_server import (
+    ElevenLabsAgentSim,
+    ElevenLabsConnection,
+    open_elevenlabs_agent_sim,
+)
 from clanker.realtimesim.script import (
     RATE,
     CallTool,
@@ -21,10 +30,13 @@ from clanker.realtimesim.script import (
     echo,
 )
 from clanker.realtimesim.server import RealtimeSim, open_openai_realtime_sim
+from clanker.realtimesim.xai_server import XaiRealtimeSim, open_xai_realtime_sim
 
 __all__ = [
     "RATE",
     "CallTool",
+    "ElevenLabsAgentSim",
+    "ElevenLabsConnection",
     "Fail",
     "RealtimeSim",
     "Responder",
@@ -33,6 +45,9 @@ __all__ = [
     "SimResponse",
     "SimUsage",
     "Turn",
+    "XaiRealtimeSim",
     "echo",
+    "open_elevenlabs_agent_sim",
     "open_openai_realtime_sim",
+    "open_xai_realtime_sim",
 ]

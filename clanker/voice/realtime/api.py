@@ -12,6 +12,8 @@ A provider session is a pure state machine, one per provider (`openai.py`, `xai.
 Turn control is always ours: every session switches server-side turn detection off (OpenAI
 and xAI `turn_detection: null`, Gemini `automaticActivityDetection.disabled`), so a turn is
 committed only when clanker's end-of-turn says so, and admission and barge-in stay ours.
+The exception is ElevenLabs, whose agents detect turns on the server and cannot be told
+otherwise: its session says so with `Capabilities.manual_turns` False.
 
 A command a provider cannot honour raises `Unsupported` (the caller reads `capabilities`
 first; raising is for bugs, not a path). A frame the session cannot parse gives a
@@ -73,6 +75,10 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     interrupt_ack: InterruptAck
     """`immediate_provider_ack`: the cancel is answered by the provider; otherwise clanker
     cuts locally and the provider's confirmation (if any) arrives later."""
+    manual_turns: bool = True
+    """clanker ends the member's turns (`commit_turn`) and asks for answers. False: the
+    provider detects the end of a turn in the audio and answers on its own (ElevenLabs);
+    `commit_turn` and `clear_audio` raise `Unsupported`."""
 
 
 class ToolSpec(msgspec.Struct, frozen=True, kw_only=True):
