@@ -42,6 +42,8 @@ CORES = [
     "clanker.voice.brain.music",
     "clanker.voice.realtime.api",
     "clanker.voice.realtime.openai",
+    "clanker.voice.realtime.gemini",
+    "clanker.voice.realtime.gemini_tools",
     "clanker.llm.retry",
     "clanker.llm.model",
     "clanker.llm.errors",
