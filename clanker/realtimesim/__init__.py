@@ -5,9 +5,12 @@ session, streams audio or text turns in, and each ``response.create`` takes the 
 turn: spoken audio with its transcript (deterministic tones, paced on trio time so cancel and
 truncate can land mid-answer), a function call, or a failure (an error event, a dropped
 socket). Every client event and every server event is recorded for assertions. See
-docs/voice-realtime.md, "The sim".
+docs/voice-realtime.md, "The sim". `open_gemini_live_sim` runs the same kind of server on the
+Gemini Live wire format (``gemini_*`` modules; docs/voice-realtime.md, "The Gemini sim").
 """
 
+from clanker.realtimesim.gemini_record import GeminiSimConnection, SimActivity, gemini_echo
+from clanker.realtimesim.gemini_server import GeminiLiveSim, open_gemini_live_sim
 from clanker.realtimesim.script import (
     RATE,
     CallTool,
@@ -26,13 +29,18 @@ __all__ = [
     "RATE",
     "CallTool",
     "Fail",
+    "GeminiLiveSim",
+    "GeminiSimConnection",
     "RealtimeSim",
     "Responder",
     "Say",
+    "SimActivity",
     "SimConnection",
     "SimResponse",
     "SimUsage",
     "Turn",
     "echo",
+    "gemini_echo",
+    "open_gemini_live_sim",
     "open_openai_realtime_sim",
 ]
