@@ -43,6 +43,7 @@ CORES = [
     "clanker.voice.realtime.api",
     "clanker.voice.realtime.openai",
     "clanker.voice.realtime.gemini",
+    "clanker.voice.realtime.gemini_server_messages",
     "clanker.voice.realtime.gemini_tools",
     "clanker.llm.retry",
     "clanker.llm.model",

@@ -30,11 +30,11 @@ This module imports nothing but msgspec and the standard library (a sans-IO core
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 import msgspec
 
+from clanker.voice.realtime import gemini_server_messages as wire
 from clanker.voice.realtime.api import (
     AudioDelta,
     Capabilities,
@@ -61,7 +61,7 @@ DEFAULT_URL = (
 )
 DEFAULT_MODEL = "gemini-3.1-flash-live-preview"
 INPUT_RATE = 16_000
-OUTPUT_RATE = 24_000
+OUTPUT_RATE = wire.DEFAULT_OUTPUT_RATE
 INPUT_MIME = f"audio/pcm;rate={INPUT_RATE}"
 CHUNK_BYTES = INPUT_RATE * 2
 """One ``realtimeInput.audio`` message carries at most one second of the turn's audio."""
@@ -99,83 +99,6 @@ _DONE_REASONS: dict[str, ResponseStatus] = {
 }
 """``turnCompleteReason`` → status; any other reason (a refusal) is ``incomplete``."""
 
-# -- the server messages read (unknown fields are ignored) --------------------------------
-
-
-class _Blob(msgspec.Struct, rename="camel"):
-    mime_type: str = ""
-    data: str = ""
-
-
-class _Part(msgspec.Struct, rename="camel"):
-    inline_data: _Blob | None = None
-
-
-class _Content(msgspec.Struct):
-    parts: list[_Part] = []
-
-
-class _Transcription(msgspec.Struct):
-    text: str = ""
-    finished: bool = False
-
-
-class _ServerContent(msgspec.Struct, rename="camel"):
-    model_turn: _Content | None = None
-    turn_complete: bool = False
-    interrupted: bool = False
-    input_transcription: _Transcription | None = None
-    output_transcription: _Transcription | None = None
-    turn_complete_reason: str = ""
-
-
-class _FunctionCall(msgspec.Struct):
-    id: str = ""
-    name: str = ""
-    args: dict[str, Any] = {}
-
-
-class _ToolCall(msgspec.Struct, rename="camel"):
-    function_calls: list[_FunctionCall] = []
-
-
-class _Cancellation(msgspec.Struct):
-    ids: list[str] = []
-
-
-class _ModalityCount(msgspec.Struct, rename="camel"):
-    modality: str = ""
-    token_count: int = 0
-
-
-class _Usage(msgspec.Struct, rename="camel"):
-    prompt_token_count: int = 0
-    cached_content_token_count: int = 0
-    response_token_count: int = 0
-    tool_use_prompt_token_count: int = 0
-    thoughts_token_count: int = 0
-    prompt_tokens_details: list[_ModalityCount] = []
-    response_tokens_details: list[_ModalityCount] = []
-
-
-class _SetupComplete(msgspec.Struct, rename="camel"):
-    session_id: str = ""
-
-
-class _GoAway(msgspec.Struct, rename="camel"):
-    time_left: str = ""
-
-
-class _ServerMessage(msgspec.Struct, rename="camel"):
-    setup_complete: _SetupComplete | None = None
-    server_content: _ServerContent | None = None
-    tool_call: _ToolCall | None = None
-    tool_call_cancellation: _Cancellation | None = None
-    usage_metadata: _Usage | None = None
-    go_away: _GoAway | None = None
-
-
-_decode = msgspec.json.Decoder(_ServerMessage)
 _encode = msgspec.json.Encoder()
 
 
@@ -381,7 +304,7 @@ class GeminiLiveSession(RealtimeSession):
     def receive(self, frame: str | bytes) -> list[RealtimeEvent]:
         raw = frame.encode() if isinstance(frame, str) else frame
         try:
-            message = _decode.decode(raw)
+            message = wire.decode_server_message(raw)
         except msgspec.DecodeError as exc:
             return [_bad_frame(f"not a Gemini Live server message ({exc}): {_excerpt(raw)}")]
         try:
@@ -389,14 +312,14 @@ class GeminiLiveSession(RealtimeSession):
         except ValueError as exc:
             return [_bad_frame(f"a Gemini Live server message the session cannot read ({exc})")]
 
-    def _on_message(self, message: _ServerMessage) -> list[RealtimeEvent]:
+    def _on_message(self, message: wire.ServerMessage) -> list[RealtimeEvent]:
         events: list[RealtimeEvent] = []
         if message.setup_complete is not None and not self.ready:
             self.ready = True
             self.session_id = message.setup_complete.session_id
             events.append(SessionReady(provider="gemini", session_id=self.session_id))
         if message.usage_metadata is not None:
-            self.last_usage = _usage(message.usage_metadata)
+            self.last_usage = wire.usage_of(message.usage_metadata)
             if self.active_response is not None:
                 self._usage = self.last_usage
         if message.server_content is not None:
@@ -425,13 +348,13 @@ class GeminiLiveSession(RealtimeSession):
             )
         return events
 
-    def _on_content(self, content: _ServerContent) -> list[RealtimeEvent]:
+    def _on_content(self, content: wire.ServerContent) -> list[RealtimeEvent]:
         events: list[RealtimeEvent] = []
         if content.input_transcription is not None:
             events += self._on_heard(content.input_transcription)
         # Decoded before any state changes, so a bad piece leaves the session as it was.
         audio = [
-            (_pcm_of(part.inline_data.data), _rate_of(part.inline_data.mime_type))
+            (wire.pcm_of(part.inline_data.data), wire.rate_of(part.inline_data.mime_type))
             for part in (content.model_turn.parts if content.model_turn else [])
             if part.inline_data is not None and part.inline_data.mime_type.startswith("audio/pcm")
         ]
@@ -472,7 +395,7 @@ class GeminiLiveSession(RealtimeSession):
                 events += self._end("completed", content.turn_complete_reason)
         return events
 
-    def _on_heard(self, heard: _Transcription) -> list[RealtimeEvent]:
+    def _on_heard(self, heard: wire.Transcription) -> list[RealtimeEvent]:
         events: list[RealtimeEvent] = []
         if heard.text:
             self._heard.append(heard.text)
@@ -486,7 +409,7 @@ class GeminiLiveSession(RealtimeSession):
         self._heard.clear()
         return InputTranscript(item_id=self._input_item, text=text, final=True)
 
-    def _on_tool_call(self, call: _ToolCall) -> list[RealtimeEvent]:
+    def _on_tool_call(self, call: wire.ToolCall) -> list[RealtimeEvent]:
         if any(not function.id or not function.name for function in call.function_calls):
             raise ValueError("a functionCall without its id or name")
         events: list[RealtimeEvent] = []
@@ -538,39 +461,6 @@ class GeminiLiveSession(RealtimeSession):
 
 def _frame(**message: Any) -> str:
     return _encode.encode(message).decode()
-
-
-def _pcm_of(data: str) -> bytes:
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"the audio inlineData is not base64 ({exc})") from exc
-
-
-def _rate_of(mime_type: str) -> int:
-    for param in mime_type.split(";")[1:]:
-        key, _, value = param.strip().partition("=")
-        if key == "rate":
-            if not value.isdigit() or int(value) <= 0:
-                raise ValueError(f"the audio mimeType {mime_type!r} has a bad rate")
-            return int(value)
-    return OUTPUT_RATE
-
-
-def _usage(usage: _Usage) -> Usage:
-    given = {d.modality: d.token_count for d in usage.prompt_tokens_details}
-    made = {d.modality: d.token_count for d in usage.response_tokens_details}
-    if not given:
-        given = {"TEXT": usage.prompt_token_count}
-    if not made:
-        made = {"TEXT": usage.response_token_count}
-    return Usage(
-        audio_in=given.get("AUDIO", 0),
-        text_in=given.get("TEXT", 0) + usage.tool_use_prompt_token_count,
-        cached_in=usage.cached_content_token_count,
-        audio_out=made.get("AUDIO", 0),
-        text_out=made.get("TEXT", 0) + usage.thoughts_token_count,
-    )
 
 
 def _bad_frame(message: str) -> ProviderError:
