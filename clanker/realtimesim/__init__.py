@@ -8,8 +8,9 @@ socket). Every client event and every server event is recorded for assertions. S
 docs/voice-realtime.md, "The sim".
 
 Beside it, on the same script and records: `XaiRealtimeSim` (xAI's Grok Voice Agent dialect,
-``xai_*.py``) and `ElevenLabsAgentSim` (an ElevenLabs agent, which takes turns itself,
-``elevenlabs_*.py``).
+``xai_*.py``), `ElevenLabsAgentSim` (an ElevenLabs agent, which takes turns itself,
+``elevenlabs_*.py``) and `open_gemini_live_sim` (the Gemini Live wire format, ``gemini_*``
+modules; docs/voice-realtime.md, "The Gemini sim").
 """
 
 from clanker.realtimesim.elevenlabs_server import (
@@ -17,6 +18,8 @@ from clanker.realtimesim.elevenlabs_server import (
     ElevenLabsConnection,
     open_elevenlabs_agent_sim,
 )
+from clanker.realtimesim.gemini_record import GeminiSimConnection, SimActivity, gemini_echo
+from clanker.realtimesim.gemini_server import GeminiLiveSim, open_gemini_live_sim
 from clanker.realtimesim.script import (
     RATE,
     CallTool,
@@ -38,16 +41,21 @@ __all__ = [
     "ElevenLabsAgentSim",
     "ElevenLabsConnection",
     "Fail",
+    "GeminiLiveSim",
+    "GeminiSimConnection",
     "RealtimeSim",
     "Responder",
     "Say",
+    "SimActivity",
     "SimConnection",
     "SimResponse",
     "SimUsage",
     "Turn",
     "XaiRealtimeSim",
     "echo",
+    "gemini_echo",
     "open_elevenlabs_agent_sim",
+    "open_gemini_live_sim",
     "open_openai_realtime_sim",
     "open_xai_realtime_sim",
 ]
