@@ -93,6 +93,7 @@ from clanker.store import (
     to_json,
     utc_now_iso,
 )
+from clanker.text import DECISION_ACTION_KIND
 from clanker.text.catch_up import plan_catch_up
 
 log = logging.getLogger("clanker.guilds")
@@ -417,6 +418,8 @@ class GuildRouter(Actor):
             for m in plan.store_only:  # context for later prompts, not a question to answer
                 await self._store(stored_message(m))
                 taken += 1
+            for m in plan.skipped:  # addressed: the decision log says why it is not answered
+                await self._log_catch_up_skip(m, plan.reasons[m.message_id])
             for m in plan.answer:
                 taken += 1
                 answered.append(str(m.message_id))
@@ -445,6 +448,22 @@ class GuildRouter(Actor):
             )
         except (ActorError, StoreRequestError) as exc:
             log.info("catch-up not logged: %s", exc)
+
+    async def _log_catch_up_skip(self, m: DiscordMessage, reason: str) -> None:
+        try:
+            await self.store.log_action(
+                LogAction(
+                    kind=DECISION_ACTION_KIND,
+                    guild_id=m.guild_id,
+                    channel_id=m.channel_id,
+                    message_id=m.message_id,
+                    user_id=m.author_id,
+                    content=f"skipped: catch-up: {reason}",
+                    metadata=to_json({"source": "startup_catch_up", "reason": reason}),
+                )
+            )
+        except (ActorError, StoreRequestError) as exc:
+            log.info("catch-up decision not logged: %s", exc)
 
     def _note_clock(self, created_at: str) -> None:
         """Discord's clock against ours, from the freshest message seen (the catch-up's

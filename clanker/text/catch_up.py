@@ -4,9 +4,13 @@ After a login the router fetches each channel's latest messages; those the Store
 were posted while clanker was away. Every one of them is stored (later prompts see it), but only
 a few are given to admission (and so to the model, which still decides): those **addressed**
 to clanker (a mention, a reply to it, its name or an alias, a DM), posted within the
-**lookback**, with **no message of clanker's after them** in the channel, the newest
-``per_channel`` of them. An unaddressed remark from hours ago is context, not a question
-waiting for an answer.
+**lookback**, the newest ``per_channel`` of them. An unaddressed remark from hours ago is
+context, not a question waiting for an answer. (Clanker never saw these messages, so nothing
+it said after them can have answered them: unlike the original's catch-up, which also went
+over messages it had seen, a later message of clanker's does not rule one out.)
+
+``skipped`` lists the addressed ones not answered, with the reason, for the decision log: an
+addressed message always ends in a decision that names it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class CatchUpPlan:
     answer: tuple[DiscordMessage, ...]  # given to admission, oldest first
     store_only: tuple[DiscordMessage, ...]  # stored as context, oldest first
     reasons: dict[int, str]  # message id -> why it is only stored
+    skipped: tuple[DiscordMessage, ...] = ()  # addressed, not answered (reasons say why)
 
 
 def plan_catch_up(
@@ -45,10 +50,10 @@ def plan_catch_up(
     if per_channel < 0:
         raise ValueError(f"per_channel must be >= 0, got {per_channel}")
     authors = {m.message_id: m.author_id for m in history}
-    last_bot = max((i for i, m in enumerate(history) if m.author_id == bot_user_id), default=-1)
     candidates: list[DiscordMessage] = []
     reasons: dict[int, str] = {}
-    for index, m in enumerate(history):
+    skipped: list[DiscordMessage] = []
+    for m in history:
         if m.message_id not in missed:
             continue
         if m.author_id == bot_user_id:
@@ -72,13 +77,16 @@ def plan_catch_up(
             reasons[m.message_id] = "not addressed"
         elif now - datetime.fromisoformat(m.created_at) > lookback:
             reasons[m.message_id] = f"older than the lookback ({lookback})"
-        elif index < last_bot:
-            reasons[m.message_id] = "clanker spoke after it"
+            skipped.append(m)
         else:
             candidates.append(m)
     answer = candidates[-per_channel:] if per_channel else []
     for m in candidates[: len(candidates) - len(answer)]:
         reasons[m.message_id] = f"more than {per_channel} to answer in the channel"
+        skipped.append(m)
     chosen = {m.message_id for m in answer}
     store_only = tuple(m for m in history if m.message_id in missed and m.message_id not in chosen)
-    return CatchUpPlan(answer=tuple(answer), store_only=store_only, reasons=reasons)
+    skipped.sort(key=lambda m: m.message_id)
+    return CatchUpPlan(
+        answer=tuple(answer), store_only=store_only, reasons=reasons, skipped=tuple(skipped)
+    )

@@ -50,12 +50,12 @@ def plan(history: list[DiscordMessage], missed: set[int] | None = None, per_chan
     )
 
 
-def test_only_recent_addressed_messages_with_no_answer_after_them_are_answered() -> None:
+def test_only_recent_addressed_messages_are_answered_and_the_rest_explained() -> None:
     history = [
         msg(1, "clanker, are you there?", hours_ago=7),  # too old
         msg(2, "lunch anyone?", hours_ago=5),  # not addressed
         msg(3, "<@999> ping", hours_ago=5, mentions=(BOT,)),
-        msg(4, "answered already", author=BOT, hours_ago=4.5),
+        msg(4, "an earlier answer", author=BOT, hours_ago=4.5),
         msg(5, "thanks clanky", hours_ago=4),
         msg(6, "and this?", hours_ago=3, reply_to=4),  # a reply to the bot
     ]
@@ -65,9 +65,17 @@ def test_only_recent_addressed_messages_with_no_answer_after_them_are_answered()
     assert got.reasons == {
         1: "older than the lookback (6:00:00)",
         2: "not addressed",
-        3: "clanker spoke after it",
+        3: "more than 2 to answer in the channel",
         4: "clanker's own",
     }
+    # the addressed ones left unanswered, for the decision log
+    assert [m.message_id for m in got.skipped] == [1, 3]
+
+
+def test_a_message_of_clankers_after_a_missed_one_does_not_rule_it_out() -> None:
+    """clanker never saw a missed message, so nothing it said after it answered it."""
+    history = [msg(1, "clanker?", hours_ago=2), msg(2, "to someone else", author=BOT, hours_ago=1)]
+    assert [m.message_id for m in plan(history).answer] == [1]
 
 
 def test_at_most_n_per_channel_the_newest() -> None:
