@@ -34,10 +34,13 @@ import trio
 from clanker.discord.events import (
     BRIDGE_NAME,
     BridgeFailure,
+    DiscordMessage,
+    FetchHistory,
     SendMessage,
     Sent,
     StartTyping,
 )
+from clanker.discord.events import History as DiscordHistory
 from clanker.feeds import FeedSettings, fetch_candidates
 from clanker.feeds.fetch import feed_fetcher
 from clanker.feeds.model import FeedResult
@@ -114,6 +117,7 @@ ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)  # ticks fall on the clock's 10-minute
 DEDUPE_WINDOW = timedelta(hours=168)  # a link shared in this window is not offered again
 PAST_POSTS_WINDOW = timedelta(days=14)
 PAST_POSTS_SHOWN = 5
+HISTORY_PAGE = 100  # messages asked of Discord per channel for the past posts' replies
 LLM_TIMEOUT = 60.0
 ASK_TIMEOUT = 10.0
 SEND_TIMEOUT = 30.0
@@ -637,14 +641,24 @@ class InitiativeActor(Actor):
     ) -> tuple[PastPost, ...]:
         posts = await self._actions("initiative_post", gid, now - PAST_POSTS_WINDOW, limit=50)
         out = []
-        cache: dict[int, tuple[MessageRow, ...]] = {}
+        live: dict[int, dict[int, DiscordMessage] | None] = {}
+        stored: dict[int, tuple[MessageRow, ...]] = {}
         for row in posts[:PAST_POSTS_SHOWN]:
             cid = row.channel_id
             if cid is None or row.message_id is None:
                 continue
-            if cid not in cache:
-                cache[cid] = await self._recent(cid, 200)
-            replies = sum(1 for m in cache[cid] if m.reply_to_message_id == row.message_id)
+            if cid not in live:
+                live[cid] = await self._history_of(cid)
+            seen = live[cid]
+            reactions = None
+            if seen is not None and row.message_id in seen:
+                # Discord's own view: the replies after it, the reactions on it
+                replies = sum(1 for m in seen.values() if m.reply_to_message_id == row.message_id)
+                reactions = sum(r.count for r in seen[row.message_id].reactions)
+            else:  # the bridge cannot say (or the post is older than its page): the Store
+                if cid not in stored:
+                    stored[cid] = await self._recent(cid, 200)
+                replies = sum(1 for m in stored[cid] if m.reply_to_message_id == row.message_id)
             source = _meta(row).get("source_url")
             out.append(
                 PastPost(
@@ -652,9 +666,23 @@ class InitiativeActor(Actor):
                     text=row.content,
                     replies=replies,
                     source=source if isinstance(source, str) else None,
+                    reactions=reactions,
                 )
             )
         return tuple(out)
+
+    async def _history_of(self, channel_id: int) -> dict[int, DiscordMessage] | None:
+        """The channel's latest messages as Discord has them (reactions included), or None."""
+        try:
+            reply = await self.ctx.lookup(self.config.bridge).ask(
+                FetchHistory(channel_id=channel_id, limit=HISTORY_PAGE), timeout=ASK_TIMEOUT
+            )
+        except (ActorError, NotRegistered, trio.TooSlowError) as exc:
+            log.info("initiative: no history of channel %d: %s", channel_id, exc)
+            return None
+        if not isinstance(reply, DiscordHistory):
+            return None
+        return {m.message_id: m for m in reply.messages}
 
     async def _interests(self, gid: int) -> tuple[str, ...]:
         memory = self._service(self.config.memory)

@@ -321,6 +321,7 @@ class PastPost:
     text: str
     replies: int
     source: str | None = None
+    reactions: int | None = None  # None: not known (the Store keeps no reactions)
 
 
 @dataclass(frozen=True)
@@ -381,7 +382,10 @@ def initiative_prompt(parts: PromptParts) -> tuple[str, str]:
         out.append("YOUR RECENT POSTS AND WHAT THEY GOT:")
         for post in parts.past_posts:
             src = f" [{post.source}]" if post.source else ""
-            out.append(f"- #{post.channel_name}: {post.text[:160]!r}{src} → {post.replies} replies")
+            got = f"{post.replies} replies"
+            if post.reactions is not None:
+                got += f", {post.reactions} reactions"
+            out.append(f"- #{post.channel_name}: {post.text[:160]!r}{src} → {got}")
     if parts.interests:
         out.append("WHAT THIS COMMUNITY IS INTO (from memory):")
         out.extend(f"- {fact}" for fact in parts.interests)

@@ -46,7 +46,8 @@ async def test_a_check_posts_a_feed_link_in_the_listed_channel_and_then_holds_ba
         if "AMBIENT TEXT MODE" not in system:
             return Text(json.dumps({"text": "", "skip": True, "reaction": None}))
         link = "https://otters.example/hands"
-        offered = link in request.user_text
+        feed = request.user_text.split("YOUR FEED", 1)
+        offered = len(feed) == 2 and link in feed[1].split("FEED SOURCES", 1)[0]
         return Text(
             json.dumps(
                 {
@@ -154,3 +155,22 @@ async def test_a_check_posts_a_feed_link_in_the_listed_channel_and_then_holds_ba
                     again = await initiative.ask(CheckNow(), Checked, timeout=60)
                     assert again.detail == f"{guild.id}: skip no_channel"
                     assert len(asked) == calls
+                    # alice answers the post and likes it: the next decision is told so, as
+                    # Discord has it (the Store keeps no reactions)
+                    sb.react(alice, post.id, "👍")
+                    answer = sb.post_message(alice, general.id, "so cute", reply_to=post.id)
+                    with trio.fail_after(20):
+                        while True:
+                            rows = await store.ask(
+                                RecentMessages(channel_id=general.id, limit=1), MessageRows
+                            )
+                            if rows.rows and rows.rows[-1].message_id == answer.id:
+                                break
+                            await trio.sleep(0.1)
+                    third = await initiative.ask(CheckNow(), Checked, timeout=60)
+                    assert third.detail == f"{guild.id}: drop"  # the link was shared already
+                    assert "YOUR FEED" not in asked[-1].user_text
+                    assert (
+                        "look: https://otters.example/hands' [https://otters.example/hands] "
+                        "→ 1 replies, 1 reactions"
+                    ) in asked[-1].user_text
