@@ -155,7 +155,13 @@ async def test_a_setting_takes_effect_on_the_next_message(wired: Wired) -> None:
         assert saved.status_code == 200
         body = {"channel_id": str(general.id), "content": "x, clanker?"}
         await c.post("/api/sandbox/messages", json=body)
-        first = json.loads((await log.until(lambda ev: ev[-1].event == "action"))[-1].data)
+        # (the login's catch_up record may come first: wait for the decision)
+        decided = await log.until(
+            lambda ev: (
+                ev[-1].event == "action" and json.loads(ev[-1].data)["kind"] == "reply_decision"
+            )
+        )
+        first = json.loads(decided[-1].data)
         assert (first["kind"], first["content"]) == ("reply_decision", "skipped: replies_disabled")
         assert first["metadata"] == {"decision": "skipped", "reason": "replies_disabled"}
         # Turn replies back on: the next message is answered (so the skip above was the setting).
