@@ -316,7 +316,13 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
                     handlers={AUTOMATION_KIND: ROUTER_NAME, INITIATIVE_KIND: INITIATIVE_NAME}
                 )
             ),
-            initiative_child(replace(config.initiative, tools=reply_tool_registry(config))),
+            initiative_child(
+                replace(
+                    config.initiative,
+                    tools=reply_tool_registry(config),
+                    media=MediaDeps(config.media, config.media_fetcher),
+                )
+            ),
             bridge_child(bridge_config),
             *last,
         ],

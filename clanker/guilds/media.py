@@ -29,6 +29,7 @@ from clanker.media.request import (
     MediaRequest,
     attach_link,
     decide_media,
+    media_available,
     media_guidance,
 )
 from clanker.runtime import ActorError
@@ -66,6 +67,41 @@ class MediaDeps:
 
     def guarded(self) -> GuardedFetcher:
         return self.fetcher or GuardedFetcher(self.config.fetch)
+
+
+@dataclass(frozen=True)
+class MediaOrigin:
+    """Who asks for media when it is not a reply job (an initiative post): what the media
+    rows are logged under."""
+
+    job_id: int
+    guild_id: int | None
+    channel_id: int
+    message_id: int | None = None
+    user_id: int | None = None
+
+
+def _origin(job: ReplyJob | MediaOrigin) -> MediaOrigin:
+    if isinstance(job, MediaOrigin):
+        return job
+    return MediaOrigin(
+        job.job_id, job.guild_id, job.channel_id, job.trigger.message_id, job.trigger.author_id
+    )
+
+
+async def media_possible(
+    store: StoreClient, deps: MediaDeps | None, settings: Media
+) -> tuple[bool, bool]:
+    """Whether a GIF, and whether an image, could be had now (budgets from the action log)."""
+    if deps is None or not _anything_possible(deps, settings):
+        return False, False
+    return media_available(
+        settings,
+        gifs_used=await used_today(store, GIF_KIND, settings.max_gifs_per_day),
+        images_used=await used_today(store, IMAGE_KIND, settings.max_images_per_day),
+        gif_ready=deps.config.gif_ready,
+        image_providers=deps.config.image_providers,
+    )
 
 
 @dataclass(frozen=True)
@@ -130,7 +166,7 @@ async def carry_out_media(
     settings: Media,
     *,
     store: StoreClient,
-    job: ReplyJob,
+    job: ReplyJob | MediaOrigin,
 ) -> MediaOutcome:
     """Decide and carry out ``request``; never raises for a refusal or a provider failure
     (both are logged, and the outcome is empty)."""
@@ -239,21 +275,22 @@ async def log_upload_refused(store: StoreClient, job: ReplyJob, result: object) 
 
 async def _log(
     store: StoreClient,
-    job: ReplyJob,
+    job: ReplyJob | MediaOrigin,
     kind: str,
     content: str,
     metadata: dict[str, Any],
     *,
     usd_cost: float = 0.0,
 ) -> None:
+    origin = _origin(job)
     try:
         await store.log_action(
             LogAction(
                 kind=kind,
-                guild_id=job.guild_id,
-                channel_id=job.channel_id,
-                message_id=job.trigger.message_id,
-                user_id=job.trigger.author_id,
+                guild_id=origin.guild_id,
+                channel_id=origin.channel_id,
+                message_id=origin.message_id,
+                user_id=origin.user_id,
                 content=content[:2000],
                 metadata=to_json(metadata),
                 usd_cost=usd_cost,

@@ -45,6 +45,14 @@ from clanker.feeds import FeedSettings, fetch_candidates
 from clanker.feeds.fetch import feed_fetcher
 from clanker.feeds.model import FeedResult
 from clanker.feeds.sources import Endpoints, parse_weighted_source
+from clanker.guilds.media import (
+    MediaDeps,
+    MediaOrigin,
+    MediaOutcome,
+    carry_out_media,
+    media_possible,
+    upload_refused,
+)
 from clanker.guilds.messages import Directory, GetDirectory, GuildInfo
 from clanker.guilds.pacing import PACING_NAME, ReserveSend, SendDone, SendSlot
 from clanker.guilds.router import ROUTER_NAME
@@ -65,6 +73,7 @@ from clanker.initiative.policy import (
 from clanker.llm import CallContext, LlmClient, LlmError, LlmRequest, SystemPart, user
 from clanker.llm.actor import LLM_NAME
 from clanker.llm.model import LlmResponse, OutputSchema
+from clanker.media.request import MediaRequest, attach_link
 from clanker.memory.owners import guild_key
 from clanker.memory.service import MEMORY_NAME, Recall, Recalled
 from clanker.runtime import (
@@ -154,6 +163,7 @@ class InitiativeConfig:
     tools: ToolRegistry | None = None
     fetcher: GuardedFetcher | None = None
     feed_endpoints: Endpoints | None = None
+    media: MediaDeps | None = None  # GIFs and images with a post (None: none)
     seed: int | None = None
     tick_seconds: float = policy.TICK_SECONDS
     settings_override: Callable[[], Settings] | None = field(default=None, compare=False)
@@ -352,6 +362,7 @@ class InitiativeActor(Actor):
             now=now.strftime("%A %Y-%m-%d %H:%M UTC"),
             tools=tuple(t.name for t in self._offered_tools(settings)),
             voice=await self._voice(guild, bot_id, now),
+            media=await self._media_kinds(settings),
         )
         system, prompt = policy.initiative_prompt(parts)
         try:
@@ -473,6 +484,16 @@ class InitiativeActor(Actor):
     # -- posting ----------------------------------------------------------------------------
 
     async def _post(self, gid: int, bot_id: int, settings: Settings, decision: Decision) -> str:
+        media = MediaOutcome()
+        if decision.media != "none":  # made first: an image takes longer than a send slot lasts
+            media = await carry_out_media(
+                MediaRequest(kind=decision.media, prompt=decision.media_prompt),
+                self.config.media,
+                settings.media,
+                store=self.store,
+                job=MediaOrigin(0, gid, decision.channel_id, None, bot_id),
+            )
+        text = attach_link((decision.text,), media.link)[0] if media.link else decision.text
         slot = await self._reserve(settings)
         if isinstance(slot, str):
             # keep the thought: the next tick may post it
@@ -496,15 +517,15 @@ class InitiativeActor(Actor):
         await trio.sleep(self.rng.uniform(low, high))
         command = SendMessage(
             channel_id=decision.channel_id,
-            content=decision.text,
+            content=text,
             reply_to_message_id=decision.reply_to_message_id,
             allow_user_mentions=False,
+            files=media.files,
             start_by=slot.start_by if slot is not None else None,
         )
-        try:
-            result = await bridge.ask(command, timeout=SEND_TIMEOUT)
-        except (ActorError, trio.TooSlowError) as exc:
-            result = BridgeFailure(command="SendMessage", status=None, code=None, detail=str(exc))
+        result = await self._send(bridge, command)
+        if media.files and upload_refused(result):  # Discord refused the file: the text alone
+            result = await self._send(bridge, msgspec.structs.replace(command, files=()))
         sent_at = trio.current_time() if isinstance(result, Sent) else None
         if slot is not None:
             try:
@@ -535,11 +556,20 @@ class InitiativeActor(Actor):
                         if decision.reply_to_message_id is None
                         else str(decision.reply_to_message_id),
                         "media": decision.media,
+                        "media_prompt": decision.media_prompt or None,
+                        "media_posted": bool(media.link or media.files),
                     }
                 ),
             )
         )
         return "post"
+
+    async def _send(self, bridge: ActorRef, command: SendMessage) -> object:
+        try:
+            result: object = await bridge.ask(command, timeout=SEND_TIMEOUT)
+        except (ActorError, trio.TooSlowError) as exc:
+            result = BridgeFailure(command="SendMessage", status=None, code=None, detail=str(exc))
+        return result
 
     async def _reserve(self, settings: Settings) -> SendSlot | str | None:
         """The pacing keeper's slot; the reason not to send; None: no keeper answers."""
@@ -616,6 +646,10 @@ class InitiativeActor(Actor):
             RecentMessages(channel_id=channel_id, limit=limit), MessageRows, timeout=ASK_TIMEOUT
         )
         return reply.rows
+
+    async def _media_kinds(self, settings: Settings) -> tuple[str, ...]:
+        gif, image = await media_possible(self.store, self.config.media, settings.media)
+        return tuple(kind for kind, ok in (("gif", gif), ("image", image)) if ok)
 
     async def _voice(
         self, guild: GuildInfo, bot_id: int, now: datetime

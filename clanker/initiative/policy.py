@@ -184,7 +184,15 @@ def _offered(pending: Pending | None, channels: Sequence[int]) -> bool:
 DECISION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["action", "channel_id", "reply_to_message_id", "text", "media", "reason"],
+    "required": [
+        "action",
+        "channel_id",
+        "reply_to_message_id",
+        "text",
+        "media",
+        "media_prompt",
+        "reason",
+    ],
     "properties": {
         "action": {"type": "string", "enum": ["post_now", "hold", "drop"]},
         "channel_id": {"type": "string", "description": "one of the channels' ids, as written"},
@@ -194,6 +202,10 @@ DECISION_SCHEMA: dict[str, Any] = {
         },
         "text": {"type": "string", "description": "the post (post_now) or the thought (hold)"},
         "media": {"type": "string", "enum": ["none", "image", "gif"]},
+        "media_prompt": {
+            "type": "string",
+            "description": "GIF search words or what to draw; empty with media none",
+        },
         "reason": {"type": "string", "description": "why, in one sentence (for the operator)"},
     },
 }
@@ -208,6 +220,7 @@ class Decision:
     media: Literal["none", "image", "gif"]
     reason: str
     source_url: str | None = None
+    media_prompt: str = ""
 
 
 _MEDIA: dict[str, Literal["none", "image", "gif"]] = {
@@ -257,6 +270,9 @@ def read_decision(
     media = _MEDIA.get(raw_media) if isinstance(raw_media, str) else None
     if media is None:
         raise ValueError(f"media must be none, image or gif, got {raw_media!r}")
+    media_prompt = str(data.get("media_prompt") or "").strip()[:900]
+    if media != "none" and not media_prompt:
+        raise ValueError(f"media {media} needs a media_prompt (search words or what to draw)")
     if action == "drop":
         channel = channels[0] if channels else 0
         raw = data.get("channel_id")
@@ -282,7 +298,7 @@ def read_decision(
         if url.rstrip("/.,!?") in wanted or url.rstrip("/") in wanted:
             shared = url.rstrip(".,!?")
             break
-    return Decision(action, channel, reply_to, body, media, reason, shared)
+    return Decision(action, channel, reply_to, body, media, reason, shared, media_prompt)
 
 
 def clip(text: str, limit: int = MAX_POST_CHARS) -> str:
@@ -338,6 +354,7 @@ class PromptParts:
     now: str = ""
     tools: tuple[str, ...] = field(default=())
     voice: tuple[ChannelContext, ...] = ()  # recent transcripts of the server's voice channels
+    media: tuple[str, ...] = ()  # what may go with a post now: "gif", "image"
 
 
 def initiative_prompt(parts: PromptParts) -> tuple[str, str]:
@@ -389,13 +406,25 @@ def initiative_prompt(parts: PromptParts) -> tuple[str, str]:
     if parts.interests:
         out.append("WHAT THIS COMMUNITY IS INTO (from memory):")
         out.extend(f"- {fact}" for fact in parts.interests)
+    media_choice = " | ".join(f'"{m}"' for m in ("none", *parts.media))
+    prompt_choice = (
+        '"<GIF search words, or what to draw, in detail>" or ""' if parts.media else '""'
+    )
+    if parts.media:
+        what = {"gif": "a GIF found on GIPHY", "image": "a generated picture"}
+        out.append(
+            "MEDIA: you may post "
+            + " or ".join(what[m] for m in parts.media)
+            + " with the text, when it truly adds something."
+        )
     if parts.tools:
         out.append("You may call these tools first: " + ", ".join(parts.tools) + ".")
     out.append(
         "TASK: answer with one JSON object only: "
         '{"action": "post_now" | "hold" | "drop", "channel_id": "<one of the ids above>", '
         '"reply_to_message_id": "<a message id from that channel>" or null, '
-        '"text": "<the post, or the thought to hold>", "media": "none", '
+        '"text": "<the post, or the thought to hold>", '
+        f'"media": {media_choice}, "media_prompt": {prompt_choice}, '
         '"reason": "<one sentence>"}. post_now posts the text now; hold keeps the thought to '
         "revisit later (say why); drop discards it."
     )

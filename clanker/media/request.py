@@ -180,16 +180,15 @@ def _spent(kind: Literal["gif", "image"], used: int, limit: int) -> MediaRefusal
     )
 
 
-def media_guidance(
+def media_available(
     settings: Media,
     *,
     gifs_used: int,
     images_used: int,
     gif_ready: bool,
     image_providers: Collection[str],
-) -> str | None:
-    """The system prompt's MEDIA section for this reply, or None when no media can be had
-    (switched off, no key, budget spent), so the model is never offered what cannot run."""
+) -> tuple[bool, bool]:
+    """Whether a GIF, and whether an image, could be had now (on, a key, budget left)."""
     gif = MediaRequest(kind="gif", prompt="x")
     image = MediaRequest(kind="image", prompt="x")
     gif_ok = isinstance(
@@ -211,6 +210,26 @@ def media_guidance(
             image_providers=image_providers,
         ),
         ImagePlan,
+    )
+    return gif_ok, image_ok
+
+
+def media_guidance(
+    settings: Media,
+    *,
+    gifs_used: int,
+    images_used: int,
+    gif_ready: bool,
+    image_providers: Collection[str],
+) -> str | None:
+    """The system prompt's MEDIA section for this reply, or None when no media can be had
+    (switched off, no key, budget spent), so the model is never offered what cannot run."""
+    gif_ok, image_ok = media_available(
+        settings,
+        gifs_used=gifs_used,
+        images_used=images_used,
+        gif_ready=gif_ready,
+        image_providers=image_providers,
     )
     lines: list[str] = []
     if gif_ok:

@@ -17,11 +17,14 @@ import trio
 import trio.testing
 
 from clanker.guilds import ROUTER_NAME
+from clanker.guilds.media import MediaDeps
 from clanker.initiative.actor import INITIATIVE_NAME, InitiativeConfig, initiative_child
+from clanker.media.config import MediaConfig
 from clanker.schedule.actor import SchedulerConfig, scheduler_child
 from clanker.store import pin_calendar
 from clanker.tools.fetch import FetchLimits, GuardedFetcher
 from clanker.toolsims.feeds import FeedSim, SimFeed, SimItem, open_feed_sim
+from clanker.toolsims.giphy import SimGif, open_giphy_sim
 
 from .tree import FAST, World, actions, configure, product_tree
 
@@ -170,3 +173,53 @@ async def test_a_failing_source_is_logged_and_the_others_still_offered(
         assert fetches[0]["error"] is None
         assert fetches[1]["source"] == "rss:" + news
         assert "503" in fetches[1]["error"], fetches[1]
+
+
+async def test_a_post_can_carry_a_gif_when_one_can_be_had(
+    tmp_path: Path, mock_clock: trio.testing.MockClock
+) -> None:
+    """The media directive: the model is told a GIF can go with the post, asks for one, and
+    the GIF found on GIPHY (the sim) goes out with the text, counted in the day's budget."""
+    pin_calendar(START)
+    async with open_giphy_sim(api_key="giphy-key") as giphy:
+        giphy.results["otters holding hands"] = [SimGif("otter1", "Otters Holding Hands GIF")]
+        media = MediaDeps(
+            MediaConfig(
+                giphy_api_key="giphy-key", giphy_base_url=f"http://giphy.test:{giphy.port}"
+            ),
+            GuardedFetcher(testing_only_hosts={"giphy.test": "127.0.0.1"}),
+        )
+        world = World(
+            answer=lambda n: json.dumps(
+                {
+                    "action": "post_now",
+                    "channel_id": "10",
+                    "reply_to_message_id": None,
+                    "text": "this is us on a good day",
+                    "media": "gif",
+                    "media_prompt": "otters holding hands",
+                    "reason": "cute",
+                }
+            )
+        )
+        late = [
+            scheduler_child(
+                SchedulerConfig(handlers={"automation": ROUTER_NAME, "initiative": INITIATIVE_NAME})
+            ),
+            initiative_child(InitiativeConfig(seed=1, media=media)),
+        ]
+        async with product_tree(tmp_path, world, late=late) as (rt, w):
+            await configure(rt, {**FAST, "initiative": {"channel_ids": [10], "eagerness": 100}})
+            await trio.sleep(15 * 60)
+            assert "MEDIA: you may post a GIF found on GIPHY with the text" in w.prompts[0]
+            assert '"media": "none" | "gif"' in w.prompts[0]
+            assert w.texts(10) == [f"this is us on a good day\n{giphy.gif_url('otter1')}"]
+            assert [r.params.get("q") for r in giphy.requests] == ["otters holding hands"]
+            gifs = await actions(rt, "gif_call")
+            assert [(g.channel_id, g.content) for g in gifs] == [(10, giphy.gif_url("otter1"))]
+            post = json.loads((await actions(rt, "initiative_post"))[0].metadata)
+            assert (post["media"], post["media_prompt"], post["media_posted"]) == (
+                "gif",
+                "otters holding hands",
+                True,
+            )

@@ -157,6 +157,7 @@ def test_read_decision_checks_what_matters_and_forgives_the_wrapping() -> None:
         (answer(channel_id="#general"), "channel_id must be a channel or message id"),
         (answer(text="  "), "post_now needs text"),
         (answer(media="video"), "media must be none, image or gif, got 'video'"),
+        (answer(media="gif", media_prompt=" "), "media gif needs a media_prompt"),
     ]:
         with pytest.raises(ValueError, match=problem):
             read_decision(text, channels=(10,))
@@ -207,3 +208,19 @@ def test_the_prompt_has_its_sections_only_when_there_is_something_in_them() -> N
     assert "WHAT THIS COMMUNITY IS INTO (from memory):\n- they love otters" in full
     assert "YOUR CURRENT THOUGHT (held earlier, revision 1, for channel 10): otters" in full
     assert "You may call these tools first: web_search." in full
+    assert '"media": "none", "media_prompt": ""' in bare and "MEDIA:" not in bare
+    with_media = initiative_prompt(
+        PromptParts(
+            bot_name="c",
+            persona="",
+            guild_name="g",
+            channels=(ChannelContext(10, "general", ()),),
+            media=("gif", "image"),
+        )
+    )[1]
+    assert "MEDIA: you may post a GIF found on GIPHY or a generated picture with the text" in (
+        with_media
+    )
+    assert '"media": "none" | "gif" | "image"' in with_media
+    gif = read_decision(answer(media="gif", media_prompt="otters"), channels=(10,))
+    assert (gif.media, gif.media_prompt) == ("gif", "otters")
