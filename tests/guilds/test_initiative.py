@@ -18,12 +18,14 @@ import trio.testing
 from clanker.guilds import ROUTER_NAME
 from clanker.initiative.actor import INITIATIVE_NAME, InitiativeConfig, initiative_child
 from clanker.llm.model import ToolCall
+from clanker.memory.service import MemoryConfig, Remember, Remembered, memory_child
 from clanker.runtime import Runtime
 from clanker.schedule.actor import SchedulerConfig, scheduler_child
 from clanker.settings import CurrentSettings, GetSettings
 from clanker.store import StoreMessage, pin_calendar, to_iso
 from clanker.store.jobs import GetRuns, RunRows
 
+from ..memory.test_service import NOW, BagOfWords
 from .tree import FAST, World, actions, configure, product_tree
 
 START = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)  # a 10-minute mark: the first tick is 08:10
@@ -306,3 +308,35 @@ async def test_the_model_curates_its_own_sources_within_the_limits_when_allowed(
         )
         await trio.sleep(10 * MIN)
         assert w.requests[-1].tools == () and w.requests[-1].output_schema is not None
+
+
+async def test_the_prompt_holds_what_memory_knows_about_the_community(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """The memory service (real Store and policy, a stub embedder) in the tree: the server's
+    facts are the prompt's WHAT THIS COMMUNITY IS INTO section; a member's own facts are not."""
+    pin_calendar(START)
+    memory = memory_child(
+        MemoryConfig(embedder=BagOfWords(), now=lambda: NOW + trio.current_time())
+    )
+    world = World(answer=lambda n: decision("drop"))
+    async with product_tree(tmp_path, world, extra=[memory], late=late()) as (rt, w):
+        await configure(rt, SETUP)
+        for fact, guild, user in [
+            ("this server is into retro games and otters", 100, None),
+            ("alice secretly hates otters", None, 1),
+        ]:
+            scope = "guild" if guild else "user"
+            reply = await rt.lookup("memory").ask(
+                Remember(
+                    scope=scope, fact=fact, guild_id=guild, user_id=user, fact_type="preference"
+                )
+            )
+            assert isinstance(reply, Remembered), reply
+        await trio.sleep(15 * MIN)
+        prompt = w.prompts[0]
+        assert (
+            "WHAT THIS COMMUNITY IS INTO (from memory):\n"
+            "- this server is into retro games and otters" in prompt
+        )
+        assert "secretly" not in prompt
