@@ -11,7 +11,9 @@ tool returned (in the sandbox with no search key: the sandbox's search sim); in 
 otters") or a picture ("draw a cat") when the system prompt offers media (its MEDIA section), it
 answers with a ``media`` directive, so the sandbox's GIPHY and image sims answer offline. Asked
 to "remember that X" when ``memory_write`` is offered, it writes X as a fact about the speaker;
-a reply whose prompt has a "what you remember" section says what it remembers.
+a reply whose prompt has a "what you remember" section says what it remembers. Asked about an
+initiative post (the AMBIENT TEXT MODE prompt), it shares the first link of its feed in the
+first channel offered, and drops the thought when the feed has nothing.
 """
 
 from __future__ import annotations
@@ -159,6 +161,31 @@ def media_answer(prompt: str, system: str) -> dict[str, object] | None:
     return None
 
 
+_FEED_LINE = re.compile(r"^- (?P<title>.+?) — (?P<url>https?://\S+) \(")
+_CHANNEL_ID = re.compile(r"\(channel_id (\d+)\):")
+
+
+def initiative_answer(prompt: str) -> dict[str, object]:
+    """An initiative decision: the feed's first link in the first channel, or drop."""
+    channel = _CHANNEL_ID.search(prompt)
+    feed = [m for line in _section(prompt, "YOUR FEED") if (m := _FEED_LINE.match(line))]
+    base: dict[str, object] = {
+        "channel_id": channel.group(1) if channel else "0",
+        "reply_to_message_id": None,
+        "media": "none",
+        "media_prompt": "",
+    }
+    if not feed or channel is None:
+        return {**base, "action": "drop", "text": "", "reason": "nothing new in the feed"}
+    first = feed[0]
+    return {
+        **base,
+        "action": "post_now",
+        "text": f"{LABEL} Found this in my feed: {first['title']} {first['url']}",
+        "reason": "the first fresh link of the feed (the offline demo brain)",
+    }
+
+
 def _system_text(request: RecordedRequest) -> str:
     """The system prompt of a Chat Completions request (the demo brain is served as one)."""
     messages = request.body.get("messages", []) if isinstance(request.body, dict) else []
@@ -230,6 +257,10 @@ def respond(request: RecordedRequest) -> Turn:
                 call = SimToolCall("web_search", {"query": query})
                 return ToolUse((call,), text="Let me check. ", model=MODEL)
         return Text(sound or voice_answer(request.user_text), model=MODEL)
+    if "AMBIENT TEXT MODE" in _system_text(request):
+        return Text(
+            json.dumps(initiative_answer(request.user_text), ensure_ascii=False), model=MODEL
+        )
     tools = request.tool_names
     if ("web_search" in tools or "memory_write" in tools) and (results := request.tool_results):
         return Text(json.dumps(tool_answer(results), ensure_ascii=False), model=MODEL)
