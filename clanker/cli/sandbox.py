@@ -44,6 +44,7 @@ from clanker.dashboard import DashboardAddress, DashboardConfig, DashboardParts,
 from clanker.discord.bridge import wait_for_login
 from clanker.guilds.messages import voice_link_name
 from clanker.guilds.session import VoiceConfig
+from clanker.initiative.actor import InitiativeConfig
 from clanker.llm import LlmConfig, ProviderConfig
 from clanker.llmsim import open_llmsim
 from clanker.logsetup import configure_logging
@@ -56,6 +57,7 @@ from clanker.sandbox.voice.server import NoVoiceSession
 from clanker.sandbox.voice.speech import piper_speech
 from clanker.tools.config import WebToolsConfig
 from clanker.tools.fetch import GuardedFetcher
+from clanker.toolsims.sandbox_feeds import SandboxFeeds, open_sandbox_feeds
 from clanker.toolsims.sandbox_media import SandboxMedia, open_sandbox_media
 from clanker.toolsims.sandbox_web import SandboxWeb, open_sandbox_web
 from clanker.voice.brain.actor import GetVoiceBrainStatus, VoiceBrainStatus
@@ -102,6 +104,8 @@ class SandboxApp:
     # The sandbox's GIPHY and image sims, for what the environment has no key for (None: the
     # caller gave the media configuration).
     media: SandboxMedia | None = None
+    # The sandbox's discovery feeds (initiative posts' sources; always run in the sandbox).
+    feeds: SandboxFeeds | None = None
 
     @property
     def dashboard_link(self) -> str | None:
@@ -187,6 +191,7 @@ async def open_sandbox_app(
             configured = media_config_from_env(os.environ if env is None else env)
             sims = await stack.enter_async_context(open_sandbox_media(configured))
             media, media_fetcher = sims.config, sims.fetcher
+        feeds = await stack.enter_async_context(open_sandbox_feeds())
         sb = await stack.enter_async_context(open_sandbox(demo_world()))
         # a few generated tones, so "clanker, play the test tune" works with no files
         music = stack.enter_context(tempfile.TemporaryDirectory(prefix="clanker-music-"))
@@ -207,6 +212,7 @@ async def open_sandbox_app(
             media=media,
             media_fetcher=media_fetcher,
             browser=browser_config(os.environ, web_fetcher),
+            initiative=InitiativeConfig(fetcher=feeds.fetcher, feed_endpoints=feeds.endpoints),
         )
         parts = None
         if dashboard is not None:
@@ -234,6 +240,7 @@ async def open_sandbox_app(
             dashboard_error=error,
             web=web,
             media=sims,
+            feeds=feeds,
         )
 
 
@@ -559,6 +566,8 @@ async def run_chat(
                 out(tools)
             if app.media is not None and (line := app.media.describe()) is not None:
                 out(line)
+            if app.feeds is not None:
+                out(app.feeds.describe())
             if app.dashboard_link is not None:
                 out(f"dashboard: {app.dashboard_link}")
             elif app.dashboard_error is not None:

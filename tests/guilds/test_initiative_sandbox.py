@@ -30,6 +30,7 @@ from clanker.store import ActionRows, ActionsQuery, MessageRows, RecentMessages,
 from clanker.store.jobs import JobRows
 from clanker.tools.fetch import FetchLimits, GuardedFetcher
 from clanker.toolsims.feeds import SimItem, open_feed_sim
+from tests.dashboard.wiring import pause_initiative_tick
 
 HOST = "feeds.test"
 
@@ -116,6 +117,7 @@ async def test_a_check_posts_a_feed_link_in_the_listed_channel_and_then_holds_ba
             async with trio_asyncio.open_loop(), open_runtime(app_spec(config)) as rt:
                 with trio.fail_after(90):
                     await wait_for_login(rt, timeout=30)
+                    await pause_initiative_tick(rt)  # no 10-minute mark can race the checks
                     settings = rt.lookup("settings")
                     current = await settings.ask(GetSettings(), CurrentSettings)
                     patch = {
