@@ -28,6 +28,7 @@ from clanker.realtimesim import (
     RealtimeSim,
     Say,
     open_elevenlabs_agent_sim,
+    open_gemini_live_sim,
     open_xai_realtime_sim,
 )
 from clanker.runtime import (
@@ -58,6 +59,7 @@ from clanker.voice.realtime.api import (
     ToolSpec,
 )
 from clanker.voice.realtime.elevenlabs import ElevenLabsAgentSession
+from clanker.voice.realtime.gemini import GeminiLiveSession
 from clanker.voice.realtime.link_messages import (
     AppendAudio,
     CancelResponse,
@@ -530,6 +532,35 @@ async def test_elevenlabs_pings_are_answered_and_its_limits_refused(
             assert await t.ask(RequestResponse()) == CommandSent(
                 command="RequestResponse", frames=0
             )
+
+
+# -- Gemini ---------------------------------------------------------------------------------
+
+GEMINI_KEY = "gemini-sim-test-key"
+
+
+async def test_gemini_a_spoken_turn_over_binary_frames(mock_clock: MockClock) -> None:
+    async with open_gemini_live_sim(api_key=GEMINI_KEY) as sim:
+        sim.script(Say("hi there Ana"))
+
+        def session() -> RealtimeSession:
+            return GeminiLiveSession(GEMINI_KEY, base_url=sim.url)
+
+        async with tree(session) as t:
+            await t.heard.event(SessionReady)
+            spoken = tone(600, rate=16000)
+            for at in range(0, len(spoken), 640):  # 20 ms frames, as clankvox hands them on
+                assert t.link.try_tell(AppendAudio(pcm=spoken[at : at + 640]))
+            await t.link.tell(CommitTurn())
+            await t.link.tell(RequestResponse())
+            [done] = await t.heard.event(ResponseDone)
+            assert done.status == "completed"
+            assert audio_of(t.heard, done.response_id) == speech_pcm("hi there Ana", 24000)
+            [turn] = sim.connections[0].turns
+            assert bytes(turn.audio) == spoken
+            refused = await t.ask(SpeakExact(text="hello"))
+            assert isinstance(refused, CommandRefused) and refused.kind == "unsupported"
+            assert refused.reason.startswith("gemini realtime sessions do not support speak_exact")
 
 
 # -- connecting -----------------------------------------------------------------------------
