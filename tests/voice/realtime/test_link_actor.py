@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import trio
 import trio.testing
+import trio_websocket
 from trio.testing import MockClock
 
 from clanker.realtimesim import (
@@ -592,6 +593,42 @@ async def test_a_provider_that_never_answers_times_out_at_exactly_the_connect_ti
                 kind="not_connected",
                 reason="no socket: the provider did not answer within 3.0 s",
             )
+            await removed(t)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_provider_that_stops_reading_ends_the_link_at_the_send_timeout(
+    mock_clock: MockClock,
+) -> None:
+    async def deaf(request: trio_websocket.WebSocketRequest) -> None:
+        await request.accept()
+        await trio.sleep_forever()  # never reads: the loopback buffers fill
+
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(
+            partial(trio_websocket.serve_websocket, deaf, "127.0.0.1", 0, ssl_context=None)
+        )
+
+        def session() -> RealtimeSession:
+            return OpenAIRealtimeSession(KEY, base_url=f"ws://127.0.0.1:{server.port}/v1")
+
+        async with tree(session, send_timeout=4.0) as t:
+            await t.heard.notice(RealtimeConnected)
+            # 40 appends of 10 s each (640 kB of base64 apiece): far more than loopback holds.
+            refused = await t.ask(AppendAudio(pcm=bytes(400 * 24000 * 2)))
+            assert refused == CommandRefused(
+                link=LINK,
+                command="AppendAudio",
+                kind="not_connected",
+                reason="the provider took no frame for 4.0 s",
+            )
+            dropped = await t.heard.notice(RealtimeDropped)
+            assert (dropped.code, dropped.reason, dropped.error) == (
+                None,
+                "send stalled",
+                "connection_lost",
+            )
+            assert t.heard.at(dropped) == 4.0
             await removed(t)
         nursery.cancel_scope.cancel()
 
