@@ -47,6 +47,7 @@ CORES = [
     "clanker.voice.realtime.gemini",
     "clanker.voice.realtime.gemini_server_messages",
     "clanker.voice.realtime.gemini_tools",
+    "clanker.voice.realtime.link_messages",
     "clanker.llm.retry",
     "clanker.llm.model",
     "clanker.llm.errors",
