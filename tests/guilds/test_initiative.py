@@ -20,13 +20,13 @@ from clanker.initiative.actor import INITIATIVE_NAME, InitiativeConfig, initiati
 from clanker.llm.model import ToolCall
 from clanker.memory.service import MemoryConfig, Remember, Remembered, memory_child
 from clanker.runtime import Runtime
-from clanker.schedule.actor import SchedulerConfig, scheduler_child
+from clanker.schedule.actor import ListJobs, SchedulerConfig, scheduler_child
 from clanker.settings import CurrentSettings, GetSettings
 from clanker.store import StoreMessage, pin_calendar, to_iso
-from clanker.store.jobs import GetRuns, RunRows
+from clanker.store.jobs import GetRuns, JobRows, RunRows
 
 from ..memory.test_service import NOW, BagOfWords
-from .tree import FAST, World, actions, configure, product_tree
+from .tree import FAST, World, actions, configure, crash, product_tree
 
 START = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)  # a 10-minute mark: the first tick is 08:10
 MIN = 60.0
@@ -340,3 +340,27 @@ async def test_the_prompt_holds_what_memory_knows_about_the_community(
             "- this server is into retro games and otters" in prompt
         )
         assert "secretly" not in prompt
+
+
+async def test_a_crashed_initiative_actor_comes_back_knowing_its_held_thought(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Let it crash: a fresh incarnation rebuilds the held thought and the gates from the
+    Store, and its scheduler job is still the one it had (not scheduled twice)."""
+    pin_calendar(START)
+    t0 = trio.current_time()
+    answers = {1: decision("hold", "that otter video"), 2: decision("post_now", "the otter video!")}
+    world = World(answer=lambda n: answers[n])
+    async with tree(tmp_path, world) as (rt, w):
+        await configure(rt, {**SETUP, "initiative": {"channel_ids": [10], "eagerness": 0}})
+        await trio.sleep(5 * MIN)
+        await configure(rt, {"initiative": {"eagerness": 100}})
+        await trio.sleep(10 * MIN)  # 08:10: held
+        await configure(rt, {"initiative": {"eagerness": 0}})
+        await crash(rt, INITIATIVE_NAME)
+        await trio.sleep(10 * MIN)  # 08:20: the new incarnation revisits it, without a roll
+        assert "YOUR CURRENT THOUGHT (held earlier, revision 1" in w.prompts[1]
+        assert w.texts(10) == ["the otter video!"]
+        assert w.llm_times[1] - t0 == pytest.approx(20 * MIN, abs=1e-3)
+        jobs = await rt.lookup("scheduler").ask(ListJobs(kind="initiative"), JobRows)
+        assert [j.job_key for j in jobs.rows] == ["initiative:tick"]
