@@ -14,6 +14,7 @@ from clanker.dashboard import (
     routes_actions,
     routes_initiative,
     routes_memory,
+    routes_memory_curation,
     routes_runtime,
     routes_sandbox,
     routes_settings,
@@ -112,6 +113,7 @@ def create_app(ctx: ApiContext) -> QuartTrio:
     routes_sandbox.register(app, ctx)
     routes_voice.register(app, ctx)
     routes_memory.register(app, ctx)
+    routes_memory_curation.register(app, ctx)
     routes_initiative.register(app, ctx)
     _register_spa(app, ctx)
     return app

@@ -1,30 +1,23 @@
-"""Routes: what clanker remembers (the long-term memory's facts, read from the Store) and the
-operator's forget (a fact deleted for good, logged as ``operator_memory_forget``) and purge
-(every fact of a user, a guild or the bot, logged as ``operator_memory_purge``)."""
+"""Routes: what clanker remembers (the long-term memory's facts, read from the Store directly).
+The operator's changes (edit, archive, forget, purge) are in `routes_memory_curation`, asked
+of the memory service."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 
 from quart import Response, request
 from quart_trio import QuartTrio
 
-from clanker.dashboard.context import ApiContext, ApiProblem, query_int, read_body
+from clanker.dashboard.context import ApiContext, ApiProblem, query_int
 from clanker.dashboard.shapes import (
     MemoryFact,
     MemoryFacts,
-    MemoryForgotten,
     MemoryOwner,
-    MemoryPurgeBody,
-    MemoryPurged,
 )
 from clanker.memory.rows import fts_expression
-from clanker.runtime import ActorError
-from clanker.store import LogAction, RowsChanged, to_json
 from clanker.store.facts import (
-    DeleteFacts,
     FactCandidates,
     FactOwnerCounts,
     FactOwners,
@@ -41,6 +34,7 @@ log = logging.getLogger("clanker.dashboard")
 OWNER_KEY = re.compile(r"(user|guild):\d{1,19}|self")
 MAX_QUERY_CHARS = 200
 DEFAULT_LIMIT = 100
+STATES = ("all", "active", "archived")
 
 
 def fact_view(row: FactRow) -> MemoryFact:
@@ -69,7 +63,7 @@ def newest_first(rows: tuple[FactRow, ...]) -> list[FactRow]:
     return sorted(rows, key=lambda r: (r.updated_at, r.id), reverse=True)
 
 
-def _check_owner(raw: str, what: str) -> str:
+def check_owner(raw: str, what: str) -> str:
     if not OWNER_KEY.fullmatch(raw):
         raise ApiProblem(
             400,
@@ -82,7 +76,7 @@ def _owner_param() -> str | None:
     raw = request.args.get("owner")
     if raw is None or raw == "":
         return None
-    return _check_owner(raw, "query parameter 'owner'")
+    return check_owner(raw, "query parameter 'owner'")
 
 
 def _query_param() -> str | None:
@@ -96,7 +90,14 @@ def _query_param() -> str | None:
     return raw
 
 
-def _fact_id(raw: str) -> int:
+def _state_param() -> str:
+    raw = request.args.get("state") or "all"
+    if raw not in STATES:
+        raise ApiProblem(400, f"query parameter 'state' must be {', '.join(STATES)}, got {raw!r}")
+    return raw
+
+
+def fact_id_param(raw: str) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 2**63 - 1:
         raise ApiProblem(400, f"the fact id must be a positive integer, got {raw!r}")
     return int(raw)
@@ -108,10 +109,11 @@ async def _owners(ctx: ApiContext) -> list[MemoryOwner]:
 
 
 async def memory_facts(
-    ctx: ApiContext, owner: str | None, query: str | None, limit: int
+    ctx: ApiContext, owner: str | None, query: str | None, limit: int, state: str = "all"
 ) -> MemoryFacts:
-    """The owners seen and the facts of ``owner`` (every owner if None), matching ``query``
-    (FTS5, active facts) if given, newest update first."""
+    """The owners seen and the facts of ``owner`` (every owner if None) in ``state`` (``all``,
+    ``active`` or ``archived``), matching ``query`` (FTS5, active facts only) if given, newest
+    update first."""
     owners = await _owners(ctx)
     keys = (owner,) if owner is not None else tuple(o.owner for o in owners)
     if query is not None:
@@ -133,12 +135,19 @@ async def memory_facts(
     if not keys:
         return MemoryFacts(owners=owners, facts=[], search=None)
     listed = await ctx.ask_store(
-        GetFacts(owner_keys=keys, include_archived=True, limit=limit), FactRows
+        GetFacts(
+            owner_keys=keys,
+            include_archived=state == "all",
+            only_archived=state == "archived",
+            limit=limit,
+        ),
+        FactRows,
     )
     return MemoryFacts(owners=owners, facts=[fact_view(r) for r in listed.rows], search=None)
 
 
-async def _find(ctx: ApiContext, fact_id: int) -> FactRow | None:
+async def find_fact(ctx: ApiContext, fact_id: int) -> FactRow | None:
+    """The stored fact ``fact_id`` of any owner (active or archived), or None."""
     owners = await _owners(ctx)
     if not owners:
         return None
@@ -151,60 +160,6 @@ async def _find(ctx: ApiContext, fact_id: int) -> FactRow | None:
     return found.rows[0] if found.rows else None
 
 
-async def _log_forget(ctx: ApiContext, row: FactRow, owner: str) -> None:
-    """Log the operator's forget. Only the id and the owner: the fact's words are gone for good,
-    so they are not copied into the action log either."""
-    log.info("dashboard operator: forgot memory fact %s of %s", row.id, owner)
-    with contextlib.suppress(ApiProblem, ActorError):
-        await ctx.store().ref.tell(
-            LogAction(
-                kind="operator_memory_forget",
-                guild_id=row.guild_id,
-                user_id=row.user_id,
-                content=f"forgot fact {row.id} of {owner}",
-                metadata=to_json({"fact_id": row.id, "owner": owner, "scope": row.scope}),
-            )
-        )
-
-
-async def purge(ctx: ApiContext, owner: str) -> int:
-    """Delete every fact of ``owner`` (active and archived), a page at a time; how many."""
-    deleted = 0
-    while True:
-        page = await ctx.ask_store(
-            GetFacts(owner_keys=(owner,), include_archived=True, limit=MAX_LIMIT), FactRows
-        )
-        if not page.rows:
-            return deleted
-        done = await ctx.ask_store(
-            DeleteFacts(fact_ids=tuple(r.id for r in page.rows)), RowsChanged
-        )
-        deleted += done.count
-
-
-def _owner_ids(owner: str) -> tuple[int | None, int | None]:
-    """(guild_id, user_id) of an owner key."""
-    scope, _, raw = owner.partition(":")
-    if scope == "guild":
-        return int(raw), None
-    return (None, int(raw)) if scope == "user" else (None, None)
-
-
-async def _log_purge(ctx: ApiContext, owner: str, deleted: int) -> None:
-    log.info("dashboard operator: purged %s facts of %s", deleted, owner)
-    guild_id, user_id = _owner_ids(owner)
-    with contextlib.suppress(ApiProblem, ActorError):
-        await ctx.store().ref.tell(
-            LogAction(
-                kind="operator_memory_purge",
-                guild_id=guild_id,
-                user_id=user_id,
-                content=f"purged {deleted} facts of {owner}",
-                metadata=to_json({"owner": owner, "deleted": deleted}),
-            )
-        )
-
-
 def register(app: QuartTrio, ctx: ApiContext) -> None:
     """Add these routes to ``app``."""
 
@@ -213,27 +168,9 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
         owner = _owner_param()
         query = _query_param()
         limit = query_int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        return ctx.json(await memory_facts(ctx, owner, query, limit))
-
-    @app.delete("/api/memory/<raw_id>")
-    async def forget(raw_id: str) -> Response:
-        fact_id = _fact_id(raw_id)
-        row = await _find(ctx, fact_id)
-        if row is None:
-            raise ApiProblem(404, f"no fact {fact_id}: it does not exist (or was forgotten)")
-        owner = owner_key(row.scope, row.guild_id, row.user_id)
-        deleted = await ctx.ask_store(DeleteFacts(fact_ids=(fact_id,)), RowsChanged)
-        if deleted.count == 0:
-            raise ApiProblem(404, f"no fact {fact_id}: it was forgotten meanwhile")
-        await _log_forget(ctx, row, owner)
-        return ctx.json(MemoryForgotten(id=fact_id, owner=owner))
-
-    @app.post("/api/memory/purge")
-    async def purge_owner() -> Response:
-        body = await read_body(MemoryPurgeBody)
-        owner = _check_owner(body.owner, "owner")
-        deleted = await purge(ctx, owner)
-        if deleted == 0:
-            raise ApiProblem(404, f"{owner} has no facts to forget")
-        await _log_purge(ctx, owner, deleted)
-        return ctx.json(MemoryPurged(owner=owner, deleted=deleted))
+        state = _state_param()
+        if query is not None and state == "archived":
+            raise ApiProblem(
+                400, "query parameter 'q' searches active facts only; drop 'state=archived'"
+            )
+        return ctx.json(await memory_facts(ctx, owner, query, limit, state))

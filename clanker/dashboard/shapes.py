@@ -547,9 +547,32 @@ class MemoryForgotten(Struct, frozen=True):
 
 
 class MemoryPurgeBody(Struct, frozen=True):
-    """``POST /api/memory/purge``: forget every fact of one owner (a user, a guild, ``self``)."""
+    """``POST /api/memory/purge``: forget every fact of one owner, named by exactly one of
+    ``guild_id``, ``user_id`` (ids as strings or numbers) or ``owner`` (an owner key, the only
+    way to name ``self``); ``confirm`` must repeat the owner's key (``"guild:123"``)."""
 
-    owner: str
+    owner: str | None = None
+    guild_id: str | int | None = None
+    user_id: str | int | None = None
+    confirm: str | None = None
+
+
+class MemoryFactEdit(Struct, frozen=True):
+    """``PATCH /api/memory/facts/<id>``: the new text, type and/or confidence (absent or null:
+    unchanged)."""
+
+    fact: str | None = None
+    type: str | None = None
+    confidence: float | None = None
+
+
+class MemoryEdited(Struct, frozen=True):
+    """The fact as it now is, which fields changed (``fact``, ``type``, ``confidence``) and
+    whether a new text got its vector now (else the background re-embedding makes it)."""
+
+    fact: MemoryFact
+    changed: list[str]
+    embedded: bool
 
 
 class MemoryPurged(Struct, frozen=True):

@@ -11,6 +11,8 @@ writing the plan cannot interleave with another write through this service.
   trio time, or asked) embeds active facts lacking a vector of the current model, 32 at a
   time — which is also how a change of model re-embeds everything. That background pass only
   writes vectors, so it may run beside a handler.
+* `EditFact` → `FactEdited`, `ArchiveFact` → `FactArchived` (the operator's curation,
+  `clanker.memory.curation`), or `FactChangeRefused(reason, problem)`; `Forget` deletes.
 * `Recall` → `Recalled`: hybrid candidates from the Store for the given owners, ranked. The
   query is embedded as a ``query`` (cached 60 s, 256 queries: `QueryVectorCache`); when the
   embedder is busy or fails, the ranking uses the no-vector weights.
@@ -26,6 +28,14 @@ import msgspec
 import trio
 
 from clanker.memory.cache import QueryVectorCache
+from clanker.memory.curation import (
+    ArchiveFact,
+    EditFact,
+    FactArchived,
+    FactChangeRefused,
+    FactEdited,
+)
+from clanker.memory.curator import archive_fact, edit_fact
 from clanker.memory.embedder import Embedder, EmbedderBusy
 from clanker.memory.model import DEFAULT_CONFIDENCE, FactDraft, Owner, Scope
 from clanker.memory.policy import (
@@ -379,6 +389,16 @@ class MemoryService(Actor):
             return Forgotten(fact_ids=tuple(sorted(gone)), problem=str(exc))
         log.info("memory: forgot %d facts of %s", len(gone), msg.owner_key)
         return Forgotten(fact_ids=tuple(sorted(gone)))
+
+    @handles(EditFact)
+    async def edit(self, msg: EditFact) -> FactEdited | FactChangeRefused:
+        # The operator's edit (`clanker.memory.curator`): the policy checks it, a new text is
+        # re-embedded.
+        return await edit_fact(self.store, self._vectors, self.embedder.model, msg)
+
+    @handles(ArchiveFact)
+    async def archive(self, msg: ArchiveFact) -> FactArchived | FactChangeRefused:
+        return await archive_fact(self.store, msg)
 
     @handles(Recall)
     async def recall(self, msg: Recall) -> Recalled:

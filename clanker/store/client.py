@@ -130,6 +130,15 @@ class StoreClient:
         """Store or replace a fact's vector; 0 if the fact is unknown."""
         return (await self._ask(req, m.RowsChanged)).count
 
+    async def update_fact(self, req: f.UpdateFact) -> int:
+        """Edit a fact in place; 0 if it is unknown, a duplicate raises StoreRequestError."""
+        return (await self._ask(req, m.RowsChanged)).count
+
+    async def set_fact_active(self, fact_id: int, active: bool) -> int:
+        """Archive or restore a fact; 0 if it is unknown or already so."""
+        req = f.SetFactActive(fact_id=fact_id, active=active)
+        return (await self._ask(req, m.RowsChanged)).count
+
     async def delete_facts(self, fact_ids: Sequence[int]) -> int:
         """Delete facts and their vectors; returns how many facts went."""
         return (await self._ask(f.DeleteFacts(fact_ids=tuple(fact_ids)), m.RowsChanged)).count

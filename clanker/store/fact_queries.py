@@ -162,6 +162,51 @@ def put_fact_vector(conn: Connection, req: f.PutFactVector) -> m.RowsChanged:
     return m.RowsChanged(count=1)
 
 
+def update_fact(conn: Connection, req: f.UpdateFact) -> m.RowsChanged | m.StoreRejected:
+    """Edit one fact's text, key, type and confidence; replace or drop its vector."""
+    try:
+        with transaction(conn):
+            row = conn.execute(
+                "SELECT owner_key, is_active FROM memory_facts WHERE id = ?", (req.fact_id,)
+            ).fetchone()
+            if row is None:
+                return m.RowsChanged(count=0)
+            conn.execute(
+                "UPDATE memory_facts SET fact = ?, fact_key = ?, fact_type = ?, confidence = ?, "
+                "updated_at = ? WHERE id = ?",
+                (
+                    req.fact,
+                    req.fact_key,
+                    req.fact_type,
+                    req.confidence,
+                    utc_now_iso(),
+                    req.fact_id,
+                ),
+            )
+            if req.vector is not None:
+                _put_vector(conn, req.fact_id, str(row[0]), bool(row[1]), req.model, req.vector)
+            elif req.drop_vector:
+                conn.execute("DELETE FROM memory_fact_vectors WHERE fact_id = ?", (req.fact_id,))
+    except sqlite3.IntegrityError as exc:
+        return m.StoreRejected(request="UpdateFact", problem=f"the fact cannot be stored: {exc}")
+    return m.RowsChanged(count=1)
+
+
+def set_fact_active(conn: Connection, req: f.SetFactActive) -> m.RowsChanged:
+    """Archive or restore one fact and its vector."""
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE memory_facts SET is_active = ?, updated_at = ? WHERE id = ? AND is_active = ?",
+            (int(req.active), utc_now_iso(), req.fact_id, int(not req.active)),
+        )
+        if cur.rowcount:
+            conn.execute(
+                "UPDATE memory_fact_vectors SET active = ? WHERE fact_id = ?",
+                (int(req.active), req.fact_id),
+            )
+    return m.RowsChanged(count=cur.rowcount)
+
+
 def delete_facts(conn: Connection, req: f.DeleteFacts) -> m.RowsChanged:
     """Delete facts and their vectors."""
     ids = sorted(set(req.fact_ids))
@@ -193,7 +238,9 @@ def get_facts(conn: Connection, req: f.GetFacts) -> f.FactRows:
     if req.fact_ids:
         where.append(f"id IN ({_marks(len(req.fact_ids))})")
         args += req.fact_ids
-    if not req.include_archived:
+    if req.only_archived:
+        where.append("is_active = 0")
+    elif not req.include_archived:
         where.append("is_active = 1")
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM memory_facts WHERE {' AND '.join(where)} "
@@ -323,6 +370,8 @@ FACT_QUERIES: dict[type, Any] = {
     f.MergeFact: merge_fact,
     f.PutFactVector: put_fact_vector,
     f.DeleteFacts: delete_facts,
+    f.UpdateFact: update_fact,
+    f.SetFactActive: set_fact_active,
     f.GetFacts: get_facts,
     f.SearchFacts: search_facts,
     f.FactsWithoutVector: facts_without_vector,

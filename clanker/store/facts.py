@@ -166,15 +166,60 @@ class DeleteFacts(Message, frozen=True):
         _check_ids(self, "fact_ids", self.fact_ids)
 
 
+class UpdateFact(Message, frozen=True):
+    """Edit a stored fact in place (the operator's edit, checked by `clanker.memory.curation`):
+    its text, ``fact_key``, type and confidence, ``updated_at`` stamped, the FTS5 row following
+    the text. ``vector`` replaces the fact's vector; without one, ``drop_vector`` deletes the old
+    vector (the text changed, so it no longer says what the fact says; the re-embedding pass
+    makes a new one). Reply: `RowsChanged` (0 for an unknown id); a text another fact of the
+    same owner and subject already says → `StoreRejected`."""
+
+    fact_id: int
+    fact: str
+    fact_key: str
+    fact_type: str
+    confidence: float
+    vector: tuple[float, ...] | None = None
+    model: str = ""
+    drop_vector: bool = False
+
+    def __post_init__(self) -> None:
+        check_id(self, "fact_id", self.fact_id)
+        if self.fact_type not in FACT_TYPES:
+            raise ValueError(f"UpdateFact.fact_type {self.fact_type!r} is not one of {FACT_TYPES}")
+        for field, text in (("fact", self.fact), ("fact_key", self.fact_key)):
+            if not text.strip() or len(text) > MAX_FACT_CHARS:
+                raise ValueError(
+                    f"UpdateFact.{field} must be 1..{MAX_FACT_CHARS} characters, got {len(text)}"
+                )
+        if not (math.isfinite(self.confidence) and 0.0 <= self.confidence <= 1.0):
+            raise ValueError(f"UpdateFact.confidence must be in 0..1, got {self.confidence}")
+        _check_vector(self, self.vector, self.model)
+
+
+class SetFactActive(Message, frozen=True):
+    """Archive (``active=False``) or restore one fact: its row's ``is_active`` and its vector's
+    ``active`` flag (so KNN follows), ``updated_at`` stamped. Reply: `RowsChanged` (0 when the
+    id is unknown or the fact already is so)."""
+
+    fact_id: int
+    active: bool
+
+    def __post_init__(self) -> None:
+        check_id(self, "fact_id", self.fact_id)
+
+
 class GetFacts(Message, frozen=True):
-    """Facts of some owners (optionally one subject, or by id), newest update first.
-    Reply: `FactRows`."""
+    """Facts of some owners (optionally one subject, or by id), newest update first; active
+    ones only, archived ones too (``include_archived``), or archived ones only
+    (``only_archived``). Reply: `FactRows`."""
 
     owner_keys: tuple[str, ...]
     subject: str | None = None
     fact_ids: tuple[int, ...] = ()
     include_archived: bool = False
     limit: int = 200
+    only_archived: bool = False
 
     def __post_init__(self) -> None:
         check_owner_keys(self, self.owner_keys)

@@ -8,7 +8,7 @@ Waits are bounded generously, so a loaded machine makes them slower, never red.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from clanker.dashboard import (
     GetAddress,
     dashboard_children,
 )
+from clanker.memory.service import MemoryConfig, memory_child
 from clanker.runtime import (
     Actor,
     ChildSpec,
@@ -36,6 +37,7 @@ from clanker.runtime import (
 )
 from clanker.store import StoreClient, store_child
 from tests.dashboard.sse_client import SseStream, open_sse
+from tests.memory.test_service import BagOfWords
 
 SECRET = "sk-test-9f8e7d6c5b4a39281706"
 TIMEOUT = 30.0
@@ -95,13 +97,18 @@ class Dash:
 
 
 def make_tree(
-    db: Path, config: DashboardConfig, environ: dict[str, str], announced: list[str]
+    db: Path,
+    config: DashboardConfig,
+    environ: dict[str, str],
+    announced: list[str],
+    extra: tuple[ChildSpec, ...] = (),
 ) -> tuple[SupervisorSpec, DashboardParts]:
     parts = dashboard_children(config, environ=environ, announce=announced.append)
     spec = SupervisorSpec(
         children=[
             parts.telemetry,
             store_child(db, action_listener=TELEMETRY_NAME),
+            *extra,
             ChildSpec("worker", Worker, register="worker"),
             ChildSpec("stubborn", Stubborn),
             parts.dashboard,
@@ -117,12 +124,37 @@ def dash_config() -> DashboardConfig:
     return DashboardConfig(port=0, allow_operator_crash=True, graceful_timeout=5.0)
 
 
-@pytest.fixture
-async def dash(tmp_path: Path, dash_config: DashboardConfig) -> AsyncIterator[Dash]:
+@asynccontextmanager
+async def _running(
+    tmp_path: Path, config: DashboardConfig, extra: tuple[ChildSpec, ...] = ()
+) -> AsyncIterator[Dash]:
     announced: list[str] = []
     spec, parts = make_tree(
-        tmp_path / "clanker.db", dash_config, {"OPENAI_API_KEY": SECRET}, announced
+        tmp_path / "clanker.db", config, {"OPENAI_API_KEY": SECRET}, announced, extra
     )
     async with open_runtime(spec) as rt:
         address = await rt.lookup("dashboard").ask(GetAddress(), DashboardAddress)
         yield Dash(rt=rt, parts=parts, url=address.url, announced=announced)
+
+
+@pytest.fixture
+async def dash(tmp_path: Path, dash_config: DashboardConfig) -> AsyncIterator[Dash]:
+    async with _running(tmp_path, dash_config) as running:
+        yield running
+
+
+@pytest.fixture
+def stub_embedder() -> BagOfWords:
+    return BagOfWords()
+
+
+@pytest.fixture
+async def memory_dash(
+    tmp_path: Path, dash_config: DashboardConfig, stub_embedder: BagOfWords
+) -> AsyncIterator[Dash]:
+    """The dashboard with the real memory service beside the Store (a stub bag-of-words
+    embedder, the far end; no background re-embedding, so every vector is the one a request
+    wrote)."""
+    service = memory_child(MemoryConfig(embedder=stub_embedder, reembed_every=None))
+    async with _running(tmp_path, dash_config, (service,)) as running:
+        yield running

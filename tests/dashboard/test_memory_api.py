@@ -1,13 +1,25 @@
-"""``GET /api/memory`` and ``DELETE /api/memory/<id>`` against the real Store (a SQLite file
-with FTS5 and sqlite-vec), the facts written through the Store's own `PutFact` requests."""
+"""``GET /api/memory``, ``DELETE /api/memory/facts/<id>`` and ``POST /api/memory/purge``
+against the real Store (a SQLite file with FTS5 and sqlite-vec) and the real memory service,
+the facts written through the Store's own `PutFact` requests. Edits and archiving:
+``test_memory_curation.py``."""
 
 from __future__ import annotations
+
+import pytest
 
 from clanker.store import ActionRows, ActionsQuery
 from clanker.store.facts import FactRows, FactWritten, GetFacts, PutFact
 from tests.dashboard.conftest import Dash
 
 ALICE, BOB, GUILD = 1001, 1002, 77
+PURGE_ALICE = {"user_id": str(ALICE), "confirm": f"user:{ALICE}"}
+PURGE_BOB = {"owner": f"user:{BOB}", "confirm": f"user:{BOB}"}
+
+
+@pytest.fixture
+def dash(memory_dash: Dash) -> Dash:
+    """These routes ask the memory service: the dashboard with it."""
+    return memory_dash
 
 
 async def put(
@@ -127,7 +139,7 @@ async def test_an_empty_memory_lists_nothing(dash: Dash) -> None:
         assert (await c.get("/api/memory")).json() == {"owners": [], "facts": [], "search": None}
         empty = (await c.get("/api/memory", params={"q": "otters"})).json()
         assert empty == {"owners": [], "facts": [], "search": "fts5"}
-        missing = await c.delete("/api/memory/5")
+        missing = await c.delete("/api/memory/facts/5")
         assert missing.status_code == 404
         assert missing.json()["error"] == "no fact 5: it does not exist (or was forgotten)"
 
@@ -146,7 +158,7 @@ async def test_bad_parameters_are_400_naming_the_field(dash: Dash) -> None:
             assert r.status_code == 400, (params, r.text)
             assert r.json()["error"].startswith(expected), (params, r.json())
         for raw in ("abc", "0", "-3", "1.5"):
-            r = await c.delete(f"/api/memory/{raw}")
+            r = await c.delete(f"/api/memory/facts/{raw}")
             assert r.status_code == 400, raw
             assert r.json()["error"] == f"the fact id must be a positive integer, got {raw!r}"
 
@@ -155,15 +167,15 @@ async def test_forget_deletes_for_good_and_is_logged_without_the_words(dash: Das
     ids = await seed(dash)
     store = dash.rt.lookup("store")
     async with dash.client() as c:
-        r = await c.delete(f"/api/memory/{ids['secret']}")
+        r = await c.delete(f"/api/memory/facts/{ids['secret']}")
         assert r.status_code == 200, r.text
         assert r.json() == {"id": ids["secret"], "owner": f"user:{ALICE}"}
-        again = await c.delete(f"/api/memory/{ids['secret']}")
+        again = await c.delete(f"/api/memory/facts/{ids['secret']}")
         assert again.status_code == 404
         left = (await c.get("/api/memory", params={"owner": f"user:{ALICE}"})).json()
         assert [f["id"] for f in left["facts"]] == [ids["otters"]]
         assert (await c.get("/api/memory", params={"q": "lisbon"})).json()["facts"] == []
-        r = await c.delete(f"/api/memory/{ids['lore']}")
+        r = await c.delete(f"/api/memory/facts/{ids['lore']}")
         assert r.json() == {"id": ids["lore"], "owner": f"guild:{GUILD}"}
     rows = await store.ask(
         GetFacts(owner_keys=(f"user:{ALICE}", f"guild:{GUILD}"), include_archived=True), FactRows
@@ -181,15 +193,15 @@ async def test_forget_deletes_for_good_and_is_logged_without_the_words(dash: Das
 async def test_forget_needs_the_token_and_refuses_cross_site(dash: Dash) -> None:
     ids = await seed(dash)
     async with dash.client(auth=False) as anonymous:
-        r = await anonymous.delete(f"/api/memory/{ids['otters']}")
+        r = await anonymous.delete(f"/api/memory/facts/{ids['otters']}")
         assert r.status_code == 401
         assert (await anonymous.get("/api/memory")).status_code == 401
     async with dash.client(headers={"Origin": "https://evil.example"}) as cross:
-        r = await cross.delete(f"/api/memory/{ids['otters']}")
+        r = await cross.delete(f"/api/memory/facts/{ids['otters']}")
         assert r.status_code == 403
         assert "cross-site DELETE refused" in r.json()["error"]
     async with dash.client(headers={"Sec-Fetch-Site": "cross-site"}) as cross:
-        assert (await cross.delete(f"/api/memory/{ids['otters']}")).status_code == 403
+        assert (await cross.delete(f"/api/memory/facts/{ids['otters']}")).status_code == 403
     rows = await dash.rt.lookup("store").ask(
         GetFacts(owner_keys=(f"user:{ALICE}",), fact_ids=(ids["otters"],)), FactRows
     )
@@ -200,24 +212,27 @@ async def test_purge_forgets_every_fact_of_one_owner_and_is_logged(dash: Dash) -
     ids = await seed(dash)
     store = dash.rt.lookup("store")
     async with dash.client() as c:
-        r = await c.post("/api/memory/purge", json={"owner": f"user:{ALICE}"})
+        r = await c.post("/api/memory/purge", json=PURGE_ALICE)
         assert r.status_code == 200, r.text
         assert r.json() == {"owner": f"user:{ALICE}", "deleted": 2}  # the DM fact too
-        again = await c.post("/api/memory/purge", json={"owner": f"user:{ALICE}"})
+        again = await c.post("/api/memory/purge", json=PURGE_ALICE)
         assert again.status_code == 404
         assert again.json()["error"] == f"user:{ALICE} has no facts to forget"
-        bad = await c.post("/api/memory/purge", json={"owner": "everyone"})
+        bad = await c.post("/api/memory/purge", json={"owner": "everyone", "confirm": "everyone"})
         assert bad.status_code == 400
         assert bad.json()["error"].startswith("owner must be an owner key")
         missing = await c.post("/api/memory/purge", json={})
-        assert missing.status_code == 400 and "owner" in missing.json()["error"]
+        assert missing.status_code == 400
+        assert missing.json()["error"] == (
+            "name exactly one owner to purge: guild_id, user_id or owner (got none)"
+        )
         body = (await c.get("/api/memory")).json()
         assert [o["owner"] for o in body["owners"]] == ["self", f"guild:{GUILD}", f"user:{BOB}"]
         assert sorted(f["id"] for f in body["facts"]) == sorted(
             [ids["self"], ids["lore"], ids["bob"]]
         )
     async with dash.client(headers={"Origin": "https://evil.example"}) as cross:
-        r = await cross.post("/api/memory/purge", json={"owner": f"user:{BOB}"})
+        r = await cross.post("/api/memory/purge", json=PURGE_BOB)
         assert r.status_code == 403
     gone = await store.ask(GetFacts(owner_keys=(f"user:{ALICE}",), include_archived=True), FactRows)
     assert gone.rows == ()
@@ -256,4 +271,6 @@ async def test_archived_facts_are_listed_and_counted_but_not_searched(dash: Dash
         ]
         found = (await c.get("/api/memory", params={"q": "violin plays"})).json()
         assert [f["id"] for f in found["facts"]] == [reply.fact_id]
-        assert (await c.delete(f"/api/memory/{old}")).status_code == 200  # archived: forgettable
+        assert (
+            await c.delete(f"/api/memory/facts/{old}")
+        ).status_code == 200  # archived: forgettable

@@ -332,7 +332,9 @@ export interface VoiceActionDone {
   channel_id: Snowflake | null;
 }
 
-// -- memory (GET /api/memory, DELETE /api/memory/<id>) --
+// -- memory (GET /api/memory, PATCH / DELETE /api/memory/facts/<id>, POST .../archive, purge) --
+
+export const FACT_TYPES = ["preference", "profile", "relationship", "project", "guidance", "behavioral", "other"] as const;
 
 export interface MemoryFact {
   id: number;
@@ -369,6 +371,27 @@ export interface MemoryForgotten {
 export interface MemoryPurged {
   owner: string;
   deleted: number;
+}
+
+/** PATCH /api/memory/facts/<id>: absent fields stay as they are. */
+export interface MemoryFactEdit {
+  fact?: string;
+  type?: string;
+  confidence?: number;
+}
+
+export interface MemoryEdited {
+  fact: MemoryFact; // as it now is
+  changed: string[]; // "fact", "type", "confidence"
+  embedded: boolean; // a new text got its vector now
+}
+
+/** POST /api/memory/purge: one of guild_id / user_id / owner, and confirm = the owner key. */
+export interface MemoryPurgeBody {
+  guild_id?: string;
+  user_id?: string;
+  owner?: string;
+  confirm: string;
 }
 
 // -- initiative & automations (GET /api/initiative/..., clanker/automations/view.py) --

@@ -1,13 +1,51 @@
 // Memory: what clanker remembers (GET /api/memory), filtered by owner (a person, a server, the
-// bot itself) or searched (FTS5 over the facts' words); each fact can be forgotten for good
-// (DELETE /api/memory/<id>, after a confirmation), and every fact of the chosen owner purged
-// (POST /api/memory/purge, after a confirmation). Facts learned in a DM are marked.
+// bot itself) and state (active, archived), or searched (FTS5 over the facts' words). Each fact
+// can be edited inline (PATCH /api/memory/facts/<id>: the memory service's write policy checks
+// it, and a refusal's reason is shown), archived or restored (POST .../archive, .../unarchive)
+// and deleted for good (DELETE /api/memory/facts/<id>, after a confirmation); every fact of the
+// chosen owner can be purged after typing its key (POST /api/memory/purge). Facts learned in a
+// DM and archived facts are marked.
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, query } from "../api/client";
-import type { GuildView, MemoryFact, MemoryFacts, MemoryForgotten, MemoryPurged } from "../api/types";
+import { FACT_TYPES } from "../api/types";
+import type {
+  GuildView,
+  MemoryEdited,
+  MemoryFact,
+  MemoryFactEdit,
+  MemoryFacts,
+  MemoryForgotten,
+  MemoryPurgeBody,
+  MemoryPurged,
+} from "../api/types";
 
 type Outcome = { ok: boolean; text: string } | null;
+
+type RowActions = {
+  busy: boolean;
+  onForget: (f: MemoryFact) => void;
+  onArchive: (f: MemoryFact) => void;
+  onEdit: (f: MemoryFact, edit: MemoryFactEdit) => Promise<boolean>;
+};
+
+/** The purge request naming ``owner`` (an owner key), confirmed with what the operator typed. */
+export function purgeBody(owner: string, typed: string): MemoryPurgeBody {
+  const [scope, id] = owner.split(":");
+  if (scope === "guild") return { guild_id: id, confirm: typed };
+  if (scope === "user") return { user_id: id, confirm: typed };
+  return { owner, confirm: typed };
+}
+
+/** Only the fields the operator changed (the API leaves absent ones as they are). */
+export function editOf(f: MemoryFact, text: string, type: string, confidence: string): MemoryFactEdit {
+  const edit: MemoryFactEdit = {};
+  if (text !== f.fact) edit.fact = text;
+  if (type !== f.type) edit.type = type;
+  const c = Number(confidence);
+  if (confidence.trim() !== "" && c !== f.confidence) edit.confidence = c;
+  return edit;
+}
 
 /** A readable name for an owner key, using the guild names the directory knows. */
 export function ownerLabel(owner: string, guildNames: Map<string, string>): string {
@@ -17,30 +55,105 @@ export function ownerLabel(owner: string, guildNames: Map<string, string>): stri
   return `user ${id}`;
 }
 
-function FactRow({ f, label, busy, onForget }: { f: MemoryFact; label: string; busy: boolean; onForget: (f: MemoryFact) => void }) {
-  const [confirming, setConfirming] = useState(false);
+function EditForm({ f, busy, onSave, onCancel }: { f: MemoryFact; busy: boolean; onSave: (edit: MemoryFactEdit) => void; onCancel: () => void }) {
+  const [text, setText] = useState(f.fact);
+  const [type, setType] = useState(f.type);
+  const [confidence, setConfidence] = useState(String(f.confidence));
   return (
-    <tr data-testid="memory-fact" data-fact-id={f.id}>
+    <form
+      className="memory-edit"
+      data-testid="memory-edit-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSave(editOf(f, text, type, confidence));
+      }}
+    >
+      <input value={text} onChange={(e) => setText(e.target.value)} size={48} data-testid="memory-edit-text" aria-label="fact" />{" "}
+      <select value={type} onChange={(e) => setType(e.target.value)} data-testid="memory-edit-type" aria-label="type">
+        {FACT_TYPES.map((t) => (
+          <option key={t} value={t}>
+            {t}
+          </option>
+        ))}
+      </select>{" "}
+      <input
+        type="number"
+        min={0}
+        max={1}
+        step={0.01}
+        value={confidence}
+        onChange={(e) => setConfidence(e.target.value)}
+        data-testid="memory-edit-confidence"
+        aria-label="confidence"
+        style={{ width: "5em" }}
+      />{" "}
+      <button className="small" data-testid="memory-edit-save" disabled={busy}>
+        Save
+      </button>{" "}
+      <button type="button" className="secondary small" data-testid="memory-edit-cancel" onClick={onCancel}>
+        Cancel
+      </button>
+    </form>
+  );
+}
+
+function FactRow({ f, label, actions }: { f: MemoryFact; label: string; actions: RowActions }) {
+  const [confirming, setConfirming] = useState(false);
+  const [editing, setEditing] = useState(false);
+  const { busy } = actions;
+  return (
+    <tr data-testid="memory-fact" data-fact-id={f.id} data-active={f.active ? "true" : "false"} className={f.active ? "" : "archived muted"}>
       <td data-testid="memory-fact-owner">{label}</td>
       <td>
-        <span data-testid="memory-fact-text">{f.fact}</span>{" "}
+        {editing ? (
+          <EditForm
+            f={f}
+            busy={busy}
+            onCancel={() => setEditing(false)}
+            onSave={(edit) => {
+              void actions.onEdit(f, edit).then((saved) => {
+                if (saved) setEditing(false);
+              });
+            }}
+          />
+        ) : (
+          <span data-testid="memory-fact-text">{f.fact}</span>
+        )}{" "}
         {f.learned_in_dm ? (
           <span className="badge restarting" data-testid="memory-fact-dm" title="never shown in a server's prompt">
             learned in a DM
           </span>
         ) : null}{" "}
-        {!f.active ? <span className="badge stopped">archived</span> : null}
+        {!f.active ? (
+          <span className="badge stopped" data-testid="memory-fact-archived" title="kept, never recalled">
+            archived
+          </span>
+        ) : null}
       </td>
-      <td className="muted">{f.type}</td>
-      <td className="muted">{f.confidence.toFixed(2)}</td>
+      <td className="muted" data-testid="memory-fact-type">
+        {f.type}
+      </td>
+      <td className="muted" data-testid="memory-fact-confidence">
+        {f.confidence.toFixed(2)}
+      </td>
       <td className="muted" title={`created ${f.created_at}`}>
         {f.updated_at.slice(0, 16).replace("T", " ")}
       </td>
-      <td>
+      <td className="memory-actions">
+        {!editing ? (
+          <>
+            <button className="secondary small" data-testid="memory-edit" disabled={busy} onClick={() => setEditing(true)}>
+              Edit
+            </button>{" "}
+          </>
+        ) : null}
+        <button className="secondary small" data-testid={f.active ? "memory-archive" : "memory-unarchive"} disabled={busy} onClick={() => actions.onArchive(f)}>
+          {f.active ? "Archive" : "Unarchive"}
+        </button>{" "}
         {confirming ? (
           <>
-            <button className="danger small" data-testid="memory-forget-confirm" disabled={busy} onClick={() => onForget(f)}>
-              Forget for good
+            <button className="danger small" data-testid="memory-forget-confirm" disabled={busy} onClick={() => actions.onForget(f)}>
+              Delete for good
             </button>{" "}
             <button className="secondary small" data-testid="memory-forget-cancel" onClick={() => setConfirming(false)}>
               Cancel
@@ -48,7 +161,7 @@ function FactRow({ f, label, busy, onForget }: { f: MemoryFact; label: string; b
           </>
         ) : (
           <button className="secondary small" data-testid="memory-forget" disabled={busy} onClick={() => setConfirming(true)}>
-            Forget
+            Delete
           </button>
         )}
       </td>
@@ -60,6 +173,8 @@ export function MemoryView() {
   const [memory, setMemory] = useState<MemoryFacts | null>(null);
   const [guildNames, setGuildNames] = useState<Map<string, string>>(new Map());
   const [owner, setOwner] = useState("");
+  const [state, setState] = useState("all");
+  const [typedOwner, setTypedOwner] = useState("");
   const [typed, setTyped] = useState("");
   const [search, setSearch] = useState("");
   const [error, setError] = useState("");
@@ -71,14 +186,14 @@ export function MemoryView() {
   const load = useCallback(async () => {
     const asked = ++latest.current;
     try {
-      const found = await api.get<MemoryFacts>("/api/memory" + query({ owner, q: search, limit: 500 }));
+      const found = await api.get<MemoryFacts>("/api/memory" + query({ owner, q: search, state: search ? "" : state, limit: 500 }));
       if (asked !== latest.current) return;
       setMemory(found);
       setError("");
     } catch (e) {
       if (asked === latest.current) setError(e instanceof Error ? e.message : String(e));
     }
-  }, [owner, search]);
+  }, [owner, search, state]);
 
   useEffect(() => {
     void load();
@@ -94,7 +209,7 @@ export function MemoryView() {
   const forget = async (f: MemoryFact) => {
     setBusy(true);
     try {
-      const done = await api.del<MemoryForgotten>(`/api/memory/${f.id}`);
+      const done = await api.del<MemoryForgotten>(`/api/memory/facts/${f.id}`);
       setOutcome({ ok: true, text: `Forgot fact ${done.id} of ${ownerLabel(done.owner, guildNames)}.` });
     } catch (e) {
       setOutcome({ ok: false, text: e instanceof Error ? e.message : String(e) });
@@ -104,10 +219,45 @@ export function MemoryView() {
     }
   };
 
+  const archive = async (f: MemoryFact) => {
+    setBusy(true);
+    const action = f.active ? "archive" : "unarchive";
+    try {
+      const done = await api.post<MemoryFact>(`/api/memory/facts/${f.id}/${action}`, {});
+      setOutcome({ ok: true, text: `${done.active ? "Restored" : "Archived"} fact ${done.id} of ${ownerLabel(done.owner, guildNames)}.` });
+    } catch (e) {
+      setOutcome({ ok: false, text: e instanceof Error ? e.message : String(e) });
+    } finally {
+      setBusy(false);
+      void load();
+    }
+  };
+
+  const edit = async (f: MemoryFact, change: MemoryFactEdit): Promise<boolean> => {
+    if (Object.keys(change).length === 0) {
+      setOutcome({ ok: true, text: `Fact ${f.id} unchanged.` });
+      return true;
+    }
+    setBusy(true);
+    try {
+      const done = await api.patch<MemoryEdited>(`/api/memory/facts/${f.id}`, change);
+      const what = done.changed.length ? done.changed.join(", ") : "nothing";
+      setOutcome({ ok: true, text: `Edited fact ${done.fact.id} (${what}).` });
+      void load();
+      return true;
+    } catch (e) {
+      // the policy's reason for refusing, e.g. "not remembered: it reads as an instruction …"
+      setOutcome({ ok: false, text: e instanceof Error ? e.message : String(e) });
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const purge = async () => {
     setBusy(true);
     try {
-      const done = await api.post<MemoryPurged>("/api/memory/purge", { owner });
+      const done = await api.post<MemoryPurged>("/api/memory/purge", purgeBody(owner, typedOwner));
       setOutcome({ ok: true, text: `Forgot all ${done.deleted} facts of ${ownerLabel(done.owner, guildNames)}.` });
       setOwner(""); // the list of everyone's facts loads on the change
     } catch (e) {
@@ -116,6 +266,7 @@ export function MemoryView() {
     } finally {
       setBusy(false);
       setPurging(false);
+      setTypedOwner("");
     }
   };
 
@@ -131,6 +282,7 @@ export function MemoryView() {
           <select value={owner} onChange={(e) => {
               setOwner(e.target.value);
               setPurging(false);
+              setTypedOwner("");
             }} data-testid="memory-owner">
             <option value="">everyone</option>
             {owners.map((o) => (
@@ -147,7 +299,11 @@ export function MemoryView() {
         ) : null}
         {owner && purging ? (
           <span>
-            <button className="danger small" data-testid="memory-purge-confirm" disabled={busy} onClick={() => void purge()}>
+            <label>
+              type <code>{owner}</code> to confirm{" "}
+              <input value={typedOwner} onChange={(e) => setTypedOwner(e.target.value)} placeholder={owner} size={24} data-testid="memory-purge-typed" />
+            </label>{" "}
+            <button className="danger small" data-testid="memory-purge-confirm" disabled={busy || typedOwner !== owner} onClick={() => void purge()}>
               Forget all {owners.find((o) => o.owner === owner)?.facts ?? ""} facts for good
             </button>{" "}
             <button className="secondary small" data-testid="memory-purge-cancel" onClick={() => setPurging(false)}>
@@ -155,6 +311,14 @@ export function MemoryView() {
             </button>
           </span>
         ) : null}
+        <label>
+          show{" "}
+          <select value={state} onChange={(e) => setState(e.target.value)} data-testid="memory-state" disabled={search !== ""} title={search ? "a search finds active facts only" : ""}>
+            <option value="all">active and archived</option>
+            <option value="active">active only</option>
+            <option value="archived">archived only</option>
+          </select>
+        </label>
         <form
           onSubmit={(e) => {
             e.preventDefault();
@@ -196,7 +360,12 @@ export function MemoryView() {
           </thead>
           <tbody>
             {facts.map((f) => (
-              <FactRow key={f.id} f={f} label={ownerLabel(f.owner, guildNames)} busy={busy} onForget={(x) => void forget(x)} />
+              <FactRow
+                key={f.id}
+                f={f}
+                label={ownerLabel(f.owner, guildNames)}
+                actions={{ busy, onForget: (x) => void forget(x), onArchive: (x) => void archive(x), onEdit: edit }}
+              />
             ))}
           </tbody>
         </table>
