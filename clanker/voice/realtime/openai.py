@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import msgspec
 
+from clanker.voice.realtime._frames import EventWriter, check_pcm, function_tools, labelled
 from clanker.voice.realtime.api import (
     AudioDelta,
     Capabilities,
@@ -64,7 +64,6 @@ MAX_APPEND_BYTES = 10 * RATE * 2
 FATAL_CODES = frozenset({"invalid_api_key", "session_expired", "insufficient_quota"})
 """Error codes after which the session cannot go on."""
 
-_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 CAPABILITIES = Capabilities(
     provider="openai",
@@ -242,9 +241,8 @@ class OpenAIRealtimeSession(RealtimeSession):
         self.ready = False
         self.active_response: str | None = None
         """The response in progress (between ``response.created`` and ``response.done``)."""
-        self._serial = 0
+        self._writer = EventWriter()
         self._start_event_id: str | None = None
-        self._sent_types: dict[str, str] = {}
         self._called: dict[str, set[str]] = {}
         self._handlers: dict[str, Callable[[bytes], list[RealtimeEvent]]] = {
             "session.created": self._on_session_created,
@@ -286,22 +284,18 @@ class OpenAIRealtimeSession(RealtimeSession):
             "input": {"format": pcm, "turn_detection": None, "transcription": transcription},
             "output": output,
         }
-        session["tools"] = _tools(config.tools)
+        session["tools"] = function_tools(config.tools, "OpenAI")
         session["tool_choice"] = "auto"
-        frame = self._event("session.update", session=session)
-        self._start_event_id = self._serial_id()
+        frame = self._writer.event("session.update", session=session)
+        self._start_event_id = self._writer.last_id
         return [frame]
 
     # -- commands --------------------------------------------------------------------------
 
     def append_audio(self, pcm: bytes) -> list[Outgoing]:
-        if len(pcm) % 2:
-            raise ValueError(
-                f"s16le PCM has an even number of bytes; this chunk has {len(pcm)} "
-                "(a half sample at its end)"
-            )
+        check_pcm(pcm)
         return [
-            self._event(
+            self._writer.event(
                 "input_audio_buffer.append",
                 audio=base64.b64encode(pcm[at : at + MAX_APPEND_BYTES]).decode("ascii"),
             )
@@ -309,26 +303,21 @@ class OpenAIRealtimeSession(RealtimeSession):
         ]
 
     def commit_turn(self) -> list[Outgoing]:
-        return [self._event("input_audio_buffer.commit")]
+        return [self._writer.event("input_audio_buffer.commit")]
 
     def clear_audio(self) -> list[Outgoing]:
-        return [self._event("input_audio_buffer.clear")]
+        return [self._writer.event("input_audio_buffer.clear")]
 
     def add_text_turn(self, speaker: str, text: str) -> list[Outgoing]:
-        name = " ".join(speaker.replace("[", " ").replace("]", " ").split())
-        if not name:
-            raise ValueError(f"a text turn needs a speaker's name; got {speaker!r}")
-        if not text.strip():
-            raise ValueError(f"{name}'s text turn is empty")
         item = {
             "type": "message",
             "role": "user",
-            "content": [{"type": "input_text", "text": f"[{name}]: {text.strip()}"}],
+            "content": [{"type": "input_text", "text": labelled(speaker, text)}],
         }
-        return [self._event("conversation.item.create", item=item)]
+        return [self._writer.event("conversation.item.create", item=item)]
 
     def request_response(self) -> list[Outgoing]:
-        return [self._event("response.create")]
+        return [self._writer.event("response.create")]
 
     def speak_exact(self, text: str) -> list[Outgoing]:
         if not text.strip():
@@ -348,12 +337,12 @@ class OpenAIRealtimeSession(RealtimeSession):
             "output_modalities": ["audio"],
             "metadata": {"clanker": "speak_exact"},
         }
-        return [self._event("response.create", response=response)]
+        return [self._writer.event("response.create", response=response)]
 
     def cancel_response(self) -> list[Outgoing]:
         if self.active_response is None:
-            return [self._event("response.cancel")]
-        return [self._event("response.cancel", response_id=self.active_response)]
+            return [self._writer.event("response.cancel")]
+        return [self._writer.event("response.cancel", response_id=self.active_response)]
 
     def truncate(self, item_id: str, played_ms: int) -> list[Outgoing]:
         if not item_id:
@@ -361,7 +350,7 @@ class OpenAIRealtimeSession(RealtimeSession):
         if played_ms < 0:
             raise ValueError(f"truncate needs the played milliseconds, >= 0; got {played_ms}")
         return [
-            self._event(
+            self._writer.event(
                 "conversation.item.truncate",
                 item_id=item_id,
                 content_index=0,
@@ -373,7 +362,7 @@ class OpenAIRealtimeSession(RealtimeSession):
         if not call_id:
             raise ValueError("a tool result needs the call id it answers; it is empty")
         item = {"type": "function_call_output", "call_id": call_id, "output": output}
-        return [self._event("conversation.item.create", item=item)]
+        return [self._writer.event("conversation.item.create", item=item)]
 
     def update(
         self, *, instructions: str | None = None, tools: tuple[ToolSpec, ...] | None = None
@@ -384,8 +373,8 @@ class OpenAIRealtimeSession(RealtimeSession):
         if instructions is not None:
             session["instructions"] = instructions
         if tools is not None:
-            session["tools"] = _tools(tools)
-        return [self._event("session.update", session=session)]
+            session["tools"] = function_tools(tools, "OpenAI")
+        return [self._writer.event("session.update", session=session)]
 
     # -- beyond the interface --------------------------------------------------------------
 
@@ -536,7 +525,7 @@ class OpenAIRealtimeSession(RealtimeSession):
         message = error.message
         if error.param:
             message += f" (param {error.param})"
-        answering = self._sent_types.get(error.event_id or "")
+        answering = self._writer.type_of(error.event_id or "")
         if answering is not None:
             message += f" [answering our {answering} {error.event_id}]"
         fatal = (
@@ -547,40 +536,6 @@ class OpenAIRealtimeSession(RealtimeSession):
         return [ProviderError(code=error.code or error.type, message=message, fatal=fatal)]
 
     # -- writing ---------------------------------------------------------------------------
-
-    def _serial_id(self) -> str:
-        return f"clk_{self._serial}"
-
-    def _event(self, kind: str, **fields: Any) -> str:
-        self._serial += 1
-        event_id = self._serial_id()
-        if kind != "input_audio_buffer.append":
-            self._sent_types[event_id] = kind
-            if len(self._sent_types) > 256:
-                del self._sent_types[next(iter(self._sent_types))]
-        return msgspec.json.encode({"type": kind, "event_id": event_id, **fields}).decode()
-
-
-def _tools(tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
-    seen: set[str] = set()
-    out: list[dict[str, Any]] = []
-    for tool in tools:
-        if not _TOOL_NAME.match(tool.name):
-            raise ValueError(
-                f"an OpenAI tool name is 1-64 letters, digits, '_' or '-'; {tool.name!r} is not"
-            )
-        if tool.name in seen:
-            raise ValueError(f"the tool {tool.name!r} is offered twice")
-        seen.add(tool.name)
-        out.append(
-            {
-                "type": "function",
-                "name": tool.name,
-                "description": tool.description,
-                "parameters": tool.parameters,
-            }
-        )
-    return out
 
 
 def _usage(usage: _Usage | None) -> Usage | None:

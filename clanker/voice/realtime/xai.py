@@ -34,14 +34,21 @@ This module imports nothing but msgspec and the standard library (a sans-IO core
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import quote
 
 import msgspec
 
-from clanker.voice.realtime._frames import bad_frame, check_pcm, excerpt, labelled, pcm_of
+from clanker.voice.realtime._frames import (
+    EventWriter,
+    bad_frame,
+    check_pcm,
+    excerpt,
+    function_tools,
+    labelled,
+    pcm_of,
+)
 from clanker.voice.realtime.api import (
     AudioDelta,
     Capabilities,
@@ -77,7 +84,6 @@ FATAL_CODES = frozenset(
 )
 """Error codes (or types) after which the session cannot go on."""
 
-_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 # -- the server events read (unknown fields are ignored) ----------------------------------
 
@@ -240,9 +246,8 @@ class XaiRealtimeSession(RealtimeSession):
         self.active_response: str | None = None
         """The response in progress (``response.created`` … ``response.done``)."""
         self.transcribe_input = True
-        self._serial = 0
+        self._writer = EventWriter()
         self._start_event_id: str | None = None
-        self._sent_types: dict[str, str] = {}
         self._called: dict[str, set[str]] = {}
         self._said: dict[str, str] = {}
         self._handlers: dict[str, Callable[[bytes], list[RealtimeEvent]]] = {
@@ -283,10 +288,10 @@ class XaiRealtimeSession(RealtimeSession):
         session["audio"] = {"input": {"format": pcm}, "output": {"format": pcm}}
         if self.reasoning_effort is not None:
             session["reasoning"] = {"effort": self.reasoning_effort}
-        session["tools"] = _tools(config.tools)
+        session["tools"] = function_tools(config.tools, "xAI")
         self.transcribe_input = config.transcribe_input
-        frame = self._event("session.update", session=session)
-        self._start_event_id = self._serial_id()
+        frame = self._writer.event("session.update", session=session)
+        self._start_event_id = self._writer.last_id
         return [frame]
 
     # -- commands --------------------------------------------------------------------------
@@ -295,7 +300,7 @@ class XaiRealtimeSession(RealtimeSession):
         check_pcm(pcm)
         step = MAX_APPEND_SECONDS * self.sample_rate * 2
         return [
-            self._event(
+            self._writer.event(
                 "input_audio_buffer.append",
                 audio=base64.b64encode(pcm[at : at + step]).decode("ascii"),
             )
@@ -303,10 +308,10 @@ class XaiRealtimeSession(RealtimeSession):
         ]
 
     def commit_turn(self) -> list[Outgoing]:
-        return [self._event("input_audio_buffer.commit")]
+        return [self._writer.event("input_audio_buffer.commit")]
 
     def clear_audio(self) -> list[Outgoing]:
-        return [self._event("input_audio_buffer.clear")]
+        return [self._writer.event("input_audio_buffer.clear")]
 
     def add_text_turn(self, speaker: str, text: str) -> list[Outgoing]:
         item = {
@@ -314,10 +319,10 @@ class XaiRealtimeSession(RealtimeSession):
             "role": "user",
             "content": [{"type": "input_text", "text": labelled(speaker, text)}],
         }
-        return [self._event("conversation.item.create", item=item)]
+        return [self._writer.event("conversation.item.create", item=item)]
 
     def request_response(self) -> list[Outgoing]:
-        return [self._event("response.create")]
+        return [self._writer.event("response.create")]
 
     def speak_exact(self, text: str) -> list[Outgoing]:
         """A ``force_message`` item: xAI's TTS says the line verbatim, with no inference and
@@ -330,18 +335,18 @@ class XaiRealtimeSession(RealtimeSession):
             "role": "assistant",
             "content": [{"type": "output_text", "text": text.strip()}],
         }
-        return [self._event("conversation.item.create", item=item)]
+        return [self._writer.event("conversation.item.create", item=item)]
 
     def cancel_response(self) -> list[Outgoing]:
         if self.active_response is None:
-            return [self._event("response.cancel")]
-        return [self._event("response.cancel", response_id=self.active_response)]
+            return [self._writer.event("response.cancel")]
+        return [self._writer.event("response.cancel", response_id=self.active_response)]
 
     def tool_result(self, call_id: str, output: str) -> list[Outgoing]:
         if not call_id:
             raise ValueError("a tool result needs the call id it answers; it is empty")
         item = {"type": "function_call_output", "call_id": call_id, "output": output}
-        return [self._event("conversation.item.create", item=item)]
+        return [self._writer.event("conversation.item.create", item=item)]
 
     def update(
         self, *, instructions: str | None = None, tools: tuple[ToolSpec, ...] | None = None
@@ -352,8 +357,8 @@ class XaiRealtimeSession(RealtimeSession):
         if instructions is not None:
             session["instructions"] = instructions
         if tools is not None:
-            session["tools"] = _tools(tools)
-        return [self._event("session.update", session=session)]
+            session["tools"] = function_tools(tools, "xAI")
+        return [self._writer.event("session.update", session=session)]
 
     # -- beyond the interface --------------------------------------------------------------
 
@@ -509,7 +514,7 @@ class XaiRealtimeSession(RealtimeSession):
         message = body.message or "xAI reported an error without a message"
         if body.param:
             message += f" (param {body.param})"
-        answering = self._sent_types.get(body.event_id or "")
+        answering = self._writer.type_of(body.event_id or "")
         if answering is not None:
             message += f" [answering our {answering} {body.event_id}]"
         code = body.code or body.type or "error"
@@ -521,37 +526,3 @@ class XaiRealtimeSession(RealtimeSession):
         return [ProviderError(code=code, message=message, fatal=fatal)]
 
     # -- writing ---------------------------------------------------------------------------
-
-    def _serial_id(self) -> str:
-        return f"clk_{self._serial}"
-
-    def _event(self, kind: str, **fields: Any) -> str:
-        self._serial += 1
-        event_id = self._serial_id()
-        if kind != "input_audio_buffer.append":
-            self._sent_types[event_id] = kind
-            if len(self._sent_types) > 256:
-                del self._sent_types[next(iter(self._sent_types))]
-        return msgspec.json.encode({"type": kind, "event_id": event_id, **fields}).decode()
-
-
-def _tools(tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
-    seen: set[str] = set()
-    out: list[dict[str, Any]] = []
-    for tool in tools:
-        if not _TOOL_NAME.match(tool.name):
-            raise ValueError(
-                f"an xAI tool name is 1-64 letters, digits, '_' or '-'; {tool.name!r} is not"
-            )
-        if tool.name in seen:
-            raise ValueError(f"the tool {tool.name!r} is offered twice")
-        seen.add(tool.name)
-        out.append(
-            {
-                "type": "function",
-                "name": tool.name,
-                "description": tool.description,
-                "parameters": tool.parameters,
-            }
-        )
-    return out
