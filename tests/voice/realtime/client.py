@@ -1,80 +1,24 @@
 """A test client: an `OpenAIRealtimeSession` on a real WebSocket to the realtimesim.
 
-It connects where `target()` says, sends what the session's commands return, and feeds every
-frame it receives to `receive` — after validating it against the SDK's server-event models
-(`sdk_check`), so a frame in the wrong shape fails the test. A close is handed to the
-session's `connection_lost`. This is the socket actor's job in miniature; the real actor
-(and the voice-session integration) is separate work.
+The provider-neutral client (`provider_client`) with OpenAI's checks: every frame sent is
+validated against the SDK's client-event models and every frame received against its
+server-event models (`sdk_check`), so a frame in the wrong shape fails the test. This is the
+socket actor's job in miniature; the real actor is `clanker.voice.realtime.actor`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
-import trio
-import trio_websocket
-from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
-
-from clanker.voice.realtime.api import Outgoing, RealtimeEvent, SessionConfig
+from clanker.voice.realtime.api import SessionConfig
 from clanker.voice.realtime.openai import OpenAIRealtimeSession
 
+from .provider_client import Client
+from .provider_client import connected as provider_connected
 from .sdk_check import client_event, server_event
 
-TIMEOUT = 30.0  # virtual seconds: a hang jumps here and fails instead of blocking
-E = TypeVar("E")
-
-
-@dataclass
-class Client:
-    session: OpenAIRealtimeSession
-    ws: WebSocketConnection
-    events: list[RealtimeEvent] = field(default_factory=list)
-    frames: list[dict[str, Any]] = field(default_factory=list)
-    closed: CloseReason | None = None
-    _changed: trio.Event = field(default_factory=trio.Event)
-
-    async def send(self, outgoing: list[Outgoing]) -> None:
-        for frame in outgoing:
-            client_event(frame)
-            await self.ws.send_message(frame)
-
-    def of(self, kind: type[E]) -> list[E]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-    def frames_of(self, kind: str) -> list[dict[str, Any]]:
-        return [f for f in self.frames if f["type"] == kind]
-
-    async def wait_for(self, predicate: Callable[[], bool]) -> None:
-        with trio.fail_after(TIMEOUT):
-            while not predicate():
-                await self._changed.wait()
-
-    async def wait_for_event(self, kind: type[E], count: int = 1) -> list[E]:
-        await self.wait_for(lambda: len(self.of(kind)) >= count)
-        return self.of(kind)
-
-    def _change(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
-
-    async def _read(self) -> None:
-        while True:
-            try:
-                message = await self.ws.get_message()
-            except ConnectionClosed as exc:
-                self.closed = exc.reason
-                self.events += self.session.connection_lost(exc.reason.code, exc.reason.reason)
-                self._change()
-                return
-            assert isinstance(message, str), "the realtime API sends text frames"
-            server_event(message)
-            self.frames.append(json.loads(message))
-            self.events += self.session.receive(message)
-            self._change()
+__all__ = ["Client", "connected"]
 
 
 @asynccontextmanager
@@ -82,21 +26,7 @@ async def connected(
     session: OpenAIRealtimeSession, config: SessionConfig | None = None
 ) -> AsyncIterator[Client]:
     """Connect, send `start` (unless ``config`` is None) and read in the background."""
-    target = session.target()
-    headers = [(k.lower().encode(), v.encode()) for k, v in target.headers]
-    async with trio.open_nursery() as nursery:
-        ws = await trio_websocket.connect_websocket_url(nursery, target.url, extra_headers=headers)
-        client = Client(session, ws)
-        nursery.start_soon(client._read)
-        try:
-            if config is not None:
-                await client.send(session.start(config))
-            yield client
-        finally:
-            with trio.CancelScope(shield=True):
-                with trio.move_on_after(1.0):
-                    await ws.aclose()
-                # trio-websocket 0.12 leaves the client's TCP stream open when the server
-                # closed the websocket first; close it ourselves.
-                await ws._stream.aclose()
-            nursery.cancel_scope.cancel()
+    async with provider_connected(
+        session, config, check_client=client_event, check_server=server_event
+    ) as client:
+        yield client
