@@ -39,7 +39,8 @@ class Client:
     session: Any
     ws: WebSocketConnection
     check_client: Callable[[Outgoing], object]
-    check_server: Callable[[str], object]
+    check_server: Callable[[Any], object]
+    binary: bool = False  # the provider sends its JSON in binary frames (Gemini)
     events: list[RealtimeEvent] = field(default_factory=list)
     frames: list[dict[str, Any]] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
@@ -80,7 +81,10 @@ class Client:
                 self.events += self.session.connection_lost(exc.reason.code, exc.reason.reason)
                 self._change()
                 return
-            assert isinstance(message, str), "the provider sends text frames"
+            if self.binary:
+                assert isinstance(message, bytes), "the provider sends binary frames"
+            else:
+                assert isinstance(message, str), "the provider sends text frames"
             self.check_server(message)
             self.frames.append(json.loads(message))
             self.events += self.session.receive(message)
@@ -97,7 +101,9 @@ async def connected(
     config: SessionConfig | None,
     *,
     check_client: Callable[[Outgoing], object],
-    check_server: Callable[[str], object],
+    check_server: Callable[[Any], object],
+    binary: bool = False,
+    client_type: type[Client] = Client,
 ) -> AsyncIterator[Client]:
     """Connect, send `start` (unless ``config`` is None) and read in the background."""
     target = session.target()
@@ -109,7 +115,7 @@ async def connected(
             extra_headers=headers,
             subprotocols=list(target.subprotocols) or None,
         )
-        client = Client(session, ws, check_client, check_server)
+        client = client_type(session, ws, check_client, check_server, binary)
         nursery.start_soon(client._read)
         try:
             if config is not None:
