@@ -25,8 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import trio
-
 from clanker.discord.events import (
     BridgeReady,
     ChannelInfo,
@@ -78,8 +76,8 @@ from clanker.runtime import (
     handles,
 )
 from clanker.schedule.actor import RunDue
-from clanker.settings import SETTINGS_NAME, Settings
-from clanker.settings.messages import CurrentSettings, GetSettings
+from clanker.settings import Settings
+from clanker.settings.actor import ask_settings
 from clanker.store import (
     LogAction,
     MarkMessageDeleted,
@@ -352,7 +350,7 @@ class GuildRouter(Actor):
             bridge = self.ctx.lookup(cfg.session.channel.bridge)
         except NotRegistered:
             return
-        settings = await self._settings()
+        settings = await ask_settings(self.ctx) or Settings()  # defaults if it cannot say
         channels = [
             c.channel_id
             for guild in self.guilds.values()
@@ -483,16 +481,6 @@ class GuildRouter(Actor):
         if self._clock_offset is None:
             return max(newest, default=calendar_now())
         return max([calendar_now() + self._clock_offset, *newest])
-
-    async def _settings(self) -> Settings:
-        """The settings in force (their defaults when the settings actor does not answer)."""
-        try:
-            reply = await self.ctx.lookup(SETTINGS_NAME).ask(
-                GetSettings(), CurrentSettings, timeout=5.0
-            )
-        except (ActorError, trio.TooSlowError):
-            return Settings()
-        return reply.settings
 
     @handles(GuildAvailable)
     async def guild(self, msg: GuildAvailable) -> None:

@@ -72,8 +72,8 @@ from clanker.runtime import (
     handles,
 )
 from clanker.schedule.actor import SCHEDULER_NAME, RunDone, RunDue
-from clanker.settings import SETTINGS_NAME, Settings
-from clanker.settings.messages import CurrentSettings, GetSettings
+from clanker.settings import Settings
+from clanker.settings.actor import ask_settings
 from clanker.store import LogAction, StoreClient, StoreRequestError, to_json
 from clanker.text import DECISION_ACTION_KIND
 from clanker.voice import VoiceLinkConfig, voice_link_spec
@@ -460,7 +460,7 @@ class GuildSession(Actor):
             return None
         from clanker.voice.brain.actor import VoiceBrain
 
-        settings = await self._live_settings()
+        settings = await ask_settings(self.ctx)
         try:
             models = await trio.to_thread.run_sync(options.load_models, settings)
         except ModelError as exc:
@@ -500,16 +500,6 @@ class GuildSession(Actor):
         return ChildSpec(
             "brain", lambda: VoiceBrain(config), register=name, mailbox=VoiceBrain.mailbox
         )
-
-    async def _live_settings(self) -> Settings | None:
-        """The settings in force (None when the settings actor is not running)."""
-        try:
-            reply = await self.ctx.lookup(SETTINGS_NAME).ask(
-                GetSettings(), CurrentSettings, timeout=5.0
-            )
-        except (ActorError, trio.TooSlowError):
-            return None
-        return reply.settings
 
     @handles(LeaveVoice)
     async def leave_voice(self, msg: LeaveVoice) -> VoiceLeft:

@@ -23,8 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,8 +94,8 @@ from clanker.schedule.actor import (
     ScheduleJob,
 )
 from clanker.schedule.rules import Interval, encode_schedule
-from clanker.settings import SETTINGS_NAME, Settings
-from clanker.settings.messages import CurrentSettings, GetSettings
+from clanker.settings import Settings
+from clanker.settings.actor import ask_settings
 from clanker.store import (
     ActionRows,
     ActionsQuery,
@@ -153,7 +152,6 @@ class InitiativeConfig:
     delay; ``feed_endpoints`` and ``fetcher`` (the sim's, in tests)."""
 
     store: str = STORE_NAME
-    settings: str = SETTINGS_NAME
     llm: str = LLM_NAME
     pacing: str = PACING_NAME
     bridge: str = BRIDGE_NAME
@@ -166,7 +164,6 @@ class InitiativeConfig:
     media: MediaDeps | None = None  # GIFs and images with a post (None: none)
     seed: int | None = None
     tick_seconds: float = policy.TICK_SECONDS
-    settings_override: Callable[[], Settings] | None = field(default=None, compare=False)
 
 
 def initiative_child(config: InitiativeConfig | None = None) -> ChildSpec:
@@ -250,16 +247,10 @@ class InitiativeActor(Actor):
         except (ActorError, NotRegistered) as exc:
             log.warning("initiative: could not report run %d: %s", msg.run_id, exc)
 
-    async def _settings(self) -> Settings:
-        if self.config.settings_override is not None:
-            return self.config.settings_override()
-        reply = await self.ctx.lookup(self.config.settings).ask(
-            GetSettings(), CurrentSettings, timeout=ASK_TIMEOUT
-        )
-        return reply.settings
-
     async def _tick(self) -> str:
-        settings = await self._settings()
+        settings = await ask_settings(self.ctx, timeout=ASK_TIMEOUT)
+        if settings is None:
+            return "nothing checked: the settings actor did not answer"
         directory = await self.ctx.lookup(self.config.router).ask(
             GetDirectory(), Directory, timeout=ASK_TIMEOUT
         )

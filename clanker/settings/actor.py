@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 import msgspec
+import trio
 
 from clanker.runtime import (
     Actor,
@@ -47,6 +48,18 @@ def resolve_actor(runtime: Runtime, target: str) -> ActorRef | None:
     except NotRegistered:
         return None
     return ref if isinstance(ref, ActorRef) else None
+
+
+async def ask_settings(ctx: ActorContext, *, timeout: float = 5.0) -> Settings | None:
+    """The settings in force, from the actor registered as ``settings``; None when it is not
+    running or does not answer within ``timeout`` (the caller picks its fallback)."""
+    try:
+        reply = await ctx.lookup(SETTINGS_NAME).ask(
+            sm.GetSettings(), sm.CurrentSettings, timeout=timeout
+        )
+    except (ActorError, trio.TooSlowError):
+        return None
+    return reply.settings
 
 
 class SettingsActor(Actor):
