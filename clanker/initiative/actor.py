@@ -514,6 +514,17 @@ class InitiativeActor(Actor):
             files=media.files,
             start_by=slot.start_by if slot is not None else None,
         )
+        # Committed before the send, as replies do: a pacing keeper restarted meanwhile holds
+        # the gate for a send that may be going out (no trigger ids: nothing to resume).
+        await self._log(
+            LogAction(
+                kind="send_started",
+                guild_id=gid,
+                channel_id=decision.channel_id,
+                content="initiative post",
+                metadata=to_json({"source": "initiative"}),
+            )
+        )
         result = await self._send(bridge, command)
         if media.files and upload_refused(result):  # Discord refused the file: the text alone
             result = await self._send(bridge, msgspec.structs.replace(command, files=()))

@@ -96,6 +96,9 @@ async def test_a_day_posts_the_configured_number_at_allowed_times_never_in_a_blo
         assert all(r.output_schema is not None for r in w.requests)  # no tools: the schema
         posts = await actions(rt, "initiative_post")
         assert [p.content for p in posts] == w.texts()
+        # each send announced first, as replies do (the pacing keeper reads it after a restart)
+        started = await actions(rt, "send_started")
+        assert [(r.channel_id, r.content) for r in started] == [(10, "initiative post")] * 4
         assert json.loads(posts[0].metadata)["reason"] == "because post_now"
         # a gate that holds tick after tick is logged when it starts holding: the gap after
         # the first two posts; after the third, the day's budget (three posts in 24 h), which
