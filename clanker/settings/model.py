@@ -958,6 +958,103 @@ class Media(_Section, frozen=True):
     ] = 900
 
 
+class MemoryReflection(_Section, frozen=True):
+    """Learning facts from what was said, on its own (docs/memory.md, "Reflection")."""
+
+    enabled: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Reflect on conversations: a channel's recent talk after it goes quiet, and "
+                "each server's day once it is over, writing the facts worth keeping. "
+                "Default: true."
+            )
+        ),
+    ] = True
+    quiet_minutes: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=240,
+            description=(
+                "A channel's talk is reflected on once nobody (but bots) has written in it "
+                "for this long. Default: 10."
+            ),
+        ),
+    ] = 10
+    window_minutes: Annotated[
+        int,
+        Meta(
+            ge=5,
+            le=720,
+            description=(
+                "How far back a channel's reflection reads (only what no earlier reflection "
+                "of that channel covered). Default: 30."
+            ),
+        ),
+    ] = 30
+    max_facts_per_channel: Annotated[
+        int,
+        Meta(ge=1, le=20, description="Facts one channel reflection may write. Default: 8."),
+    ] = 8
+    hour: Annotated[
+        int,
+        Meta(ge=0, le=23, description="The local hour of the daily reflection. Default: 4."),
+    ] = 4
+    minute: Annotated[
+        int,
+        Meta(ge=0, le=59, description="The minute of the daily reflection. Default: 0."),
+    ] = 0
+    timezone: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=64,
+            description=(
+                "The IANA time zone of the daily reflection and of journal days (a day runs "
+                "from local midnight to midnight). Default: UTC."
+            ),
+        ),
+    ] = "UTC"
+    max_facts_per_day: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=50,
+            description="Facts the daily reflection may write per server and day. Default: 20.",
+        ),
+    ] = 20
+    backfill_days: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=31,
+            description=(
+                "The daily reflection looks this many past days back for days not yet "
+                "reflected on (after downtime, each is done once). Default: 7."
+            ),
+        ),
+    ] = 7
+
+    def __post_init__(self) -> None:
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"timezone: unknown time zone {self.timezone!r} "
+                "(use an IANA name such as Europe/Paris)"
+            ) from None
+
+
+class Memory(_Section, frozen=True):
+    """Long-term memory (docs/memory.md)."""
+
+    reflection: Annotated[
+        MemoryReflection,
+        Meta(description="Reflection: facts learned from conversations (memory.reflection)."),
+    ] = field(default_factory=MemoryReflection)
+
+
 class Settings(_Section, frozen=True):
     """Everything an operator can change live. Every section has working defaults."""
 
@@ -972,3 +1069,4 @@ class Settings(_Section, frozen=True):
     voice: Voice = field(default_factory=Voice)
     initiative: Initiative = field(default_factory=Initiative)
     automations: Automations = field(default_factory=Automations)
+    memory: Memory = field(default_factory=Memory)

@@ -42,6 +42,7 @@ from clanker.store import messages as m
 from clanker.store.migrations import migrate
 from clanker.store.queries import QUERIES
 from clanker.store.sqlite import Connection, close_connection, open_connection
+from clanker.store.wallclock import utc_now_iso
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -114,6 +115,9 @@ class Store(Actor):
         if conn is None:
             raise RuntimeError(f"store {self.path} is closed")
         query = QUERIES[type(msg)]
+        if isinstance(msg, m.StoreMessage) and msg.stored_at is None:
+            # stamped here, on trio's side: the calendar follows MockClock only in this thread
+            msg = msgspec.structs.replace(msg, stored_at=utc_now_iso())
         try:
             reply = await self._blocking(query, conn, msg)
         except (ValueError, sqlite3.IntegrityError, msgspec.ValidationError) as exc:

@@ -85,6 +85,8 @@ class StoreMessage(Message, frozen=True):
     reply_to_message_id: int | None = None
     edited_at: str | None = None
     attachments: tuple[StoredAttachment, ...] = ()
+    # When clanker stored it, on clanker's clock (the Store stamps it; kept on a refresh).
+    stored_at: str | None = None
 
     def __post_init__(self) -> None:
         check_id(self, "message_id", self.message_id)
@@ -94,6 +96,7 @@ class StoreMessage(Message, frozen=True):
         check_id(self, "reply_to_message_id", self.reply_to_message_id, optional=True)
         check_time(self, "created_at", self.created_at)
         check_time(self, "edited_at", self.edited_at)
+        check_time(self, "stored_at", self.stored_at)
 
 
 class MarkMessageEdited(Message, frozen=True):
@@ -144,6 +147,46 @@ class GetMessage(Message, frozen=True):
         check_id(self, "message_id", self.message_id)
 
 
+class MessagesBetween(Message, frozen=True):
+    """Guild messages clanker stored with ``start <= stored_at < end`` (its own clock, not
+    Discord's), in the order stored: a journal's day (`clanker.memory.journal`), or the
+    reflector's look at quiet channels.
+
+    ``guild_id``: one guild's messages; None: every guild's (DM messages never). To page, pass
+    the last row of the previous page as ``after_id``: the reply resumes strictly after it.
+    Deleted messages are left out. Reply: `MessageRows`.
+    """
+
+    start: str
+    end: str
+    guild_id: int | None = None
+    limit: int = 500
+    after_id: int | None = None
+
+    def __post_init__(self) -> None:
+        check_time(self, "start", self.start)
+        check_time(self, "end", self.end)
+        check_id(self, "guild_id", self.guild_id, optional=True)
+        check_id(self, "after_id", self.after_id, optional=True)
+        check_limit(self, self.limit)
+
+
+class MessageGuilds(Message, frozen=True):
+    """The guilds with a (not deleted) message stored with ``start <= stored_at < end``.
+    Reply: `GuildIds`, ascending."""
+
+    start: str
+    end: str
+
+    def __post_init__(self) -> None:
+        check_time(self, "start", self.start)
+        check_time(self, "end", self.end)
+
+
+class GuildIds(Message, frozen=True):
+    guild_ids: tuple[int, ...]
+
+
 class MessageRow(msgspec.Struct, frozen=True, kw_only=True):
     """A stored message as read back."""
 
@@ -159,6 +202,7 @@ class MessageRow(msgspec.Struct, frozen=True, kw_only=True):
     edited_at: str | None
     deleted: bool
     attachments: tuple[StoredAttachment, ...] = ()
+    stored_at: str | None = None  # when clanker stored it (its own clock)
 
 
 class MessageRows(Message, frozen=True):
@@ -535,6 +579,8 @@ StoreRequest = (
     | MarkMessageDeleted
     | RecentMessages
     | GetMessage
+    | MessagesBetween
+    | MessageGuilds
     | LogAction
     | ActionsQuery
     | CountActions

