@@ -613,6 +613,7 @@ StoreRequest = (
 StoreReply = (
     RowsChanged
     | MessageRows
+    | GuildIds
     | ActionLogged
     | ActionRows
     | ActionCount
