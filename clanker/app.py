@@ -12,6 +12,7 @@
     ├── memory           MemoryService: long-term facts (Remember / Recall), local embeddings
     ├── guilds           router + one session per guild, each with its channel reply queues
     ├── scheduler        Scheduler: timed jobs from the Store (automations, initiative ticks)
+    ├── memory_reflector Reflector: facts learned from quiet channels and past days
     ├── initiative       InitiativeActor: posts on its own within its budgets, from feeds
     ├── discord          supervisor with its own restart budget (1 s → 60 s backoff)
     │   └── bridge       DiscordBridge (registered "discord"): gateway events → "guilds"
@@ -60,6 +61,8 @@ from clanker.initiative.actor import KIND as INITIATIVE_KIND
 from clanker.llm import LlmConfig, LlmConfigError, ProviderConfig, llm_child
 from clanker.media.config import MediaConfig
 from clanker.memory.embedder import Embedder, local_embedder
+from clanker.memory.reflector import KIND as REFLECTION_KIND
+from clanker.memory.reflector import REFLECTOR_NAME, ReflectorConfig, reflector_child
 from clanker.memory.service import MemoryConfig, memory_child
 from clanker.runtime import Backoff, ChildSpec, Runtime, Strategy, SupervisorSpec
 from clanker.sandbox import Sandbox
@@ -119,6 +122,8 @@ class AppConfig:
     # Initiative posts (docs/initiative.md): where discovery feeds are fetched (None: the real
     # services) and through what (None: a strict guarded fetcher), the roll's seed (tests).
     initiative: InitiativeConfig = field(default_factory=InitiativeConfig)
+    # Reflection (docs/memory.md): how often quiet channels are looked at (tests shorten it).
+    reflector: ReflectorConfig = field(default_factory=ReflectorConfig)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AppConfig:
@@ -313,9 +318,14 @@ def app_spec(config: AppConfig, *, dashboard: DashboardParts | None = None) -> S
             ),
             scheduler_child(
                 SchedulerConfig(
-                    handlers={AUTOMATION_KIND: ROUTER_NAME, INITIATIVE_KIND: INITIATIVE_NAME}
+                    handlers={
+                        AUTOMATION_KIND: ROUTER_NAME,
+                        INITIATIVE_KIND: INITIATIVE_NAME,
+                        REFLECTION_KIND: REFLECTOR_NAME,
+                    }
                 )
             ),
+            reflector_child(config.reflector),
             initiative_child(
                 replace(
                     config.initiative,

@@ -76,6 +76,8 @@ CORES = [
     "clanker.memory.cache",
     "clanker.memory.owners",
     "clanker.memory.prompt",
+    "clanker.memory.reflection",
+    "clanker.memory.journal",
     "clanker.automations.view",
     "clanker.automations.check_view",
     "clanker.feeds",

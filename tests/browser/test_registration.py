@@ -42,6 +42,7 @@ def test_the_browser_agent_joins_the_tree_after_the_captioner() -> None:
         "memory",
         "guilds",
         "scheduler",
+        "memory_reflector",
         "initiative",
         "discord",
     ]

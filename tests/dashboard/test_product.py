@@ -169,6 +169,7 @@ def test_app_spec_puts_telemetry_first_and_the_dashboard_last(tmp_path: Path) ->
         "memory",
         "guilds",
         "scheduler",
+        "memory_reflector",
         "initiative",
         "discord",
     ]
