@@ -78,6 +78,7 @@ CORES = [
     "clanker.memory.prompt",
     "clanker.memory.reflection",
     "clanker.memory.journal",
+    "clanker.memory.profile",
     "clanker.automations.view",
     "clanker.automations.check_view",
     "clanker.feeds",

@@ -13,7 +13,9 @@ answers with a ``media`` directive, so the sandbox's GIPHY and image sims answer
 to "remember that X" when ``memory_write`` is offered, it writes X as a fact about the speaker;
 a reply whose prompt has a "what you remember" section says what it remembers. Asked about an
 initiative post (the AMBIENT TEXT MODE prompt), it shares the first link of its feed in the
-first channel offered, and drops the thought when the feed has nothing.
+first channel offered, and drops the thought when the feed has nothing. Asked to reflect (the
+MEMORY REFLECTION prompt), it keeps what people said about themselves ("I …", "my …") as facts
+about them and what they said about "this server" as the server's lore, each citing its line.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import re
 
 from clanker.llmsim import RecordedRequest, SimToolCall, Text, ToolUse, Turn
+from clanker.memory.reflection import HEADING as REFLECTION_HEADING
 from clanker.voice.brain.prompt import JOIN_EVENT, VOICE_MARKER
 
 PROVIDER_NAME = "offline-demo"
@@ -245,6 +248,45 @@ def voice_tool_answer(results: list[str]) -> str:
     return "This is the offline demo brain. The search found nothing."
 
 
+_JOURNAL_LINE = re.compile(
+    r"^- \S+ \| (?P<name>.+?) \((?P<id>\d+)\) \| \[(?P<tags>[^\]]*)\] (?P<text>.+)$"
+)
+_ABOUT_ME = re.compile(r"^(?:i|i'm|i am|i've|my)\b", re.I)
+_ABOUT_US = re.compile(r"\b(?:in|on) this server\b", re.I)
+_AT_MOST = re.compile(r"Write at most (\d+) new facts")
+
+
+def reflection_answer(prompt: str) -> dict[str, object]:
+    """A reflection's facts: what each person said about themselves, and about the server."""
+    remembered = " ".join(_section(prompt, "ALREADY REMEMBERED")).casefold()
+    cap = _AT_MOST.search(prompt)
+    facts: list[dict[str, object]] = []
+    for line in _section(prompt, "LINES"):
+        found = _JOURNAL_LINE.match(line)
+        if found is None or " bot" in f" {found['tags']}":
+            continue
+        text = found["text"].strip().rstrip(".!")
+        message = re.search(r"message:(\d+)", found["tags"])
+        lore = _ABOUT_US.search(text) is not None
+        if message is None or not (lore or _ABOUT_ME.match(text)) or len(text) > 300:
+            continue
+        fact = f"said: {text}"
+        if fact.casefold() in remembered:
+            continue
+        facts.append(
+            {
+                "subject": "lore" if lore else "person",
+                "person_id": None if lore else found["id"],
+                "fact": fact,
+                "type": "other",
+                "confidence": 0.6,
+                "evidence": [message.group(1)],
+                "supersedes": None,
+            }
+        )
+    return {"facts": facts[: int(cap.group(1)) if cap else 8]}
+
+
 def respond(request: RecordedRequest) -> Turn:
     """llmsim responder: the demo brain's answer to one request."""
     if VOICE_MARKER in json.dumps(request.body, ensure_ascii=False):
@@ -257,6 +299,10 @@ def respond(request: RecordedRequest) -> Turn:
                 call = SimToolCall("web_search", {"query": query})
                 return ToolUse((call,), text="Let me check. ", model=MODEL)
         return Text(sound or voice_answer(request.user_text), model=MODEL)
+    if request.user_text.startswith(REFLECTION_HEADING):
+        return Text(
+            json.dumps(reflection_answer(request.user_text), ensure_ascii=False), model=MODEL
+        )
     if "AMBIENT TEXT MODE" in _system_text(request):
         return Text(
             json.dumps(initiative_answer(request.user_text), ensure_ascii=False), model=MODEL

@@ -50,7 +50,14 @@ from clanker.llmsim import open_llmsim
 from clanker.logsetup import configure_logging
 from clanker.media.config import MediaConfig
 from clanker.runtime import ActorError, NotRegistered, Runtime, open_runtime
-from clanker.sandbox import ChannelKind, Sandbox, SandboxLookupError, demo_world, open_sandbox
+from clanker.sandbox import (
+    ChannelKind,
+    Sandbox,
+    SandboxLookupError,
+    World,
+    demo_world,
+    open_sandbox,
+)
 from clanker.sandbox import Message as SandboxMessage
 from clanker.sandbox.music import write_demo_library
 from clanker.sandbox.voice.server import NoVoiceSession
@@ -149,6 +156,7 @@ async def open_sandbox_app(
     web_fetcher: GuardedFetcher | None = None,
     media: MediaConfig | None = None,
     media_fetcher: GuardedFetcher | None = None,
+    world: World | None = None,
 ) -> AsyncIterator[SandboxApp]:
     """The sandbox Discord and clanker's tree logged into it (ready when this yields).
 
@@ -159,6 +167,7 @@ async def open_sandbox_app(
     ``media`` None: GIFs and images as the environment configures them, the sandbox's GIPHY
     and image sims (`open_sandbox_media`) for what it has no key for. Given: used as is, with
     ``media_fetcher``.
+    ``world``: the sandbox Discord's world (default `demo_world`; tests add a second guild).
     ``dashboard``: run the operator dashboard with this configuration, its chat panel posting
     into the sandbox (``announce`` gets its one-line URL; default: nobody).
     """
@@ -192,7 +201,7 @@ async def open_sandbox_app(
             sims = await stack.enter_async_context(open_sandbox_media(configured))
             media, media_fetcher = sims.config, sims.fetcher
         feeds = await stack.enter_async_context(open_sandbox_feeds())
-        sb = await stack.enter_async_context(open_sandbox(demo_world()))
+        sb = await stack.enter_async_context(open_sandbox(world or demo_world()))
         # a few generated tones, so "clanker, play the test tune" works with no files
         music = stack.enter_context(tempfile.TemporaryDirectory(prefix="clanker-music-"))
         write_demo_library(Path(music))

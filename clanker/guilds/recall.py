@@ -1,7 +1,9 @@
 """A reply's recall: the facts its prompt may carry, asked of the memory service, bounded.
 
-The owners come from the privacy rule (`clanker.memory.owners.reply_scope`), the query is the
-batch's text, and the section is formatted by `clanker.memory.prompt`. Memory is a help, never
+The owners come from the privacy rule (`clanker.memory.owners.reply_scope`, the speaker first),
+the query is the batch's text, the memory service composes guidance, the people's profiles and
+the relevant facts (`clanker.memory.profile`), and the section is formatted by
+`clanker.memory.prompt`. Memory is a help, never
 a gate: no memory service in the tree, a failed or slow recall (past `RECALL_TIMEOUT`), or
 nothing relevant — the reply goes on without the section (a failure is logged).
 """
@@ -12,8 +14,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from clanker.memory.owners import RecallScope
-from clanker.memory.prompt import MAX_PROMPT_FACTS, PromptFact, memory_section
-from clanker.memory.service import Recall, Recalled
+from clanker.memory.prompt import PromptFact, memory_section
+from clanker.memory.service import Recalled, RecallForPrompt
 from clanker.runtime import ActorError, ActorRef
 
 log = logging.getLogger("clanker.memory")
@@ -45,11 +47,10 @@ async def recall_section(
         return None
     try:
         reply = await ref.ask(
-            Recall(
+            RecallForPrompt(
                 owner_keys=scope.owner_keys,
                 query=query,
                 channel_id=channel_id,
-                limit=MAX_PROMPT_FACTS,
                 with_dm_facts=scope.with_dm_facts,
             ),
             Recalled,

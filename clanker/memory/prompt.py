@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 MEMORY_TITLE = "What you remember"
-MAX_PROMPT_FACTS = 8
-MAX_SECTION_CHARS = 1200
+MAX_PROMPT_FACTS = 24
+MAX_SECTION_CHARS = 2400
 RULE_TYPES = frozenset({"guidance", "behavioral"})
 
 INTRO = (

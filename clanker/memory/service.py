@@ -13,6 +13,8 @@ writing the plan cannot interleave with another write through this service.
   writes vectors, so it may run beside a handler.
 * `EditFact` → `FactEdited`, `ArchiveFact` → `FactArchived` (the operator's curation,
   `clanker.memory.curation`), or `FactChangeRefused(reason, problem)`; `Forget` deletes.
+* `RecallForPrompt` → `Recalled`: a prompt's memory (`clanker.memory.profile`): guidance,
+  the people's fact profiles and the relevant facts.
 * `Recall` → `Recalled`: hybrid candidates from the Store for the given owners, ranked. The
   query is embedded as a ``query`` (cached 60 s, 256 queries: `QueryVectorCache`); when the
   embedder is busy or fails, the ranking uses the no-vector weights.
@@ -21,7 +23,7 @@ writing the plan cannot interleave with another write through this service.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -37,7 +39,7 @@ from clanker.memory.curation import (
 )
 from clanker.memory.curator import archive_fact, edit_fact
 from clanker.memory.embedder import Embedder, EmbedderBusy
-from clanker.memory.model import DEFAULT_CONFIDENCE, FactDraft, Owner, Scope
+from clanker.memory.model import DEFAULT_CONFIDENCE, Fact, FactDraft, Owner, Scope
 from clanker.memory.policy import (
     Insert,
     Merge,
@@ -47,11 +49,19 @@ from clanker.memory.policy import (
     dedupe_key,
     plan_write,
 )
-from clanker.memory.ranking import RECENT_CANDIDATES, RankingWeights, candidate_pool, rank
+from clanker.memory.profile import RELEVANT_FACTS, compose
+from clanker.memory.ranking import (
+    RECENT_CANDIDATES,
+    RankingWeights,
+    Scored,
+    candidate_pool,
+    rank,
+)
 from clanker.memory.rows import fts_expression, key_of, to_candidate, to_fact
 from clanker.runtime import Actor, ActorContext, ActorError, ChildSpec, MailboxSpec, handles
 from clanker.store import StoreClient, StoreRequestError
 from clanker.store.facts import (
+    FactRow,
     GetFacts,
     MergeFact,
     PutFact,
@@ -123,6 +133,22 @@ class Recall(Message, frozen=True):
         check_id(self, "channel_id", self.channel_id, optional=True)
         if not 1 <= self.limit <= 50:
             raise ValueError(f"Recall.limit must be in 1..50, got {self.limit}")
+
+
+class RecallForPrompt(Message, frozen=True):
+    """What a prompt remembers (`clanker.memory.profile`): the guild's guidance, the fact
+    profile of each person in ``owner_keys`` (the speaker first), and the facts of all of them
+    relevant to ``query``. Reply: `Recalled` (profile and guidance facts that the ranking did
+    not also pick have score 0)."""
+
+    owner_keys: tuple[str, ...]
+    query: str
+    channel_id: int | None = None
+    with_dm_facts: bool = False
+
+    def __post_init__(self) -> None:
+        check_owner_keys(self, self.owner_keys)
+        check_id(self, "channel_id", self.channel_id, optional=True)
 
 
 class RecalledFact(msgspec.Struct, frozen=True, kw_only=True):
@@ -409,6 +435,59 @@ class MemoryService(Actor):
             return Recalled(facts=(), used_vector=False, problem=str(exc))
 
     async def _recall(self, msg: Recall) -> Recalled:
+        ranked, used_vector = await self._ranked(msg)
+        return Recalled(
+            facts=tuple(_recalled(s.fact, s.score) for s in ranked), used_vector=used_vector
+        )
+
+    @handles(RecallForPrompt)
+    async def recall_for_prompt(self, msg: RecallForPrompt) -> Recalled:
+        try:
+            return await self._for_prompt(msg)
+        except (ActorError, StoreRequestError) as exc:
+            log.warning("memory: RecallForPrompt failed, the Store did not answer: %s", exc)
+            return Recalled(facts=(), used_vector=False, problem=str(exc))
+
+    async def _for_prompt(self, msg: RecallForPrompt) -> Recalled:
+        """`clanker.memory.profile.compose` over what the Store and the ranking give."""
+
+        def visible(rows: Sequence[FactRow]) -> list[Fact]:
+            return [
+                to_fact(r) for r in rows if r.active and (msg.with_dm_facts or not r.learned_in_dm)
+            ]
+
+        people = [k for k in msg.owner_keys if k.startswith("user:")]
+        guilds = tuple(k for k in msg.owner_keys if k.startswith("guild:"))
+        guidance = (
+            visible(await self.store.get_facts(GetFacts(owner_keys=guilds, limit=200)))
+            if guilds
+            else []
+        )
+        profiles = [
+            visible(await self.store.get_facts(GetFacts(owner_keys=(key,), limit=100)))
+            for key in people
+        ]
+        ranked, used_vector = await self._ranked(
+            Recall(
+                owner_keys=msg.owner_keys,
+                query=msg.query or " ",
+                channel_id=msg.channel_id,
+                limit=RELEVANT_FACTS,
+                with_dm_facts=msg.with_dm_facts,
+            )
+        )
+        scores = {s.fact.id: s.score for s in ranked}
+        facts = compose(
+            guidance=guidance,
+            primary=profiles[0] if profiles else [],
+            relevant=[s.fact for s in ranked],
+            others=profiles[1:],
+        )
+        return Recalled(
+            facts=tuple(_recalled(f, scores.get(f.id, 0.0)) for f in facts), used_vector=used_vector
+        )
+
+    async def _ranked(self, msg: Recall) -> tuple[list[Scored], bool]:
         limit = msg.limit
         vectors = await self._query_vector(msg.query)
         found = await self.store.search_facts(
@@ -431,21 +510,19 @@ class MemoryService(Actor):
             limit=limit,
             weights=self.weights,
         )
-        return Recalled(
-            facts=tuple(
-                RecalledFact(
-                    id=s.fact.id,
-                    owner_key=key_of(s.fact.owner),
-                    subject=s.fact.subject,
-                    fact=s.fact.fact,
-                    fact_type=s.fact.fact_type,
-                    confidence=s.fact.confidence,
-                    score=s.score,
-                )
-                for s in ranked
-            ),
-            used_vector=vectors is not None,
-        )
+        return ranked, vectors is not None
+
+
+def _recalled(fact: Fact, score: float) -> RecalledFact:
+    return RecalledFact(
+        id=fact.id,
+        owner_key=key_of(fact.owner),
+        subject=fact.subject,
+        fact=fact.fact,
+        fact_type=fact.fact_type,
+        confidence=fact.confidence,
+        score=score,
+    )
 
 
 def _scope(text: str) -> Scope:

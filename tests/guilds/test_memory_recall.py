@@ -11,20 +11,20 @@ import trio.testing
 
 from clanker.guilds.recall import RECALL_TIMEOUT, recall_query, recall_section
 from clanker.memory.owners import reply_scope
-from clanker.memory.service import Recall, Recalled, RecalledFact
+from clanker.memory.service import Recalled, RecalledFact, RecallForPrompt
 from clanker.runtime import Actor, ChildSpec, SupervisorSpec, handles, open_runtime
 
 
 class FakeMemory(Actor):
-    """The far side of the ask: answers each `Recall` after ``delay`` seconds."""
+    """The far side of the ask: answers each `RecallForPrompt` after ``delay`` seconds."""
 
-    asked: list[Recall] = []
+    asked: list[RecallForPrompt] = []
 
     def __init__(self, delay: float) -> None:
         self.delay = delay
 
-    @handles(Recall)
-    async def recall(self, msg: Recall) -> Recalled:
+    @handles(RecallForPrompt)
+    async def recall(self, msg: RecallForPrompt) -> Recalled:
         FakeMemory.asked.append(msg)
         await trio.sleep(self.delay)
         fact = RecalledFact(

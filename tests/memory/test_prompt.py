@@ -49,7 +49,7 @@ def test_the_section_is_capped_in_facts_and_characters_keeping_whole_lines() -> 
 def test_no_fact_no_section() -> None:
     assert memory_section([], NAMES) is None
     assert memory_section([PromptFact("user:1", "   ")], NAMES) is None
-    assert memory_section([PromptFact("user:1", "y" * 2000)], NAMES) is None
+    assert memory_section([PromptFact("user:1", "y" * 3000)], NAMES) is None
 
 
 def test_labels() -> None:

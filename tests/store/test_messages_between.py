@@ -108,7 +108,8 @@ async def test_the_store_stamps_stored_at_on_trio_time(
     autojump_clock: trio.testing.MockClock, tmp_path: Path
 ) -> None:
     pin_calendar(datetime(2026, 12, 8, 9, 0, tzinfo=UTC))
-    tree = SupervisorSpec(children=[store_child(tmp_path / "s.db")])
+    # inline: a worker thread on an autojumping MockClock lets asks time out meanwhile
+    tree = SupervisorSpec(children=[store_child(tmp_path / "s.db", inline=True)])
     async with open_runtime(tree, wire_check=True) as rt:
         store = rt.lookup("store")
         await trio.sleep(90)

@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from clanker.memory.service import Recall, Recalled, RecalledFact
+from clanker.memory.service import Recalled, RecalledFact, RecallForPrompt
 from clanker.runtime import Actor, ChildSpec, handles, open_runtime
 from clanker.voice.brain.actor import VOICE_RECALL_TIMEOUT
 
@@ -18,13 +18,13 @@ from .room import ALICE, GUILD, Playout, RoomProvider, StubModels, connect, memb
 
 
 class Memory(Actor):
-    """The far side: answers each `Recall` after ``delay`` seconds with one fact of alice's."""
+    """The far side: answers each `RecallForPrompt` after ``delay`` s with one fact of alice's."""
 
-    def __init__(self, delay: float, asked: list[tuple[float, Recall]]) -> None:
+    def __init__(self, delay: float, asked: list[tuple[float, RecallForPrompt]]) -> None:
         self.delay, self.asked = delay, asked
 
-    @handles(Recall)
-    async def recall(self, msg: Recall) -> Recalled:
+    @handles(RecallForPrompt)
+    async def recall(self, msg: RecallForPrompt) -> Recalled:
         self.asked.append((trio.current_time(), msg))
         await trio.sleep(self.delay)
         fact = RecalledFact(
@@ -39,10 +39,10 @@ class Memory(Actor):
         return Recalled(facts=(fact,), used_vector=True)
 
 
-async def _answer(delay: float) -> tuple[RoomProvider, list[tuple[float, Recall]], float]:
+async def _answer(delay: float) -> tuple[RoomProvider, list[tuple[float, RecallForPrompt]], float]:
     models = StubModels(transcripts=deque(["what animal do I like"]))
     provider = RoomProvider(lambda p: "Otters, I think.", delay=0.2, gap=0.05)
-    asked: list[tuple[float, Recall]] = []
+    asked: list[tuple[float, RecallForPrompt]] = []
     spec = room_spec(models, provider, Playout(), memory="memory")
     spec.children.append(ChildSpec("memory", lambda: Memory(delay, asked), register="memory"))
     async with open_runtime(spec) as rt:
