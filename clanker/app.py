@@ -183,10 +183,10 @@ def browser_config(
 def reply_tool_registry(config: AppConfig) -> ToolRegistry:
     """The tools text replies may call: the configured web tools (``web_search`` only with a
     search key), ``browser_browse`` when the tree runs a browser agent, the memory tools
-    (``memory_search``, ``memory_write``, ``memory_forget``: the tree always has the memory
-    service), ``music`` when calls have a voice brain, and the automation tools (the tree
-    always has the scheduler). Which are offered per reply is the
-    live ``tools`` settings' choice."""
+    (``memory_search``, ``memory_write``, ``memory_forget``, ``conversation_search``: the tree
+    always has the memory service), ``music`` when calls have a voice brain, and the automation
+    tools (the tree always has the scheduler). Which are offered per reply is the live ``tools``
+    settings' choice."""
     browser = config.browser.limits if config.browser is not None else None
     music = [music_tool()] if config.voice.brain is not None else []
     return ToolRegistry(

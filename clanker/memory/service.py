@@ -9,7 +9,10 @@ writing the plan cannot interleave with another write through this service.
   The fact is embedded as a ``passage``; if the embedder is busy or fails, the fact is stored
   without a vector; `EmbedPending` (run in the background every ``reembed_every`` = 60 s of
   trio time, or asked) embeds active facts lacking a vector of the current model, 32 at a
-  time — which is also how a change of model re-embeds everything. That background pass only
+  time — which is also how a change of model re-embeds everything; then up to 64 stored
+  messages of the last 30 days without one (`EmbedMessages`, 8 at a time, newest first).
+* `SearchConversation` → `ConversationFound`: stored messages of one guild (or DM) by meaning,
+  for ``conversation_search``. That background pass only
   writes vectors, so it may run beside a handler.
 * `EditFact` → `FactEdited`, `ArchiveFact` → `FactArchived` (the operator's curation,
   `clanker.memory.curation`), or `FactChangeRefused(reason, problem)`; `Forget` deletes.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import msgspec
 import trio
@@ -69,11 +73,23 @@ from clanker.store.facts import (
     SearchFacts,
     check_owner_keys,
 )
+from clanker.store.message_vectors import (
+    MessageMatches,
+    MessagesWithoutVector,
+    MessageVector,
+    PutMessageVectors,
+    SearchMessages,
+)
+from clanker.store.messages import MessageRows
 from clanker.store.validation import check_id
-from clanker.store.wallclock import calendar_now
+from clanker.store.wallclock import calendar_now, to_iso
 from clanker.wire import Message
 
 log = logging.getLogger("clanker.memory")
+
+MESSAGE_BATCH = 8  # messages per embedding call: short, so a recall waits little behind it
+MESSAGES_PER_PASS = 64  # messages embedded per background pass, at most
+MESSAGE_BACKLOG = timedelta(days=30)  # older messages are not embedded
 
 MEMORY_NAME = "memory"
 
@@ -189,6 +205,48 @@ class Forgotten(Message, frozen=True):
     problem: str | None = None
 
 
+class SearchConversation(Message, frozen=True):
+    """The stored messages of one scope (``guild:<id>`` or ``dm:<channel id>``) nearest in
+    meaning to ``query``, optionally one channel's and stored since ``since``; below the
+    embedder's similarity floor nothing is returned. Reply: `ConversationFound`."""
+
+    scope_key: str
+    query: str
+    channel_id: int | None = None
+    since: str | None = None
+    k: int = 4
+    exclude_ids: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.query.strip():
+            raise ValueError("SearchConversation.query must not be empty")
+        if not 1 <= self.k <= 20:
+            raise ValueError(f"SearchConversation.k must be in 1..20, got {self.k}")
+        check_id(self, "channel_id", self.channel_id, optional=True)
+
+
+class ConversationHit(msgspec.Struct, frozen=True, kw_only=True):
+    message_id: int
+    channel_id: int
+    author_id: int
+    author_name: str
+    created_at: str
+    content: str
+    similarity: float
+
+
+class ConversationFound(Message, frozen=True):
+    hits: tuple[ConversationHit, ...]
+    problem: str | None = None  # set when nothing could be searched
+
+
+class EmbedMessages(Message, frozen=True):
+    """Embed up to ``limit`` stored messages (of the last `MESSAGE_BACKLOG`) that have no
+    vector of the current model, newest first. Reply: `EmbeddedPending`."""
+
+    limit: int = MESSAGE_BATCH
+
+
 class EmbedPending(Message, frozen=True):
     """Embed up to ``limit`` active facts that have no vector of the current model (stored
     while the embedder was busy, or made by another model). Reply: `EmbeddedPending`."""
@@ -246,8 +304,80 @@ class MemoryService(Actor):
             try:
                 while (await self._embed_pending(32)) == 32:
                     pass  # a full batch: more may wait
+                done = 0
+                while done < MESSAGES_PER_PASS:
+                    got = await self._embed_messages(MESSAGE_BATCH)
+                    done += got
+                    if got < MESSAGE_BATCH:
+                        break
             except (ActorError, StoreRequestError) as exc:
                 log.warning("memory: re-embedding paused, the Store did not answer: %s", exc)
+
+    async def _embed_messages(self, limit: int) -> int:
+        model = self.embedder.model
+        since = to_iso(calendar_now() - MESSAGE_BACKLOG)
+        rows = await self.store.ref.ask(
+            MessagesWithoutVector(model=model, since=since, limit=limit),
+            MessageRows,
+            timeout=self.config.timeout,
+        )
+        if not rows.rows:
+            return 0
+        vectors = await self._vectors([r.content for r in rows.rows], "passage")
+        if vectors is None:
+            return 0
+        items = tuple(
+            MessageVector(message_id=r.message_id, vector=v)
+            for r, v in zip(rows.rows, vectors, strict=True)
+        )
+        await self.store.ref.ask(
+            PutMessageVectors(model=model, items=items), timeout=self.config.timeout
+        )
+        return len(items)
+
+    @handles(EmbedMessages)
+    async def embed_messages(self, msg: EmbedMessages) -> EmbeddedPending:
+        try:
+            return EmbeddedPending(count=await self._embed_messages(max(1, min(msg.limit, 64))))
+        except (ActorError, StoreRequestError) as exc:
+            log.warning("memory: no message embedded, the Store did not answer: %s", exc)
+            return EmbeddedPending(count=0)
+
+    @handles(SearchConversation)
+    async def search_conversation(self, msg: SearchConversation) -> ConversationFound:
+        vectors = await self._query_vector(msg.query)
+        if vectors is None:
+            return ConversationFound(hits=(), problem="the embedder is busy; try again")
+        try:
+            found = await self.store.ref.ask(
+                SearchMessages(
+                    scope_key=msg.scope_key,
+                    vector=vectors[0],
+                    model=self.embedder.model,
+                    k=min(50, msg.k + len(msg.exclude_ids)),
+                    channel_id=msg.channel_id,
+                    since=msg.since,
+                ),
+                MessageMatches,
+                timeout=self.config.timeout,
+            )
+        except (ActorError, StoreRequestError) as exc:
+            return ConversationFound(hits=(), problem=f"the Store did not answer: {exc}")
+        floor = self.embedder.similarity_floor
+        hits = [
+            ConversationHit(
+                message_id=x.row.message_id,
+                channel_id=x.row.channel_id,
+                author_id=x.row.author_id,
+                author_name=x.row.author_name,
+                created_at=x.row.created_at,
+                content=x.row.content,
+                similarity=round(1.0 - x.distance, 4),
+            )
+            for x in found.matches
+            if x.row.message_id not in msg.exclude_ids and 1.0 - x.distance >= floor
+        ]
+        return ConversationFound(hits=tuple(hits[: msg.k]))
 
     async def _embed_pending(self, limit: int) -> int:
         model = self.embedder.model

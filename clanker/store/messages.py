@@ -43,6 +43,15 @@ from clanker.store.jobs import (
     RunRows,
     SetJobStatus,
 )
+from clanker.store.message_rows import MessageRow as MessageRow
+from clanker.store.message_rows import MessageRows as MessageRows
+from clanker.store.message_rows import StoredAttachment as StoredAttachment
+from clanker.store.message_vectors import (
+    MessageMatches,
+    MessagesWithoutVector,
+    PutMessageVectors,
+    SearchMessages,
+)
 from clanker.store.validation import (
     check_id,
     check_json,
@@ -53,18 +62,6 @@ from clanker.store.validation import (
 from clanker.wire import Message
 
 # --- messages ---------------------------------------------------------------------------------
-
-
-class StoredAttachment(msgspec.Struct, frozen=True, kw_only=True):
-    """An attachment of a stored message, by reference (the bytes stay on Discord's CDN)."""
-
-    id: int
-    filename: str
-    url: str
-    size: int
-    content_type: str | None = None
-    width: int | None = None
-    height: int | None = None
 
 
 class StoreMessage(Message, frozen=True):
@@ -185,30 +182,6 @@ class MessageGuilds(Message, frozen=True):
 
 class GuildIds(Message, frozen=True):
     guild_ids: tuple[int, ...]
-
-
-class MessageRow(msgspec.Struct, frozen=True, kw_only=True):
-    """A stored message as read back."""
-
-    message_id: int
-    guild_id: int | None
-    channel_id: int
-    author_id: int
-    author_name: str
-    is_bot: bool
-    content: str
-    reply_to_message_id: int | None
-    created_at: str
-    edited_at: str | None
-    deleted: bool
-    attachments: tuple[StoredAttachment, ...] = ()
-    stored_at: str | None = None  # when clanker stored it (its own clock)
-
-
-class MessageRows(Message, frozen=True):
-    """Reply: message rows, oldest first."""
-
-    rows: tuple[MessageRow, ...]
 
 
 class RowsChanged(Message, frozen=True):
@@ -581,6 +554,9 @@ StoreRequest = (
     | GetMessage
     | MessagesBetween
     | MessageGuilds
+    | MessagesWithoutVector
+    | PutMessageVectors
+    | SearchMessages
     | LogAction
     | ActionsQuery
     | CountActions
@@ -614,6 +590,7 @@ StoreReply = (
     RowsChanged
     | MessageRows
     | GuildIds
+    | MessageMatches
     | ActionLogged
     | ActionRows
     | ActionCount

@@ -271,7 +271,25 @@ _V7 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+_V8 = Migration(
+    8,
+    "message_vectors: each message's vector (vec0, 384 dims, per guild or DM), for "
+    "conversation_search",
+    (
+        """
+        CREATE VIRTUAL TABLE message_vectors USING vec0(
+            message_id INTEGER PRIMARY KEY,
+            scope_key  TEXT PARTITION KEY,
+            model      TEXT,
+            channel_id INTEGER,
+            at         FLOAT,
+            embedding  FLOAT[384] distance_metric=cosine
+        )
+        """,
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -121,12 +121,13 @@ def mark_edited(conn: Connection, req: m.MarkMessageEdited) -> m.RowsChanged:
 
 
 def mark_deleted(conn: Connection, req: m.MarkMessageDeleted) -> m.RowsChanged:
-    """Flag a stored message as deleted."""
+    """Flag a stored message as deleted; its vector (if any) goes."""
     with transaction(conn):
         cur = conn.execute(
             "UPDATE messages SET deleted = 1 WHERE message_id = ? AND deleted = 0",
             (req.message_id,),
         )
+        conn.execute("DELETE FROM message_vectors WHERE message_id = ?", (req.message_id,))
     return m.RowsChanged(count=cur.rowcount)
 
 
@@ -631,3 +632,7 @@ QUERIES.update(FACT_QUERIES)
 from clanker.store.job_queries import JOB_QUERIES  # noqa: E402 - it uses `transaction`
 
 QUERIES.update(JOB_QUERIES)
+
+from clanker.store.message_vector_queries import MESSAGE_VECTOR_QUERIES  # noqa: E402
+
+QUERIES.update(MESSAGE_VECTOR_QUERIES)

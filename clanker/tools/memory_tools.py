@@ -10,12 +10,15 @@ says why, so the model can fix the call or drop it. The tool never writes rules 
 able to set one by asking. The service is found through the reply's
 tree (`ToolContext.services`) when the call runs; a tree without it answers with an error.
 `memory_forget` deletes the speaker's own facts for good (some ids, or all), as they ask; it
-cannot touch anyone else's facts or a guild's lore.
+cannot touch anyone else's facts or a guild's lore. `conversation_search` finds what was said
+earlier by meaning (the stored messages' vectors): this channel's or this server's, never
+another server's, and in a DM only that DM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from clanker.llm.model import ToolSpec
@@ -23,6 +26,7 @@ from clanker.memory.model import FACT_TYPES, MAX_FACT_CHARS
 from clanker.memory.owners import RecallScope, reply_scope, user_key, write_target
 from clanker.memory.service import (
     MEMORY_NAME,
+    ConversationFound,
     Forget,
     Forgotten,
     Recall,
@@ -30,16 +34,20 @@ from clanker.memory.service import (
     Remember,
     Remembered,
     RememberRefused,
+    SearchConversation,
 )
 from clanker.runtime import ActorError
+from clanker.store.wallclock import calendar_now, to_iso
 from clanker.text.tool_registry import Tool, ToolContext, ToolOutput
 
 __all__ = [
+    "CONVERSATION_SEARCH_SPEC",
     "MEMORY_FORGET_SPEC",
     "MEMORY_SEARCH_SPEC",
     "MEMORY_WRITE_SPEC",
     "SEARCHES_PER_HOUR",
     "WRITES_PER_HOUR",
+    "conversation_search",
     "memory_forget",
     "memory_search",
     "memory_tools",
@@ -58,6 +66,10 @@ MAX_FORGET_IDS = 20
 ASK_TIMEOUT = 5.0
 MAX_QUERY_CHARS = 400
 MAX_RESULTS = 10
+MAX_CONVERSATION_HITS = 4
+MAX_AGE_HOURS = 720
+CONVERSATION_SEARCHES_PER_HOUR = 60
+MAX_HIT_CHARS = 300
 
 MEMORY_SEARCH_SPEC = ToolSpec(
     name="memory_search",
@@ -127,6 +139,40 @@ MEMORY_FORGET_SPEC = ToolSpec(
             },
             "all": {"type": "boolean", "description": "Forget everything about the speaker"},
         },
+        "additionalProperties": False,
+    },
+)
+
+
+CONVERSATION_SEARCH_SPEC = ToolSpec(
+    name="conversation_search",
+    description=(
+        "Find what was said earlier, by meaning: messages (and voice transcripts) of this "
+        "channel, or of this whole server. Returns who said what, and when."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {
+            "query": {"type": "string", "description": "What you are looking for, in words"},
+            "scope": {
+                "type": "string",
+                "enum": ["channel", "guild"],
+                "description": "This channel (default) or the whole server",
+            },
+            "top_k": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_CONVERSATION_HITS,
+                "description": "How many messages (default 3)",
+            },
+            "max_age_hours": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_AGE_HOURS,
+                "description": "Only messages this recent (default 168, a week)",
+            },
+        },
+        "required": ["query"],
         "additionalProperties": False,
     },
 )
@@ -307,9 +353,78 @@ async def memory_forget(
     return ToolOutput(f"Forgotten for good: {len(reply.fact_ids)} fact(s) ({ids}).")
 
 
+def _whole(value: object, name: str, low: int, high: int, default: int) -> int | ToolOutput:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return ToolOutput(f"'{name}' must be a whole number from {low} to {high}.", True)
+    return max(low, min(int(value), high))
+
+
+async def conversation_search(
+    arguments: Mapping[str, Any],
+    context: ToolContext,
+    *,
+    name: str = MEMORY_NAME,
+    now: Callable[[], datetime] = calendar_now,
+) -> ToolOutput:
+    """The tool: earlier messages of this channel or server nearest in meaning to ``query``."""
+    query = arguments.get("query")
+    if not isinstance(query, str) or not query.strip():
+        return ToolOutput("conversation_search needs a non-empty 'query' string.", True)
+    query = " ".join(query.split())
+    if len(query) > MAX_QUERY_CHARS:
+        return ToolOutput(f"The query is {len(query)} characters; keep it under 400.", True)
+    where = arguments.get("scope", "channel")
+    if where not in ("channel", "guild"):
+        return ToolOutput("'scope' must be 'channel' or 'guild'.", is_error=True)
+    top_k = _whole(arguments.get("top_k"), "top_k", 1, MAX_CONVERSATION_HITS, 3)
+    hours = _whole(arguments.get("max_age_hours"), "max_age_hours", 1, MAX_AGE_HOURS, 168)
+    if isinstance(top_k, ToolOutput):
+        return top_k
+    if isinstance(hours, ToolOutput):
+        return hours
+    memory = context.services(name)
+    if memory is None:
+        return _unavailable("nothing was searched", "no memory service")
+    channel = context.parent_channel_id or context.channel_id
+    if context.guild_id is None:  # a DM: only that DM, whatever the scope asked
+        key, channel_id = f"dm:{context.channel_id}", None
+    else:
+        key, channel_id = f"guild:{context.guild_id}", (channel if where == "channel" else None)
+    try:
+        reply = await memory.ask(
+            SearchConversation(
+                scope_key=key,
+                query=query,
+                channel_id=channel_id,
+                since=to_iso(now() - timedelta(hours=hours)),
+                k=top_k,
+                exclude_ids=(context.message_id,) if context.message_id else (),
+            ),
+            ConversationFound,
+            timeout=ASK_TIMEOUT,
+        )
+    except ActorError as exc:
+        return _unavailable("nothing was searched", str(exc))
+    if reply.problem is not None:
+        return _unavailable("nothing was searched", reply.problem)
+    if not reply.hits:
+        return ToolOutput(f"Nothing said in the last {hours} hours matches {query!r}.")
+    lines = [f"Said earlier, closest first ({query!r}):"]
+    for n, hit in enumerate(reply.hits, 1):
+        text = " ".join(hit.content.split())
+        if len(text) > MAX_HIT_CHARS:
+            text = text[: MAX_HIT_CHARS - 1] + "…"
+        stamp = datetime.fromisoformat(hit.created_at).strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"{n}. [{stamp}] {hit.author_name} in <#{hit.channel_id}>: {text}")
+    return ToolOutput("\n".join(lines))
+
+
 def memory_tools(name: str = MEMORY_NAME) -> list[Tool]:
     """``memory_search`` (60 calls an hour by default), ``memory_write`` (30 an hour) and
-    ``memory_forget`` (10 an hour), for the reply registry; ``name`` is the memory service's
+    ``memory_forget`` (10 an hour) and ``conversation_search`` (60 an hour), for the reply
+    registry; ``name`` is the memory service's
     registered name."""
 
     async def search(arguments: Mapping[str, Any], context: ToolContext) -> ToolOutput:
@@ -321,8 +436,16 @@ def memory_tools(name: str = MEMORY_NAME) -> list[Tool]:
     async def forget(arguments: Mapping[str, Any], context: ToolContext) -> ToolOutput:
         return await memory_forget(arguments, context, name=name)
 
+    async def conversation(arguments: Mapping[str, Any], context: ToolContext) -> ToolOutput:
+        return await conversation_search(arguments, context, name=name)
+
     return [
         Tool(spec=MEMORY_SEARCH_SPEC, run=search, per_hour=SEARCHES_PER_HOUR),
         Tool(spec=MEMORY_WRITE_SPEC, run=write, per_hour=WRITES_PER_HOUR),
         Tool(spec=MEMORY_FORGET_SPEC, run=forget, per_hour=FORGETS_PER_HOUR),
+        Tool(
+            spec=CONVERSATION_SEARCH_SPEC,
+            run=conversation,
+            per_hour=CONVERSATION_SEARCHES_PER_HOUR,
+        ),
     ]

@@ -19,7 +19,14 @@ def app(browser: BrowserConfig | None) -> AppConfig:
 
 
 def test_the_tool_is_registered_with_its_budget_and_timeout_only_with_a_browser() -> None:
-    memory = ["memory_search", "memory_write", "memory_forget", "music", *AUTOMATION_TOOLS]
+    memory = [
+        "memory_search",
+        "memory_write",
+        "memory_forget",
+        "conversation_search",
+        "music",
+        *AUTOMATION_TOOLS,
+    ]
     assert reply_tool_registry(app(None)).names == ["web_scrape", *memory]
     limits = BrowseLimits(task_timeout=60.0)
     registry = reply_tool_registry(app(BrowserConfig("/usr/bin/chromium", limits=limits)))

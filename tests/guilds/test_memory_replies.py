@@ -62,6 +62,7 @@ async def test_alice_asks_to_be_remembered_and_a_later_prompt_carries_it(
             "memory_search",
             "memory_write",
             "memory_forget",
+            "conversation_search",
         ]
         [logged] = await actions(rt, "tool_memory_write")
         assert json.loads(logged.metadata)["is_error"] is False

@@ -163,7 +163,7 @@ async def test_without_a_memory_service_the_model_is_told_to_answer_without_it(
     rt: Runtime, autojump_clock: trio.testing.MockClock
 ) -> None:
     ctx = where(rt)
-    search_tool, write_tool, forget_tool = memory_tools(name="no-such-service")
+    search_tool, write_tool, forget_tool, conversation_tool = memory_tools(name="no-such-service")
     assert (forget_tool.name, forget_tool.per_hour) == ("memory_forget", 10)
     out = await forget_tool.run({"all": True}, ctx)
     assert out.is_error and "nothing was forgotten" in out.content
@@ -172,6 +172,9 @@ async def test_without_a_memory_service_the_model_is_told_to_answer_without_it(
     out = await write_tool.run({"fact": "likes tea", "about": "speaker"}, ctx)
     assert out.is_error and out.content.startswith("Memory is unavailable right now")
     out = await search_tool.run({"query": "tea"}, ctx)
+    assert out.is_error and "nothing was searched" in out.content
+    assert (conversation_tool.name, conversation_tool.per_hour) == ("conversation_search", 60)
+    out = await conversation_tool.run({"query": "tea"}, ctx)
     assert out.is_error and "nothing was searched" in out.content
 
 

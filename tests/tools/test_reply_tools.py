@@ -27,6 +27,7 @@ def test_web_search_is_offered_only_with_a_search_key() -> None:
         "memory_search",
         "memory_write",
         "memory_forget",
+        "conversation_search",
         "music",
         "automation_create",
         "automation_list",

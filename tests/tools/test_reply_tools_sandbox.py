@@ -36,6 +36,7 @@ from clanker.tools.automation_tools import automation_tools
 from clanker.tools.config import WebToolsConfig
 from clanker.tools.fetch import GuardedFetcher
 from clanker.tools.memory_tools import (
+    CONVERSATION_SEARCH_SPEC,
     MEMORY_FORGET_SPEC,
     MEMORY_SEARCH_SPEC,
     MEMORY_WRITE_SPEC,
@@ -158,6 +159,7 @@ async def test_a_member_asks_what_only_the_web_knows_and_the_answer_carries_the_
             "memory_search",
             "memory_write",
             "memory_forget",
+            "conversation_search",
             "music",
             *AUTOMATION_TOOLS,
         }
@@ -328,6 +330,7 @@ async def test_every_provider_carries_the_tool_specs_calls_and_results(
                 "memory_search": MEMORY_SEARCH_SPEC.parameters,
                 "memory_write": MEMORY_WRITE_SPEC.parameters,
                 "memory_forget": MEMORY_FORGET_SPEC.parameters,
+                "conversation_search": CONVERSATION_SEARCH_SPEC.parameters,
                 "music": MUSIC_SPEC.parameters,
                 # the automation tools (the tree always has the scheduler)
                 **{t.name: t.spec.parameters for t in automation_tools()},
@@ -361,6 +364,7 @@ async def test_with_no_search_key_the_model_is_offered_only_web_scrape(tmp_path:
                 "memory_search",
                 "memory_write",
                 "memory_forget",
+                "conversation_search",
                 "music",
                 *AUTOMATION_TOOLS,
             ]
