@@ -15,6 +15,7 @@ from clanker.dashboard import (
     routes_initiative,
     routes_memory,
     routes_memory_curation,
+    routes_memory_embedding,
     routes_runtime,
     routes_sandbox,
     routes_settings,
@@ -114,6 +115,7 @@ def create_app(ctx: ApiContext) -> QuartTrio:
     routes_voice.register(app, ctx)
     routes_memory.register(app, ctx)
     routes_memory_curation.register(app, ctx)
+    routes_memory_embedding.register(app, ctx)
     routes_initiative.register(app, ctx)
     _register_spa(app, ctx)
     return app
