@@ -170,9 +170,7 @@ class Reembedding:
         self._refused, self._setting_problem, self._last_error = None, None, None
         self.weights = RankingWeights(semantic_floor=embedder.similarity_floor)
         if old is not self.config.embedder:
-            aclose = getattr(old, "aclose", None)
-            if aclose is not None:
-                self.ctx.start_soon(aclose)  # after its last call
+            self.ctx.start_soon(self._retire, old)  # its HTTP client, after its last call
         if embedder.model != old.model:
             log.info(
                 "memory: embeddings now %s (%s, was %s); re-embedding every fact in the background",
@@ -181,6 +179,17 @@ class Reembedding:
                 old.model,
             )
             self._wake.set()
+
+    async def _retire(self, embedder: Embedder) -> None:
+        aclose = getattr(embedder, "aclose", None)  # cloud embedders hold an HTTP client
+        if aclose is not None:
+            await aclose()
+
+    async def _stop_embeddings(self) -> None:
+        """A graceful stop: close the cloud embedder in use (the local one is the process's)."""
+        if self.embedder is not self.config.embedder:
+            with trio.move_on_after(5.0):
+                await self._retire(self.embedder)
 
     def _settled(self) -> None:
         """The embedder to start with is known: warm a lazily loaded local model now."""

@@ -280,6 +280,9 @@ class MemoryService(Reembedding, Actor):
         self.store = StoreClient(ctx.lookup(self.config.store), timeout=self.config.timeout)
         self._start_embeddings(ctx)
 
+    async def on_stop(self) -> None:
+        await self._stop_embeddings()
+
     @handles(SearchConversation)
     async def search_conversation(self, msg: SearchConversation) -> ConversationFound:
         vectors = await self._query_vector(msg.query)

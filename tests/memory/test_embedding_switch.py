@@ -260,3 +260,35 @@ async def test_a_fresh_incarnation_uses_the_current_setting_and_follows_a_restar
     await configure(rt, {"memory": {"embedding": {"provider": "local"}}})
     await trio.sleep_until(21.0)
     assert shown(await progress(rt)) == ("local", STUB, "stub", 2, 2, False)
+
+
+async def test_the_local_model_is_warmed_only_when_the_settings_choose_it(
+    tmp_path: Path, mock_clock: trio.testing.MockClock
+) -> None:
+    sim = EmbeddingSim(api_key=KEY)
+    local = BagOfWords()
+    config = MemoryConfig(
+        embedder=local,
+        warm_up=True,
+        env=ENV,
+        build=partial(build_embedder, transport=sim.transport()),
+        now=lambda: NOW + trio.current_time(),
+    )
+    spec = SupervisorSpec(
+        children=[
+            store_child(tmp_path / "m.db", inline=True),
+            settings_child(),
+            memory_child(config),
+        ]
+    )
+    warmed = ("query", ("warm up",))
+    async with open_runtime(spec) as rt:
+        await trio.sleep_until(1.0)
+        assert local.calls == [warmed]  # the settings say local: warmed at start
+        await configure(rt, {"memory": {"embedding": {"provider": "openai"}}})
+        await rt.lookup("memory").tell(OperatorCrash(reason="test"))
+        await trio.sleep_until(10.0)
+        # the fresh incarnation learnt openai from the settings before warming anything
+        assert (await progress(rt)).model == OPENAI
+        assert local.calls == [warmed]
+        assert [r.inputs for r in sim.requests] == []  # nor is a cloud model warmed
