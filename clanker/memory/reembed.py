@@ -44,12 +44,7 @@ from clanker.memory.progress import (
 from clanker.memory.ranking import RankingWeights
 from clanker.runtime import ActorContext, ActorError, NotRegistered, handles
 from clanker.runtime.resubscribe import WATCH_CAPACITY, PublisherWatch, watch_publishers
-from clanker.settings.messages import (
-    CurrentSettings,
-    SettingsChanged,
-    SubscribeSettings,
-    Unsubscribed,
-)
+from clanker.settings.messages import CurrentSettings, SettingsChanged, SubscribeSettings
 from clanker.store import StoreClient, StoreRequestError
 from clanker.store.facts import FactVectorCount, PutFactVector
 from clanker.store.message_vectors import MessagesWithoutVector, MessageVector, PutMessageVectors
@@ -148,10 +143,6 @@ class Reembedding:
             self._settings_version = msg.version
             self._use(embedding_choice(msg.settings, self.config.env))
         self._settled()
-
-    @handles(Unsubscribed)
-    async def unsubscribed(self, msg: Unsubscribed) -> None:
-        """Late replies are harmless."""
 
     def _use(self, choice: EmbeddingChoice) -> None:
         if choice == self._choice:
