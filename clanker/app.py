@@ -9,7 +9,7 @@
     ├── llm              Llm: provider clients, retries, fallback, cost → llm_call
     ├── pacing           PacingKeeper: sends in the last hour, for every channel
     ├── image_captions   Captioner: background image captions
-    ├── memory           MemoryService: long-term facts (Remember / Recall), local embeddings
+    ├── memory           MemoryService: facts (Remember / Recall), embedded as memory.embedding says
     ├── guilds           router + one session per guild, each with its channel reply queues
     ├── scheduler        Scheduler: timed jobs from the Store (automations, initiative ticks)
     ├── memory_reflector Reflector: facts learned from quiet channels and past days

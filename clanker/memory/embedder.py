@@ -29,7 +29,14 @@ Vector = tuple[float, ...]
 
 
 class EmbedderBusy(RuntimeError):
-    """Too many embeddings are waiting; try later (or rank without a vector)."""
+    """Too many embeddings are waiting, or the provider is rate limiting; try later (or rank
+    without a vector)."""
+
+
+class EmbedderFailed(RuntimeError):
+    """An embedding call failed (the provider answered an error, timed out, could not be
+    reached, or sent vectors memory cannot store). ``str()`` names the model and what to try;
+    the service logs it, keeps it for the dashboard and goes on without a vector."""
 
 
 class EmbeddingModel(Protocol):

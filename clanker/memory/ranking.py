@@ -12,8 +12,10 @@ it was a lexical hit). For each:
 * ``recency`` = ``1 / (1 + age / 45 d)``, age from ``updated_at``; ``channel`` = 1 when the fact
   was learned in the asking channel;
 * ``score`` = ``0.50·semantic + 0.28·lexical + 0.10·confidence + 0.07·recency + 0.05·channel``
-  (without a query vector: ``0.75·lexical + 0.10·confidence + 0.10·recency + 0.05·channel``),
-  times the temporal decay ``max(0.2, 2^(-age / 90 d))`` (guidance/behavioral: 1).
+  (without a query vector, or for a candidate with no vector of the query's model — one not
+  re-embedded yet after a switch of model: ``0.75·lexical + 0.10·confidence + 0.10·recency +
+  0.05·channel``), times the temporal decay ``max(0.2, 2^(-age / 90 d))`` (guidance/behavioral:
+  1).
 
 The relevance gate keeps a candidate whose ``semantic ≥ min_semantic`` or ``coverage > 0``, and
 whose score is at least ``min_score``. Then MMR (λ 0.7) picks ``limit`` facts, each time the
@@ -141,7 +143,10 @@ def score_candidates(
         lexical = 0.6 * coverage + 0.4 * bm25_rel
         rec = recency(now - f.updated_at, w.recency_half_life_days)
         chan = 1.0 if channel_id is not None and f.channel_id == channel_id else 0.0
-        if has_query_vector:
+        # A candidate without a vector of the query's model (stored while the embedder was
+        # busy, or not re-embedded yet after a switch of model) is scored as if there were no
+        # query vector, rather than with a semantic part of 0.
+        if has_query_vector and c.cosine is not None:
             base = (
                 w.semantic * semantic
                 + w.lexical * lexical

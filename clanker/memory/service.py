@@ -8,8 +8,9 @@ writing the plan cannot interleave with another write through this service.
 * `Remember` → `Remembered` (new, or merged into a duplicate) or `RememberRefused(reason)`.
   The fact is embedded as a ``passage``; if the embedder is busy or fails, the fact is stored
   without a vector; `EmbedPending` (run in the background every ``reembed_every`` = 60 s of
-  trio time, or asked) embeds active facts lacking a vector of the current model, 32 at a
-  time — which is also how a change of model re-embeds everything; then up to 64 stored
+  trio time, at once after a switch of model, or asked) embeds active facts lacking a vector
+  of the current model, 32 at a time — which is also how a change of model re-embeds
+  everything; then up to 64 stored
   messages of the last 30 days without one (`EmbedMessages`, 8 at a time, newest first).
 * `SearchConversation` → `ConversationFound`: stored messages of one guild (or DM) by meaning,
   for ``conversation_search``. That background pass only
@@ -18,6 +19,8 @@ writing the plan cannot interleave with another write through this service.
   `clanker.memory.curation`), or `FactChangeRefused(reason, problem)`; `Forget` deletes.
 * `RecallForPrompt` → `Recalled`: a prompt's memory (`clanker.memory.profile`): guidance,
   the people's fact profiles and the relevant facts.
+* Which embedder is in use follows ``memory.embedding`` live, and `EmbeddingStatus` →
+  `EmbeddingProgress` says how far the re-embedding is (`clanker.memory.reembed`).
 * `Recall` → `Recalled`: hybrid candidates from the Store for the given owners, ranked. The
   query is embedded as a ``query`` (cached 60 s, 256 queries: `QueryVectorCache`); when the
   embedder is busy or fails, the ranking uses the no-vector weights.
@@ -26,14 +29,13 @@ writing the plan cannot interleave with another write through this service.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Sequence
 
 import msgspec
 import trio
 
 from clanker.memory.cache import QueryVectorCache
+from clanker.memory.config import MemoryConfig
 from clanker.memory.curation import (
     ArchiveFact,
     EditFact,
@@ -42,7 +44,6 @@ from clanker.memory.curation import (
     FactEdited,
 )
 from clanker.memory.curator import archive_fact, edit_fact
-from clanker.memory.embedder import Embedder, EmbedderBusy
 from clanker.memory.model import DEFAULT_CONFIDENCE, Fact, FactDraft, Owner, Scope
 from clanker.memory.policy import (
     Insert,
@@ -54,13 +55,18 @@ from clanker.memory.policy import (
     plan_write,
 )
 from clanker.memory.profile import RELEVANT_FACTS, compose
-from clanker.memory.ranking import (
-    RECENT_CANDIDATES,
-    RankingWeights,
-    Scored,
-    candidate_pool,
-    rank,
+from clanker.memory.progress import (
+    MESSAGE_BACKLOG,
+    MESSAGE_BATCH,
+    MESSAGES_PER_PASS,
+    EmbeddedPending,
+    EmbeddingProgress,
+    EmbeddingStatus,
+    EmbedMessages,
+    EmbedPending,
 )
+from clanker.memory.ranking import RECENT_CANDIDATES, Scored, candidate_pool, rank
+from clanker.memory.reembed import Reembedding
 from clanker.memory.rows import fts_expression, key_of, to_candidate, to_fact
 from clanker.runtime import Actor, ActorContext, ActorError, ChildSpec, MailboxSpec, handles
 from clanker.store import StoreClient, StoreRequestError
@@ -69,27 +75,44 @@ from clanker.store.facts import (
     GetFacts,
     MergeFact,
     PutFact,
-    PutFactVector,
     SearchFacts,
     check_owner_keys,
 )
 from clanker.store.message_vectors import (
     MessageMatches,
-    MessagesWithoutVector,
-    MessageVector,
-    PutMessageVectors,
     SearchMessages,
 )
-from clanker.store.messages import MessageRows
 from clanker.store.validation import check_id
-from clanker.store.wallclock import calendar_now, to_iso
 from clanker.wire import Message
 
-log = logging.getLogger("clanker.memory")
+__all__ = [
+    "MEMORY_NAME",
+    "MESSAGES_PER_PASS",
+    "MESSAGE_BACKLOG",
+    "MESSAGE_BATCH",
+    "ConversationFound",
+    "ConversationHit",
+    "EmbedMessages",
+    "EmbedPending",
+    "EmbeddedPending",
+    "EmbeddingProgress",
+    "EmbeddingStatus",
+    "Forget",
+    "Forgotten",
+    "MemoryConfig",
+    "MemoryService",
+    "Recall",
+    "RecallForPrompt",
+    "Recalled",
+    "RecalledFact",
+    "Remember",
+    "RememberRefused",
+    "Remembered",
+    "SearchConversation",
+    "memory_child",
+]
 
-MESSAGE_BATCH = 8  # messages per embedding call: short, so a recall waits little behind it
-MESSAGES_PER_PASS = 64  # messages embedded per background pass, at most
-MESSAGE_BACKLOG = timedelta(days=30)  # older messages are not embedded
+log = logging.getLogger("clanker.memory")
 
 MEMORY_NAME = "memory"
 
@@ -240,39 +263,7 @@ class ConversationFound(Message, frozen=True):
     problem: str | None = None  # set when nothing could be searched
 
 
-class EmbedMessages(Message, frozen=True):
-    """Embed up to ``limit`` stored messages (of the last `MESSAGE_BACKLOG`) that have no
-    vector of the current model, newest first. Reply: `EmbeddedPending`."""
-
-    limit: int = MESSAGE_BATCH
-
-
-class EmbedPending(Message, frozen=True):
-    """Embed up to ``limit`` active facts that have no vector of the current model (stored
-    while the embedder was busy, or made by another model). Reply: `EmbeddedPending`."""
-
-    limit: int = 32
-
-
-class EmbeddedPending(Message, frozen=True):
-    count: int
-
-
-@dataclass
-class MemoryConfig:
-    """Who to ask, with what embedder, and the clock the policy reads (Unix seconds)."""
-
-    embedder: Embedder
-    store: str = "store"
-    timeout: float = 10.0
-    now: Callable[[], float] = field(default=lambda: calendar_now().timestamp())
-    reembed_every: float | None = 60.0  # trio seconds between background EmbedPending passes
-    # Embed one text in the background at start, so a lazily loaded model is ready before the
-    # first recall (whose reply waits at most 1.5 s for it). Only a restart's first start loads.
-    warm_up: bool = False
-
-
-class MemoryService(Actor):
+class MemoryService(Reembedding, Actor):
     """See the module docstring."""
 
     # Recalls for prompts and tool calls, and tool writes: room for a busy moment (callers bound
@@ -281,67 +272,16 @@ class MemoryService(Actor):
 
     def __init__(self, config: MemoryConfig) -> None:
         self.config = config
-        self.embedder = config.embedder
-        self.weights = RankingWeights(semantic_floor=config.embedder.similarity_floor)
+        self._init_embeddings(config)
         self.query_cache = QueryVectorCache()
 
     async def on_start(self, ctx: ActorContext) -> None:
+        self.ctx = ctx
         self.store = StoreClient(ctx.lookup(self.config.store), timeout=self.config.timeout)
-        if self.config.reembed_every is not None:
-            ctx.start_soon(self._reembed_loop, self.config.reembed_every)
-        if self.config.warm_up:
-            ctx.start_soon(self._warm_up)
+        self._start_embeddings(ctx)
 
-    async def _warm_up(self) -> None:
-        started = trio.current_time()
-        if await self._vectors(["warm up"], "query") is not None:
-            took = trio.current_time() - started
-            log.info("memory: %s ready (%.2f s)", self.embedder.model, took)
-
-    async def _reembed_loop(self, every: float) -> None:
-        while True:
-            await trio.sleep(every)
-            try:
-                while (await self._embed_pending(32)) == 32:
-                    pass  # a full batch: more may wait
-                done = 0
-                while done < MESSAGES_PER_PASS:
-                    got = await self._embed_messages(MESSAGE_BATCH)
-                    done += got
-                    if got < MESSAGE_BATCH:
-                        break
-            except (ActorError, StoreRequestError) as exc:
-                log.warning("memory: re-embedding paused, the Store did not answer: %s", exc)
-
-    async def _embed_messages(self, limit: int) -> int:
-        model = self.embedder.model
-        since = to_iso(calendar_now() - MESSAGE_BACKLOG)
-        rows = await self.store.ref.ask(
-            MessagesWithoutVector(model=model, since=since, limit=limit),
-            MessageRows,
-            timeout=self.config.timeout,
-        )
-        if not rows.rows:
-            return 0
-        vectors = await self._vectors([r.content for r in rows.rows], "passage")
-        if vectors is None:
-            return 0
-        items = tuple(
-            MessageVector(message_id=r.message_id, vector=v)
-            for r, v in zip(rows.rows, vectors, strict=True)
-        )
-        await self.store.ref.ask(
-            PutMessageVectors(model=model, items=items), timeout=self.config.timeout
-        )
-        return len(items)
-
-    @handles(EmbedMessages)
-    async def embed_messages(self, msg: EmbedMessages) -> EmbeddedPending:
-        try:
-            return EmbeddedPending(count=await self._embed_messages(max(1, min(msg.limit, 64))))
-        except (ActorError, StoreRequestError) as exc:
-            log.warning("memory: no message embedded, the Store did not answer: %s", exc)
-            return EmbeddedPending(count=0)
+    async def on_stop(self) -> None:
+        await self._stop_embeddings()
 
     @handles(SearchConversation)
     async def search_conversation(self, msg: SearchConversation) -> ConversationFound:
@@ -378,38 +318,6 @@ class MemoryService(Actor):
             if x.row.message_id not in msg.exclude_ids and 1.0 - x.distance >= floor
         ]
         return ConversationFound(hits=tuple(hits[: msg.k]))
-
-    async def _embed_pending(self, limit: int) -> int:
-        model = self.embedder.model
-        rows = await self.store.facts_without_vector(model, limit)
-        if not rows:
-            return 0
-        vectors = await self._vectors([r.fact for r in rows], "passage")
-        if vectors is None:
-            return 0
-        for row, vector in zip(rows, vectors, strict=True):
-            await self.store.put_fact_vector(
-                PutFactVector(fact_id=row.id, model=model, vector=vector)
-            )
-        log.info("memory: embedded %d facts with %s", len(rows), model)
-        return len(rows)
-
-    @handles(EmbedPending)
-    async def embed_pending(self, msg: EmbedPending) -> EmbeddedPending:
-        try:
-            return EmbeddedPending(count=await self._embed_pending(max(1, min(msg.limit, 256))))
-        except (ActorError, StoreRequestError) as exc:
-            log.warning("memory: nothing re-embedded, the Store did not answer: %s", exc)
-            return EmbeddedPending(count=0)
-
-    async def _vectors(self, texts: list[str], kind: str) -> list[tuple[float, ...]] | None:
-        try:
-            return await self.embedder.embed(texts, "query" if kind == "query" else "passage")
-        except EmbedderBusy as exc:
-            log.info("memory: no %s vector (%s)", kind, exc)
-        except Exception:
-            log.exception("memory: the embedder %s failed", self.embedder.model)
-        return None
 
     async def _query_vector(self, query: str) -> list[tuple[float, ...]] | None:
         if not query.strip():

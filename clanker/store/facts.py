@@ -240,6 +240,24 @@ class FactsWithoutVector(Message, frozen=True):
         check_limit(self, self.limit)
 
 
+class CountFactVectors(Message, frozen=True):
+    """How many facts are active, and how many of those have a vector of ``model``: a
+    re-embedding's progress. Reply: `FactVectorCount`."""
+
+    model: str
+
+    def __post_init__(self) -> None:
+        if not self.model.strip():
+            raise ValueError("CountFactVectors.model must name an embedding model")
+
+
+class FactVectorCount(Message, frozen=True):
+    """Reply: ``active`` facts, ``embedded`` of them with a vector of the asked model."""
+
+    active: int
+    embedded: int
+
+
 class FactRow(msgspec.Struct, frozen=True, kw_only=True):
     """A stored fact as read back (``model``: of its vector, None without one)."""
 

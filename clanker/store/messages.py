@@ -17,12 +17,14 @@ import math
 import msgspec
 
 from clanker.store.facts import (
+    CountFactVectors,
     DeleteFacts,
     FactCandidates,
     FactOwnerCounts,
     FactOwners,
     FactRows,
     FactsWithoutVector,
+    FactVectorCount,
     FactWritten,
     GetFacts,
     MergeFact,
@@ -575,6 +577,7 @@ StoreRequest = (
     | GetFacts
     | SearchFacts
     | FactsWithoutVector
+    | CountFactVectors
     | FactOwners
     | PutJob
     | GetJobs
@@ -605,6 +608,7 @@ StoreReply = (
     | FactRows
     | FactCandidates
     | FactOwnerCounts
+    | FactVectorCount
     | JobWritten
     | JobRows
     | RunClaimed

