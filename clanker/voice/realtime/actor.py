@@ -31,17 +31,24 @@ that must never wait (the live audio path) sends `AppendAudio` with ``try_tell``
 a False as dropped audio: late audio is worth less than dropped audio. Events go to the
 owner with ``tell``, so a slow owner slows the reading, and the provider's socket (TCP)
 pushes back on the provider.
+
+**Costs.** With ``RealtimeLinkConfig.costs`` the link logs what its use costs
+(`clanker.voice.realtime.pricing`): every `ResponseDone` carrying token usage becomes a
+``realtime_usage`` action (priced by modality), and the connection of a per-minute provider a
+``realtime_session`` action when it ends (closed or dropped), both told to the Store without
+waiting, with the provider and model in the metadata, so the dashboard's cost view counts them.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import msgspec
 import trio
 from trio_websocket import (
     ConnectionClosed,
@@ -63,11 +70,14 @@ from clanker.runtime import (
     Restart,
     handles,
 )
+from clanker.store.messages import LogAction
+from clanker.store.validation import to_json
 from clanker.voice.realtime.api import (
     Outgoing,
     ProviderError,
     RealtimeEvent,
     RealtimeSession,
+    ResponseDone,
     SessionConfig,
     Unsupported,
 )
@@ -97,6 +107,13 @@ from clanker.voice.realtime.link_messages import (
     Truncate,
     Update,
 )
+from clanker.voice.realtime.pricing import (
+    DEFAULT_REALTIME_PRICES,
+    RealtimePrice,
+    price_for,
+    response_cost,
+    session_cost,
+)
 
 log = logging.getLogger("clanker.voice.realtime")
 
@@ -123,6 +140,7 @@ class RealtimeLinkConfig:
     send_timeout: float = 5.0
     close_timeout: float = 2.0
     max_message_size: int = 16 * 1024 * 1024
+    costs: RealtimeCosts | None = None  # None: nothing logged
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout", "send_timeout", "close_timeout"):
@@ -135,6 +153,21 @@ class RealtimeLinkConfig:
             )
         if isinstance(self.owner, str) and not self.owner:
             raise ValueError("RealtimeLinkConfig.owner must name an actor; it is empty")
+
+
+@dataclass(frozen=True)
+class RealtimeCosts:
+    """Where a link logs what its use costs (`clanker.voice.realtime.pricing`): each response
+    with token usage as a ``realtime_usage`` action, and a per-minute provider's connection as
+    a ``realtime_session`` action when it ends, with the guild and channel of the call. The
+    dashboard's cost view counts them by provider and model like the LLM's calls."""
+
+    store: str = "store"
+    guild_id: int | None = None
+    channel_id: int | None = None
+    prices: Mapping[tuple[str, str], RealtimePrice] = field(
+        default_factory=lambda: dict(DEFAULT_REALTIME_PRICES)
+    )
 
 
 class _SendStalled(Exception):
@@ -163,6 +196,9 @@ class RealtimeLink(Actor):
         self._close_done = trio.Event()
         self._ctx: ActorContext | None = None
         self._owner: ActorRef | None = None
+        self.model = ""
+        self._connected_at: float | None = None
+        self.usd_cost = 0.0
 
     # -- life ------------------------------------------------------------------------------
 
@@ -170,6 +206,7 @@ class RealtimeLink(Actor):
         self._ctx = ctx
         self.session = self.config.session()
         self.provider = self.session.capabilities.provider
+        self.model = str(getattr(self.session, "model", "") or "")
         ctx.start_soon(self._run)
 
     async def on_stop(self) -> None:
@@ -257,6 +294,7 @@ class RealtimeLink(Actor):
             return
         else:
             self.state = "connected"
+            self._connected_at = trio.current_time()
             await self._notify(RealtimeConnected(link=self._path, provider=self.provider))
         self._settled.set()
         await self._read(ws)
@@ -318,6 +356,7 @@ class RealtimeLink(Actor):
         self.state = "ended"
         self.ended = why
         self._settled.set()
+        self._log_session()
         await self._notify(notice)
         assert self._ctx is not None
         self._ctx.stop()
@@ -333,6 +372,7 @@ class RealtimeLink(Actor):
         self.state = "ended"
         self.ended = "closed by its owner"
         self._close_done.set()
+        self._log_session()
         await self._notify(RealtimeClosed(link=self._path, provider=self.provider))
 
     async def _release(self) -> None:
@@ -358,7 +398,70 @@ class RealtimeLink(Actor):
 
     async def _event(self, event: RealtimeEvent) -> None:
         self.events += 1
+        if isinstance(event, ResponseDone) and event.usage is not None:
+            self._log_usage(event)
         await self._notify(RealtimeLinkEvent(link=self._path, event=event))
+
+    # -- costs -----------------------------------------------------------------------------
+
+    def _price(self) -> RealtimePrice | None:
+        costs = self.config.costs
+        return None if costs is None else price_for(self.provider, self.model, costs.prices)
+
+    def _log_usage(self, done: ResponseDone) -> None:
+        costs, usage = self.config.costs, done.usage
+        if costs is None or usage is None:
+            return
+        price = self._price()
+        usd = response_cost(usage, price) if price is not None else 0.0
+        self.usd_cost += usd
+        self._tell_store(
+            "realtime_usage",
+            f"{self.provider} {self.model or '?'} response {done.response_id}: {done.status}",
+            {
+                "response_id": done.response_id,
+                "status": done.status,
+                "usage": msgspec.to_builtins(usage),
+                "input_tokens": usage.audio_in + usage.text_in,
+                "output_tokens": usage.audio_out + usage.text_out,
+                "priced": price is not None,
+            },
+            usd,
+        )
+
+    def _log_session(self) -> None:
+        price = self._price()
+        if self._connected_at is None or price is None or price.per_minute <= 0:
+            return
+        seconds = trio.current_time() - self._connected_at
+        self._connected_at = None  # one ending, one record
+        usd = session_cost(seconds, price)
+        self.usd_cost += usd
+        self._tell_store(
+            "realtime_session",
+            f"{self.provider} {self.model or '?'}: {seconds:.1f} s connected",
+            {"seconds": round(seconds, 3), "per_minute": price.per_minute, "ended": self.ended},
+            usd,
+        )
+
+    def _tell_store(self, kind: str, content: str, meta: dict[str, object], usd: float) -> None:
+        costs = self.config.costs
+        if costs is None or self._ctx is None:
+            return
+        metadata = {"provider": self.provider, "model": self.model, "link": self._path, **meta}
+        try:
+            self._ctx.lookup(costs.store).try_tell(
+                LogAction(
+                    kind=kind,
+                    guild_id=costs.guild_id,
+                    channel_id=costs.channel_id,
+                    content=content,
+                    metadata=to_json(metadata),
+                    usd_cost=round(usd, 8),
+                )
+            )
+        except ActorError as exc:
+            log.warning("%s: %s not logged: %s", self._path, kind, exc)
 
     async def _notify(self, notice: Message) -> None:
         owner = self.config.owner
