@@ -266,6 +266,8 @@ def reflection_answer(prompt: str) -> dict[str, object]:
         if found is None or " bot" in f" {found['tags']}":
             continue
         text = found["text"].strip().rstrip(".!")
+        if text.endswith("?"):
+            continue  # a question says nothing to keep
         message = re.search(r"message:(\d+)", found["tags"])
         lore = _ABOUT_US.search(text) is not None
         if message is None or not (lore or _ABOUT_ME.match(text)) or len(text) > 300:

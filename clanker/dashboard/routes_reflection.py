@@ -7,16 +7,19 @@ from __future__ import annotations
 import contextlib
 from datetime import date, timedelta
 
+import msgspec
 from msgspec import Struct
 from quart import Response, request
 from quart_trio import QuartTrio
 
 from clanker.dashboard.context import ApiContext, ApiProblem, path_id, query_id, read_body
+from clanker.guilds.messages import Directory, GetDirectory
 from clanker.memory import journal
 from clanker.memory.reflector import REFLECTOR_NAME, Reflected, ReflectNow
 from clanker.runtime import ActorError, NotRegistered
 from clanker.store import LogAction, MessageRows, MessagesBetween, calendar_now, to_json
 
+ROUTER_NAME = "guilds"
 REFLECT_TIMEOUT = 240.0  # a day may be up to four model calls of 90 s at most, and the writes
 JOURNAL_PAGE = 500
 JOURNAL_MAX = 2000
@@ -49,6 +52,17 @@ async def _timezone(ctx: ApiContext) -> str:
     state = await ctx.settings.get()
     reflection = state.document.get("memory", {}).get("reflection", {})
     return str(reflection.get("timezone") or "UTC")
+
+
+async def _own_id(ctx: ApiContext) -> int | None:
+    """Clanker's user id, from the router's directory (its lines are marked ``bot``)."""
+    try:
+        directory = await ctx.runtime.lookup(ROUTER_NAME).ask(
+            GetDirectory(), Directory, timeout=5.0
+        )
+    except (ActorError, NotRegistered):
+        return None
+    return directory.identity.user_id if directory.identity is not None else None
 
 
 def _day(raw: str | None, what: str) -> date | None:
@@ -109,6 +123,7 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
             journal.local_day(calendar_now(), tz) - timedelta(days=1)
         )
         start, end = journal.day_bounds(day, tz)
+        own = await _own_id(ctx)
         rows: list[str] = []
         after: int | None = None
         truncated = False
@@ -119,7 +134,12 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
                 ),
                 MessageRows,
             )
-            rows += [journal.journal_line(r) for r in page.rows]
+            rows += [
+                journal.journal_line(
+                    msgspec.structs.replace(r, is_bot=True) if r.author_id == own else r
+                )
+                for r in page.rows
+            ]
             if len(page.rows) < JOURNAL_PAGE:
                 break
             if len(rows) >= JOURNAL_MAX:

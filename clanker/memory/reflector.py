@@ -35,6 +35,7 @@ from typing import Any
 import msgspec
 import trio
 
+from clanker.guilds.messages import Directory, GetDirectory
 from clanker.llm import CallContext, LlmClient, LlmError, LlmRequest, SystemPart, user
 from clanker.llm.actor import LLM_NAME
 from clanker.llm.model import OutputSchema
@@ -143,6 +144,7 @@ class ReflectorConfig:
     llm: str = LLM_NAME
     memory: str = MEMORY_NAME
     scheduler: str = SCHEDULER_NAME
+    router: str = "guilds"  # asked who clanker is (its own messages are no person's)
     poll_seconds: float = POLL_SECONDS
 
 
@@ -190,6 +192,7 @@ class Reflector(Actor):
         self.retry_at: dict[int, datetime] = {}  # channel -> not before (after a failure)
         self.lock = trio.Lock()
         self.scheduled: str | None = None  # the daily schedule put in the scheduler
+        self.bot_id: int | None = None  # clanker's own user id, once the router knows it
 
     async def on_start(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -276,6 +279,21 @@ class Reflector(Actor):
                 by_channel[row.channel_id].append(row)
         return by_channel
 
+    async def _own_id(self) -> int | None:
+        """Clanker's user id (from the router's directory; a user account's own messages are
+        not flagged as a bot's by Discord), asked until it is known."""
+        if self.bot_id is None:
+            try:
+                directory = await self.ctx.lookup(self.config.router).ask(
+                    GetDirectory(), Directory, timeout=ASK_TIMEOUT
+                )
+            except (ActorError, NotRegistered, trio.TooSlowError) as exc:
+                log.info("reflection: who clanker is is not known yet: %s", exc)
+                return None
+            if directory.identity is not None:
+                self.bot_id = directory.identity.user_id
+        return self.bot_id
+
     async def _between(self, start: str, end: str, guild_id: int | None) -> list[MessageRow]:
         rows: list[MessageRow] = []
         after: int | None = None
@@ -291,7 +309,11 @@ class Reflector(Actor):
             if len(page.rows) < PAGE:
                 break
             after = page.rows[-1].message_id
-        return rows[-MAX_ROWS:]
+        own = await self._own_id()
+        return [
+            msgspec.structs.replace(r, is_bot=True) if r.author_id == own and not r.is_bot else r
+            for r in rows[-MAX_ROWS:]
+        ]
 
     async def _mark(self, channel_id: int) -> ChannelMark | None:
         if channel_id in self.marks:

@@ -7,6 +7,7 @@ fact wherever they are, the server's lore only in that server, nothing said in a
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import trio
@@ -15,8 +16,10 @@ from clanker.cli import demo_brain
 from clanker.cli.sandbox import open_sandbox_app
 from clanker.llm import LlmConfig, ProviderConfig, RetryConfig
 from clanker.llmsim import open_llmsim
+from clanker.memory import journal
 from clanker.memory.reflector import REFLECTOR_NAME, Reflected, ReflectNow
 from clanker.sandbox import demo_world
+from clanker.store import MessageRows, MessagesBetween
 from clanker.tools.config import WebToolsConfig
 from tests.guilds.test_conversation import (
     FAST,
@@ -101,3 +104,21 @@ async def test_what_was_said_is_reflected_on_and_recalled_later_within_its_scope
             prompt = sim.requests[-1].user_text
             assert "burrow" not in there.content and "burrow" not in prompt
             assert "geese" not in prompt
+
+            # the Sandbox's journal for today: everyone's lines, clanker's own replies too
+            today = datetime.now(UTC).date()
+            start, end = journal.day_bounds(today, "UTC")
+            rows = await app.runtime.lookup("store").ask(
+                MessagesBetween(start=start, end=end, guild_id=sandbox.id), MessageRows
+            )
+            # clanker's own messages, not flagged as a bot's by Discord (a user account), are
+            # marked by the reflector and the journal route; here as the reflector reads them
+            own = await app.runtime.lookup(REFLECTOR_NAME).ask(
+                ReflectNow(guild_id=sandbox.id, channel_id=rand.id), Reflected
+            )
+            assert own.outcome == "empty", own  # questions, and its own lines: nothing to keep
+            [again] = [r for r in sim.requests if r.user_text.startswith("MEMORY REFLECTION")][1:]
+            assert " bot] [offline demo brain] I heard you, Alice" in again.user_text
+            lines = [journal.journal_line(r) for r in rows.rows]
+            assert any(f"message:{said.id}] I keep bees on my roof" in line for line in lines)
+            assert not any("geese" in line for line in lines)  # the DM is no server's journal
