@@ -32,24 +32,28 @@ from clanker.store.messages import GetMessage, MessageRow, MessageRows
 
 DEFAULT_RECALL = 20
 MAX_RECALL = 50  # what one `Recall` ranks at most
-MAX_GUILD_PEOPLE = 200
-"""People seen in a guild whose facts a search "as in that server" covers (the latest
-speakers first); a reply names at most 8 at once, but any of them may be in a conversation."""
+MAX_SEARCH_OWNERS = 200
+"""Owners one search covers at most: KNN runs once per owner, and the memory service answers
+one request at a time, so a search over thousands of owners would hold up the replies' recalls.
+"Everyone" is the most recently updated 200; a guild's search its lore, self and the latest 198
+speakers there (a reply names at most 8 at once, but any of them may be in a conversation)."""
 
 
-async def search_owners(ctx: ApiContext, owner: str | None) -> tuple[str, tuple[str, ...]]:
-    """What a search covers, and its name: every owner with facts (``everyone``); one person
-    or the bot (``owner``); or a guild as a reply there could see it (``guild``): its lore and
-    rules, the bot's own facts and the facts of the people seen speaking there."""
+async def search_owners(ctx: ApiContext, owner: str | None) -> tuple[str, tuple[str, ...], int]:
+    """What a search covers, its name and how many owners were left out: every owner with
+    facts (``everyone``); one person or the bot (``owner``); or a guild as a reply there could
+    see it (``guild``): its lore and rules, the bot's own facts and the facts of the people seen
+    speaking there."""
     if owner is None:
-        return "everyone", await owner_keys(ctx)
+        keys = await owner_keys(ctx)
+        return "everyone", keys[:MAX_SEARCH_OWNERS], max(0, len(keys) - MAX_SEARCH_OWNERS)
     scope, _, raw = owner.partition(":")
     if scope != "guild":
-        return "owner", (owner,)
-    people = await ctx.ask_store(
-        GuildPeople(guild_id=int(raw), limit=MAX_GUILD_PEOPLE), FactOwnerCounts
-    )
-    return "guild", (owner, SELF_KEY, *(p.owner_key for p in people.owners))
+        return "owner", (owner,), 0
+    room = MAX_SEARCH_OWNERS - 2
+    people = await ctx.ask_store(GuildPeople(guild_id=int(raw), limit=room + 1), FactOwnerCounts)
+    seen = tuple(p.owner_key for p in people.owners)
+    return "guild", (owner, SELF_KEY, *seen[:room]), max(0, len(seen) - room)
 
 
 def _query() -> str:
@@ -66,10 +70,16 @@ def _query() -> str:
 async def recall_search(ctx: ApiContext, query: str, owner: str | None, limit: int) -> MemoryRecall:
     """The facts `Recall` ranks for ``query`` over `search_owners` (DM-learned facts included:
     the operator sees them, marked), best first, with their scores."""
-    scope, keys = await search_owners(ctx, owner)
+    scope, keys, left_out = await search_owners(ctx, owner)
     if not keys:
         return MemoryRecall(
-            q=query, scope="everyone", owners=[], facts=[], used_vector=False, limit=limit
+            q=query,
+            scope="everyone",
+            owners=[],
+            owners_left_out=0,
+            facts=[],
+            used_vector=False,
+            limit=limit,
         )
     recalled: Recalled = await ask_memory(
         ctx, Recall(owner_keys=keys, query=query, limit=limit, with_dm_facts=True)
@@ -97,6 +107,7 @@ async def recall_search(ctx: ApiContext, query: str, owner: str | None, limit: i
         q=query,
         scope=scope,  # type: ignore[arg-type]  # one of the three search_owners names
         owners=list(keys),
+        owners_left_out=left_out,
         facts=facts,
         used_vector=recalled.used_vector,
         limit=limit,

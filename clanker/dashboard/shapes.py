@@ -549,12 +549,15 @@ class RankedMemoryFact(MemoryFact, frozen=True):
 class MemoryRecall(Struct, frozen=True):
     """``GET /api/memory/recall``: the facts the memory service's `Recall` ranks for ``q``, best
     first, over ``owners`` (the owner keys searched: see ``scope``: ``everyone``, one
-    ``owner``, or a ``guild`` as a reply there could see it). ``used_vector``: the query was
-    embedded (else the ranking used its no-vector weights: the embedder was busy)."""
+    ``owner``, or a ``guild`` as a reply there could see it), at most 200; ``owners_left_out``:
+    how many more there were (the oldest owners, or the earliest speakers of the guild).
+    ``used_vector``: the query was embedded (else the ranking used its no-vector weights: the
+    embedder was busy)."""
 
     q: str
     scope: Literal["everyone", "owner", "guild"]
     owners: list[str]
+    owners_left_out: int
     facts: list[RankedMemoryFact]
     used_vector: bool
     limit: int

@@ -160,3 +160,17 @@ async def test_without_the_memory_service_adding_is_a_503(dash: Dash) -> None:
         assert r.status_code == 503
         assert r.json()["error"] == "the memory service is not running; try again shortly"
         assert (await c.get("/api/memory")).json()["owners"] == []
+
+
+async def test_adding_what_a_dm_taught_makes_it_an_ordinary_fact(memory_dash: Dash) -> None:
+    """The operator saying it (not a DM) clears the DM mark, as the tool's merge does."""
+    secret = await remember(memory_dash, "is moving to Lisbon", learned_in_dm=True)
+    assert await recalled(memory_dash, "Lisbon", f"user:{ALICE}") == []  # not outside a DM
+    async with memory_dash.client() as c:
+        r = await c.post(
+            "/api/memory/facts", json={"user_id": str(ALICE), "fact": "is moving to Lisbon"}
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["merged"], r.json()["fact"]["id"]) == (True, secret)
+        assert r.json()["fact"]["learned_in_dm"] is False
+    assert await recalled(memory_dash, "Lisbon", f"user:{ALICE}") == ["is moving to Lisbon"]

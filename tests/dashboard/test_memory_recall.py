@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from clanker.dashboard import routes_memory_recall
 from clanker.memory.owners import reply_scope
 from clanker.memory.service import Recall, Recalled
 from clanker.store import MarkMessageDeleted, RowsChanged, StoreMessage
@@ -169,6 +172,7 @@ async def test_bad_search_parameters_are_400_naming_the_field(memory_dash: Dash)
             "q": "otters",
             "scope": "everyone",
             "owners": [],
+            "owners_left_out": 0,
             "facts": [],
             "used_vector": False,
             "limit": 20,
@@ -263,3 +267,22 @@ async def test_evidence_shows_each_message_or_that_it_is_gone(memory_dash: Dash)
         bad = await c.get("/api/memory/facts/x1/evidence")
         assert bad.status_code == 400
         assert bad.json()["error"] == "the fact id must be a positive integer, got 'x1'"
+
+
+async def test_a_search_covers_at_most_the_owner_cap_and_says_how_many_it_left_out(
+    memory_dash: Dash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dash = memory_dash
+    await seed(dash)
+    monkeypatch.setattr(routes_memory_recall, "MAX_SEARCH_OWNERS", 3)
+    async with dash.client() as c:
+        everyone = (await c.get("/api/memory/recall", params={"q": "otter"})).json()
+        listed = [o["owner"] for o in (await c.get("/api/memory")).json()["owners"]]
+        # the most recently updated owners first, as the owner filter lists them
+        assert (everyone["owners"], everyone["owners_left_out"]) == (listed[:3], 3)
+        assert {f["owner"] for f in everyone["facts"]} <= set(listed[:3])
+        guild = await c.get("/api/memory/recall", params={"q": "otter", "owner": f"guild:{GUILD}"})
+        assert (guild.json()["owners"], guild.json()["owners_left_out"]) == (
+            [f"guild:{GUILD}", "self", f"user:{BOB}"],  # bob spoke last; alice left out
+            1,
+        )

@@ -364,7 +364,8 @@ export interface RankedMemoryFact extends MemoryFact {
 export interface MemoryRecall {
   q: string;
   scope: "everyone" | "owner" | "guild"; // guild: its lore, the bot's facts, the people seen there
-  owners: string[]; // the owner keys searched
+  owners: string[]; // the owner keys searched (at most 200)
+  owners_left_out: number; // more owners there were, not searched (the oldest / earliest speakers)
   facts: RankedMemoryFact[];
   used_vector: boolean; // false: the embedder was busy, ranked by words alone
   limit: number;

@@ -17,6 +17,7 @@ export function RecallNote({ recall, guildNames }: { recall: MemoryRecall; guild
   return (
     <p className="muted" data-testid="memory-recall-scope">
       Ranked as clanker recalls for a reply (best first, with its score) over {recallScopeText(recall, guildNames)}.
+      {recall.owners_left_out ? ` ${recall.owners_left_out} more ${recall.owners_left_out === 1 ? "owner was" : "owners were"} left out (a search covers at most 200): choose one in the owner filter.` : ""}
       {recall.used_vector ? "" : " The embedder was busy: ranked by words, confidence and recency alone."}
     </p>
   );
