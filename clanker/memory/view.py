@@ -1,17 +1,17 @@
 """The dashboard Memory view's evidence and reflection runs, shaped without I/O
 (docs/dashboard-api.md, "Memory").
 
-The routes (`clanker.dashboard.routes_memory_recall`, `routes_memory_reflections`) read the
+The routes (`clanker.dashboard.routes_memory_recall`, `routes_reflection`) read the
 Store and the directory; this module turns what they read into what the browser is sent:
 
 * a fact's **evidence** — the messages it was learned from (`FactRow.evidence_ids`), each with
   its author, time, channel and text as the Store recorded it, or marked ``deleted`` (deleted
   on Discord; the Store keeps the row) or ``unknown`` (never stored, or the id is not a
   message's);
-* the **reflection runs** — the ``memory_reflection`` actions the reflection feature logs, one
-  per run, read defensively: a missing or wrongly typed field is None (or 0 for a count), so a
-  run logged by an older or newer version still shows, and the facts it wrote resolved to what
-  the Store holds now (None for one forgotten since).
+* the **reflection runs** — the ``memory_reflection`` actions the reflector logs
+  (`clanker.memory.reflector`), one per run, read defensively: a missing or wrongly typed
+  field is None (or 0 for a count), so a run logged by an older or newer version still shows,
+  and the facts it wrote resolved to what the Store holds now (None for one forgotten since).
 
 Discord ids travel as strings. The shapes are msgspec Structs, named in
 `clanker.dashboard.shapes` too and mirrored in ``dashboard/src/api/types.ts``. No trio, no
@@ -26,11 +26,12 @@ from typing import Any, Literal
 import msgspec
 
 from clanker.automations.view import Names, jump_url, metadata_of
+from clanker.memory.reflection import ACTION_KIND
 from clanker.store.facts import FactRow, owner_key
 from clanker.store.messages import ActionRow, MessageRow
 
-REFLECTION_KIND = "memory_reflection"
-"""The action kind of one reflection run (micro or daily)."""
+REFLECTION_KIND = ACTION_KIND
+"""The action kind of one reflection run (micro or daily), as the reflector logs it."""
 
 
 class _Shape(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,8 +130,12 @@ class ReflectionRun(_Shape, frozen=True):
     ``pressure``, ``schedule`` or ``manual``; ``day`` (daily runs) and the window of messages
     read (``window_from`` .. ``window_to``, ``messages`` of them); ``outcome`` ``done``,
     ``empty`` or ``failed`` (with ``error``); the facts ``written``, ``merged`` into existing
-    ones and ``refused`` by the write policy, and those it wrote (``facts``). ``problem``: why
-    the logged metadata could not be read (then the fields are None or 0)."""
+    ones and ``refused`` by the write policy, and those it wrote (``facts``); what the run
+    noted (``problems``: facts kept out and why, a bad answer's faults); a daily run's
+    ``parts`` (model calls over the day) and ``parts_skipped``. ``usd_cost``: the model call's
+    cost the run logged (``usd_cost_of_call``; the spend itself is counted once, in the
+    ``llm_call`` actions), else the action's own. ``metadata_problem``: why the logged metadata
+    could not be read (then the fields are None or 0)."""
 
     id: int
     at: str
@@ -152,8 +157,11 @@ class ReflectionRun(_Shape, frozen=True):
     model: str | None
     usd_cost: float
     facts: list[ReflectionFact]
+    problems: list[str]
+    parts: int
+    parts_skipped: int
     content: str
-    problem: str | None
+    metadata_problem: str | None
 
 
 class MemoryReflections(_Shape, frozen=True):
@@ -171,6 +179,18 @@ def _text(meta: Mapping[str, Any], key: str) -> str | None:
 def _count(meta: Mapping[str, Any], key: str) -> int:
     value = meta.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _cost(meta: Mapping[str, Any], row: ActionRow) -> float:
+    value = meta.get("usd_cost_of_call")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return row.usd_cost
+
+
+def _notes(meta: Mapping[str, Any]) -> list[str]:
+    value = meta.get("problems")
+    return [p for p in value if isinstance(p, str)][:20] if isinstance(value, list) else []
 
 
 def fact_ids_of(row: ActionRow) -> tuple[int, ...]:
@@ -227,10 +247,13 @@ def reflection_view(row: ActionRow, facts: Mapping[int, FactRow], names: Names) 
         merged=_count(meta, "merged"),
         refused=_count(meta, "refused"),
         model=_text(meta, "model"),
-        usd_cost=row.usd_cost,
+        usd_cost=_cost(meta, row),
         facts=[_fact_ref(i, facts) for i in fact_ids_of(row)],
+        problems=_notes(meta),
+        parts=_count(meta, "parts"),
+        parts_skipped=_count(meta, "parts_skipped"),
         content=row.content,
-        problem=_metadata_problem(row),
+        metadata_problem=_metadata_problem(row),
     )
 
 

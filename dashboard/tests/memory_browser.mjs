@@ -280,6 +280,9 @@ await runBrowser({ url, token, shots, executablePath }, async ({ page, step, sho
     expect((await micro.locator('[data-testid="reflection-messages"]').innerText()) === "14", "messages read");
     expect((await micro.locator('[data-testid="reflection-counts"]').innerText()) === "2 / 0 / 1", "written / merged / refused");
     expect((await micro.locator('[data-testid="reflection-cost"]').innerText()) === "$0.0031", "cost");
+    await micro.locator('[data-testid="reflection-problems"] summary', { hasText: "1 noted" }).click();
+    await micro.locator('[data-testid="reflection-problems"] li', { hasText: "refused: not remembered: it reads as a secret" }).waitFor();
+    expect((await daily.locator('[data-testid="reflection-problems"]').count()) === 0, "the daily run shows notes it has not");
     const written = micro.locator('[data-testid="reflection-fact"]');
     const gone = await written.nth(0).innerText();
     expect(gone === `#${ottersId} (forgotten since)`, `the deleted fact: ${gone}`);

@@ -63,9 +63,8 @@ async def reflected(dash: Dash, meta: dict[str, Any], channel_id: int | None) ->
             kind="memory_reflection",
             guild_id=GUILD,
             channel_id=channel_id,
-            content=f"reflection {meta['run']}: {meta['outcome']}",
-            metadata=to_json(meta),
-            usd_cost=0.0031 if meta["run"] == "micro" else 0.0,
+            content=f"{meta['run']} reflection: {meta['outcome']}",
+            metadata=to_json(meta),  # the cost is in it (usd_cost_of_call), as the reflector logs
         ),
         ActionLogged,
     )
@@ -112,6 +111,8 @@ async def test_the_memory_view_searches_shows_evidence_edits_adds_and_lists_refl
             "merged": 0,
             "refused": 1,
             "model": "claude-haiku-4-5",
+            "usd_cost_of_call": 0.0031,
+            "problems": ["refused: not remembered: it reads as a secret"],
         },
         CHANNEL,
     )
@@ -129,6 +130,10 @@ async def test_the_memory_view_searches_shows_evidence_edits_adds_and_lists_refl
             "merged": 0,
             "refused": 0,
             "model": "claude-haiku-4-5",
+            "usd_cost_of_call": 0.0,
+            "parts": 2,
+            "parts_skipped": 0,
+            "problems": [],
         },
         None,
     )

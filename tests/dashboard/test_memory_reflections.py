@@ -1,7 +1,8 @@
-"""``GET /api/memory/reflections``: the reflection runs from the action log (each a
-``memory_reflection`` action as the reflection feature logs it, inserted here with
-`LogAction`), newest first, with the facts each wrote as the Store holds them now, against the
-real Store and memory service."""
+"""``GET /api/memory/reflections``: the reflection runs from the action log, each a
+``memory_reflection`` action in the shape the reflector logs it (its cost in the metadata's
+``usd_cost_of_call``, the action's own 0), inserted here with `LogAction` (the reflector's own
+action is read the same way in ``tests/memory/test_reflector.py``), newest first, with the
+facts each wrote as the Store holds them now, against the real Store and memory service."""
 
 from __future__ import annotations
 
@@ -22,9 +23,8 @@ async def logged_run(
             kind="memory_reflection",
             guild_id=guild_id,
             channel_id=channel_id,
-            content=f"reflection {meta.get('run')} {meta.get('outcome')}",
+            content=f"{meta.get('run')} reflection: {meta.get('outcome')}",
             metadata=to_json(meta),
-            usd_cost=0.0031,
         ),
         ActionLogged,
     )
@@ -44,6 +44,10 @@ def micro(fact_ids: list[int], **kw: Any) -> dict[str, Any]:
         "merged": 0,
         "refused": 1,
         "model": "claude-haiku-4-5",
+        "usd_cost_of_call": 0.0031,
+        "problems": ["refused: not remembered: it reads as a secret"],
+        "last_message_id": 31,
+        "last_stored_at": "2026-12-01T09:40:00.000+00:00",
         **kw,
     }
 
@@ -69,6 +73,10 @@ async def test_runs_are_listed_newest_first_with_the_facts_they_wrote(memory_das
             "merged": 0,
             "refused": 0,
             "model": "claude-haiku-4-5",
+            "usd_cost_of_call": 0.0,
+            "parts": 0,
+            "parts_skipped": 0,
+            "problems": [],
         },
         channel_id=None,
     )
@@ -107,11 +115,14 @@ async def test_runs_are_listed_newest_first_with_the_facts_they_wrote(memory_das
             "refused": 1,
             "model": "claude-haiku-4-5",
             "usd_cost": 0.0031,
+            "problems": ["refused: not remembered: it reads as a secret"],
+            "parts": 0,
+            "parts_skipped": 0,
             "facts": [
                 {"id": otters, "owner": f"user:{ALICE}", "fact": "loves otters", "active": True},
                 {"id": gone, "owner": None, "fact": None, "active": None},  # forgotten since
             ],
-            "problem": None,
+            "metadata_problem": None,
         }
         assert (runs[2]["run"], runs[2]["day"], runs[2]["channel_id"], runs[2]["outcome"]) == (
             "daily",

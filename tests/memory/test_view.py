@@ -138,6 +138,9 @@ def test_a_reflection_run_reads_every_logged_field() -> None:
         "merged": 1,
         "refused": 2,
         "model": "claude-haiku-4-5",
+        "usd_cost_of_call": 0.0042,
+        "problems": ["refused: not remembered: it reads as a secret", 7],
+        "last_message_id": 99,
     }
     facts = {5: fact(5), 8: fact(8)}
     run = reflection_view(action(3, meta), facts, NAMES)
@@ -151,7 +154,14 @@ def test_a_reflection_run_reads_every_logged_field() -> None:
     )
     assert (run.window_from, run.window_to, run.messages) == (meta["from"], meta["to"], 14)
     assert (run.written, run.merged, run.refused, run.model) == (1, 1, 2, "claude-haiku-4-5")
-    assert (run.usd_cost, run.content, run.problem) == (0.0012, "reflected on #general", None)
+    # the model call's cost the run logged (the action's own usd_cost is 0.0012 here)
+    assert (run.usd_cost, run.content, run.metadata_problem) == (
+        0.0042,
+        "reflected on #general",
+        None,
+    )
+    assert run.problems == ["refused: not remembered: it reads as a secret"]  # strings only
+    assert (run.parts, run.parts_skipped) == (0, 0)
     assert run.facts == [
         ReflectionFact(id=5, owner="user:1001", fact="loves otters", active=True),
         ReflectionFact(id=6, owner=None, fact=None, active=None),  # forgotten since
@@ -171,6 +181,10 @@ def test_a_daily_failed_run_and_malformed_metadata_still_show() -> None:
                 "messages": "many",
                 "written": True,
                 "fact_ids": "5",
+                "parts": 4,
+                "parts_skipped": 2,
+                "usd_cost_of_call": "free",
+                "problems": "none",
             },
             channel_id=None,
         ),
@@ -185,12 +199,14 @@ def test_a_daily_failed_run_and_malformed_metadata_still_show() -> None:
     )
     assert (daily.outcome, daily.error) == ("failed", "the model did not answer")
     assert (daily.messages, daily.written, daily.facts) == (0, 0, [])  # wrong types: 0 / none
+    assert (daily.parts, daily.parts_skipped, daily.problems) == (4, 2, [])
+    assert daily.usd_cost == 0.0012  # not a number: the action's own cost
     for raw, problem in [
         ("[1, 2]", "the logged metadata is not a JSON object"),
         ("{nope", "the logged metadata is not JSON"),
     ]:
         odd = reflection_view(action(5, raw), {}, NAMES)
-        assert (odd.problem, odd.run, odd.outcome, odd.facts) == (problem, None, None, [])
+        assert (odd.metadata_problem, odd.run, odd.outcome, odd.facts) == (problem, None, None, [])
     assert fact_ids_of(action(6, {"fact_ids": [3, -1, 0, True, "4", 3, 9]})) == (3, 9)
     with pytest.raises(ValueError, match="action 7 is a 'sent_reply', not a 'memory_reflection'"):
         reflection_view(action(7, {}, kind="sent_reply"), {}, NAMES)

@@ -440,10 +440,13 @@ export interface ReflectionRun {
   merged: number;
   refused: number;
   model: string | null;
-  usd_cost: number;
+  usd_cost: number; // the model call's cost the run logged (usd_cost_of_call)
   facts: ReflectionFact[];
+  problems: string[]; // what the run noted: facts kept out and why, a bad answer's faults
+  parts: number; // a daily run's model calls over the day
+  parts_skipped: number;
   content: string;
-  problem: string | null; // the logged metadata could not be read
+  metadata_problem: string | null; // the logged metadata could not be read
 }
 
 export interface MemoryReflections {

@@ -1,8 +1,9 @@
 // Reflection runs (GET /api/memory/reflections): each `memory_reflection` action the reflection
 // feature logged, newest first — the server and channel (a channel's micro-reflection) or the
 // day (a daily one), what triggered it, the window of messages read, how it ended (the error of
-// a failed one), the facts written, merged and refused, its cost, and the facts it wrote (a
-// click shows the fact in the list; a forgotten one is marked).
+// a failed one, and what the run noted: facts kept out and why), the facts written, merged and
+// refused, the model call's cost, and the facts it wrote (a click shows the fact in the list; a
+// forgotten one is marked).
 
 import { useCallback, useEffect, useState } from "react";
 import { api, query } from "../api/client";
@@ -12,7 +13,7 @@ import { ownerLabel, shortTime } from "./labels";
 const OUTCOME_BADGE: Record<string, string> = { done: "running", empty: "", failed: "stopped" };
 
 function readWindow(r: ReflectionRun): string {
-  if (r.day) return r.day;
+  if (r.day) return r.parts_skipped ? `${r.day} (${r.parts} parts, ${r.parts_skipped} skipped)` : r.day;
   if (r.window_from || r.window_to) return `${shortTime(r.window_from)} → ${shortTime(r.window_to)}`;
   return "—";
 }
@@ -121,7 +122,17 @@ export function ReflectionsPanel({
                       {r.error}
                     </div>
                   ) : null}
-                  {r.problem ? <div className="warn-text small-text">{r.problem}</div> : null}
+                  {r.metadata_problem ? <div className="warn-text small-text">{r.metadata_problem}</div> : null}
+                  {r.problems.length ? (
+                    <details className="small-text" data-testid="reflection-problems">
+                      <summary>{r.problems.length} noted</summary>
+                      <ul className="reflection-notes">
+                        {r.problems.map((p, i) => (
+                          <li key={i}>{p}</li>
+                        ))}
+                      </ul>
+                    </details>
+                  ) : null}
                 </td>
                 <td data-testid="reflection-messages">{r.messages}</td>
                 <td data-testid="reflection-counts">
