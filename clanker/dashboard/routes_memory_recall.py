@@ -1,9 +1,9 @@
 """Routes: searching what clanker remembers with the bot's own ranking, and a fact's evidence.
 
 The search asks the memory service's `Recall` — the hybrid candidates (vectors, FTS5, recent
-facts), decay, the relevance gate and MMR that every reply's prompt gets — over the owners the
-operator is looking at (see `search_owners`), so its order and its scores are the ones a reply
-would see. The evidence reads the Store's messages directly.
+facts), decay, the relevance gate and MMR that pick a reply prompt's relevant facts and answer
+`memory_search` — over the owners the operator is looking at (see `search_owners`), so its order
+and its scores are the ones a reply would see. The evidence reads the Store's messages directly.
 """
 
 from __future__ import annotations

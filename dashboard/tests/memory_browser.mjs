@@ -76,7 +76,7 @@ await runBrowser({ url, token, shots, executablePath }, async ({ page, step, sho
     const fromApi = await apiRanking({ q: "otters sacred" });
     expect(inView === fromApi, `the view's ranking ${inView} is not the API's ${fromApi}`);
     const note = await byId("memory-recall-scope").innerText();
-    expect(note.includes("Ranked as clanker recalls") && note.includes("every owner (3)"), `scope note: ${note}`);
+    expect(note.includes("Ranked as clanker recalls a reply's relevant facts") && note.includes("every owner (3)"), `scope note: ${note}`);
     await shot("memory-recall");
   });
 
