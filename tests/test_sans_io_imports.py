@@ -81,6 +81,7 @@ CORES = [
     "clanker.memory.profile",
     "clanker.memory.choice",
     "clanker.memory.progress",
+    "clanker.memory.view",
     "clanker.automations.view",
     "clanker.automations.check_view",
     "clanker.feeds",

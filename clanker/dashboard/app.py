@@ -16,6 +16,7 @@ from clanker.dashboard import (
     routes_memory,
     routes_memory_curation,
     routes_memory_embedding,
+    routes_memory_recall,
     routes_reflection,
     routes_runtime,
     routes_sandbox,
@@ -118,6 +119,7 @@ def create_app(ctx: ApiContext) -> QuartTrio:
     routes_memory_curation.register(app, ctx)
     routes_memory_embedding.register(app, ctx)
     routes_reflection.register(app, ctx)
+    routes_memory_recall.register(app, ctx)
     routes_initiative.register(app, ctx)
     _register_spa(app, ctx)
     return app

@@ -56,6 +56,8 @@ def fact_view(row: FactRow) -> MemoryFact:
         active=row.active,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        evidence_ids=[str(i) for i in row.evidence_ids],
+        evidence_text=row.evidence_text,
     )
 
 
@@ -106,6 +108,11 @@ def fact_id_param(raw: str) -> int:
 async def _owners(ctx: ApiContext) -> list[MemoryOwner]:
     reply = await ctx.ask_store(FactOwners(limit=MAX_LIMIT), FactOwnerCounts)
     return [MemoryOwner(owner=o.owner_key, facts=o.facts) for o in reply.owners]
+
+
+async def owner_keys(ctx: ApiContext) -> tuple[str, ...]:
+    """Every owner key that has facts, the most recently updated first (at most 1,000)."""
+    return tuple(o.owner for o in await _owners(ctx))
 
 
 async def memory_facts(

@@ -1,15 +1,17 @@
-"""Routes: the operator's changes to what clanker remembers — edit a fact, archive or restore
-it, forget it for good, purge an owner. Each is asked of the memory service (`EditFact`,
-`ArchiveFact`, `Forget`), which runs the write policy, re-embeds an edited text and keeps the
-vector index in step; the routes only find the fact's owner (a Store read), map refusals to
-HTTP statuses and log the operator action. The action log says which fields changed, never
-the facts' words (a forgotten fact's words are gone for good; an edit may be a redaction).
+"""Routes: the operator's changes to what clanker remembers — add a fact, edit one, archive or
+restore it, forget it for good, purge an owner. Each is asked of the memory service
+(`Remember` in strict mode, `EditFact`, `ArchiveFact`, `Forget`), which runs the write policy,
+embeds a new or edited text and keeps the vector index in step; the routes only find the
+fact's owner (a Store read), map refusals to HTTP statuses and log the operator action. The
+action log says which fields changed, never the facts' words (a forgotten fact's words are
+gone for good; an edit may be a redaction).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from typing import Any
 
 import msgspec
@@ -19,9 +21,11 @@ from quart_trio import QuartTrio
 from clanker.dashboard.context import ApiContext, ApiProblem, path_id, read_body
 from clanker.dashboard.routes_memory import check_owner, fact_id_param, fact_view, find_fact
 from clanker.dashboard.shapes import (
+    MemoryAdded,
     MemoryEdited,
     MemoryFact,
     MemoryFactEdit,
+    MemoryFactNew,
     MemoryForgotten,
     MemoryPurgeBody,
     MemoryPurged,
@@ -33,7 +37,15 @@ from clanker.memory.curation import (
     FactChangeRefused,
     FactEdited,
 )
-from clanker.memory.service import MEMORY_NAME, Forget, Forgotten
+from clanker.memory.model import DEFAULT_CONFIDENCE
+from clanker.memory.service import (
+    MEMORY_NAME,
+    Forget,
+    Forgotten,
+    Remember,
+    Remembered,
+    RememberRefused,
+)
 from clanker.runtime import ActorError, NotRegistered
 from clanker.store import LogAction, to_json
 from clanker.store.facts import FactRow, owner_key
@@ -99,29 +111,31 @@ def owner_ids(owner: str) -> tuple[int | None, int | None]:
     return (None, int(raw)) if scope == "user" else (None, None)
 
 
-def purge_owner(body: MemoryPurgeBody) -> str:
-    """The owner key a purge names, its ``confirm`` checked; 400 naming the field otherwise."""
+def named_owner(
+    owner: str | None, guild_id: str | int | None, user_id: str | int | None, verb: str
+) -> str:
+    """The owner key a body names with exactly one of ``owner`` (a key), ``guild_id`` or
+    ``user_id``; 400 naming the field otherwise (``verb``: what the request does)."""
     named = [
         (field, value)
-        for field, value in (
-            ("owner", body.owner),
-            ("guild_id", body.guild_id),
-            ("user_id", body.user_id),
-        )
+        for field, value in (("owner", owner), ("guild_id", guild_id), ("user_id", user_id))
         if value is not None
     ]
     if len(named) != 1:
         raise ApiProblem(
             400,
-            "name exactly one owner to purge: guild_id, user_id or owner "
+            f"name exactly one owner to {verb}: guild_id, user_id or owner "
             f"(got {', '.join(f for f, _ in named) or 'none'})",
         )
     field, value = named[0]
     if field == "owner":
-        owner = check_owner(str(value), "owner")
-    else:
-        scope = field.removesuffix("_id")
-        owner = f"{scope}:{path_id(str(value), field)}"
+        return check_owner(str(value), "owner")
+    return f"{field.removesuffix('_id')}:{path_id(str(value), field)}"
+
+
+def purge_owner(body: MemoryPurgeBody) -> str:
+    """The owner key a purge names, its ``confirm`` checked; 400 naming the field otherwise."""
+    owner = named_owner(body.owner, body.guild_id, body.user_id, "purge")
     if body.confirm != owner:
         raise ApiProblem(
             400,
@@ -129,6 +143,26 @@ def purge_owner(body: MemoryPurgeBody) -> str:
             f"(got {body.confirm!r})",
         )
     return owner
+
+
+def remember_new(body: MemoryFactNew) -> Remember:
+    """The `Remember` (strict, as a tool write) an operator's new fact asks for; 400 naming the
+    field when the body is malformed (the write policy checks the rest)."""
+    owner = named_owner(body.owner, body.guild_id, body.user_id, "add a fact to")
+    if body.confidence is not None and not (
+        math.isfinite(body.confidence) and 0.0 <= body.confidence <= 1.0
+    ):
+        raise ApiProblem(400, f"confidence must be in 0..1, got {body.confidence}")
+    guild_id, user_id = owner_ids(owner)
+    return Remember(
+        scope=owner.partition(":")[0],
+        fact=body.fact,
+        guild_id=guild_id,
+        user_id=user_id,
+        fact_type=body.type,
+        confidence=DEFAULT_CONFIDENCE if body.confidence is None else body.confidence,
+        mode="strict",
+    )
 
 
 def register(app: QuartTrio, ctx: ApiContext) -> None:
@@ -223,3 +257,37 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
         if deleted == 0:
             raise ApiProblem(404, f"{owner} has no facts to forget")
         return ctx.json(MemoryPurged(owner=owner, deleted=deleted))
+
+    @app.post("/api/memory/facts")
+    async def add() -> Response:
+        msg = remember_new(await read_body(MemoryFactNew))
+        done: Remembered | RememberRefused = await ask_memory(ctx, msg)
+        if isinstance(done, RememberRefused):
+            raise ApiProblem(503 if done.problem == "unavailable" else 400, done.reason)
+        fact = await _fresh(ctx, done.fact_id)
+        owner = fact.owner
+        word = (
+            f"merged into fact {done.fact_id} of"
+            if done.merged
+            else f"added fact {done.fact_id} to"
+        )
+        await log_operator(
+            ctx,
+            "operator_memory_add",
+            owner,
+            f"{word} {owner}",
+            {
+                "fact_id": done.fact_id,
+                "merged": done.merged,
+                "type": fact.type,
+                "confidence": fact.confidence,
+                "chars": len(fact.fact),
+                "archived": list(done.archived),
+            },
+        )
+        return ctx.json(
+            MemoryAdded(
+                fact=fact, merged=done.merged, archived=list(done.archived), embedded=done.embedded
+            ),
+            status=200 if done.merged else 201,
+        )

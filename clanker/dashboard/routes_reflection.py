@@ -1,6 +1,8 @@
 """Routes: reflection and journals for the operator — "reflect now" on a channel or a server's
-day (the reflector's `ReflectNow`, logged as an operator action), and a server's journal for a
-day (its stored messages as the reflection prompt's lines, `clanker.memory.journal`)."""
+day (the reflector's `ReflectNow`, logged as an operator action), a server's journal for a
+day (its stored messages as the reflection prompt's lines, `clanker.memory.journal`), and the
+reflection runs (each a ``memory_reflection`` action, shaped by `clanker.memory.view`, with the
+facts each wrote as the Store holds them now)."""
 
 from __future__ import annotations
 
@@ -12,17 +14,39 @@ from msgspec import Struct
 from quart import Response, request
 from quart_trio import QuartTrio
 
-from clanker.dashboard.context import ApiContext, ApiProblem, path_id, query_id, read_body
+from clanker.dashboard.context import (
+    ApiContext,
+    ApiProblem,
+    path_id,
+    query_id,
+    query_int,
+    read_body,
+)
+from clanker.dashboard.routes_initiative import directory_names
+from clanker.dashboard.routes_memory import owner_keys
 from clanker.guilds.messages import Directory, GetDirectory
 from clanker.memory import journal
+from clanker.memory.reflection import ACTION_KIND
 from clanker.memory.reflector import REFLECTOR_NAME, Reflected, ReflectNow
+from clanker.memory.view import fact_ids_of, reflection_runs
 from clanker.runtime import ActorError, NotRegistered
-from clanker.store import LogAction, MessageRows, MessagesBetween, calendar_now, to_json
+from clanker.store import (
+    MAX_LIMIT,
+    ActionRows,
+    ActionsQuery,
+    LogAction,
+    MessageRows,
+    MessagesBetween,
+    calendar_now,
+    to_json,
+)
+from clanker.store.facts import FactRow, FactRows, GetFacts
 
 ROUTER_NAME = "guilds"
 REFLECT_TIMEOUT = 240.0  # a day may be up to four model calls of 90 s at most, and the writes
 JOURNAL_PAGE = 500
 JOURNAL_MAX = 2000
+DEFAULT_RUNS = 50
 
 
 class ReflectBody(Struct, frozen=True):
@@ -72,6 +96,18 @@ def _day(raw: str | None, what: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise ApiProblem(400, f"{what} must be a date as YYYY-MM-DD, got {raw!r}") from None
+
+
+async def written_facts(ctx: ApiContext, ids: tuple[int, ...]) -> dict[int, FactRow]:
+    """The stored facts among ``ids`` (any owner, archived too), by id."""
+    keys = await owner_keys(ctx) if ids else ()
+    if not keys:
+        return {}
+    found = await ctx.ask_store(
+        GetFacts(owner_keys=keys, fact_ids=ids[:MAX_LIMIT], include_archived=True, limit=MAX_LIMIT),
+        FactRows,
+    )
+    return {r.id: r for r in found.rows}
 
 
 def register(app: QuartTrio, ctx: ApiContext) -> None:
@@ -155,3 +191,17 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
                 truncated=truncated,
             )
         )
+
+    @app.get("/api/memory/reflections")
+    async def reflections() -> Response:
+        limit = query_int("limit", DEFAULT_RUNS, 1, MAX_LIMIT)
+        guild_id = query_id("guild_id")
+        rows = (
+            await ctx.ask_store(
+                ActionsQuery(kind=ACTION_KIND, guild_id=guild_id, limit=limit), ActionRows
+            )
+        ).rows
+        ids = tuple(dict.fromkeys(i for r in rows for i in fact_ids_of(r)))
+        facts = await written_facts(ctx, ids)
+        names = await directory_names(ctx)
+        return ctx.json(reflection_runs(rows, facts, names, limit))

@@ -23,6 +23,13 @@ from clanker.automations.view import (
     InitiativeRun,
     InitiativeRuns,
 )
+from clanker.memory.view import (
+    EvidenceMessage,
+    MemoryEvidence,
+    MemoryReflections,
+    ReflectionFact,
+    ReflectionRun,
+)
 from clanker.store import ActionRow, MessageRow
 
 # The Initiative & Automations view's shapes live with their sans-IO shaping
@@ -40,6 +47,14 @@ INITIATIVE_SHAPES = (
     InitiativeJobs,
     InitiativeRun,
     InitiativeRuns,
+)
+# The Memory view's evidence and reflection runs likewise (`clanker.memory.view`).
+MEMORY_VIEW_SHAPES = (
+    EvidenceMessage,
+    MemoryEvidence,
+    MemoryReflections,
+    ReflectionFact,
+    ReflectionRun,
 )
 
 _INT64_MAX = 2**63 - 1
@@ -520,6 +535,55 @@ class MemoryFact(Struct, frozen=True):
     active: bool
     created_at: str
     updated_at: str
+    evidence_ids: list[str]  # the messages it was learned from (GET …/evidence shows them)
+    evidence_text: str
+
+
+class RankedMemoryFact(MemoryFact, frozen=True):
+    """A fact the bot's recall ranking found, with its ``score`` (the hybrid score after
+    decay: what decides whether and where a reply's prompt would carry it)."""
+
+    score: float
+
+
+class MemoryRecall(Struct, frozen=True):
+    """``GET /api/memory/recall``: the facts the memory service's `Recall` ranks for ``q``, best
+    first, over ``owners`` (the owner keys searched: see ``scope``: ``everyone``, one
+    ``owner``, or a ``guild`` as a reply there could see it), at most 200; ``owners_left_out``:
+    how many more there were (the oldest owners, or the earliest speakers of the guild).
+    ``used_vector``: the query was embedded (else the ranking used its no-vector weights: the
+    embedder was busy)."""
+
+    q: str
+    scope: Literal["everyone", "owner", "guild"]
+    owners: list[str]
+    owners_left_out: int
+    facts: list[RankedMemoryFact]
+    used_vector: bool
+    limit: int
+
+
+class MemoryFactNew(Struct, frozen=True):
+    """``POST /api/memory/facts``: a fact the operator adds, for exactly one owner named by
+    ``owner`` (an owner key; the only way to name ``self``), ``guild_id`` or ``user_id``."""
+
+    fact: str
+    type: str = "other"
+    confidence: float | None = None
+    owner: str | None = None
+    guild_id: str | int | None = None
+    user_id: str | int | None = None
+
+
+class MemoryAdded(Struct, frozen=True):
+    """The fact as stored: new (``merged`` False) or an existing fact that already said it
+    (``merged``: its confidence and state updated); ``archived`` the facts the per-subject cap
+    archived; ``embedded`` whether it got its vector now."""
+
+    fact: MemoryFact
+    merged: bool
+    archived: list[int]
+    embedded: bool
 
 
 class MemoryOwner(Struct, frozen=True):

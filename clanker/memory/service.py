@@ -154,7 +154,11 @@ class Remembered(Message, frozen=True):
 
 
 class RememberRefused(Message, frozen=True):
+    """Not written: ``reason`` says why (a tool result can carry it). ``problem``: ``invalid``
+    (the policy or the input said no) or ``unavailable`` (the Store did not answer)."""
+
     reason: str
+    problem: str = "invalid"
 
 
 class Recall(Message, frozen=True):
@@ -340,7 +344,8 @@ class MemoryService(Reembedding, Actor):
         except (ActorError, StoreRequestError) as exc:
             log.warning("memory: Remember failed, the Store did not answer: %s", exc)
             return RememberRefused(
-                reason=f"not remembered: memory's store did not answer ({exc}); try again later"
+                reason=f"not remembered: memory's store did not answer ({exc}); try again later",
+                problem="unavailable",
             )
 
     async def _remember(self, msg: Remember) -> Remembered | RememberRefused:

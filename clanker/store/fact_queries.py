@@ -379,6 +379,24 @@ def fact_owners(conn: Connection, req: f.FactOwners) -> f.FactOwnerCounts:
     )
 
 
+def guild_people(conn: Connection, req: f.GuildPeople) -> f.FactOwnerCounts:
+    """Authors of the guild's stored messages who own user facts, the latest speaker first."""
+    rows = conn.execute(
+        """
+        WITH people AS (
+            SELECT author_id, MAX(created_at) AS last_seen FROM messages
+            WHERE guild_id = ? GROUP BY author_id)
+        SELECT 'user:' || p.author_id, COUNT(*) FROM people p
+        JOIN memory_facts mf ON mf.owner_key = 'user:' || p.author_id
+        GROUP BY p.author_id ORDER BY MAX(p.last_seen) DESC, p.author_id LIMIT ?
+        """,
+        (req.guild_id, req.limit),
+    ).fetchall()
+    return f.FactOwnerCounts(
+        owners=tuple(f.FactOwnerCount(owner_key=str(r[0]), facts=int(r[1])) for r in rows)
+    )
+
+
 FACT_QUERIES: dict[type, Any] = {
     f.PutFact: put_fact,
     f.MergeFact: merge_fact,
@@ -391,5 +409,6 @@ FACT_QUERIES: dict[type, Any] = {
     f.FactsWithoutVector: facts_without_vector,
     f.CountFactVectors: count_fact_vectors,
     f.FactOwners: fact_owners,
+    f.GuildPeople: guild_people,
 }
 """Which function answers which memory request (merged into ``QUERIES``)."""

@@ -342,3 +342,17 @@ class FactOwnerCounts(Message, frozen=True):
     """Reply: the owners and their fact counts."""
 
     owners: tuple[FactOwnerCount, ...]
+
+
+class GuildPeople(Message, frozen=True):
+    """The people seen in a guild who have facts: the authors of its stored messages whose
+    user key owns at least one fact (active or archived), the latest speaker first, with how
+    many facts each has. The people a reply there could name (the dashboard searches "as in
+    that server" over them). Reply: `FactOwnerCounts`."""
+
+    guild_id: int
+    limit: int = 200
+
+    def __post_init__(self) -> None:
+        check_id(self, "guild_id", self.guild_id)
+        check_limit(self, self.limit)

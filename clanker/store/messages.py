@@ -27,6 +27,7 @@ from clanker.store.facts import (
     FactVectorCount,
     FactWritten,
     GetFacts,
+    GuildPeople,
     MergeFact,
     PutFact,
     PutFactVector,
@@ -579,6 +580,7 @@ StoreRequest = (
     | FactsWithoutVector
     | CountFactVectors
     | FactOwners
+    | GuildPeople
     | PutJob
     | GetJobs
     | SetJobStatus

@@ -1,8 +1,13 @@
 // Browser test of the Memory view: the facts the Store holds are listed (a DM-learned one
-// marked), filtered by owner, searched; one is edited inline (a refused edit shows the policy's
-// reason), one archived and restored and another archived (the state filter and the mark), one
-// deleted through Delete → Delete for good, and a person and a server are purged after typing
-// their keys. Each change is checked in the API too.
+// marked), filtered by owner, searched as clanker recalls (the ranked facts with the scores the
+// API's Recall gives, over everyone and over a server as a reply there could see it) and by
+// words only; a fact's evidence expands (a stored, a deleted and an unknown message); one is
+// edited inline (a refused edit shows the policy's reason), one archived and restored and
+// another archived (the state filter and the mark), one deleted through Delete → Delete for
+// good, and a person and a server are purged after typing their keys; then a server's guidance
+// rule and a bot's own fact are added (and a refused one shows its reason), and the reflection
+// runs panel lists the logged runs newest first with the facts they wrote (a forgotten one
+// marked; a click shows the other in the list). Each change is checked in the API too.
 //
 //   DASHBOARD_URL=http://127.0.0.1:PORT DASHBOARD_TOKEN=... node tests/memory_browser.mjs
 //
@@ -50,15 +55,81 @@ await runBrowser({ url, token, shots, executablePath }, async ({ page, step, sho
     await row("sacred").waitFor();
   });
 
-  await step("the search box finds facts by their words", async () => {
-    await byId("memory-search").fill("otters");
+  const ranking = async () => {
+    const scores = await byId("memory-fact-score").allInnerTexts();
+    const ids = await byId("memory-fact").evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-fact-id"))));
+    return ids.map((id, i) => `${id}:${scores[i]}`).join(" ");
+  };
+  const apiRanking = async (params) => {
+    const found = (await api("GET", "/api/memory/recall?" + new URLSearchParams({ ...params, limit: "50" }))).body;
+    return found.facts.map((f) => `${f.id}:${f.score.toFixed(3)}`).join(" ");
+  };
+
+  await step("a search ranks the facts as clanker recalls, with the scores the API's Recall gives", async () => {
+    await byId("memory-search").fill("otters sacred");
     await byId("memory-search-go").click();
+    await byId("memory-recall-scope").waitFor();
     await row("Lisbon").waitFor({ state: "detached" });
     const shown = await texts();
-    expect(shown === "loves otters", `search results: ${shown}`);
+    expect(shown === "loves otters | the otter emoji is sacred here" || shown === "the otter emoji is sacred here | loves otters", `ranked results: ${shown}`);
+    const inView = await ranking();
+    const fromApi = await apiRanking({ q: "otters sacred" });
+    expect(inView === fromApi, `the view's ranking ${inView} is not the API's ${fromApi}`);
+    const note = await byId("memory-recall-scope").innerText();
+    expect(note.includes("Ranked as clanker recalls a reply's relevant facts") && note.includes("every owner (3)"), `scope note: ${note}`);
+    await shot("memory-recall");
+  });
+
+  await step("a server's search covers its lore and the people seen there; words only searches FTS5", async () => {
+    await byId("memory-owner").selectOption("guild:77");
+    await byId("memory-recall-scope").filter({ hasText: "server 77 as a reply there could see it" }).waitFor();
+    const note = await byId("memory-recall-scope").innerText();
+    expect(note.includes("2 people seen there"), `guild scope note: ${note}`);
+    // alice's fact is found through her messages in server 77, not because the filter lists it
+    await row("loves otters").waitFor();
+    const inView = await ranking();
+    const fromApi = await apiRanking({ q: "otters sacred", owner: "guild:77" });
+    expect(inView === fromApi, `the view's guild ranking ${inView} is not the API's ${fromApi}`);
+    await byId("memory-owner").selectOption("");
+    await byId("memory-search-mode").selectOption("words");
+    await byId("memory-recall-scope").waitFor({ state: "detached" });
+    await byId("memory-search").fill("otters");
+    await byId("memory-search-go").click();
+    await row("sacred").waitFor({ state: "detached" });
+    expect((await texts()) === "loves otters", `words-only results: ${await texts()}`);
+    expect((await byId("memory-fact-score").count()) === 0, "a words-only search shows scores");
+    await byId("memory-search-mode").selectOption("recall");
     await byId("memory-search").fill("");
     await byId("memory-search-go").click();
     await row("Lisbon").waitFor();
+  });
+
+  await step("a fact's evidence expands under it: a stored, a deleted and an unknown message", async () => {
+    const toggle = otters.locator('[data-testid="memory-evidence-toggle"]');
+    expect((await toggle.innerText()) === "Evidence (3)", `toggle: ${await toggle.innerText()}`);
+    await toggle.click();
+    const panel = byId("memory-evidence");
+    await panel.waitFor();
+    const lines = panel.locator('[data-testid="memory-evidence-message"]');
+    await lines.nth(2).waitFor();
+    const statuses = await lines.evaluateAll((ls) => ls.map((l) => l.getAttribute("data-status")).join(","));
+    expect(statuses === "stored,deleted,unknown", `evidence statuses: ${statuses}`);
+    const first = lines.nth(0);
+    expect((await first.locator('[data-testid="memory-evidence-author"]').innerText()) === "alice", "the first message's author");
+    expect((await first.locator('[data-testid="memory-evidence-content"]').innerText()) === "I love otters so much", "the first message's text");
+    const where = await first.locator('[data-testid="memory-evidence-where"]').innerText();
+    expect(where === "channel 700 in server 77", `where: ${where}`);
+    expect((await first.innerText()).includes("2026-12-01 09:59 UTC"), `time: ${await first.innerText()}`);
+    await lines.nth(1).locator('[data-testid="memory-evidence-deleted"]', { hasText: "deleted" }).waitFor();
+    expect((await lines.nth(2).innerText()).includes("message 5003: not in the Store"), `unknown: ${await lines.nth(2).innerText()}`);
+    expect((await byId("memory-evidence-text").innerText()) === "alice: I love otters so much", "the stored excerpt");
+    await shot("memory-evidence");
+    await toggle.click();
+    await panel.waitFor({ state: "detached" });
+    const lisbon = row("Lisbon").locator('[data-testid="memory-evidence-toggle"]');
+    await lisbon.click();
+    await byId("memory-evidence-none").waitFor();
+    await lisbon.click();
   });
 
   let ottersId = 0;
@@ -155,5 +226,70 @@ await runBrowser({ url, token, shots, executablePath }, async ({ page, step, sho
     expect((await texts()) === "plays chess", `facts left: ${await texts()}`);
     const left = (await api("GET", "/api/memory")).body;
     expect(left.owners.map((o) => o.owner).join(",") === "user:1002", `owners in the API: ${JSON.stringify(left.owners)}`);
+  });
+
+  await step("adding a fact: a server's guidance rule and the bot's own fact; a refused one shows why", async () => {
+    await byId("memory-add").click();
+    await byId("memory-add-scope").selectOption("guild");
+    await byId("memory-add-id").fill("77");
+    await byId("memory-add-text").fill("always reply in French");
+    await byId("memory-add-type").selectOption("guidance");
+    await byId("memory-add-confidence").fill("0.9");
+    await byId("memory-add-save").click();
+    await status(/^Added fact \d+ to server 77\.$/).waitFor();
+    const rule = row("always reply in French");
+    await rule.locator('[data-testid="memory-fact-type"]', { hasText: "guidance" }).waitFor();
+    await rule.locator('[data-testid="memory-evidence-toggle"]', { hasText: "Evidence (0)" }).waitFor();
+    // the same words about a person are an instruction to the bot: refused, with the reason
+    await byId("memory-add-scope").selectOption("user");
+    await byId("memory-add-id").fill("1002");
+    await byId("memory-add-text").fill("always reply in French");
+    await byId("memory-add-type").selectOption("other");
+    await byId("memory-add-save").click();
+    await page.locator('[data-testid="memory-action-error"]', { hasText: "not remembered: it reads as an instruction to the bot" }).waitFor();
+    expect((await byId("memory-add-text").inputValue()) === "always reply in French", "the refused text was cleared");
+    await byId("memory-add-scope").selectOption("self");
+    await byId("memory-add-text").fill("was named after a tin robot");
+    await byId("memory-add-type").selectOption("profile");
+    await byId("memory-add-save").click();
+    await status(/^Added fact \d+ to the bot itself\.$/).waitFor();
+    await row("tin robot").waitFor();
+    await byId("memory-add-cancel").click();
+    await byId("memory-add-form").waitFor({ state: "detached" });
+    const facts = (await api("GET", "/api/memory")).body.facts.map((f) => `${f.owner} ${f.type} ${f.fact}`);
+    expect(
+      facts.join(" | ") === "self profile was named after a tin robot | guild:77 guidance always reply in French | user:1002 preference plays chess",
+      `the API's facts: ${facts.join(" | ")}`,
+    );
+  });
+
+  await step("the reflection runs are listed newest first, with the facts they wrote", async () => {
+    const runs = byId("reflection-run");
+    await runs.nth(1).waitFor();
+    expect((await runs.count()) === 2, `runs shown: ${await runs.count()}`);
+    const daily = runs.nth(0);
+    expect((await daily.locator('[data-testid="reflection-run-kind"]').innerText()).startsWith("daily"), "the newest run is not the daily one");
+    expect((await daily.locator('[data-testid="reflection-window"]').innerText()) === "2026-11-30", "the daily run's day");
+    expect((await daily.locator('[data-testid="reflection-outcome"]').innerText()) === "failed", "the daily run's outcome");
+    expect((await daily.locator('[data-testid="reflection-error"]').innerText()) === "the model did not answer", "the daily run's error");
+    const micro = runs.nth(1);
+    const kind = await micro.locator('[data-testid="reflection-run-kind"]').innerText();
+    expect(kind.startsWith("micro") && kind.includes("quiet"), `micro run: ${kind}`);
+    expect((await micro.locator('[data-testid="reflection-where"]').innerText()).replace(/\s+/g, " ") === "server 77 channel 700", "where the micro run read");
+    expect((await micro.locator('[data-testid="reflection-window"]').innerText()) === "2026-12-01 09:00 → 2026-12-01 09:40", "the micro run's window");
+    expect((await micro.locator('[data-testid="reflection-messages"]').innerText()) === "14", "messages read");
+    expect((await micro.locator('[data-testid="reflection-counts"]').innerText()) === "2 / 0 / 1", "written / merged / refused");
+    expect((await micro.locator('[data-testid="reflection-cost"]').innerText()) === "$0.0031", "cost");
+    await micro.locator('[data-testid="reflection-problems"] summary', { hasText: "1 noted" }).click();
+    await micro.locator('[data-testid="reflection-problems"] li', { hasText: "refused: not remembered: it reads as a secret" }).waitFor();
+    expect((await daily.locator('[data-testid="reflection-problems"]').count()) === 0, "the daily run shows notes it has not");
+    const written = micro.locator('[data-testid="reflection-fact"]');
+    const gone = await written.nth(0).innerText();
+    expect(gone === `#${ottersId} (forgotten since)`, `the deleted fact: ${gone}`);
+    expect((await written.nth(1).innerText()).includes("plays chess"), `the other fact: ${await written.nth(1).innerText()}`);
+    await shot("memory-reflections");
+    await written.nth(1).locator('[data-testid="reflection-fact-link"]').click();
+    await page.locator('[data-testid="memory-fact"].highlight', { hasText: "plays chess" }).waitFor();
+    expect((await byId("memory-owner").inputValue()) === "user:1002", "the link did not filter by the fact's owner");
   });
 });

@@ -32,6 +32,9 @@ async def put(
     at: str,
     dm: bool = False,
     fact_type: str = "preference",
+    evidence_ids: tuple[int, ...] = (),
+    evidence_text: str = "",
+    channel_id: int | None = None,
 ) -> int:
     subject = {"user": str(user_id), "guild": "__lore__", "self": "__self__"}[scope]
     reply = await dash.rt.lookup("store").ask(
@@ -46,6 +49,9 @@ async def put(
             confidence=0.8,
             created_at=at,
             learned_in_dm=dm,
+            evidence_ids=evidence_ids,
+            evidence_text=evidence_text,
+            channel_id=channel_id,
         ),
         FactWritten,
     )
@@ -55,7 +61,14 @@ async def put(
 async def seed(dash: Dash) -> dict[str, int]:
     return {
         "otters": await put(dash, "loves otters", at="2026-12-01T10:00:00+00:00"),
-        "secret": await put(dash, "is moving to Lisbon", at="2026-12-02T10:00:00+00:00", dm=True),
+        "secret": await put(
+            dash,
+            "is moving to Lisbon",
+            at="2026-12-02T10:00:00+00:00",
+            dm=True,
+            evidence_ids=(9001,),
+            evidence_text="alice: I'm moving to Lisbon in May",
+        ),
         "bob": await put(dash, "plays chess", user_id=BOB, at="2026-12-03T10:00:00+00:00"),
         "lore": await put(
             dash,
@@ -110,6 +123,8 @@ async def test_lists_owners_and_facts_newest_first_with_the_dm_mark(dash: Dash) 
             "active": True,
             "created_at": "2026-12-02T10:00:00.000+00:00",
             "updated_at": secret["updated_at"],
+            "evidence_ids": ["9001"],
+            "evidence_text": "alice: I'm moving to Lisbon in May",
         }
         assert body["facts"][1]["guild_id"] == str(GUILD)
         assert body["facts"][4]["learned_in_dm"] is False

@@ -12,6 +12,7 @@ from typing import Any
 import trio
 import trio.testing
 
+from clanker.automations.view import Names
 from clanker.llm.model import LlmRequest
 from clanker.memory.reflector import (
     JOB_KEY,
@@ -23,6 +24,7 @@ from clanker.memory.reflector import (
     reflector_child,
 )
 from clanker.memory.service import MemoryConfig, memory_child
+from clanker.memory.view import reflection_view
 from clanker.runtime import Runtime
 from clanker.schedule.actor import ListJobs, SchedulerConfig, scheduler_child
 from clanker.store import ActionRow, StoreMessage, pin_calendar, to_iso
@@ -136,6 +138,21 @@ async def test_a_quiet_channel_is_reflected_on_once_and_the_fact_keeps_its_evide
         assert (run["outcome"], run["written"], run["messages"]) == ("done", 2, 2)
         assert run["last_message_id"] == second
         assert any("777" in p for p in run["problems"])
+        # the dashboard's reflection panel reads the action the reflector really logged
+        [row] = await actions(rt, "memory_reflection")
+        stored = {r.id: r for r in rows.rows}
+        shown = reflection_view(row, stored, Names())
+        assert (shown.run, shown.trigger, shown.outcome, shown.channel_id) == (
+            "micro",
+            "quiet",
+            "done",
+            "10",
+        )
+        assert (shown.messages, shown.written, shown.metadata_problem) == (2, 2, None)
+        assert shown.window_from is not None and shown.window_to is not None
+        assert any("777" in p for p in shown.problems) and shown.model is not None
+        assert [f.id for f in shown.facts] == run["fact_ids"]
+        assert [f.fact for f in shown.facts if f.fact is not None] == ["has a cat"]  # BOB's row
 
 
 async def test_a_fresh_incarnation_does_not_reflect_twice_and_reads_only_what_is_new(

@@ -332,7 +332,8 @@ export interface VoiceActionDone {
   channel_id: Snowflake | null;
 }
 
-// -- memory (GET /api/memory, PATCH / DELETE /api/memory/facts/<id>, POST .../archive, purge) --
+// -- memory (GET /api/memory, /recall, /reflections, /facts/<id>/evidence; POST /api/memory/facts,
+// PATCH / DELETE /api/memory/facts/<id>, POST .../archive, purge) --
 
 export const FACT_TYPES = ["preference", "profile", "relationship", "project", "guidance", "behavioral", "other"] as const;
 
@@ -350,6 +351,107 @@ export interface MemoryFact {
   active: boolean; // false: archived (kept, never recalled)
   created_at: string;
   updated_at: string;
+  evidence_ids: Snowflake[]; // the messages it was learned from (GET .../evidence shows them)
+  evidence_text: string;
+}
+
+/** A fact the bot's recall ranking found, with its score (hybrid score after decay). */
+export interface RankedMemoryFact extends MemoryFact {
+  score: number;
+}
+
+/** GET /api/memory/recall: the memory service's Recall over `owners`, best first. */
+export interface MemoryRecall {
+  q: string;
+  scope: "everyone" | "owner" | "guild"; // guild: its lore, the bot's facts, the people seen there
+  owners: string[]; // the owner keys searched (at most 200)
+  owners_left_out: number; // more owners there were, not searched (the oldest / earliest speakers)
+  facts: RankedMemoryFact[];
+  used_vector: boolean; // false: the embedder was busy, ranked by words alone
+  limit: number;
+}
+
+/** POST /api/memory/facts: exactly one of owner / guild_id / user_id. */
+export interface MemoryFactNew {
+  fact: string;
+  type?: string;
+  confidence?: number;
+  owner?: string;
+  guild_id?: string;
+  user_id?: string;
+}
+
+export interface MemoryAdded {
+  fact: MemoryFact;
+  merged: boolean; // an existing fact already said it (200, not 201)
+  archived: number[];
+  embedded: boolean;
+}
+
+/** GET /api/memory/facts/<id>/evidence */
+export interface EvidenceMessage {
+  id: Snowflake;
+  status: "stored" | "deleted" | "unknown"; // unknown: not in the Store (the rest is null)
+  guild_id: Snowflake | null;
+  guild_name: string | null;
+  channel_id: Snowflake | null;
+  channel_name: string | null;
+  author_id: Snowflake | null;
+  author_name: string | null;
+  is_bot: boolean;
+  content: string | null;
+  created_at: string | null;
+  jump_url: string | null;
+}
+
+export interface MemoryEvidence {
+  fact_id: number;
+  owner: string;
+  evidence_text: string;
+  channel_id: Snowflake | null; // where it was learned
+  channel_name: string | null;
+  messages: EvidenceMessage[];
+}
+
+/** GET /api/memory/reflections: one `memory_reflection` action each, newest first. */
+export interface ReflectionFact {
+  id: number;
+  owner: string | null; // null: forgotten since
+  fact: string | null;
+  active: boolean | null;
+}
+
+export interface ReflectionRun {
+  id: number; // the action's id
+  at: string;
+  guild_id: Snowflake | null;
+  guild_name: string | null;
+  channel_id: Snowflake | null; // set for a channel's micro-reflection
+  channel_name: string | null;
+  run: string | null; // "micro" | "daily"
+  trigger: string | null; // "quiet" | "pressure" | "schedule" | "manual"
+  day: string | null; // daily runs
+  window_from: string | null;
+  window_to: string | null;
+  messages: number;
+  outcome: string | null; // "done" | "empty" | "failed"
+  error: string | null;
+  written: number;
+  merged: number;
+  refused: number;
+  model: string | null;
+  usd_cost: number; // the model call's cost the run logged (usd_cost_of_call)
+  facts: ReflectionFact[];
+  problems: string[]; // what the run noted: facts kept out and why, a bad answer's faults
+  parts: number; // a daily run's model calls over the day
+  parts_skipped: number;
+  content: string;
+  metadata_problem: string | null; // the logged metadata could not be read
+}
+
+export interface MemoryReflections {
+  runs: ReflectionRun[];
+  limit: number;
 }
 
 export interface MemoryOwner {
@@ -360,7 +462,7 @@ export interface MemoryOwner {
 export interface MemoryFacts {
   owners: MemoryOwner[]; // most recently updated first
   facts: MemoryFact[]; // newest update first
-  search: "fts5" | null;
+  search: "fts5" | null; // "fts5": q matched by words (the view's "words only" search)
 }
 
 export interface MemoryForgotten {

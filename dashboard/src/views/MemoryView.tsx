@@ -1,7 +1,10 @@
 // Memory: what clanker remembers (GET /api/memory), filtered by owner (a person, a server, the
-// bot itself) and state (active, archived), or searched (FTS5 over the facts' words). Each fact
-// can be edited inline (PATCH /api/memory/facts/<id>: the memory service's write policy checks
-// it, and a refusal's reason is shown), archived or restored (POST .../archive, .../unarchive)
+// bot itself) and state (active, archived), or searched: ranked as the bot recalls
+// (GET /api/memory/recall, with each fact's score) or by words only (FTS5). Each fact's evidence
+// expands under it (memory/EvidencePanel); a fact can be added (memory/AddFactForm); the
+// reflection runs are listed below (memory/ReflectionsPanel). Each fact can be edited inline
+// (PATCH /api/memory/facts/<id>: the memory service's write policy checks it, and a refusal's
+// reason is shown), archived or restored (POST .../archive, .../unarchive)
 // and deleted for good (DELETE /api/memory/facts/<id>, after a confirmation); every fact of the
 // chosen owner can be purged after typing its key (POST /api/memory/purge). Facts learned in a
 // DM and archived facts are marked. A line says which model embeds the facts and, after a change
@@ -12,6 +15,7 @@ import { api, query } from "../api/client";
 import { FACT_TYPES } from "../api/types";
 import type {
   GuildView,
+  MemoryAdded,
   MemoryEdited,
   MemoryEmbedding,
   MemoryFact,
@@ -20,9 +24,17 @@ import type {
   MemoryForgotten,
   MemoryPurgeBody,
   MemoryPurged,
+  MemoryRecall,
+  RankedMemoryFact,
 } from "../api/types";
-
+import { AddFactForm } from "../memory/AddFactForm";
+import { EvidencePanel } from "../memory/EvidencePanel";
+import { ownerLabel } from "../memory/labels";
+import { RecallNote } from "../memory/RecallNote";
+import { ReflectionsPanel } from "../memory/ReflectionsPanel";
 import { embeddingLine, nextPoll } from "./embeddingLine";
+
+export { ownerLabel };
 
 type Outcome = { ok: boolean; text: string } | null;
 
@@ -105,14 +117,6 @@ export function editOf(f: MemoryFact, text: string, type: string, confidence: st
   return edit;
 }
 
-/** A readable name for an owner key, using the guild names the directory knows. */
-export function ownerLabel(owner: string, guildNames: Map<string, string>): string {
-  if (owner === "self") return "the bot itself";
-  const [scope, id] = owner.split(":");
-  if (scope === "guild") return `server ${guildNames.get(id) ?? id}`;
-  return `user ${id}`;
-}
-
 function EditForm({ f, busy, onSave, onCancel }: { f: MemoryFact; busy: boolean; onSave: (edit: MemoryFactEdit) => void; onCancel: () => void }) {
   const [text, setText] = useState(f.fact);
   const [type, setType] = useState(f.type);
@@ -155,12 +159,21 @@ function EditForm({ f, busy, onSave, onCancel }: { f: MemoryFact; busy: boolean;
   );
 }
 
-function FactRow({ f, label, actions }: { f: MemoryFact; label: string; actions: RowActions }) {
+function FactRow({ f, label, actions, highlighted }: { f: MemoryFact | RankedMemoryFact; label: string; actions: RowActions; highlighted: boolean }) {
   const [confirming, setConfirming] = useState(false);
   const [editing, setEditing] = useState(false);
+  const [showEvidence, setShowEvidence] = useState(false);
   const { busy } = actions;
+  const ranked = "score" in f;
+  const classes = [f.active ? "" : "archived muted", highlighted ? "highlight" : ""].filter(Boolean).join(" ");
   return (
-    <tr data-testid="memory-fact" data-fact-id={f.id} data-active={f.active ? "true" : "false"} className={f.active ? "" : "archived muted"}>
+    <>
+    <tr id={`memory-fact-${f.id}`} data-testid="memory-fact" data-fact-id={f.id} data-active={f.active ? "true" : "false"} className={classes}>
+      {ranked ? (
+        <td className="memory-score" data-testid="memory-fact-score" title="the recall ranking's score (hybrid, after decay)">
+          {f.score.toFixed(3)}
+        </td>
+      ) : null}
       <td data-testid="memory-fact-owner">{label}</td>
       <td>
         {editing ? (
@@ -198,6 +211,15 @@ function FactRow({ f, label, actions }: { f: MemoryFact; label: string; actions:
         {f.updated_at.slice(0, 16).replace("T", " ")}
       </td>
       <td className="memory-actions">
+        <button
+          className="secondary small"
+          data-testid="memory-evidence-toggle"
+          aria-expanded={showEvidence}
+          title={f.evidence_ids.length ? `learned from ${f.evidence_ids.length} message(s)` : "no evidence messages"}
+          onClick={() => setShowEvidence(!showEvidence)}
+        >
+          Evidence ({f.evidence_ids.length})
+        </button>{" "}
         {!editing ? (
           <>
             <button className="secondary small" data-testid="memory-edit" disabled={busy} onClick={() => setEditing(true)}>
@@ -224,12 +246,26 @@ function FactRow({ f, label, actions }: { f: MemoryFact; label: string; actions:
         )}
       </td>
     </tr>
+    {showEvidence ? (
+      <tr className="memory-evidence-row" data-testid="memory-evidence-row" data-fact-id={f.id}>
+        <td colSpan={ranked ? 7 : 6}>
+          <EvidencePanel factId={f.id} />
+        </td>
+      </tr>
+    ) : null}
+    </>
   );
 }
 
 export function MemoryView() {
   const [memory, setMemory] = useState<MemoryFacts | null>(null);
+  const [ranked, setRanked] = useState<MemoryRecall | null>(null);
+  const [mode, setMode] = useState<"recall" | "words">("recall");
+  const [guilds, setGuilds] = useState<GuildView[]>([]);
   const [guildNames, setGuildNames] = useState<Map<string, string>>(new Map());
+  const [adding, setAdding] = useState(false);
+  const [highlight, setHighlight] = useState<number | null>(null);
+  const [changes, setChanges] = useState(0); // bumped after each change: the runs panel reloads
   const [owner, setOwner] = useState("");
   const [state, setState] = useState("all");
   const [typedOwner, setTypedOwner] = useState("");
@@ -243,15 +279,21 @@ export function MemoryView() {
   const latest = useRef(0); // only the newest request's answer is shown
   const load = useCallback(async () => {
     const asked = ++latest.current;
+    const rankedSearch = search !== "" && mode === "recall";
     try {
-      const found = await api.get<MemoryFacts>("/api/memory" + query({ owner, q: search, state: search ? "" : state, limit: 500 }));
+      // the list also brings the owners for the filter (one row is enough beside a ranked search)
+      const listed = await api.get<MemoryFacts>(
+        "/api/memory" + query({ owner, q: rankedSearch ? "" : search, state: search ? "" : state, limit: rankedSearch ? 1 : 500 }),
+      );
+      const found = rankedSearch ? await api.get<MemoryRecall>("/api/memory/recall" + query({ owner, q: search, limit: 50 })) : null;
       if (asked !== latest.current) return;
-      setMemory(found);
+      setMemory(listed);
+      setRanked(found);
       setError("");
     } catch (e) {
       if (asked === latest.current) setError(e instanceof Error ? e.message : String(e));
     }
-  }, [owner, search, state]);
+  }, [owner, search, state, mode]);
 
   useEffect(() => {
     void load();
@@ -260,9 +302,29 @@ export function MemoryView() {
   useEffect(() => {
     api
       .get<GuildView[]>("/api/guilds")
-      .then((guilds) => setGuildNames(new Map(guilds.map((g) => [g.id, g.name]))))
+      .then((known) => {
+        setGuilds(known);
+        setGuildNames(new Map(known.map((g) => [g.id, g.name])));
+      })
       .catch(() => undefined);
   }, []);
+
+  const added = (done: MemoryAdded) => {
+    const whose = ownerLabel(done.fact.owner, guildNames);
+    setOutcome({ ok: true, text: done.merged ? `Already remembered: merged into fact ${done.fact.id} of ${whose}.` : `Added fact ${done.fact.id} to ${whose}.` });
+    setHighlight(done.fact.id);
+    setChanges((n) => n + 1);
+    void load();
+  };
+
+  const showFact = (id: number, factOwner: string) => {
+    // the fact's owner, every state, no search: its row is listed
+    setOwner(factOwner);
+    setState("all");
+    setSearch("");
+    setTyped("");
+    setHighlight(id);
+  };
 
   const forget = async (f: MemoryFact) => {
     setBusy(true);
@@ -273,6 +335,7 @@ export function MemoryView() {
       setOutcome({ ok: false, text: e instanceof Error ? e.message : String(e) });
     } finally {
       setBusy(false);
+      setChanges((n) => n + 1);
       void load();
     }
   };
@@ -287,6 +350,7 @@ export function MemoryView() {
       setOutcome({ ok: false, text: e instanceof Error ? e.message : String(e) });
     } finally {
       setBusy(false);
+      setChanges((n) => n + 1);
       void load();
     }
   };
@@ -301,6 +365,7 @@ export function MemoryView() {
       const done = await api.patch<MemoryEdited>(`/api/memory/facts/${f.id}`, change);
       const what = done.changed.length ? done.changed.join(", ") : "nothing";
       setOutcome({ ok: true, text: `Edited fact ${done.fact.id} (${what}).` });
+      setChanges((n) => n + 1);
       void load();
       return true;
     } catch (e) {
@@ -318,6 +383,7 @@ export function MemoryView() {
       const done = await api.post<MemoryPurged>("/api/memory/purge", purgeBody(owner, typedOwner));
       setOutcome({ ok: true, text: `Forgot all ${done.deleted} facts of ${ownerLabel(done.owner, guildNames)}.` });
       setOwner(""); // the list of everyone's facts loads on the change
+      setChanges((n) => n + 1);
     } catch (e) {
       setOutcome({ ok: false, text: e instanceof Error ? e.message : String(e) });
       void load();
@@ -328,8 +394,13 @@ export function MemoryView() {
     }
   };
 
+  useEffect(() => {
+    if (highlight === null) return;
+    document.getElementById(`memory-fact-${highlight}`)?.scrollIntoView({ block: "center" });
+  }, [highlight, memory]);
+
   const owners = useMemo(() => memory?.owners ?? [], [memory]);
-  const facts = memory?.facts ?? [];
+  const facts: (MemoryFact | RankedMemoryFact)[] = ranked ? ranked.facts : (memory?.facts ?? []);
 
   return (
     <section className="panel memory" data-testid="memory-view">
@@ -383,13 +454,31 @@ export function MemoryView() {
             setSearch(typed.trim());
           }}
         >
-          <input value={typed} onChange={(e) => setTyped(e.target.value)} placeholder="search the facts' words" data-testid="memory-search" />{" "}
+          <input value={typed} onChange={(e) => setTyped(e.target.value)} placeholder="search what it remembers" data-testid="memory-search" />{" "}
+          <select value={mode} onChange={(e) => setMode(e.target.value as "recall" | "words")} data-testid="memory-search-mode" aria-label="ranking">
+            <option value="recall">as clanker recalls</option>
+            <option value="words">words only (FTS5)</option>
+          </select>{" "}
           <button className="secondary small" data-testid="memory-search-go">
             Search
           </button>
         </form>
+        {!adding ? (
+          <button className="small" data-testid="memory-add" onClick={() => setAdding(true)}>
+            Add a fact
+          </button>
+        ) : null}
       </header>
       <EmbeddingStatus />
+      {adding ? (
+        <AddFactForm
+          owner={owner}
+          guilds={guilds}
+          onAdded={added}
+          onRefused={(reason) => setOutcome({ ok: false, text: reason })}
+          onClose={() => setAdding(false)}
+        />
+      ) : null}
       {error ? (
         <div className="banner warn" data-testid="memory-error">
           {error}
@@ -400,15 +489,17 @@ export function MemoryView() {
           {outcome.text}
         </div>
       ) : null}
+      {ranked ? <RecallNote recall={ranked} guildNames={guildNames} /> : null}
       {memory && facts.length === 0 ? (
         <p className="muted" data-testid="memory-none">
-          {search ? `No fact matches "${search}".` : "Nothing remembered yet."}
+          {ranked ? `No fact passes the recall's relevance gate for "${search}" (try words only).` : search ? `No fact matches "${search}".` : "Nothing remembered yet."}
         </p>
       ) : null}
       {facts.length > 0 ? (
         <table className="memory-facts">
           <thead>
             <tr>
+              {ranked ? <th>score</th> : null}
               <th>whose</th>
               <th>fact</th>
               <th>type</th>
@@ -424,11 +515,13 @@ export function MemoryView() {
                 f={f}
                 label={ownerLabel(f.owner, guildNames)}
                 actions={{ busy, onForget: (x) => void forget(x), onArchive: (x) => void archive(x), onEdit: edit }}
+                highlighted={f.id === highlight}
               />
             ))}
           </tbody>
         </table>
       ) : null}
+      <ReflectionsPanel guildNames={guildNames} refresh={changes} onShowFact={showFact} />
     </section>
   );
 }
