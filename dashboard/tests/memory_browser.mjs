@@ -292,4 +292,21 @@ await runBrowser({ url, token, shots, executablePath }, async ({ page, step, sho
     await page.locator('[data-testid="memory-fact"].highlight', { hasText: "plays chess" }).waitFor();
     expect((await byId("memory-owner").inputValue()) === "user:1002", "the link did not filter by the fact's owner");
   });
+
+  await step("a server's journal for a day lists its lines; reflect now says why it cannot run", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    await byId("reflect-guild").fill("77");
+    await byId("reflect-day").fill(today);
+    await byId("journal-read").click();
+    const lines = byId("journal-lines");
+    await lines.waitFor();
+    const text = await lines.innerText();
+    expect(text.includes("| alice (1001) | [guild:77 channel:700 message:5001] I love otters so much"), `journal: ${text}`);
+    expect(!text.includes("alice loves otters"), "the deleted message is in the journal");
+    await shot("memory-journal");
+    await byId("reflect-day").fill("");
+    await byId("reflect-channel").fill("700");
+    await byId("reflect-now").click();
+    await page.locator('[data-testid="reflect-outcome"]', { hasText: "the reflector is not running" }).waitFor();
+  });
 });

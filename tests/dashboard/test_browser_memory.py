@@ -154,7 +154,7 @@ async def test_the_memory_view_searches_shows_evidence_edits_adds_and_lists_refl
     )
     output = done.stdout.decode() + done.stderr.decode()
     assert done.returncode == 0, f"browser steps failed:\n{output}"
-    assert "13 passed, 0 failed" in output, output
+    assert "14 passed, 0 failed" in output, output
 
     store = dash.rt.lookup("store")
     everyone = (f"user:{ALICE}", f"user:{BOB}", f"guild:{GUILD}")
@@ -193,5 +193,11 @@ async def test_the_memory_view_searches_shows_evidence_edits_adds_and_lists_refl
 def screenshot_size(shots: str) -> int:
     return min(
         os.path.getsize(os.path.join(shots, f"{name}.png"))
-        for name in ("memory", "memory-recall", "memory-evidence", "memory-reflections")
+        for name in (
+            "memory",
+            "memory-recall",
+            "memory-evidence",
+            "memory-reflections",
+            "memory-journal",
+        )
     )

@@ -9,6 +9,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api, query } from "../api/client";
 import type { MemoryReflections, ReflectionFact, ReflectionRun } from "../api/types";
 import { ownerLabel, shortTime } from "./labels";
+import { ReflectControls } from "./ReflectControls";
 
 const OUTCOME_BADGE: Record<string, string> = { done: "running", empty: "", failed: "stopped" };
 
@@ -77,6 +78,7 @@ export function ReflectionsPanel({
           Reload
         </button>
       </div>
+      <ReflectControls guildNames={guildNames} onReflected={() => void load()} />
       {error ? <div className="banner warn">{error}</div> : null}
       {found && runs.length === 0 ? (
         <p className="muted" data-testid="reflections-none">
