@@ -47,8 +47,9 @@ from clanker.memory.service import (
     RememberRefused,
 )
 from clanker.runtime import ActorError, NotRegistered
-from clanker.store import LogAction, to_json
+from clanker.store import LogAction, RowsChanged, to_json
 from clanker.store.facts import FactRow, owner_key
+from clanker.store.messages import DeleteMessages
 
 log = logging.getLogger("clanker.dashboard")
 
@@ -239,24 +240,39 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
 
     @app.post("/api/memory/purge")
     async def purge() -> Response:
-        owner = purge_owner(await read_body(MemoryPurgeBody))
+        body = await read_body(MemoryPurgeBody)
+        owner = purge_owner(body)
+        if body.messages and owner == "self":
+            raise ApiProblem(
+                400, "messages: true purges a guild's or a user's messages; self has none"
+            )
         done: Forgotten = await ask_memory(ctx, Forget(owner_key=owner, everything=True))
         deleted = len(done.fact_ids)
-        if deleted:
+        said = 0
+        if body.messages and done.problem is None:
+            guild_id, user_id = owner_ids(owner)
+            said = (
+                await ctx.ask_store(
+                    DeleteMessages(guild_id=guild_id, author_id=user_id), RowsChanged
+                )
+            ).count
+        if deleted or said:
             await log_operator(
                 ctx,
                 "operator_memory_purge",
                 owner,
-                f"purged {deleted} facts of {owner}",
-                {"deleted": deleted, "complete": done.problem is None},
+                f"purged {deleted} facts of {owner}"
+                + (f" and {said} messages" if body.messages else ""),
+                {"deleted": deleted, "messages_deleted": said, "complete": done.problem is None},
             )
         if done.problem is not None:
             raise ApiProblem(
                 503, f"the purge of {owner} stopped after {deleted} facts: {done.problem}"
             )
-        if deleted == 0:
-            raise ApiProblem(404, f"{owner} has no facts to forget")
-        return ctx.json(MemoryPurged(owner=owner, deleted=deleted))
+        if deleted == 0 and said == 0:
+            what = "no facts or messages" if body.messages else "no facts"
+            raise ApiProblem(404, f"{owner} has {what} to forget")
+        return ctx.json(MemoryPurged(owner=owner, deleted=deleted, messages_deleted=said))
 
     @app.post("/api/memory/facts")
     async def add() -> Response:

@@ -619,6 +619,7 @@ class MemoryPurgeBody(Struct, frozen=True):
     guild_id: str | int | None = None
     user_id: str | int | None = None
     confirm: str | None = None
+    messages: bool = False  # also what was said: the guild's messages, or the user's
 
 
 class MemoryFactEdit(Struct, frozen=True):
@@ -640,10 +641,12 @@ class MemoryEdited(Struct, frozen=True):
 
 
 class MemoryPurged(Struct, frozen=True):
-    """Every fact of ``owner`` was deleted for good: ``deleted`` facts."""
+    """Every fact of ``owner`` was deleted for good: ``deleted`` facts; with ``messages``, also
+    ``messages_deleted`` stored messages (the guild's, or the ones the user wrote)."""
 
     owner: str
     deleted: int
+    messages_deleted: int = 0
 
 
 class MemoryEmbedding(Struct, frozen=True):

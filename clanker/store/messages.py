@@ -171,6 +171,21 @@ class MessagesBetween(Message, frozen=True):
         check_limit(self, self.limit)
 
 
+class DeleteMessages(Message, frozen=True):
+    """Delete for good every stored message of one guild (``guild_id``) or written by one user
+    (``author_id``, in any guild or DM), with their vectors: the operator's purge of what was
+    said. Exactly one of the two. Reply: `RowsChanged` (messages deleted)."""
+
+    guild_id: int | None = None
+    author_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.guild_id is None) == (self.author_id is None):
+            raise ValueError("DeleteMessages needs exactly one of guild_id and author_id")
+        check_id(self, "guild_id", self.guild_id, optional=True)
+        check_id(self, "author_id", self.author_id, optional=True)
+
+
 class MessageGuilds(Message, frozen=True):
     """The guilds with a (not deleted) message stored with ``start <= stored_at < end``.
     Reply: `GuildIds`, ascending."""
@@ -557,6 +572,7 @@ StoreRequest = (
     | GetMessage
     | MessagesBetween
     | MessageGuilds
+    | DeleteMessages
     | MessagesWithoutVector
     | PutMessageVectors
     | SearchMessages

@@ -200,6 +200,26 @@ def messages_between(conn: Connection, req: m.MessagesBetween) -> m.MessageRows 
     return m.MessageRows(rows=tuple(_message_row(r) for r in rows))
 
 
+def delete_messages(conn: Connection, req: m.DeleteMessages) -> m.RowsChanged:
+    """One guild's messages, or one author's, gone for good with their vectors."""
+    column, value = (
+        ("guild_id", req.guild_id)
+        if req.guild_id is not None
+        else (
+            "author_id",
+            req.author_id,
+        )
+    )
+    with transaction(conn):
+        conn.execute(
+            "DELETE FROM message_vectors WHERE message_id IN "
+            f"(SELECT message_id FROM messages WHERE {column} = ?)",
+            (value,),
+        )
+        cur = conn.execute(f"DELETE FROM messages WHERE {column} = ?", (value,))
+    return m.RowsChanged(count=cur.rowcount)
+
+
 def message_guilds(conn: Connection, req: m.MessageGuilds) -> m.GuildIds:
     """The guilds with messages stored in ``[start, end)``."""
     rows = conn.execute(
@@ -611,6 +631,7 @@ QUERIES: dict[type, Query] = {
     m.GetMessage: get_message,
     m.MessagesBetween: messages_between,
     m.MessageGuilds: message_guilds,
+    m.DeleteMessages: delete_messages,
     m.LogAction: log_action,
     m.ActionsQuery: query_actions,
     m.CountActions: count_actions,

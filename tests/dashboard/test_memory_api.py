@@ -229,7 +229,11 @@ async def test_purge_forgets_every_fact_of_one_owner_and_is_logged(dash: Dash) -
     async with dash.client() as c:
         r = await c.post("/api/memory/purge", json=PURGE_ALICE)
         assert r.status_code == 200, r.text
-        assert r.json() == {"owner": f"user:{ALICE}", "deleted": 2}  # the DM fact too
+        assert r.json() == {
+            "owner": f"user:{ALICE}",
+            "deleted": 2,
+            "messages_deleted": 0,
+        }  # the DM fact too
         again = await c.post("/api/memory/purge", json=PURGE_ALICE)
         assert again.status_code == 404
         assert again.json()["error"] == f"user:{ALICE} has no facts to forget"

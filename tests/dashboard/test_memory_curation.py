@@ -9,8 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from clanker.memory.service import Recall, Recalled, Remember, Remembered
-from clanker.store import ActionRows, ActionsQuery
+from clanker.memory.service import (
+    EmbeddedPending,
+    EmbedMessages,
+    Recall,
+    Recalled,
+    Remember,
+    Remembered,
+)
+from clanker.store import ActionRows, ActionsQuery, GetMessage, MessageRows, StoreMessage
 from clanker.store.facts import FactRows, GetFacts
 from clanker.store.sqlite import close_connection, open_connection
 from tests.dashboard.conftest import Dash
@@ -223,9 +230,9 @@ async def test_a_purge_needs_its_confirmation_and_takes_only_that_owner(
         assert len(vectors(tmp_path)) == 6  # nothing went
 
         r = await c.post("/api/memory/purge", json={"guild_id": GUILD, "confirm": f"guild:{GUILD}"})
-        assert r.json() == {"owner": f"guild:{GUILD}", "deleted": 2}
+        assert r.json() == {"owner": f"guild:{GUILD}", "deleted": 2, "messages_deleted": 0}
         r = await c.post("/api/memory/purge", json={"user_id": str(BOB), "confirm": f"user:{BOB}"})
-        assert r.json() == {"owner": f"user:{BOB}", "deleted": 1}
+        assert r.json() == {"owner": f"user:{BOB}", "deleted": 1, "messages_deleted": 0}
         owners = [o["owner"] for o in (await c.get("/api/memory")).json()["owners"]]
         assert sorted(owners) == sorted(["self", f"guild:{OTHER}", f"user:{ALICE}"])
     everyone = ("self", f"guild:{GUILD}", f"guild:{OTHER}", f"user:{ALICE}", f"user:{BOB}")
@@ -240,6 +247,64 @@ async def test_a_purge_needs_its_confirmation_and_takes_only_that_owner(
     assert [(a[0], a[1], a[2]) for a in await actions(dash, "operator_memory_purge")] == [
         (None, GUILD, f"purged 2 facts of guild:{GUILD}"),
         (BOB, None, f"purged 1 facts of user:{BOB}"),
+    ]
+
+
+async def test_a_purge_with_messages_also_deletes_what_was_said_and_its_vectors(
+    memory_dash: Dash, tmp_path: Path
+) -> None:
+    dash = memory_dash
+    store = dash.rt.lookup("store")
+    for mid, guild, author, text in [
+        (1, GUILD, ALICE, "alice in the guild"),
+        (2, GUILD, BOB, "bob in the guild"),
+        (3, OTHER, ALICE, "alice elsewhere"),
+        (4, OTHER, BOB, "bob elsewhere"),
+    ]:
+        await store.ask(
+            StoreMessage(
+                message_id=mid,
+                guild_id=guild,
+                channel_id=guild * 10,
+                author_id=author,
+                author_name="someone",
+                content=text,
+                created_at="2026-12-08T10:00:00+00:00",
+            )
+        )
+    await dash.rt.lookup("memory").ask(EmbedMessages(limit=8), EmbeddedPending)
+    await remember(dash, "the otter emoji is sacred", scope="guild", guild_id=GUILD)
+    async with dash.client() as c:
+        r = await c.post(
+            "/api/memory/purge",
+            json={"guild_id": GUILD, "confirm": f"guild:{GUILD}", "messages": True},
+        )
+        assert r.json() == {"owner": f"guild:{GUILD}", "deleted": 1, "messages_deleted": 2}
+        r = await c.post(
+            "/api/memory/purge",
+            json={"user_id": ALICE, "confirm": f"user:{ALICE}", "messages": True},
+        )
+        assert r.json() == {"owner": f"user:{ALICE}", "deleted": 0, "messages_deleted": 1}
+        r = await c.post(
+            "/api/memory/purge", json={"owner": "self", "confirm": "self", "messages": True}
+        )
+        assert r.status_code == 400 and "self has none" in r.json()["error"]
+        r = await c.post(
+            "/api/memory/purge",
+            json={"user_id": ALICE, "confirm": f"user:{ALICE}", "messages": True},
+        )
+        assert r.status_code == 404 and "no facts or messages" in r.json()["error"]
+    left = [(await store.ask(GetMessage(message_id=i), MessageRows)).rows for i in (1, 2, 3, 4)]
+    assert [[r.content for r in rows] for rows in left] == [[], [], [], ["bob elsewhere"]]
+    conn = open_connection(tmp_path / "clanker.db")
+    try:
+        kept = [r[0] for r in conn.execute("SELECT message_id FROM message_vectors").fetchall()]
+    finally:
+        close_connection(conn)
+    assert kept == [4]
+    assert [a[2] for a in await actions(dash, "operator_memory_purge")] == [
+        f"purged 1 facts of guild:{GUILD} and 2 messages",
+        f"purged 0 facts of user:{ALICE} and 1 messages",
     ]
 
 

@@ -473,6 +473,7 @@ export interface MemoryForgotten {
 export interface MemoryPurged {
   owner: string;
   deleted: number;
+  messages_deleted: number;
 }
 
 /** PATCH /api/memory/facts/<id>: absent fields stay as they are. */
@@ -494,6 +495,7 @@ export interface MemoryPurgeBody {
   user_id?: string;
   owner?: string;
   confirm: string;
+  messages?: boolean; // also the guild's stored messages, or the ones the user wrote
 }
 
 /** GET /api/memory/embedding: the embedding model in use and how far its re-embedding is. */

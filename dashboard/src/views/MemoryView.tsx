@@ -100,10 +100,11 @@ function EmbeddingStatus() {
 }
 
 /** The purge request naming ``owner`` (an owner key), confirmed with what the operator typed. */
-export function purgeBody(owner: string, typed: string): MemoryPurgeBody {
+export function purgeBody(owner: string, typed: string, messages = false): MemoryPurgeBody {
   const [scope, id] = owner.split(":");
-  if (scope === "guild") return { guild_id: id, confirm: typed };
-  if (scope === "user") return { user_id: id, confirm: typed };
+  const said = messages ? { messages: true } : {};
+  if (scope === "guild") return { guild_id: id, confirm: typed, ...said };
+  if (scope === "user") return { user_id: id, confirm: typed, ...said };
   return { owner, confirm: typed };
 }
 
@@ -269,6 +270,7 @@ export function MemoryView() {
   const [owner, setOwner] = useState("");
   const [state, setState] = useState("all");
   const [typedOwner, setTypedOwner] = useState("");
+  const [purgeMessages, setPurgeMessages] = useState(false);
   const [typed, setTyped] = useState("");
   const [search, setSearch] = useState("");
   const [error, setError] = useState("");
@@ -380,8 +382,9 @@ export function MemoryView() {
   const purge = async () => {
     setBusy(true);
     try {
-      const done = await api.post<MemoryPurged>("/api/memory/purge", purgeBody(owner, typedOwner));
-      setOutcome({ ok: true, text: `Forgot all ${done.deleted} facts of ${ownerLabel(done.owner, guildNames)}.` });
+      const done = await api.post<MemoryPurged>("/api/memory/purge", purgeBody(owner, typedOwner, purgeMessages));
+      const said = purgeMessages ? ` and ${done.messages_deleted} messages` : "";
+      setOutcome({ ok: true, text: `Forgot all ${done.deleted} facts${said} of ${ownerLabel(done.owner, guildNames)}.` });
       setOwner(""); // the list of everyone's facts loads on the change
       setChanges((n) => n + 1);
     } catch (e) {
@@ -391,6 +394,7 @@ export function MemoryView() {
       setBusy(false);
       setPurging(false);
       setTypedOwner("");
+      setPurgeMessages(false);
     }
   };
 
@@ -432,6 +436,12 @@ export function MemoryView() {
               type <code>{owner}</code> to confirm{" "}
               <input value={typedOwner} onChange={(e) => setTypedOwner(e.target.value)} placeholder={owner} size={24} data-testid="memory-purge-typed" />
             </label>{" "}
+            {owner !== "self" ? (
+              <label title="the server's stored messages, or the ones this person wrote (the journal), with their vectors">
+                <input type="checkbox" checked={purgeMessages} onChange={(e) => setPurgeMessages(e.target.checked)} data-testid="memory-purge-messages" />{" "}
+                and what was said
+              </label>
+            ) : null}{" "}
             <button className="danger small" data-testid="memory-purge-confirm" disabled={busy || typedOwner !== owner} onClick={() => void purge()}>
               Forget all {owners.find((o) => o.owner === owner)?.facts ?? ""} facts for good
             </button>{" "}
