@@ -108,7 +108,7 @@ LLM_TIMEOUT = 90.0
 ASK_TIMEOUT = 10.0
 ANSWER_TOKENS = 1500
 PAGE = 500
-MAX_ROWS = 2500  # messages read per window or day, at most
+MAX_ROWS = 10_000  # messages read per window or day, at most (the oldest first)
 MAX_PARTS = 4  # parts of a long day reflected on, at most
 DONE = ("done", "empty")
 
