@@ -375,9 +375,13 @@ class Reflector(Actor):
     async def run_due(self, msg: RunDue) -> None:
         ok, detail = True, ""
         try:
-            plan = await self._daily_plan(await self._settings())
-            detail = f"{len(plan)} server-days to reflect on"
-            self.ctx.start_soon(self._daily_all, plan)
+            settings = await self._settings()
+            if not settings.memory.reflection.enabled:
+                detail = "not run: memory.reflection.enabled is off"
+            else:
+                plan = await self._daily_plan(settings)
+                detail = f"{len(plan)} server-days to reflect on"
+                self.ctx.start_soon(self._daily_all, plan)
         except (ActorError, NotRegistered, StoreRequestError, trio.TooSlowError) as exc:
             ok, detail = False, f"{type(exc).__name__}: {exc}"
             log.warning("reflection: daily run not planned: %s", detail)

@@ -29,7 +29,7 @@ from clanker.runtime import Runtime
 from clanker.schedule.actor import ListJobs, SchedulerConfig, scheduler_child
 from clanker.store import ActionRow, StoreMessage, pin_calendar, to_iso
 from clanker.store.facts import FactRows, GetFacts
-from clanker.store.jobs import JobRows
+from clanker.store.jobs import GetRuns, JobRows, RunRows
 
 from ..guilds.tree import ALICE, BOB, FAST, GUILD, World, actions, configure, crash, message, post
 from ..guilds.tree import product_tree as guild_tree
@@ -279,3 +279,19 @@ async def test_reflect_now_and_a_bad_answer_is_kept_out(
         first, second = await runs(rt)
         assert first["trigger"] == "manual" and "no facts list" in first["problems"][0]
         assert "no evidence" in second["problems"][0]
+
+
+async def test_nothing_is_reflected_on_while_reflection_is_off(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    pin_calendar(datetime(2026, 12, 5, 22, 0, tzinfo=UTC))
+    world, brain = world_and_brain()
+    async with tree(tmp_path, world) as (rt, _w):
+        await configure(rt, {**QUIET, "memory": {"reflection": {"enabled": False}}})
+        await post(rt, message(10, "I collect vintage radios", author=ALICE))
+        await trio.sleep(8 * HOUR)  # past the quiet wait and the 04:00 daily run
+        assert brain.prompts == []
+        runs = await rt.lookup("store").ask(GetRuns(), RunRows)
+        assert [(r.job_key, r.outcome, r.detail) for r in runs.rows] == [
+            (JOB_KEY, "ok", "not run: memory.reflection.enabled is off")
+        ]
