@@ -21,7 +21,7 @@ pub enum Profile {
     /// its float signal analysis (speech/music and bandwidth detection), which for speech only
     /// confirms what the hint says, and 5 is SILK's middle search effort. Speech is coded as
     /// hybrid (SILK and CELT) with in-band FEC, as at 7 or 10; on Piper's speech this costs a
-    /// third less CPU than complexity 7, and the decoded signal is within 0.05 dB of complexity
+    /// third less CPU than complexity 7, and the decoded signal is within 0.1 dB of complexity
     /// 10's (SNR and log-spectral distance).
     #[default]
     Speech,
