@@ -1,6 +1,7 @@
 """clankvox, the real binary, measured at the sandbox voice server.
 
     .venv/bin/python benchmarks/clankvox.py [--quick] [--sessions N] [--binary B] [--baseline B]
+    .venv/bin/python benchmarks/clankvox.py --piper-clip OUT.raw
 
 Each clankvox process is driven directly over its pipe (`connect` with credentials the voice
 server granted, `audio`, `subscribe_user`), with its stdout drained by a frame decoder; the
@@ -17,7 +18,10 @@ monotonic clock clankvox's send loop uses). Reports, in one run:
 * **per session with 3 speakers**: three simulated members speak at once to one session that
   subscribes to all three (decode, jitter buffer, resample to 24 kHz, frames to stdout) while
   it also speaks TTS; clankvox's CPU (utime + stime over wall time, % of one core) and peak
-  resident memory (VmRSS). Targets < 3 % and < 25 MiB. Measured twice: at a voice server
+  resident memory (VmRSS). Targets < 3 % and < 25 MiB. The TTS is measured two ways: the
+  voice-band sweeps (as since the first run, for comparison) and real speech, Piper's (the
+  local voice, at its own 22.05 kHz as clanker sends it), which libopus codes differently and
+  at more cost (docs/performance.md). Measured twice: at a voice server
   with `dave=False` (protocol 0, transport encryption only) and at a DAVE server
   (`dave=True`), once clankvox is in the channel's MLS group with the three members and
   every one of them is ready (the figure then includes DAVE-decrypting the three streams and
@@ -32,6 +36,10 @@ release build) in the per-session scenarios, both sessions in the same channel o
 window, and reports each figure's ratio (binary / baseline): the way to weigh a change.
 
 The last line is one JSON object with the figures.
+
+`--piper-clip OUT.raw` only writes the Piper speech (one pass of `PIPER_TEXT`, about 15 s) as
+raw 48 kHz mono s16le (resampled by ffmpeg's soxr), the input `cargo run --release --example
+opus_settings OUT.raw` weighs the encoder's settings on.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ from clanker.sandbox.voice.server import VoiceServer
 from clanker.voice import ClankvoxFrameDecoder, encode_command
 from clanker.voice import commands as c
 from clanker.voice import events as e
+from clanker.voice.models.piper import load_piper
 from clanker.voice.session_spec import DEFAULT_BINARY
 
 GUILD, CHANNEL = "900", "901"
@@ -190,6 +199,42 @@ def speech(seconds: float, rate: int) -> bytes:
     return up + down
 
 
+PIPER_TEXT = (
+    "Sure, I can help with that. The meeting moved to Thursday at three, so we still have "
+    "time to finish the slides. Did you want me to send a reminder to everyone in the "
+    "channel? I think Maria said she might be a few minutes late, but that should be fine. "
+    "Let me know if anything else changes!"
+)
+
+
+async def piper_clip() -> Pcm:
+    """Piper speaking `PIPER_TEXT` once (about 15 s) at the voice's own rate."""
+    voice = load_piper()
+    clip = b"".join([chunk async for chunk in voice.synthesize(PIPER_TEXT)])
+    return Pcm(clip, voice.sample_rate, 1)
+
+
+async def piper_speech(seconds: int) -> Pcm:
+    """`seconds` of real TTS: the Piper clip, repeated."""
+    clip = await piper_clip()
+    need = seconds * clip.rate * 2
+    return Pcm((clip.data * (need // len(clip.data) + 1))[:need], clip.rate, 1)
+
+
+FFMPEG_TO_48K = [
+    *("ffmpeg", "-loglevel", "error", "-f", "s16le", "-ac", "1", "-ar"),
+    *("{rate}", "-i", "-", "-af", "aresample=48000:resampler=soxr", "-f", "s16le", "-ac", "1", "-"),
+]
+
+
+def write_piper_clip(out: Path) -> None:
+    clip = trio.run(piper_clip)
+    command = [arg.format(rate=clip.rate) for arg in FFMPEG_TO_48K]
+    pcm48 = subprocess.run(command, input=clip.data, capture_output=True, check=True).stdout
+    out.write_bytes(pcm48)
+    print(f"wrote {len(pcm48) // 2 / 48_000:.2f} s of Piper speech, 48 kHz mono s16le, to {out}")
+
+
 def arrival_of(packet: ReceivedPacket) -> float:
     """The kernel's receive time (SO_TIMESTAMPNS) when there is one: it leaves out the sandbox
     server's own scheduling delays, so the figure is clankvox's send clock plus loopback."""
@@ -216,14 +261,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-async def stream_tts(vox: Vox, seconds: int, rate: int = 24_000) -> None:
-    """Write `seconds` of speech in 1 s lines, about 2 s ahead of playback."""
-    audio = speech(float(seconds), rate)
-    step = rate * 2
+def sweeps(seconds: int, rate: int = 24_000) -> Pcm:
+    return Pcm(speech(float(seconds), rate), rate, 1)
+
+
+async def stream_tts(vox: Vox, seconds: int, tts: Pcm | None = None) -> None:
+    """Write `seconds` of TTS (the sweeps unless `tts` is given) in 1 s lines, about 2 s ahead
+    of playback."""
+    tts = sweeps(seconds) if tts is None else tts
+    step = tts.rate * 2
     start = trio.current_time()
     for k in range(seconds):
         await trio.sleep_until(start + k - 2.0)
-        await vox.write(c.Audio(pcm_base64=audio[k * step : (k + 1) * step], sample_rate=rate))
+        chunk = tts.data[k * step : (k + 1) * step]
+        await vox.write(c.Audio(pcm_base64=chunk, sample_rate=tts.rate))
 
 
 async def measure_jitter(server: VoiceServer, vox: Vox, seconds: int) -> dict[str, float]:
@@ -332,11 +383,18 @@ def check_dave(vox: Vox, delta: DaveCounts, seconds: float, *, tts: bool) -> Non
 
 
 async def speakers_and_tts(
-    server: VoiceServer, voxes: list[Vox], seconds: int, *, tts: bool = True, dave: bool = False
+    server: VoiceServer,
+    voxes: list[Vox],
+    seconds: int,
+    *,
+    tts: bool = True,
+    dave: bool = False,
+    tts_audio: Pcm | None = None,
 ) -> dict[str, object]:
     """Three members speak to every session for `seconds` while each session speaks TTS
-    (unless `tts` is False: receiving only). `dave`: the server is a DAVE server and the
-    window must prove end-to-end encryption both ways (see `check_dave`)."""
+    (`tts_audio`, the sweeps by default; none if `tts` is False: receiving only). `dave`: the
+    server is a DAVE server and the window must prove end-to-end encryption both ways (see
+    `check_dave`)."""
     for vox in voxes:
         for speaker in SPEAKERS:
             await vox.write(c.SubscribeUser(user_id=speaker, sample_rate=24_000))
@@ -359,7 +417,7 @@ async def speakers_and_tts(
             for speaker in SPEAKERS:
                 speaking.start_soon(server.play, int(speaker), member_audio)
             for vox in voxes if tts else []:
-                speaking.start_soon(stream_tts, vox, seconds)
+                speaking.start_soon(stream_tts, vox, seconds, tts_audio)
         elapsed = trio.current_time() - started
         cpu = [(v.cpu_seconds() - s) / elapsed * 100 for v, s in zip(voxes, start_cpu, strict=True)]
         nursery.cancel_scope.cancel()
@@ -412,14 +470,24 @@ def ratio(a: float, b: float) -> float:
 
 
 async def per_session(
-    server: VoiceServer, voxes: list[Vox], names: list[str], seconds: int, tag: str, *, dave: bool
-) -> tuple[dict[str, object], dict[str, object]]:
-    """The per-session scenarios: receiving only, then receiving + TTS."""
+    server: VoiceServer,
+    voxes: list[Vox],
+    names: list[str],
+    seconds: int,
+    tag: str,
+    piper: Pcm,
+    *,
+    dave: bool,
+) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:
+    """The per-session scenarios: receiving only, then receiving + TTS (the sweeps), then
+    receiving + Piper's speech."""
     listening = await speakers_and_tts(server, voxes, seconds, tts=False, dave=dave)
     print(cpu_line(f"{tag}: one session, 3 speakers subscribed, no TTS", listening, names))
     one = await speakers_and_tts(server, voxes, seconds, dave=dave)
     print(cpu_line(f"{tag}: one session, 3 speakers subscribed + TTS", one, names))
-    return listening, one
+    spoken = await speakers_and_tts(server, voxes, seconds, dave=dave, tts_audio=piper)
+    print(cpu_line(f"{tag}: one session, 3 speakers subscribed + Piper TTS", spoken, names))
+    return listening, one, spoken
 
 
 def first(run: dict[str, object], key: str, i: int = 0) -> float:
@@ -438,6 +506,7 @@ async def main(
     load_seconds = 8 if quick else 20
     names = ["clankvox"] if baseline is None else ["clankvox", "baseline"]
     results: dict[str, object] = {}
+    piper = await piper_speech(load_seconds)
 
     async def start_pair(nursery: trio.Nursery, server: VoiceServer, n: int) -> list[Vox]:
         voxes = [await start_vox(nursery, server, binary, n, cpu=None)]
@@ -471,8 +540,8 @@ async def main(
                 "stdin_to_rtp_p50_ms": round(latency["p50_ms"], 2),
                 "stdin_to_rtp_p99_ms": round(latency["p99_ms"], 2),
             }
-        listening, one = await per_session(
-            server, voxes, names, load_seconds, "DAVE off", dave=False
+        listening, one, spoken = await per_session(
+            server, voxes, names, load_seconds, "DAVE off", piper, dave=False
         )
         for vox in voxes:
             await vox.write(c.Destroy())
@@ -515,17 +584,20 @@ async def main(
             f"{len(SPEAKERS)} members (protocol {state.protocol_version}, privacy code "
             f"{state.privacy_code})"
         )
-        listening_dave, one_dave = await per_session(
-            server, voxes, names, load_seconds, "DAVE on", dave=True
+        listening_dave, one_dave, spoken_dave = await per_session(
+            server, voxes, names, load_seconds, "DAVE on", piper, dave=True
         )
         for vox in voxes:
             await vox.write(c.Destroy())
         nursery.cancel_scope.cancel()
 
     off, on = first(one, "cpu_percent"), first(one_dave, "cpu_percent")
+    piper_off, piper_on = first(spoken, "cpu_percent"), first(spoken_dave, "cpu_percent")
     results |= {
         "session_cpu_percent": off,
         "session_cpu_percent_dave": on,
+        "session_cpu_percent_piper": piper_off,
+        "session_cpu_percent_piper_dave": piper_on,
         "session_cpu_dave_vs_off": ratio(on, off),
         "session_rss_mib": first(one, "peak_rss_mib"),
         "session_rss_mib_dave": first(one_dave, "peak_rss_mib"),
@@ -536,11 +608,17 @@ async def main(
     }
     if baseline is not None:
         base_off, base_on = first(one, "cpu_percent", 1), first(one_dave, "cpu_percent", 1)
+        base_piper_off = first(spoken, "cpu_percent", 1)
+        base_piper_on = first(spoken_dave, "cpu_percent", 1)
         results |= {
             "baseline_session_cpu_percent": base_off,
             "baseline_session_cpu_percent_dave": base_on,
+            "baseline_session_cpu_percent_piper": base_piper_off,
+            "baseline_session_cpu_percent_piper_dave": base_piper_on,
             "session_cpu_vs_baseline": ratio(off, base_off),
             "session_cpu_dave_vs_baseline": ratio(on, base_on),
+            "session_cpu_piper_vs_baseline": ratio(piper_off, base_piper_off),
+            "session_cpu_piper_dave_vs_baseline": ratio(piper_on, base_piper_on),
             "receive_only_cpu_vs_baseline": ratio(
                 first(listening, "cpu_percent"), first(listening, "cpu_percent", 1)
             ),
@@ -562,5 +640,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--cpu-only", action="store_true", help="only the per-session CPU scenarios"
     )
+    parser.add_argument(
+        "--piper-clip", type=Path, help="only write the Piper speech as 48 kHz raw to this file"
+    )
     args = parser.parse_args()
-    trio.run(main, args.quick, args.sessions, args.binary, args.baseline, args.cpu_only)
+    if args.piper_clip is not None:
+        write_piper_clip(args.piper_clip)
+    else:
+        trio.run(main, args.quick, args.sessions, args.binary, args.baseline, args.cpu_only)

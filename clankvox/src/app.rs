@@ -796,7 +796,11 @@ impl App {
     fn send_frame(&mut self, frame: OutFrame, tick_index: u64) {
         let opus = match frame {
             OutFrame::Silence => SILENCE_FRAME.to_vec(),
-            OutFrame::Pcm(pcm) => match self.encoder.as_mut().map(|e| e.encode_mono(&pcm)) {
+            OutFrame::Pcm { pcm, profile } => match self
+                .encoder
+                .as_mut()
+                .map(|e| e.set_profile(profile).and_then(|()| e.encode_mono(&pcm)))
+            {
                 Some(Ok(p)) => p,
                 Some(Err(e)) => {
                     self.emit(log_event("error", format!("Opus encode failed: {e}")));

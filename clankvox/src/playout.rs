@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::codec::FRAME_SAMPLES;
+use crate::codec::{Profile, FRAME_SAMPLES};
 use crate::tts::{TtsBuffer, TtsPull};
 
 /// Music prefetch bound: 2 s at 48 kHz.
@@ -90,8 +90,8 @@ impl GainRamp {
 /// What the tick sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutFrame {
-    /// 960 mono samples to encode.
-    Pcm(Vec<i16>),
+    /// 960 mono samples to encode, and what they hold (speech alone, or music in the mix).
+    Pcm { pcm: Vec<i16>, profile: Profile },
     /// The Opus silence frame.
     Silence,
 }
@@ -216,29 +216,31 @@ impl Playout {
         let music_produced = music_frame.is_some();
         let tts = self.tts.pull(music_produced);
         let holding = tts == TtsPull::Holding;
-        let mixed: Option<Vec<i16>> = match (tts, music_frame) {
-            (TtsPull::Frame(t), Some(m)) => Some(
+        let mixed: Option<(Vec<i16>, Profile)> = match (tts, music_frame) {
+            (TtsPull::Frame(t), Some(m)) => Some((
                 t.iter()
                     .zip(m)
                     .map(|(&a, b)| (i32::from(a) + b).clamp(-32768, 32767) as i16)
                     .collect(),
-            ),
-            (TtsPull::Frame(t), None) => Some(t),
-            (_, Some(m)) => Some(
+                Profile::Music,
+            )),
+            (TtsPull::Frame(t), None) => Some((t, Profile::Speech)),
+            (_, Some(m)) => Some((
                 m.into_iter()
                     .map(|s| s.clamp(-32768, 32767) as i16)
                     .collect(),
-            ),
+                Profile::Music,
+            )),
             (_, None) => None,
         };
         let frame = match mixed {
-            Some(pcm) => {
+            Some((pcm, profile)) => {
                 if !self.speaking {
                     self.speaking = true;
                     events.push(PlayoutEvent::SpeakingOn);
                 }
                 self.silence_left = TRAILING_SILENCE_FRAMES;
-                Some(OutFrame::Pcm(pcm))
+                Some(OutFrame::Pcm { pcm, profile })
             }
             None if holding => None,
             None if self.speaking && self.silence_left > 0 => {
@@ -294,11 +296,23 @@ mod tests {
         let mut p = Playout::new();
         assert_eq!(p.push_tts(&[100; 9600]), (true, 0));
         let (f, ev) = p.tick(QUIET);
-        assert!(matches!(f, Some(OutFrame::Pcm(_))));
+        assert!(matches!(
+            f,
+            Some(OutFrame::Pcm {
+                profile: Profile::Speech,
+                ..
+            })
+        ));
         assert_eq!(ev, vec![PlayoutEvent::SpeakingOn]);
         for _ in 0..9 {
             let (f, ev) = p.tick(QUIET);
-            assert!(matches!(f, Some(OutFrame::Pcm(_))));
+            assert!(matches!(
+                f,
+                Some(OutFrame::Pcm {
+                    profile: Profile::Speech,
+                    ..
+                })
+            ));
             assert!(ev.is_empty());
         }
         for i in 0..5 {
@@ -321,7 +335,10 @@ mod tests {
         p.push_tts(&[100; 960]);
         let (f, _) = p.tick(LOUD);
         match f {
-            Some(OutFrame::Pcm(pcm)) => assert!(pcm.iter().all(|&s| s == 600)),
+            Some(OutFrame::Pcm { pcm, profile }) => {
+                assert!(pcm.iter().all(|&s| s == 600));
+                assert_eq!(profile, Profile::Music, "music in the mix");
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -332,7 +349,7 @@ mod tests {
         p.push_music(&[30_000; 960]);
         p.push_tts(&[30_000; 960]);
         match p.tick(LOUD).0 {
-            Some(OutFrame::Pcm(pcm)) => assert!(pcm.iter().all(|&s| s == 32767)),
+            Some(OutFrame::Pcm { pcm, .. }) => assert!(pcm.iter().all(|&s| s == 32767)),
             other => panic!("{other:?}"),
         }
     }
@@ -343,8 +360,15 @@ mod tests {
         p.push_music(&[5; 2000]);
         assert_eq!(p.tick(QUIET).0, None);
         assert_eq!(p.music.len(), 2000);
-        assert!(p.tick(LOUD).0.is_some());
-        assert!(p.tick(LOUD).0.is_some());
+        for _ in 0..2 {
+            assert!(matches!(
+                p.tick(LOUD).0,
+                Some(OutFrame::Pcm {
+                    profile: Profile::Music,
+                    ..
+                })
+            ));
+        }
         // 80 left: waits for more unless the decoder finished
         assert_eq!(p.tick(LOUD).0, Some(OutFrame::Silence));
         assert_eq!(p.music.len(), 80);
@@ -352,7 +376,7 @@ mod tests {
             audible: true,
             flush_tail: true,
         });
-        assert!(matches!(tail.0, Some(OutFrame::Pcm(_))));
+        assert!(matches!(tail.0, Some(OutFrame::Pcm { .. })));
         assert!(p.music.is_empty());
     }
 
