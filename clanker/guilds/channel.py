@@ -224,6 +224,7 @@ class ChannelActor(Actor):
             members=lambda: self.members.participants(exclude=self.identity.user_id),
             pacing=pacing_ref,
             reserved=self._reserved.add,
+            send_starting=self.brain.on_send_starting,
             tools=cfg.tools,
             captioner=self._captioner,
             image_fetcher=cfg.image_fetcher,

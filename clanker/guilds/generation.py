@@ -113,6 +113,9 @@ class GenerationDeps:
     # atomically across channels); ``reserved(job_id)`` tells the channel it is recorded.
     pacing: ActorRef | None = None
     reserved: Callable[[int], None] = lambda job_id: None
+    # Asked just before a reply goes out: False when the job was cancelled meanwhile (nothing
+    # is sent); after a True the brain no longer cancels it (`ChannelBrain.on_send_starting`).
+    send_starting: Callable[[int], bool] = lambda job_id: True
     # The tools replies may call (None or empty: replies call none).
     tools: ToolRegistry | None = None
     # Images of the turn (docs/tools.md, "Vision"): links in text are fetched under the SSRF
@@ -314,6 +317,8 @@ async def generate_reply(
     sent_any = False
     last_sent_at: float | None = None
     try:
+        if not deps.send_starting(job.job_id):
+            return Outcome.SKIPPED, "cancelled before sending"
         # Committed before the first chunk goes out: a channel actor that crashes from here on may
         # have sent the reply without knowing it, so its successor must not send it again.
         await _log(

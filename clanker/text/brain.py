@@ -102,6 +102,7 @@ class ChannelBrain:
         self.history: deque[MessageView] = deque(maxlen=HISTORY_SIZE)
         self.latest_message_id: int | None = None
         self.in_flight: ReplyJob | None = None
+        self._sending: int | None = None  # the in-flight job whose send has begun
         self._in_flight_items: tuple[QueuedMessage, ...] = ()
         self._typing_at = 0.0
         self._deadline = 0.0
@@ -163,12 +164,22 @@ class ChannelBrain:
         self.queue.typing(user_id, now)
         return self._try_start(now)
 
+    def on_send_starting(self, job_id: int) -> bool:
+        """The job's reply is about to go out: True (go on; from now on the job is not
+        cancelled, only finished) if it is still the job in flight, False if it was cancelled
+        meanwhile (then nothing must be sent)."""
+        job = self.in_flight
+        if job is None or job.job_id != job_id:
+            return False
+        self._sending = job_id
+        return True
+
     def on_tick(self, now: float) -> list[Action]:
         """Time passed: start a due batch, refresh typing, time out a stuck generation."""
         actions: list[Action] = []
         job = self.in_flight
         if job is not None:
-            if now >= self._deadline:
+            if now >= self._deadline and job.job_id != self._sending:  # a send has its own
                 self._end_job()
                 actions.append(CancelGeneration(job_id=job.job_id, reason="timeout"))
                 actions.append(self._log_job(Decision.FAILED, "timeout", now, job))
@@ -285,6 +296,8 @@ class ChannelBrain:
     def next_wakeup(self) -> float | None:
         """The trio time at which `on_tick` must be called next (None: no timer needed)."""
         if self.in_flight is not None:
+            if self.in_flight.job_id == self._sending:
+                return self._typing_at  # going out: the send's own timeouts bound it
             return min(self._typing_at, self._deadline)
         due = self.queue.due_at()
         if due is None:
@@ -318,7 +331,7 @@ class ChannelBrain:
         ack = AcknowledgeStop(
             channel_id=self.channel_id,
             message_id=msg.message_id,
-            cancelled_job_id=job.job_id if job is not None else None,
+            cancelled_job_id=job.job_id if job is not None and cancelled else None,
             dropped_message_ids=tuple(i.message.message_id for i in dropped),
         )
         return [
@@ -332,10 +345,11 @@ class ChannelBrain:
         self, reason: str, now: float
     ) -> tuple[list[Action], tuple[QueuedMessage, ...]]:
         """Cancel the job in flight and empty the queue; returns the cancel actions and what
-        was dropped (the caller logs the drops)."""
+        was dropped (the caller logs the drops). A job whose send has begun is not cancelled:
+        what is going out cannot be taken back, so it finishes (and is logged as sent)."""
         cancelled: list[Action] = []
         job = self.in_flight
-        if job is not None:
+        if job is not None and job.job_id != self._sending:
             self._end_job()
             cancelled.append(CancelGeneration(job_id=job.job_id, reason=reason))
             cancelled.append(self._log_job(Decision.CANCELLED, reason, now, job))
@@ -399,6 +413,7 @@ class ChannelBrain:
     def _end_job(self) -> None:
         self.in_flight = None
         self._in_flight_items = ()
+        self._sending = None
 
     def _log(self, decision: Decision, reason: str, now: float, msg: MessageView) -> LogDecision:
         return LogDecision(

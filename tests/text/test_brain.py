@@ -283,6 +283,35 @@ def test_settings_that_block_the_channel_stop_everything_at_once() -> None:
     assert d.brain.next_wakeup() is None
 
 
+def test_a_reply_already_going_out_is_not_cancelled_but_finished_as_sent() -> None:
+    d = Driver()
+    d.message(msg("clanker essay"), at=0)
+    d.advance(6.25)
+    [(_, job)] = d.starts()
+    assert d.brain.on_send_starting(job.job_id) is True  # the send begins
+    waiting = msg("and more")
+    d.message(waiting, at=7)
+    actions = d.settings(settings_with(permissions={"blocked_channel_ids": [CHANNEL]}), at=8)
+    assert not [a for a in actions if isinstance(a, CancelGeneration)]
+    assert [x.message_id for _, x in d.decisions(Decision.SKIPPED)] == [waiting.message_id]
+    assert d.decisions(Decision.CANCELLED) == []
+    d.advance(500)  # past the generation deadline: a send in progress is not timed out
+    assert d.decisions(Decision.FAILED) == []
+    d.finish(Outcome.SENT, at=501)
+    assert [x.reason for _, x in d.decisions(Decision.SENT)] == ["sent"]
+    assert d.brain.next_wakeup() is None
+
+
+def test_a_job_cancelled_before_its_send_sends_nothing() -> None:
+    d = Driver()
+    d.message(msg("clanker essay"), at=0)
+    d.advance(6.25)
+    [(_, job)] = d.starts()
+    d.settings(settings_with(permissions={"blocked_channel_ids": [CHANNEL]}), at=8)
+    assert [x.reason for _, x in d.decisions(Decision.CANCELLED)] == ["settings:channel_blocked"]
+    assert d.brain.on_send_starting(job.job_id) is False  # the task must not send
+
+
 def test_a_shorter_coalesce_window_applies_to_the_open_batch() -> None:
     d = Driver(FIXED_WINDOW)
     d.message(msg("a"), at=0)
