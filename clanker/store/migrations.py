@@ -260,7 +260,52 @@ _V6 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_V7 = Migration(
+    7,
+    "memory: exact vectors in a plain table, binary codes in vec0 (owner and model partitions)",
+    (
+        # The float vectors move to a plain table (read by primary key; the vec0 table could only
+        # be read back by scanning, and gave every owner a 1.5 MB chunk). The rows are carried
+        # over as they are; their codes are written by the Store when the model's codebook is
+        # fitted (clanker/store/fact_vectors.py), at the first search or vector write.
+        """
+        CREATE TABLE memory_fact_vectors_v7 (
+            fact_id    INTEGER PRIMARY KEY REFERENCES memory_facts (id) ON DELETE CASCADE,
+            model      TEXT    NOT NULL,
+            embedding  BLOB    NOT NULL CHECK (length(embedding) = 1536)  -- float32 x 384
+        )
+        """,
+        "INSERT INTO memory_fact_vectors_v7 (fact_id, model, embedding) "
+        "SELECT fact_id, model, embedding FROM memory_fact_vectors "
+        "WHERE fact_id IN (SELECT id FROM memory_facts)",
+        "DROP TABLE memory_fact_vectors",
+        "ALTER TABLE memory_fact_vectors_v7 RENAME TO memory_fact_vectors",
+        "CREATE INDEX idx_memory_fact_vectors_model ON memory_fact_vectors (model, fact_id)",
+        """
+        CREATE TABLE memory_vector_codebooks (
+            model      TEXT    PRIMARY KEY,
+            centre     BLOB    NOT NULL,  -- float32 per dimension: the mean
+            scale      BLOB    NOT NULL,  -- float32 per dimension: the standard deviation
+            fitted_on  INTEGER NOT NULL,  -- how many vectors it was fitted from
+            created_at TEXT    NOT NULL
+        )
+        """,
+        # KNN runs on the codes (3 bits a dimension), per owner and model, and is re-scored
+        # exactly from memory_fact_vectors.
+        """
+        CREATE VIRTUAL TABLE memory_fact_codes USING vec0(
+            fact_id    INTEGER PRIMARY KEY,
+            owner_key  TEXT PARTITION KEY,
+            model      TEXT PARTITION KEY,
+            active     INTEGER,
+            code       BIT[1152],
+            chunk_size = 512
+        )
+        """,
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
 LATEST_VERSION = len(MIGRATIONS)
