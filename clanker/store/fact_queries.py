@@ -17,8 +17,7 @@ import pysqlite3.dbapi2 as sqlite3
 from clanker.store import fact_vectors as fv
 from clanker.store import facts as f
 from clanker.store import messages as m
-from clanker.store.queries import transaction
-from clanker.store.sqlite import Connection
+from clanker.store.sqlite import Connection, transaction
 from clanker.store.wallclock import normalize_iso, utc_now_iso
 
 _COLUMNS = (
@@ -252,7 +251,8 @@ def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
     query = None if req.vector is None else np.asarray(req.vector, dtype=np.float32)
     if query is not None:
         for owner in owners:
-            for fact_id, cos in fv.nearest(conn, owner, req.model, query, req.k):
+            hits = fv.nearest(conn, owner, req.model, query, req.k, with_dm_facts=bool(dm))
+            for fact_id, cos in hits:
                 cosine[fact_id] = cos
                 order.append(fact_id)
     if req.fts_query.strip():
@@ -287,7 +287,7 @@ def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
     ids = list(dict.fromkeys(order))
     if not ids:
         return f.FactCandidates(candidates=())
-    # The KNN partitions hold DM facts too (vec0 has no such column): they are dropped here.
+    # A coded KNN partition holds DM facts too (codes carry no such mark): they are dropped here.
     rows = {
         int(r[0]): r
         for r in conn.execute(

