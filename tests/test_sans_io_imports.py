@@ -58,6 +58,7 @@ CORES = [
     "clanker.store.messages",
     "clanker.store.content",
     "clanker.store.validation",
+    "clanker.store.vector_codes",
     "clanker.store.wallclock",
     "clanker.discord.events",
     "clanker.discord.watchdog",

@@ -65,12 +65,19 @@ from clanker.memory.progress import (
     EmbedMessages,
     EmbedPending,
 )
-from clanker.memory.ranking import RECENT_CANDIDATES, Scored, candidate_pool, rank
+from clanker.memory.ranking import (
+    RECENT_CANDIDATES,
+    RankingWeights,
+    Scored,
+    candidate_pool,
+    rank,
+)
 from clanker.memory.reembed import Reembedding
 from clanker.memory.rows import fts_expression, key_of, to_candidate, to_fact
 from clanker.runtime import Actor, ActorContext, ActorError, ChildSpec, MailboxSpec, handles
 from clanker.store import StoreClient, StoreRequestError
 from clanker.store.facts import (
+    FactCandidate,
     FactRow,
     GetFacts,
     MergeFact,
@@ -531,26 +538,14 @@ class MemoryService(Reembedding, Actor):
         )
 
     async def _ranked(self, msg: Recall) -> tuple[list[Scored], bool]:
-        limit = msg.limit
         vectors = await self._query_vector(msg.query)
-        found = await self.store.search_facts(
-            SearchFacts(
-                owner_keys=msg.owner_keys,
-                fts_query=fts_expression(msg.query),
-                vector=None if vectors is None else vectors[0],
-                model=self.embedder.model if vectors is not None else "",
-                k=candidate_pool(limit),
-                recent=RECENT_CANDIDATES,
-                with_dm_facts=msg.with_dm_facts,
-            )
-        )
-        ranked = rank(
-            [to_candidate(c) for c in found],
-            msg.query,
+        vector = None if vectors is None else vectors[0]
+        found = await self.store.search_facts(recall_search(msg, vector, self.embedder.model))
+        ranked = rank_recall(
+            found,
+            msg,
             now=self.config.now(),
-            channel_id=msg.channel_id,
-            has_query_vector=vectors is not None,
-            limit=limit,
+            has_query_vector=vector is not None,
             weights=self.weights,
         )
         return ranked, vectors is not None
@@ -565,6 +560,42 @@ def _recalled(fact: Fact, score: float) -> RecalledFact:
         fact_type=fact.fact_type,
         confidence=fact.confidence,
         score=score,
+    )
+
+
+def recall_search(msg: Recall, vector: tuple[float, ...] | None, model: str) -> SearchFacts:
+    """The Store search behind a `Recall`: KNN (when there is a query vector), FTS5 on the
+    query's content words and the recent facts, `candidate_pool` of each."""
+    return SearchFacts(
+        owner_keys=msg.owner_keys,
+        fts_query=fts_expression(msg.query),
+        vector=vector,
+        model=model if vector is not None else "",
+        k=candidate_pool(msg.limit),
+        recent=RECENT_CANDIDATES,
+        with_dm_facts=msg.with_dm_facts,
+    )
+
+
+def rank_recall(
+    found: Sequence[FactCandidate],
+    msg: Recall,
+    *,
+    now: float,
+    has_query_vector: bool,
+    weights: RankingWeights,
+) -> list[Scored]:
+    """A recall's candidates ranked as the reply sees them (`clanker.memory.ranking.rank`).
+    With `recall_search`, what the service does between embedding the query and replying; the
+    memory benchmark calls both so that it measures the same ranking."""
+    return rank(
+        [to_candidate(c) for c in found],
+        msg.query,
+        now=now,
+        channel_id=msg.channel_id,
+        has_query_vector=has_query_vector,
+        limit=msg.limit,
+        weights=weights,
     )
 
 

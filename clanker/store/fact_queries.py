@@ -11,13 +11,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
+import numpy as np
 import pysqlite3.dbapi2 as sqlite3
-import sqlite_vec
 
+from clanker.store import fact_vectors as fv
 from clanker.store import facts as f
 from clanker.store import messages as m
-from clanker.store.queries import transaction
-from clanker.store.sqlite import Connection
+from clanker.store.sqlite import Connection, transaction
 from clanker.store.wallclock import normalize_iso, utc_now_iso
 
 _COLUMNS = (
@@ -66,19 +66,8 @@ def _archive(conn: Connection, owner: str, ids: Iterable[int], now: str) -> tupl
     done = tuple(int(r[0]) for r in rows)
     for i in done:
         conn.execute("UPDATE memory_facts SET is_active = 0, updated_at = ? WHERE id = ?", (now, i))
-        conn.execute("UPDATE memory_fact_vectors SET active = 0 WHERE fact_id = ?", (i,))
+    fv.set_active(conn, done, False)
     return done
-
-
-def _put_vector(
-    conn: Connection, fact_id: int, owner: str, active: bool, model: str, vector: Sequence[float]
-) -> None:
-    conn.execute("DELETE FROM memory_fact_vectors WHERE fact_id = ?", (fact_id,))
-    conn.execute(
-        "INSERT INTO memory_fact_vectors (fact_id, owner_key, model, active, embedding) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (fact_id, owner, model, int(active), sqlite_vec.serialize_float32(list(vector))),
-    )
 
 
 def put_fact(conn: Connection, req: f.PutFact) -> f.FactWritten | m.StoreRejected:
@@ -117,7 +106,7 @@ def put_fact(conn: Connection, req: f.PutFact) -> f.FactWritten | m.StoreRejecte
             fact_id = int(cur.lastrowid or 0)
             archived = _archive(conn, owner, req.archive_ids, now)
             if req.vector is not None:
-                _put_vector(conn, fact_id, owner, True, req.model, req.vector)
+                fv.put_vector(conn, fact_id, owner, True, req.model, req.vector)
     except sqlite3.IntegrityError as exc:
         return m.StoreRejected(request="PutFact", problem=f"the fact cannot be stored: {exc}")
     return f.FactWritten(fact_id=fact_id, archived=archived)
@@ -145,7 +134,7 @@ def merge_fact(conn: Connection, req: f.MergeFact) -> f.FactWritten | m.StoreRej
                 req.fact_id,
             ),
         )
-        conn.execute("UPDATE memory_fact_vectors SET active = 1 WHERE fact_id = ?", (req.fact_id,))
+        fv.set_active(conn, (req.fact_id,), True)
         archived = _archive(conn, owner, (i for i in req.archive_ids if i != req.fact_id), now)
     return f.FactWritten(fact_id=req.fact_id, archived=archived)
 
@@ -158,7 +147,7 @@ def put_fact_vector(conn: Connection, req: f.PutFactVector) -> m.RowsChanged:
         ).fetchone()
         if row is None:
             return m.RowsChanged(count=0)
-        _put_vector(conn, req.fact_id, str(row[0]), bool(row[1]), req.model, req.vector)
+        fv.put_vector(conn, req.fact_id, str(row[0]), bool(row[1]), req.model, req.vector)
     return m.RowsChanged(count=1)
 
 
@@ -184,9 +173,9 @@ def update_fact(conn: Connection, req: f.UpdateFact) -> m.RowsChanged | m.StoreR
                 ),
             )
             if req.vector is not None:
-                _put_vector(conn, req.fact_id, str(row[0]), bool(row[1]), req.model, req.vector)
+                fv.put_vector(conn, req.fact_id, str(row[0]), bool(row[1]), req.model, req.vector)
             elif req.drop_vector:
-                conn.execute("DELETE FROM memory_fact_vectors WHERE fact_id = ?", (req.fact_id,))
+                fv.drop_vectors(conn, (req.fact_id,))
     except sqlite3.IntegrityError as exc:
         return m.StoreRejected(request="UpdateFact", problem=f"the fact cannot be stored: {exc}")
     return m.RowsChanged(count=1)
@@ -200,10 +189,7 @@ def set_fact_active(conn: Connection, req: f.SetFactActive) -> m.RowsChanged:
             (int(req.active), utc_now_iso(), req.fact_id, int(not req.active)),
         )
         if cur.rowcount:
-            conn.execute(
-                "UPDATE memory_fact_vectors SET active = ? WHERE fact_id = ?",
-                (int(req.active), req.fact_id),
-            )
+            fv.set_active(conn, (req.fact_id,), req.active)
     return m.RowsChanged(count=cur.rowcount)
 
 
@@ -213,19 +199,9 @@ def delete_facts(conn: Connection, req: f.DeleteFacts) -> m.RowsChanged:
     if not ids:
         return m.RowsChanged(count=0)
     with transaction(conn):
-        conn.execute(f"DELETE FROM memory_fact_vectors WHERE fact_id IN ({_marks(len(ids))})", ids)
+        fv.drop_vectors(conn, ids)
         cur = conn.execute(f"DELETE FROM memory_facts WHERE id IN ({_marks(len(ids))})", ids)
     return m.RowsChanged(count=cur.rowcount)
-
-
-def _models(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = conn.execute(
-        f"SELECT fact_id, model FROM memory_fact_vectors WHERE fact_id IN ({_marks(len(ids))})",
-        list(ids),
-    ).fetchall()
-    return {int(r[0]): str(r[1]) for r in rows}
 
 
 def get_facts(conn: Connection, req: f.GetFacts) -> f.FactRows:
@@ -247,7 +223,7 @@ def get_facts(conn: Connection, req: f.GetFacts) -> f.FactRows:
         "ORDER BY updated_at DESC, id DESC LIMIT ?",
         (*args, req.limit),
     ).fetchall()
-    models = _models(conn, [int(r[0]) for r in rows])
+    models = fv.vector_models(conn, [int(r[0]) for r in rows])
     return f.FactRows(rows=tuple(_row(r, models.get(int(r[0]))) for r in rows))
 
 
@@ -261,7 +237,7 @@ def facts_without_vector(conn: Connection, req: f.FactsWithoutVector) -> f.FactR
         """,
         (req.model, req.limit),
     ).fetchall()
-    models = _models(conn, [int(r[0]) for r in rows])
+    models = fv.vector_models(conn, [int(r[0]) for r in rows])
     return f.FactRows(rows=tuple(_row(r, models.get(int(r[0]))) for r in rows))
 
 
@@ -286,16 +262,13 @@ def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
     cosine: dict[int, float] = {}
     bm25: dict[int, float] = {}
     order: list[int] = []
-    query_blob = None if req.vector is None else sqlite_vec.serialize_float32(list(req.vector))
-    if query_blob is not None:
+    query = None if req.vector is None else np.asarray(req.vector, dtype=np.float32)
+    if query is not None:
         for owner in owners:
-            for fact_id, distance in conn.execute(
-                "SELECT fact_id, distance FROM memory_fact_vectors WHERE embedding MATCH ? "
-                "AND k = ? AND owner_key = ? AND model = ? AND active = 1",
-                (query_blob, req.k, owner, req.model),
-            ).fetchall():
-                cosine[int(fact_id)] = 1.0 - float(distance)
-                order.append(int(fact_id))
+            hits = fv.nearest(conn, owner, req.model, query, req.k, with_dm_facts=bool(dm))
+            for fact_id, cos in hits:
+                cosine[fact_id] = cos
+                order.append(fact_id)
     if req.fts_query.strip():
         try:
             hits = conn.execute(
@@ -328,7 +301,7 @@ def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
     ids = list(dict.fromkeys(order))
     if not ids:
         return f.FactCandidates(candidates=())
-    # The KNN partitions hold DM facts too (vec0 has no such column): they are dropped here.
+    # A coded KNN partition holds DM facts too (codes carry no such mark): they are dropped here.
     rows = {
         int(r[0]): r
         for r in conn.execute(
@@ -340,28 +313,21 @@ def search_facts(conn: Connection, req: f.SearchFacts) -> f.FactCandidates:
     ids = [i for i in ids if i in rows]
     if not ids:
         return f.FactCandidates(candidates=())
-    vectors: dict[int, tuple[str, tuple[float, ...], float | None]] = {}
-    for fact_id, model, blob, dist in conn.execute(
-        f"SELECT fact_id, model, embedding, "
-        f"CASE WHEN ? IS NULL THEN NULL ELSE vec_distance_cosine(embedding, ?) END "
-        f"FROM memory_fact_vectors WHERE fact_id IN ({_marks(len(ids))})",
-        (query_blob, query_blob, *ids),
-    ).fetchall():
-        vec = tuple(float(x) for x in memoryview(blob).cast("f").tolist())
-        vectors[int(fact_id)] = (str(model), vec, None if dist is None else 1.0 - float(dist))
+    vectors = fv.read_vectors(conn, ids)
     out = []
     for i in ids:
         found = vectors.get(i)
-        model = None if found is None else found[0]
-        same_model = found is not None and found[0] == req.model and query_blob is not None
-        fact_vec = found[1] if found is not None and same_model else None
-        cos = found[2] if found is not None else None
+        # Only a vector of the asked model is compared (and handed on for MMR).
+        usable = found[1] if found is not None and found[0] == req.model else None
+        similarity = None
+        if usable is not None and query is not None:
+            similarity = cosine[i] if i in cosine else float(fv.cosines(usable[None, :], query)[0])
         out.append(
             f.FactCandidate(
-                row=_row(rows[i], model),
-                cosine=cosine.get(i, cos) if same_model else None,
+                row=_row(rows[i], None if found is None else found[0]),
+                cosine=similarity,
                 bm25=bm25.get(i),
-                vector=fact_vec,
+                vector=None if usable is None or query is None else tuple(usable.tolist()),
             )
         )
     return f.FactCandidates(candidates=tuple(out))

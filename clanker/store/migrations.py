@@ -289,7 +289,66 @@ _V8 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+_V9 = Migration(
+    9,
+    "memory: exact vectors in a plain table; vec0 codes for partitions past 1,024 vectors",
+    (
+        # The float vectors move to a plain table (read by primary key and by owner; the vec0
+        # table could only be read back by scanning, and gave every owner a 1.5 MB chunk). The
+        # rows are carried over as they are. A partition (owner, model) bigger than 1,024
+        # vectors gets codes in memory_fact_codes at its first search or write
+        # (clanker/store/fact_vectors.py); smaller ones are searched exactly.
+        """
+        CREATE TABLE memory_fact_vectors_v7 (
+            fact_id    INTEGER PRIMARY KEY REFERENCES memory_facts (id) ON DELETE CASCADE,
+            owner_key  TEXT    NOT NULL,
+            model      TEXT    NOT NULL,
+            embedding  BLOB    NOT NULL CHECK (length(embedding) = 1536)  -- float32 x 384
+        )
+        """,
+        "INSERT INTO memory_fact_vectors_v7 (fact_id, owner_key, model, embedding) "
+        "SELECT v.fact_id, mf.owner_key, v.model, v.embedding FROM memory_fact_vectors v "
+        "JOIN memory_facts mf ON mf.id = v.fact_id",
+        "DROP TABLE memory_fact_vectors",
+        "ALTER TABLE memory_fact_vectors_v7 RENAME TO memory_fact_vectors",
+        "CREATE INDEX idx_memory_fact_vectors_partition "
+        "ON memory_fact_vectors (owner_key, model, fact_id)",
+        "CREATE INDEX idx_memory_fact_vectors_model ON memory_fact_vectors (model, fact_id)",
+        """
+        CREATE TABLE memory_vector_partitions (
+            owner_key  TEXT    NOT NULL,
+            model      TEXT    NOT NULL,
+            vectors    INTEGER NOT NULL CHECK (vectors >= 0),
+            coded      INTEGER NOT NULL DEFAULT 0 CHECK (coded IN (0, 1)),
+            PRIMARY KEY (owner_key, model)
+        )
+        """,
+        "INSERT INTO memory_vector_partitions (owner_key, model, vectors) "
+        "SELECT owner_key, model, count(*) FROM memory_fact_vectors GROUP BY owner_key, model",
+        """
+        CREATE TABLE memory_vector_codebooks (
+            model      TEXT    PRIMARY KEY,
+            centre     BLOB    NOT NULL,  -- float32 per dimension: the mean
+            scale      BLOB    NOT NULL,  -- float32 per dimension: the standard deviation
+            fitted_on  INTEGER NOT NULL,  -- how many vectors it was fitted from
+            created_at TEXT    NOT NULL
+        )
+        """,
+        # KNN of a coded partition runs on the codes (3 bits a dimension) and is re-scored
+        # exactly from memory_fact_vectors.
+        """
+        CREATE VIRTUAL TABLE memory_fact_codes USING vec0(
+            fact_id    INTEGER PRIMARY KEY,
+            owner_key  TEXT PARTITION KEY,
+            model      TEXT PARTITION KEY,
+            active     INTEGER,
+            code       BIT[1152]
+        )
+        """,
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -8,8 +8,7 @@ thread, one at a time. Writes run inside ``BEGIN IMMEDIATE`` … ``COMMIT``; any
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,20 +18,8 @@ import pysqlite3.dbapi2 as sqlite3
 from clanker.store import messages as m
 from clanker.store.content import MAX_AUTHOR_NAME_CHARS, MAX_CONTENT_CHARS, truncate
 from clanker.store.sqlite import Connection
+from clanker.store.sqlite import transaction as transaction  # re-exported: the query modules use it
 from clanker.store.wallclock import normalize_iso, to_iso, utc_now_iso
-
-
-@contextmanager
-def transaction(conn: Connection) -> Iterator[None]:
-    """A write transaction: taken eagerly (IMMEDIATE), committed on success, else rolled back."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _iso(value: str | None, field: str) -> str | None:

@@ -8,6 +8,8 @@ module opens loads sqlite-vec and checks ``vec_version()`` before anyone uses it
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,16 @@ def close_connection(conn: Connection) -> None:
     except sqlite3.Error:
         pass  # another connection holds a read lock: the next open replays the WAL
     conn.close()
+
+
+@contextmanager
+def transaction(conn: Connection) -> Iterator[None]:
+    """A write transaction: taken eagerly (IMMEDIATE), committed on success, else rolled back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
