@@ -179,9 +179,12 @@ def score_candidates(
 
 
 def passes_gate(s: Scored, weights: RankingWeights = RankingWeights()) -> bool:
-    """Relevant enough to show: semantically close or sharing a word, and scoring enough."""
+    """Relevant enough to show: semantically close or sharing a word, and scoring enough
+    before the temporal decay (the gate judges relevance; age only orders what passes, so an
+    old fact that answers the question is still recalled)."""
     relevant = s.semantic >= weights.min_semantic or s.coverage > 0
-    return relevant and s.score >= weights.min_score
+    undecayed = s.score / s.decay if s.decay > 0 else s.score
+    return relevant and undecayed >= weights.min_score
 
 
 def similarity(a: Scored, b: Scored, floor: float) -> float:

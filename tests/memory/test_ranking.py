@@ -145,6 +145,20 @@ def test_the_relevance_gate() -> None:
     assert not passes_gate(s, RankingWeights(semantic_floor=0.7, min_score=0.3))
 
 
+def test_the_gate_judges_relevance_before_the_decay_and_age_only_orders() -> None:
+    """A year-old fact that answers the question passes the gate (its score before the decay
+    is what the gate reads); among those that pass, the newer one still ranks first."""
+    old = Candidate(fact(6, "chess openings", age_days=365), cosine=0.79)
+    new = Candidate(fact(7, "chess openings again", age_days=1), cosine=0.79)
+    s_old, _ = score_candidates(
+        [old, new], "chess", now=NOW, channel_id=None, has_query_vector=True, weights=E5
+    )
+    assert s_old.decay == 0.2 and s_old.score < E5.min_score  # decayed below the gate's score
+    assert passes_gate(s_old, E5)
+    ranked = rank([old, new], "chess", now=NOW, channel_id=None, has_query_vector=True, weights=E5)
+    assert [r.fact.id for r in ranked] == [7, 6]
+
+
 def scored(id: int, score: float, vector: tuple[float, ...] | None, text: str = "x") -> Scored:
     return Scored(
         fact=fact(id, text),
