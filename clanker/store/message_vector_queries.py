@@ -21,7 +21,7 @@ def messages_without_vector(conn: Connection, req: mv.MessagesWithoutVector) -> 
     """The newest stored messages since ``since`` that have no vector of ``model``."""
     rows = conn.execute(
         f"SELECT {_MESSAGE_COLUMNS} FROM messages AS msg WHERE stored_at >= ? AND deleted = 0 "
-        "AND length(trim(content)) >= ? AND NOT EXISTS (SELECT 1 FROM message_vectors v "
+        "AND length(trim(content)) >= ? AND NOT EXISTS (SELECT 1 FROM message_vector_models v "
         "WHERE v.message_id = msg.message_id AND v.model = ?) "
         "ORDER BY stored_at DESC, message_id DESC LIMIT ?",
         (_iso(req.since, "since"), mv.MIN_EMBED_CHARS, req.model, req.limit),
@@ -43,11 +43,15 @@ def put_message_vectors(conn: Connection, req: mv.PutMessageVectors) -> m.RowsCh
                 continue
             conn.execute("DELETE FROM message_vectors WHERE message_id = ?", (item.message_id,))
             conn.execute(
+                "INSERT OR REPLACE INTO message_vector_models (message_id, model) VALUES (?, ?)",
+                (item.message_id, req.model),
+            )
+            conn.execute(
                 "INSERT INTO message_vectors (message_id, scope_key, model, channel_id, at, "
                 "embedding) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     item.message_id,
-                    mv.scope_key(row[0], row[1]),
+                    mv.partition_of(row[0]),
                     req.model,
                     row[1],
                     _seconds(row[2] or row[3]),
@@ -61,11 +65,17 @@ def put_message_vectors(conn: Connection, req: mv.PutMessageVectors) -> m.RowsCh
 def search_messages(conn: Connection, req: mv.SearchMessages) -> mv.MessageMatches:
     """KNN inside one scope's partition, then the rows (deleted ones left out)."""
     where = ["embedding MATCH ?", "k = ?", "scope_key = ?", "model = ?"]
-    args: list[Any] = [sqlite_vec.serialize_float32(list(req.vector)), req.k, req.scope_key]
+    kind, _, ident = req.scope_key.partition(":")
+    channel_id = req.channel_id
+    if kind == "dm":  # the DMs share one partition: this DM's channel only
+        partition, channel_id = "dm", int(ident)
+    else:
+        partition = req.scope_key
+    args: list[Any] = [sqlite_vec.serialize_float32(list(req.vector)), req.k, partition]
     args.append(req.model)
-    if req.channel_id is not None:
+    if channel_id is not None:
         where.append("channel_id = ?")
-        args.append(req.channel_id)
+        args.append(channel_id)
     if req.since is not None:
         where.append("at >= ?")
         args.append(_seconds(_iso(req.since, "since") or req.since))

@@ -2,8 +2,10 @@
 
 Each stored message (text, a voice transcript line, clanker's own) may get one vector of the
 embedding model in use, in the ``message_vectors`` ``vec0`` table (migration 8), partitioned by
-**scope key** — ``guild:<id>`` for a server's channels, ``dm:<channel id>`` for a DM — so a
-search only ever sees one server's (or one DM's) messages. A deleted message loses its vector.
+guild (every DM in one ``dm`` partition, searched with its channel), and a search names its
+**scope key** — ``guild:<id>`` for a server's channels, ``dm:<channel id>`` for a DM — so it
+only ever sees one server's (or one DM's) messages. ``message_vector_models`` (a plain table)
+says which model made each vector. A deleted message loses its vector.
 The memory service embeds the messages without one in the background (newest first).
 """
 
@@ -24,8 +26,14 @@ MIN_EMBED_CHARS = 8
 
 
 def scope_key(guild_id: int | None, channel_id: int) -> str:
-    """``guild:<id>``, or ``dm:<channel id>`` for a message with no guild."""
+    """``guild:<id>``, or ``dm:<channel id>`` for a message with no guild (what a search names;
+    the Store keeps every DM in one ``dm`` partition and filters by the channel)."""
     return f"guild:{guild_id}" if guild_id is not None else f"dm:{channel_id}"
+
+
+def partition_of(guild_id: int | None) -> str:
+    """The ``vec0`` partition a message's vector is in: its guild's, or the DMs' one."""
+    return f"guild:{guild_id}" if guild_id is not None else "dm"
 
 
 def _check_scope(obj: object, key: str) -> None:

@@ -273,9 +273,12 @@ _V7 = Migration(
 
 _V8 = Migration(
     8,
-    "message_vectors: each message's vector (vec0, 384 dims, per guild or DM), for "
-    "conversation_search",
+    "message_vectors: each message's vector (vec0, 384 dims, a partition per guild and one for "
+    "every DM), for conversation_search; message_vector_models says which model made each",
     (
+        # One partition per guild, and all DMs in one ("dm", searched with its channel_id):
+        # vec0 gives every partition a chunk of 1,024 vectors (1.5 MB), so a partition per DM
+        # would cost megabytes for a few lines each.
         """
         CREATE VIRTUAL TABLE message_vectors USING vec0(
             message_id INTEGER PRIMARY KEY,
@@ -284,6 +287,14 @@ _V8 = Migration(
             channel_id INTEGER,
             at         FLOAT,
             embedding  FLOAT[384] distance_metric=cosine
+        )
+        """,
+        # Which messages have a vector of which model, in a plain table: a vec0 table answers
+        # a lookup by id only slowly (the background pass asks it for every candidate).
+        """
+        CREATE TABLE message_vector_models (
+            message_id INTEGER PRIMARY KEY,
+            model      TEXT    NOT NULL
         )
         """,
     ),

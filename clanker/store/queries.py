@@ -115,6 +115,7 @@ def mark_deleted(conn: Connection, req: m.MarkMessageDeleted) -> m.RowsChanged:
             (req.message_id,),
         )
         conn.execute("DELETE FROM message_vectors WHERE message_id = ?", (req.message_id,))
+        conn.execute("DELETE FROM message_vector_models WHERE message_id = ?", (req.message_id,))
     return m.RowsChanged(count=cur.rowcount)
 
 
@@ -198,11 +199,12 @@ def delete_messages(conn: Connection, req: m.DeleteMessages) -> m.RowsChanged:
         )
     )
     with transaction(conn):
-        conn.execute(
-            "DELETE FROM message_vectors WHERE message_id IN "
-            f"(SELECT message_id FROM messages WHERE {column} = ?)",
-            (value,),
-        )
+        for table in ("message_vectors", "message_vector_models"):
+            conn.execute(
+                f"DELETE FROM {table} WHERE message_id IN "
+                f"(SELECT message_id FROM messages WHERE {column} = ?)",
+                (value,),
+            )
         cur = conn.execute(f"DELETE FROM messages WHERE {column} = ?", (value,))
     return m.RowsChanged(count=cur.rowcount)
 

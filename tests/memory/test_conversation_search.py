@@ -87,7 +87,8 @@ async def test_a_search_finds_by_meaning_inside_its_server_and_channel(
     await said(rt, 3, "the ferret came back this morning", channel=11)
     await said(rt, 4, "a ferret ate my homework", guild=200)
     await said(rt, 5, "ferret secrets only for you", guild=None, channel=55)
-    assert await embed_all(rt) == 4
+    await said(rt, 6, "a ferret in another DM", guild=None, channel=56)
+    assert await embed_all(rt) == 5
     assert await embed_all(rt) == 0  # nothing left without a vector
 
     here = await search(rt, context(rt), query="ferret")
@@ -98,6 +99,7 @@ async def test_a_search_finds_by_meaning_inside_its_server_and_channel(
     assert "homework" not in server and "secrets" not in server
     dm = await search(rt, context(rt, guild=None, channel=55), query="ferret", scope="guild")
     assert "secrets only for you" in dm and "escaped" not in dm
+    assert "another DM" not in dm  # the DMs share a partition, never their lines
     assert "Nothing said" in await search(rt, context(rt, mid=1), query="ferret escaped")
 
 
