@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 from datetime import date, timedelta
 
-import msgspec
 from msgspec import Struct
 from quart import Response, request
 from quart_trio import QuartTrio
@@ -170,12 +169,7 @@ def register(app: QuartTrio, ctx: ApiContext) -> None:
                 ),
                 MessageRows,
             )
-            rows += [
-                journal.journal_line(
-                    msgspec.structs.replace(r, is_bot=True) if r.author_id == own else r
-                )
-                for r in page.rows
-            ]
+            rows += [journal.journal_line(r) for r in journal.mark_own(page.rows, own)]
             if len(page.rows) < JOURNAL_PAGE:
                 break
             if len(rows) >= JOURNAL_MAX:

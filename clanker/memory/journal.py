@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from clanker.store.messages import MessageRow
 from clanker.store.wallclock import to_iso
 
@@ -58,6 +60,17 @@ def local_day(moment: datetime, tz: str) -> date:
 def past_days(today: date, backfill: int) -> list[date]:
     """The ``backfill`` days before ``today``, oldest first (today is not over yet)."""
     return [today - timedelta(days=n) for n in range(backfill, 0, -1)]
+
+
+def mark_own(rows: Iterable[MessageRow], own_id: int | None) -> list[MessageRow]:
+    """``rows`` with clanker's own messages marked as a bot's: a user account's messages are
+    not flagged by Discord, and its lines must never read as a person's."""
+    return [
+        msgspec.structs.replace(r, is_bot=True)
+        if own_id is not None and r.author_id == own_id and not r.is_bot
+        else r
+        for r in rows
+    ]
 
 
 def journal_line(row: MessageRow) -> str:

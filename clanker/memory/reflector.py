@@ -309,11 +309,7 @@ class Reflector(Actor):
             if len(page.rows) < PAGE:
                 break
             after = page.rows[-1].message_id
-        own = await self._own_id()
-        return [
-            msgspec.structs.replace(r, is_bot=True) if r.author_id == own and not r.is_bot else r
-            for r in rows[-MAX_ROWS:]
-        ]
+        return journal.mark_own(rows[-MAX_ROWS:], await self._own_id())
 
     async def _mark(self, channel_id: int) -> ChannelMark | None:
         if channel_id in self.marks:

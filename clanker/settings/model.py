@@ -54,6 +54,17 @@ DEFAULT_PERSONA = (
 )
 
 
+def check_timezone(name: str) -> None:
+    """``name`` is a time zone this machine knows; a ValueError naming the ``timezone`` field
+    and the value otherwise."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"timezone: unknown time zone {name!r} (use an IANA name such as Europe/Paris)"
+        ) from None
+
+
 class _Section(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """House config of every settings section: frozen, keyword-only, unknown keys refused."""
 
@@ -864,13 +875,7 @@ class Automations(_Section, frozen=True):
     ] = ("memory_search", "web_search", "web_scrape")
 
     def __post_init__(self) -> None:
-        try:
-            zoneinfo.ZoneInfo(self.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"timezone: unknown time zone {self.timezone!r} "
-                "(use an IANA name such as Europe/Paris)"
-            ) from None
+        check_timezone(self.timezone)
 
 
 ImageModel = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")]
@@ -1037,13 +1042,7 @@ class MemoryReflection(_Section, frozen=True):
     ] = 7
 
     def __post_init__(self) -> None:
-        try:
-            zoneinfo.ZoneInfo(self.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"timezone: unknown time zone {self.timezone!r} "
-                "(use an IANA name such as Europe/Paris)"
-            ) from None
+        check_timezone(self.timezone)
 
 
 class MemoryEmbedding(_Section, frozen=True):

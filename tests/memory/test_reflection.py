@@ -211,3 +211,11 @@ def test_chunks_keep_lines_whole_and_in_order() -> None:
     assert journal.chunk_lines(lines, 10) == [["aaaa", "bbbb"], ["ccccccccc"], ["d"]]
     with pytest.raises(ValueError, match="max_chars"):
         journal.chunk_lines(lines, 0)
+
+
+def test_clankers_own_lines_are_marked_as_a_bots() -> None:
+    rows = [row(1, 0, author=7), row(2, 1, author=9), row(3, 2, author=9, bot=True)]
+    marked = journal.mark_own(rows, 9)
+    assert [r.is_bot for r in marked] == [False, True, True]
+    assert journal.mark_own(rows, None) == rows
+    assert " bot] hi" in journal.journal_line(marked[1])
